@@ -1,2 +1,3 @@
 export * from './constants.js';
 export type * from './records.js';
+export * from './bus.js';

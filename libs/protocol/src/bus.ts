@@ -1,0 +1,93 @@
+/**
+ * The internal bus: NATS subject names and the msgpackr-encoded messages the
+ * services exchange. Everything that crosses a process boundary is defined
+ * here, so a change of wire shape is a change of one file.
+ *
+ * Hot-path messages are batches of positional tuples, not objects: msgpackr
+ * then writes no key names, and one publish carries everything a tick produced.
+ */
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
+
+export function pack(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+export function unpack<T>(data: Uint8Array): T {
+  return packr.unpack(data) as T;
+}
+
+/** All subjects live under one prefix so several clusters can share a NATS server. */
+export function subjects(cluster = 'zooid') {
+  const p = cluster;
+  return {
+    /** gateway → learner: client connects, requests and disconnects (GwToLearner[]). */
+    learnerIn: (learnerId: string) => `${p}.learner.${learnerId}.in`,
+    /** learner → gateway: replies, notifications, connect answers, closes (LearnerToGw[]). */
+    gatewayIn: (gatewayId: string) => `${p}.gw.${gatewayId}.in`,
+    /** gateway → leader: sessions that are alive (SessionTouch). */
+    touch: `${p}.leader.touch`,
+    /** learner → leader: forwarded writes (Forwarded[]). */
+    leaderIn: `${p}.leader.in`,
+    /** request/reply: a member's statistics for four-letter words and admin. */
+    admin: (serviceId: string) => `${p}.admin.${serviceId}`,
+    /** every service announces itself here periodically (Presence). */
+    presence: `${p}.presence`,
+  };
+}
+export type Subjects = ReturnType<typeof subjects>;
+
+/** Gateway → learner entries. `conn` is the gateway's connection number. */
+export type GwToLearner =
+  | [kind: 'c', conn: number, gw: string, connect: ConnectAsk]
+  | [kind: 'r', conn: number, sessionId: bigint, frame: Uint8Array]
+  | [kind: 'd', conn: number, sessionId: bigint];
+
+export interface ConnectAsk {
+  lastZxidSeen: number;
+  timeOut: number;
+  sessionId: bigint;
+  passwd: Uint8Array;
+  readOnly: boolean;
+  /** Whether the client sent the trailing read-only byte (3.4-era clients do not). */
+  hasReadOnlyByte: boolean;
+  /** Client address, for ip ACLs. */
+  ip: string;
+}
+
+/** Learner → gateway entries. */
+export type LearnerToGw =
+  /** Answer to a connect: the ConnectResponse body; sessionId 0n when refused. */
+  | [kind: 'c', conn: number, sessionId: bigint, body: Uint8Array]
+  /** A reply or a notification frame body for the connection. */
+  | [kind: 'o', conn: number, body: Uint8Array]
+  /** Close the connection once what is queued has been written. */
+  | [kind: 'x', conn: number, reason: string];
+
+/** Learner → leader: a write the learner cannot apply itself. */
+export type Forwarded =
+  | [kind: 'w', learner: string, sessionId: bigint, cxid: number, op: number, body: Uint8Array, auth: AuthId[]]
+  | [kind: 's', learner: string, sessionId: bigint, timeout: number, passwd: Uint8Array];
+
+export type AuthId = [scheme: string, id: string];
+
+/** Gateway → leader, every half tick: the sessions with a live connection. */
+export interface SessionTouch {
+  gw: string;
+  sessions: bigint[];
+}
+
+export interface Presence {
+  kind: 'member' | 'observer' | 'gateway';
+  id: string;
+  role: string;
+  pid: number;
+  host: string;
+  epoch: number;
+  zxid: number;
+  /** Sessions pinned to a learner or held by a gateway. */
+  sessions: number;
+  clientPort?: number;
+  adminPort?: number;
+}
