@@ -1,3 +1,13 @@
 export * from './constants.js';
 export type * from './records.js';
 export * from './bus.js';
+export { JuteError, JuteReader, JuteWriter } from './jute.js';
+export * as recordCodecs from './record-codecs.js';
+export type { Codec } from './record-codecs.js';
+export { decodeRequest, encodeRequest, isRequestOp, readRequestHeader } from './requests.js';
+export type { Request, RequestBodies, RequestOp } from './requests.js';
+export { decodeReply, encodeNotification, encodeReply, readReplyHeader } from './replies.js';
+export type { ReplyOp, ResponseBodies } from './replies.js';
+export { decodeConnectRequest, decodeConnectResponse, encodeConnectRequest, encodeConnectResponse } from './connect.js';
+export { FrameDecoder, FrameError, frame } from './frame.js';
+export { validatePath } from './path.js';

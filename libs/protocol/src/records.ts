@@ -82,11 +82,19 @@ export interface CheckVersionRequest { path: string; version: number }
 export interface AddWatchRequest { path: string; mode: number }
 export interface CheckWatchesRequest { path: string; type: number }
 export interface RemoveWatchesRequest { path: string; type: number }
-export interface ReconfigRequest { joiningServers: string; leavingServers: string; newMembers: string; curConfigId: number }
+/** Clients send null for the server lists they leave out (zkCli does). */
+export interface ReconfigRequest {
+  joiningServers: string | null;
+  leavingServers: string | null;
+  newMembers: string | null;
+  curConfigId: number;
+}
 export interface WatcherEvent { type: number; state: number; path: string }
 export interface ErrorResponse { err: number }
 export interface ClientInfo { authProvider: string; user: string }
 export interface WhoAmIResponse { clientInfo: ClientInfo[] }
+export interface GetSASLRequest { token: Uint8Array }
+export interface SetSASLResponse { token: Uint8Array }
 
 /** One operation of a multi / multiRead request, tagged by its opcode. */
 export type MultiOp =
