@@ -1,1 +1,4 @@
-export {};
+export * from './nats.js';
+export * from './ports.js';
+export * from './supervise.js';
+export { main } from './main.js';

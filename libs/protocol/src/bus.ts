@@ -22,7 +22,7 @@ export function unpack<T>(data: Uint8Array): T {
 export function subjects(cluster = 'zooid') {
   const p = cluster;
   return {
-    /** gateway → learner: client connects, requests and disconnects (GwToLearner[]). */
+    /** gateway → learner: client connects, requests and disconnects (GatewayBatch). */
     learnerIn: (learnerId: string) => `${p}.learner.${learnerId}.in`,
     /** learner → gateway: replies, notifications, connect answers, closes (LearnerToGw[]). */
     gatewayIn: (gatewayId: string) => `${p}.gw.${gatewayId}.in`,
@@ -30,7 +30,7 @@ export function subjects(cluster = 'zooid') {
     touch: `${p}.leader.touch`,
     /** learner → leader: forwarded writes (Forwarded[]). */
     leaderIn: `${p}.leader.in`,
-    /** request/reply: a member's statistics for four-letter words and admin. */
+    /** request/reply: a member's statistics for four-letter words and admin (AdminAsk → object). */
     admin: (serviceId: string) => `${p}.admin.${serviceId}`,
     /** every service announces itself here periodically (Presence). */
     presence: `${p}.presence`,
@@ -38,9 +38,12 @@ export function subjects(cluster = 'zooid') {
 }
 export type Subjects = ReturnType<typeof subjects>;
 
+/** One gateway → learner message: the sending gateway and its entries. */
+export type GatewayBatch = [gateway: string, entries: GwToLearner[]];
+
 /** Gateway → learner entries. `conn` is the gateway's connection number. */
 export type GwToLearner =
-  | [kind: 'c', conn: number, gw: string, connect: ConnectAsk]
+  | [kind: 'c', conn: number, connect: ConnectAsk]
   | [kind: 'r', conn: number, sessionId: bigint, frame: Uint8Array]
   | [kind: 'd', conn: number, sessionId: bigint];
 
@@ -90,4 +93,9 @@ export interface Presence {
   sessions: number;
   clientPort?: number;
   adminPort?: number;
+}
+
+/** Asks a member for what a four-letter word or admin command shows. */
+export interface AdminAsk {
+  command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst';
 }

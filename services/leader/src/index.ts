@@ -1,1 +1,4 @@
-export {};
+export * from './member.js';
+export * from './machine.js';
+export * from './pipeline.js';
+export * from './sessions.js';

@@ -1,1 +1,4 @@
-export {};
+export * from './gateway.js';
+export * from './session-machine.js';
+export * from './fourletter.js';
+export * from './learners.js';

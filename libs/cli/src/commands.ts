@@ -1,0 +1,153 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
+import { runStandaloneMember } from '@zooid/leader';
+import { Gateway, defaultGatewayOptions } from '@zooid/session-gw';
+import { createLogger } from '@zooid/runtime';
+import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
+import { startNatsServer, type ManagedNats } from './nats.js';
+import { RoleProcess, exitWithSupervisor } from './supervise.js';
+
+const common: FlagSpec = {
+  nats: { type: 'string', describe: 'NATS server URL(s), comma-separated' },
+  cluster: { type: 'string', default: 'zooid', describe: 'subject prefix, to share one NATS between clusters' },
+  'tick-time': { type: 'string', default: '2000', describe: 'ZooKeeper tickTime in ms' },
+  'max-buffer': { type: 'string', default: String(DEFAULT_MAX_BUFFER), describe: 'largest request in bytes (jute.maxbuffer)' },
+};
+
+export const memberSpec: FlagSpec = {
+  ...common,
+  id: { type: 'string', default: '1', describe: 'member id' },
+  'data-dir': { type: 'string', default: './data', describe: 'transaction log and snapshots' },
+  'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
+  'snap-retain': { type: 'string', default: '3', describe: 'snapshots kept (autopurge.snapRetainCount)' },
+  'super-digest': { type: 'string', describe: 'super user digest, user:base64(sha1(user:password))' },
+};
+
+export const gatewaySpec: FlagSpec = {
+  ...common,
+  id: { type: 'string', describe: 'gateway id (random when absent)' },
+  'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port' },
+  host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
+  'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
+  '4lw-whitelist': { type: 'string', default: '*', describe: 'four-letter words allowed, comma-separated, or *' },
+};
+
+export const standaloneSpec: FlagSpec = {
+  ...common,
+  'client-port': gatewaySpec['client-port']!,
+  'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port' },
+  'data-dir': memberSpec['data-dir']!,
+  'snap-count': memberSpec['snap-count']!,
+  '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+};
+
+function requireNats(flags: Record<string, unknown>): string {
+  if (typeof flags.nats !== 'string') throw new UsageError('--nats URL is required');
+  return flags.nats;
+}
+
+/** `zooid member`: the single voting member of a standalone ensemble. */
+export async function member(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, memberSpec);
+  const tickTime = intFlag(f, 'tick-time');
+  const dataDir = resolve(String(f['data-dir']));
+  mkdirSync(dataDir, { recursive: true });
+  const id = String(f.id);
+  const log = createLogger('member', { member: id });
+  const running = await runStandaloneMember(
+    {
+      id,
+      dataDir,
+      natsUrl: requireNats(f),
+      cluster: String(f.cluster),
+      tickTime,
+      minSessionTimeout: 2 * tickTime,
+      maxSessionTimeout: 20 * tickTime,
+      snapCount: intFlag(f, 'snap-count'),
+      snapRetain: intFlag(f, 'snap-retain'),
+      superDigest: typeof f['super-digest'] === 'string' ? f['super-digest'] : undefined,
+      maxBuffer: intFlag(f, 'max-buffer'),
+    },
+    log,
+  );
+  const stop = () => running.stop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  exitWithSupervisor(stop);
+  await running.done;
+}
+
+/** `zooid gateway`: a client-facing session gateway. */
+export async function gateway(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, gatewaySpec);
+  const id = typeof f.id === 'string' ? f.id : randomBytes(4).toString('hex');
+  const log = createLogger('gateway', { gateway: id });
+  const wl = String(f['4lw-whitelist']);
+  const gw = await Gateway.start(
+    {
+      ...defaultGatewayOptions,
+      id,
+      natsUrl: requireNats(f),
+      cluster: String(f.cluster),
+      clientPort: intFlag(f, 'client-port'),
+      host: String(f.host),
+      tickTime: intFlag(f, 'tick-time'),
+      maxBuffer: intFlag(f, 'max-buffer'),
+      maxClientCnxns: intFlag(f, 'max-client-cnxns'),
+      fourLetterWhitelist: wl.trim() === '*' ? '*' : new Set(wl.split(',').map((w) => w.trim())),
+    },
+    log,
+  );
+  await new Promise<void>((done) => {
+    const stop = () => void gw.stop().then(done);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    exitWithSupervisor(stop);
+  });
+}
+
+/**
+ * `zooid standalone`: a managed nats-server (unless --nats), one member and
+ * one gateway, supervised. Ctrl-C stops them all; a child that dies is
+ * reported and takes the group down, so nothing runs half-broken.
+ */
+export async function standalone(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, standaloneSpec);
+  const log = createLogger('standalone');
+  let nats: ManagedNats | undefined;
+  let url = typeof f.nats === 'string' ? f.nats : undefined;
+  if (!url) {
+    nats = await startNatsServer();
+    url = nats.url;
+    log.info({ url, pid: nats.child.pid }, 'started nats-server');
+  }
+  const pass = (names: string[]) => names.flatMap((n) => (f[n] === undefined ? [] : [`--${n}`, String(f[n])]));
+  const children: RoleProcess[] = [];
+  let failed = false;
+  const stopAll = async () => {
+    await Promise.all(children.map((c) => c.stop()));
+    await nats?.stop();
+  };
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number) => {
+    stopping ??= stopAll().then(() => process.exit(code));
+  };
+  const onDeath = () => {
+    failed = true;
+    shutdown(1);
+  };
+  nats?.child.once('exit', () => {
+    if (!stopping) {
+      log.error('nats-server exited unexpectedly');
+      onDeath();
+    }
+  });
+  children.push(new RoleProcess('member', ['member', '--nats', url, '--id', '1', ...pass(['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count'])], log, onDeath));
+  children.push(new RoleProcess('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...pass(['client-port', 'cluster', 'tick-time', 'max-buffer', '4lw-whitelist'])], log, onDeath));
+  log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
+  process.once('SIGINT', () => shutdown(failed ? 1 : 0));
+  process.once('SIGTERM', () => shutdown(failed ? 1 : 0));
+  await new Promise(() => undefined);
+}

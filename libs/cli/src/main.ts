@@ -1,0 +1,33 @@
+import { UsageError, usage } from './args.js';
+import { gateway, gatewaySpec, member, memberSpec, standalone, standaloneSpec } from './commands.js';
+import { MissingNatsServer } from './nats.js';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec }> = {
+  standalone: { run: standalone, summary: 'Run a one-member ensemble with its own nats-server and one gateway.', spec: standaloneSpec },
+  member: { run: member, summary: 'Run the voting member of a standalone ensemble.', spec: memberSpec },
+  gateway: { run: gateway, summary: 'Run a session gateway (ZooKeeper client port).', spec: gatewaySpec },
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  const cmd = name ? commands[name] : undefined;
+  if (!cmd) {
+    const list = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
+    process.stderr.write(['usage: zooid <command> [flags]', '', ...list, ''].join('\n'));
+    process.exitCode = name && name !== '--help' && name !== 'help' ? 2 : 0;
+    return;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(usage(name!, cmd.summary, cmd.spec) + '\n');
+    return;
+  }
+  try {
+    await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof MissingNatsServer || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

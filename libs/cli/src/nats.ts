@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export class MissingNatsServer extends Error {
+  constructor() {
+    super('nats-server not found on PATH: install the Debian package `nats-server` (apt-get install nats-server) or pass --nats URL');
+  }
+}
+
+/** Debian installs nats-server in /usr/sbin, which is not on every user's PATH. */
+export function findNatsServer(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = join(d, 'nats-server');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      continue;
+    }
+  }
+  throw new MissingNatsServer();
+}
+
+export interface ManagedNats {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a real nats-server on a free loopback port and waits until it accepts connections. */
+export async function startNatsServer(opts: { port?: number; host?: string } = {}): Promise<ManagedNats> {
+  const bin = findNatsServer();
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort(host));
+  const child = spawn(bin, ['-a', host, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await Promise.race([
+      waitForPort(port, host),
+      exited.then(() => {
+        throw new Error(`nats-server exited at start: ${stderr.trim()}`);
+      }),
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    url: `nats://${host}:${port}`,
+    port,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

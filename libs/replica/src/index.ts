@@ -1,0 +1,3 @@
+export * from './replica.js';
+export * from './outbox.js';
+export { classify } from './ops.js';

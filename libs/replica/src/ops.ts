@@ -1,0 +1,49 @@
+import { Err, OpCode } from '@zooid/protocol';
+import type { ApplyResult } from '@zooid/tree';
+
+export type OpKind = 'write' | 'local' | 'invalid';
+
+const writes = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.check,
+  OpCode.multi,
+  OpCode.sync,
+  OpCode.closeSession,
+  OpCode.reconfig,
+]);
+
+const locals = new Set<number>([
+  OpCode.exists,
+  OpCode.getData,
+  OpCode.getACL,
+  OpCode.getChildren,
+  OpCode.getChildren2,
+  OpCode.getAllChildrenNumber,
+  OpCode.getEphemerals,
+  OpCode.multiRead,
+  OpCode.whoAmI,
+  OpCode.auth,
+  OpCode.setWatches,
+  OpCode.setWatches2,
+  OpCode.addWatch,
+  OpCode.checkWatches,
+  OpCode.removeWatches,
+]);
+
+/** Writes go through the leader; everything else is answered by the learner. */
+export function classify(op: number): OpKind {
+  if (writes.has(op)) return 'write';
+  if (locals.has(op)) return 'local';
+  return 'invalid';
+}
+
+/** The reply record for a committed write, shaped by the opcode the client sent. */
+export function replyForWrite(op: number, result: ApplyResult): { err: number; response: unknown } {
+  return { err: result.err ?? Err.OK, response: result.response };
+}

@@ -1,0 +1,323 @@
+import { randomBytes } from 'node:crypto';
+import {
+  Err,
+  OpCode,
+  Xid,
+  JuteReader,
+  decodeRequest,
+  encodeReply,
+  encodeNotification,
+  encodeConnectResponse,
+  type AuthId,
+  type ConnectAsk,
+  type Forwarded,
+  type GwToLearner,
+  type Id,
+  type LearnerToGw,
+} from '@zooid/protocol';
+import {
+  DataTree,
+  WatchManager,
+  authenticate,
+  executeRead,
+  executeWatchOp,
+  type ApplyResult,
+  type Txn,
+  type TxnHeader,
+  type TreeConfig,
+} from '@zooid/tree';
+import { Outbox } from './outbox.js';
+import { classify, replyForWrite } from './ops.js';
+
+export interface ReplicaOptions {
+  /** This learner's id: the bus address gateways reach it at. */
+  id: string;
+  tickTime: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  tree: TreeConfig;
+  /** Writes, session creations and syncs go to the leader through this. */
+  forward: (entries: Forwarded[]) => void;
+  /** Batches for a gateway go out through this. */
+  send: (gateway: string, entries: LearnerToGw[]) => void;
+  warn: (fields: object, msg: string) => void;
+}
+
+interface Pending {
+  xid: number;
+  op: number;
+  frame: Uint8Array;
+  /** Sent to the leader; the reply comes with its commit. */
+  forwarded: boolean;
+}
+
+interface Attached {
+  sessionId: bigint;
+  gateway: string;
+  conn: number;
+  /** Connection gone: replies are dropped, in-flight writes still drain in order. */
+  detached: boolean;
+  ids: Id[];
+  queue: Pending[];
+}
+
+interface Connecting {
+  gateway: string;
+  conn: number;
+  ask: ConnectAsk;
+  timeout: number;
+  passwd: Uint8Array;
+}
+
+/**
+ * The learner's replica: the committed tree, the watches of the sessions
+ * pinned here, and each session's request queue. Reads are answered from the
+ * local tree; writes go to the leader, and a session's later requests wait
+ * behind its writes until their commits arrive, which is what gives FIFO
+ * client order and read-your-writes. Plain code, no timers: the host feeds it
+ * gateway batches and commits, and it hands out gateway batches and forwards.
+ */
+export class Replica {
+  readonly tree: DataTree;
+  readonly watches = new WatchManager();
+  private readonly attached = new Map<bigint, Attached>();
+  private readonly connecting = new Map<bigint, Connecting>();
+  private readonly outbox: Outbox;
+  private readonly forwardBatch: Forwarded[] = [];
+  private forwardScheduled = false;
+  /** Requests handled since start, for four-letter words. */
+  packetsReceived = 0;
+  packetsSent = 0;
+
+  constructor(private readonly opts: ReplicaOptions, tree = new DataTree()) {
+    this.tree = tree;
+    this.outbox = new Outbox(opts.send);
+  }
+
+  get sessionCount(): number {
+    return this.attached.size;
+  }
+
+  attachedSessions(): Iterable<Readonly<Attached>> {
+    return this.attached.values();
+  }
+
+  /** A batch from a gateway. */
+  fromGateway(gateway: string, entries: GwToLearner[]): void {
+    for (const e of entries) {
+      switch (e[0]) {
+        case 'c':
+          this.connect(gateway, e[1], e[2]);
+          break;
+        case 'r':
+          this.request(gateway, e[1], e[2], e[3]);
+          break;
+        case 'd':
+          this.disconnected(gateway, e[1], e[2]);
+          break;
+      }
+    }
+  }
+
+  /** A committed transaction, in zxid order. */
+  committed(hdr: TxnHeader, txn: Txn): void {
+    const result = this.tree.apply(hdr, txn);
+    for (const n of this.watches.trigger(result.triggers)) {
+      const s = this.attached.get(n.sessionId);
+      if (s && !s.detached) this.out(s, ['o', s.conn, encodeNotification(n.event)]);
+    }
+    if (hdr.type === OpCode.createSession) this.sessionCreated(hdr.sessionId);
+    const s = this.attached.get(hdr.sessionId);
+    if (s) this.writeCommitted(s, hdr, result);
+    if (hdr.type === OpCode.closeSession) this.sessionClosed(hdr.sessionId, hdr.cxid === 0 ? 'session expired' : 'session closed');
+  }
+
+  private connect(gateway: string, conn: number, ask: ConnectAsk): void {
+    if (ask.lastZxidSeen > this.tree.lastZxid) {
+      // The client has seen a newer state than we hold; ZooKeeper refuses the
+      // connection so the client tries a server that is caught up.
+      this.opts.warn({ conn, lastZxidSeen: ask.lastZxidSeen, ours: this.tree.lastZxid }, 'refusing client that is ahead of this learner');
+      this.outbox.push(gateway, ['x', conn, 'client has seen a newer zxid']);
+      return;
+    }
+    if (ask.sessionId === 0n) {
+      const sessionId = newSessionId();
+      const timeout = this.negotiate(ask.timeOut);
+      const passwd = randomBytes(16);
+      this.connecting.set(sessionId, { gateway, conn, ask, timeout, passwd });
+      this.forward(['s', this.opts.id, sessionId, timeout, passwd]);
+      return;
+    }
+    const known = this.tree.sessions.get(ask.sessionId);
+    if (!known || !Buffer.from(known.passwd).equals(Buffer.from(ask.passwd))) {
+      this.answerConnect(gateway, conn, ask, 0n, 0, new Uint8Array(16));
+      this.outbox.push(gateway, ['x', conn, known ? 'wrong session password' : 'session expired']);
+      return;
+    }
+    this.attach(gateway, conn, ask, ask.sessionId);
+    this.answerConnect(gateway, conn, ask, ask.sessionId, known.timeout, known.passwd);
+  }
+
+  private negotiate(requested: number): number {
+    return Math.min(Math.max(requested, this.opts.minSessionTimeout), this.opts.maxSessionTimeout);
+  }
+
+  private sessionCreated(sessionId: bigint): void {
+    const c = this.connecting.get(sessionId);
+    if (!c) return;
+    this.connecting.delete(sessionId);
+    this.attach(c.gateway, c.conn, c.ask, sessionId);
+    this.answerConnect(c.gateway, c.conn, c.ask, sessionId, c.timeout, c.passwd);
+  }
+
+  private attach(gateway: string, conn: number, ask: ConnectAsk, sessionId: bigint): void {
+    const prior = this.attached.get(sessionId);
+    if (prior && !prior.detached && (prior.gateway !== gateway || prior.conn !== conn)) {
+      this.outbox.push(prior.gateway, ['x', prior.conn, 'session moved to another connection']);
+    }
+    const ids: Id[] = [{ scheme: 'ip', id: ask.ip }];
+    // Requests not yet sent to the leader died with the old connection; the
+    // client already reported them lost. Forwarded ones still come back.
+    const queue = prior ? prior.queue.filter((p) => p.forwarded) : [];
+    this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue });
+  }
+
+  private answerConnect(gateway: string, conn: number, ask: ConnectAsk, sessionId: bigint, timeOut: number, passwd: Uint8Array) {
+    const body = encodeConnectResponse(
+      { protocolVersion: 0, timeOut, sessionId, passwd, readOnly: false },
+      ask.hasReadOnlyByte,
+    );
+    this.outbox.push(gateway, ['c', conn, sessionId, body]);
+  }
+
+  private disconnected(gateway: string, conn: number, sessionId: bigint): void {
+    const s = this.attached.get(sessionId);
+    if (!s || s.gateway !== gateway || s.conn !== conn) return;
+    s.detached = true;
+    s.queue = s.queue.filter((p) => p.forwarded);
+    if (s.queue.length === 0) this.attached.delete(sessionId);
+    // Watches stay: they belong to the session, which lives until it expires.
+  }
+
+  private request(gateway: string, conn: number, sessionId: bigint, frame: Uint8Array): void {
+    const s = this.attached.get(sessionId);
+    if (!s || s.gateway !== gateway || s.conn !== conn || s.detached) {
+      this.outbox.push(gateway, ['x', conn, 'session is not attached to this learner']);
+      return;
+    }
+    this.packetsReceived++;
+    const xid = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(0) : 0;
+    const op = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(4) : OpCode.error;
+    s.queue.push({ xid, op, frame, forwarded: false });
+    if (s.queue.length === 1) this.drain(s);
+  }
+
+  /** Serves the session's queue from its head until it meets a write in flight. */
+  private drain(s: Attached): void {
+    while (s.queue.length > 0) {
+      const head = s.queue[0]!;
+      if (head.forwarded) return;
+      const kind = classify(head.op);
+      if (kind === 'write') {
+        head.forwarded = true;
+        const body = head.frame.subarray(8);
+        this.forward(['w', this.opts.id, s.sessionId, head.xid, head.op, body, s.ids.map((i): AuthId => [i.scheme, i.id])]);
+        return;
+      }
+      s.queue.shift();
+      if (kind === 'invalid') {
+        this.opts.warn({ sessionId: s.sessionId.toString(16), op: head.op }, 'unknown opcode; closing connection');
+        this.out(s, ['x', s.conn, `unknown opcode ${head.op}`]);
+        s.queue.length = 0;
+        return;
+      }
+      this.serveLocal(s, head);
+    }
+  }
+
+  private serveLocal(s: Attached, p: Pending): void {
+    let reader: JuteReader;
+    let req: unknown;
+    try {
+      reader = new JuteReader(p.frame, 8);
+      req = decodeRequest(p.op, reader);
+    } catch (err) {
+      this.opts.warn({ sessionId: s.sessionId.toString(16), op: p.op, err: String(err) }, 'malformed request; closing connection');
+      this.out(s, ['x', s.conn, 'malformed request']);
+      s.queue.length = 0;
+      return;
+    }
+    const zxid = this.tree.lastZxid;
+    const auth = { sessionId: s.sessionId, ids: s.ids };
+    if (p.op === OpCode.auth) {
+      const a = req as { scheme: string; auth: Uint8Array };
+      const id = authenticate(a.scheme, a.auth);
+      if (!id) {
+        this.reply(s, Xid.auth, zxid, Err.AUTHFAILED, p.op, undefined);
+        this.out(s, ['x', s.conn, 'authentication failed']);
+        return;
+      }
+      if (!s.ids.some((i) => i.scheme === id.scheme && i.id === id.id)) s.ids.push(id);
+      this.reply(s, Xid.auth, zxid, Err.OK, p.op, undefined);
+      return;
+    }
+    const watchOp = executeWatchOp(this.tree, this.watches, p.op, req, s.sessionId);
+    if (watchOp) {
+      this.reply(s, p.xid, zxid, watchOp.err, p.op, undefined);
+      for (const event of watchOp.events ?? []) this.out(s, ['o', s.conn, encodeNotification(event)]);
+      return;
+    }
+    const r = executeRead(this.tree, p.op, req, auth, this.watches, this.opts.tree);
+    this.reply(s, p.xid, zxid, r.err, p.op, r.response);
+  }
+
+  private writeCommitted(s: Attached, hdr: TxnHeader, result: ApplyResult): void {
+    const head = s.queue[0];
+    if (!head || !head.forwarded || head.xid !== hdr.cxid) return;
+    s.queue.shift();
+    if (!s.detached) {
+      const { err, response } = replyForWrite(head.op, result);
+      this.reply(s, head.xid, hdr.zxid, err, head.op, response);
+      if (head.op === OpCode.closeSession) this.out(s, ['x', s.conn, 'session closed']);
+    } else if (s.queue.length === 0) {
+      this.attached.delete(s.sessionId);
+      return;
+    }
+    this.drain(s);
+  }
+
+  private sessionClosed(sessionId: bigint, reason: string): void {
+    this.watches.removeSession(sessionId);
+    const s = this.attached.get(sessionId);
+    if (!s) return;
+    this.attached.delete(sessionId);
+    if (!s.detached) this.out(s, ['x', s.conn, reason]);
+  }
+
+  private reply(s: Attached, xid: number, zxid: number, err: number, op: number, response: unknown): void {
+    this.out(s, ['o', s.conn, encodeReply({ xid, zxid, err }, op, response)]);
+  }
+
+  private out(s: Attached, entry: LearnerToGw): void {
+    this.packetsSent++;
+    this.outbox.push(s.gateway, entry);
+  }
+
+  private forward(entry: Forwarded): void {
+    this.forwardBatch.push(entry);
+    if (this.forwardScheduled) return;
+    this.forwardScheduled = true;
+    setImmediate(() => {
+      this.forwardScheduled = false;
+      this.opts.forward(this.forwardBatch.splice(0));
+    });
+  }
+}
+
+/** Random 63-bit positive ids: unique without coordination between learners. */
+function newSessionId(): bigint {
+  const b = randomBytes(8);
+  b[0]! &= 0x7f;
+  const id = b.readBigUInt64BE(0);
+  return id === 0n ? 1n : id;
+}

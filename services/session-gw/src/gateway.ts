@@ -1,0 +1,372 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { createActor, type Actor } from 'xstate';
+import {
+  DEFAULT_MAX_BUFFER,
+  FRAME_MARGIN,
+  OpCode,
+  Xid,
+  FrameDecoder,
+  decodeConnectRequest,
+  encodeReply,
+  frame,
+  pack,
+  subjects,
+  unpack,
+  type GatewayBatch,
+  type GwToLearner,
+  type LearnerToGw,
+  type Presence,
+  type SessionTouch,
+} from '@zooid/protocol';
+import { connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
+import { LearnerDirectory } from './learners.js';
+import { sessionMachine } from './session-machine.js';
+import { FOUR_LETTER_WORDS, fourLetterReply, type FourLetterContext } from './fourletter.js';
+
+export interface GatewayOptions {
+  id: string;
+  clientPort: number;
+  host: string;
+  natsUrl: string;
+  cluster: string;
+  tickTime: number;
+  maxBuffer: number;
+  /** Bytes queued for a client that is not reading before it is disconnected. */
+  maxClientQueue: number;
+  maxClientCnxns: number;
+  /** Four-letter words allowed, or '*' for all. */
+  fourLetterWhitelist: Set<string> | '*';
+}
+
+export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
+  clientPort: 2181,
+  host: '0.0.0.0',
+  cluster: 'zooid',
+  tickTime: 2000,
+  maxBuffer: DEFAULT_MAX_BUFFER,
+  maxClientQueue: 8 * 1024 * 1024,
+  maxClientCnxns: 60,
+  fourLetterWhitelist: '*',
+};
+
+/** One client TCP connection. */
+export interface Conn {
+  id: number;
+  socket: Socket;
+  ip: string;
+  remote: string;
+  actor: Actor<typeof sessionMachine>;
+  sessionId: bigint;
+  learner: string | undefined;
+  established: boolean;
+  /** Frames that arrived before the session was established, in order. */
+  early: Uint8Array[];
+  received: number;
+  sent: number;
+  lastZxid: number;
+  connectedAt: number;
+  timeout: number;
+}
+
+/**
+ * The client-facing gateway: speaks ZooKeeper's wire protocol on TCP, pins
+ * each session to a learner, and relays frames both ways without decoding
+ * request bodies. Holds no state a client cannot rebuild by reconnecting.
+ */
+export class Gateway {
+  private readonly conns = new Map<number, Conn>();
+  private readonly learners = new LearnerDirectory();
+  private readonly outgoing = new Map<string, GwToLearner[]>();
+  private flushScheduled = false;
+  private nextConn = 1;
+  private server?: Server;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly subj;
+  readonly stats = { received: 0, sent: 0, startedAt: Date.now() };
+  port = 0;
+
+  constructor(
+    readonly opts: GatewayOptions,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.subj = subjects(opts.cluster);
+  }
+
+  static async start(opts: GatewayOptions, log: Logger): Promise<Gateway> {
+    const nc = await connectBus(opts.natsUrl, `zooid-gateway-${opts.id}`, log);
+    const gw = new Gateway(opts, nc, log);
+    await gw.listen();
+    return gw;
+  }
+
+  private async listen(): Promise<void> {
+    this.nc.subscribe(this.subj.gatewayIn(this.opts.id), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.fromLearner(unpack<LearnerToGw[]>(msg.data));
+        } catch (e) {
+          this.log.warn({ err: e }, 'dropped a malformed bus message');
+        }
+      },
+    });
+    this.nc.subscribe(this.subj.presence, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.learners.observe(unpack<Presence>(msg.data), Date.now());
+        } catch (e) {
+          this.log.warn({ err: e }, 'dropped a malformed presence message');
+        }
+      },
+    });
+    this.timers.push(setInterval(() => this.touch(), Math.max(50, this.opts.tickTime / 2)));
+    this.timers.push(setInterval(() => this.housekeeping(), 1000));
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.opts.clientPort, this.opts.host, () => resolve());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    this.announce();
+    this.log.info({ port: this.port }, 'gateway listening');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.conns.values()) c.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.nc.drain().catch(() => undefined);
+  }
+
+  get connections(): Iterable<Conn> {
+    return this.conns.values();
+  }
+
+  private accept(socket: Socket): void {
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    if (this.countFrom(ip) >= this.opts.maxClientCnxns) {
+      this.log.warn({ ip }, 'too many connections from one address; refusing');
+      socket.destroy();
+      return;
+    }
+    const id = this.nextConn++;
+    const conn: Conn = {
+      id,
+      socket,
+      ip,
+      remote: `${socket.remoteAddress}:${socket.remotePort}`,
+      actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) } }),
+      sessionId: 0n,
+      learner: undefined,
+      established: false,
+      early: [],
+      received: 0,
+      sent: 0,
+      lastZxid: 0,
+      connectedAt: Date.now(),
+      timeout: 0,
+    };
+    this.conns.set(id, conn);
+    conn.actor.start();
+    const decoder = new FrameDecoder(this.opts.maxBuffer + FRAME_MARGIN);
+    let first = true;
+    socket.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
+        if (FOUR_LETTER_WORDS.has(word)) {
+          this.fourLetter(conn, word);
+          return;
+        }
+      }
+      try {
+        decoder.push(chunk);
+        for (let f = decoder.next(); f; f = decoder.next()) this.onFrame(conn, f);
+      } catch (err) {
+        this.log.warn({ conn: id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
+        conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => conn.actor.send({ type: 'SOCKET_CLOSED' }));
+  }
+
+  private onFrame(conn: Conn, f: Uint8Array): void {
+    conn.received++;
+    this.stats.received++;
+    if (conn.learner === undefined) {
+      this.startSession(conn, f);
+      return;
+    }
+    if (!conn.established) {
+      conn.early.push(f);
+      return;
+    }
+    this.request(conn, f);
+  }
+
+  private startSession(conn: Conn, f: Uint8Array): void {
+    const req = decodeConnectRequest(f);
+    const learner = this.learners.choose(Date.now());
+    if (learner === undefined) {
+      this.log.warn({ remote: conn.remote }, 'no learner available; closing connection');
+      conn.actor.send({ type: 'SERVER_CLOSED', reason: 'no learner available' });
+      return;
+    }
+    conn.learner = learner;
+    this.toLearner(learner, [
+      'c',
+      conn.id,
+      {
+        lastZxidSeen: req.lastZxidSeen,
+        timeOut: req.timeOut,
+        sessionId: req.sessionId,
+        passwd: req.passwd,
+        readOnly: req.readOnly ?? false,
+        hasReadOnlyByte: req.readOnly !== undefined,
+        ip: conn.ip,
+      },
+    ]);
+  }
+
+  private request(conn: Conn, f: Uint8Array): void {
+    const op = f.length >= 8 ? Buffer.from(f.buffer, f.byteOffset, f.length).readInt32BE(4) : -1;
+    if (op === OpCode.ping) {
+      // Liveness is reported to the leader by the periodic touch; the ping
+      // itself needs no trip to a learner.
+      this.write(conn, encodeReply({ xid: Xid.ping, zxid: conn.lastZxid, err: 0 }, OpCode.ping, undefined));
+      return;
+    }
+    this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
+  }
+
+  private fromLearner(entries: LearnerToGw[]): void {
+    for (const e of entries) {
+      const conn = this.conns.get(e[1]);
+      if (!conn) continue;
+      switch (e[0]) {
+        case 'o': {
+          const body = e[2];
+          if (body.length >= 12) {
+            const zxid = Number(Buffer.from(body.buffer, body.byteOffset, body.length).readBigInt64BE(4));
+            if (zxid > conn.lastZxid) conn.lastZxid = zxid;
+          }
+          this.write(conn, body);
+          break;
+        }
+        case 'c':
+          this.write(conn, e[3]);
+          if (e[2] === 0n) {
+            conn.actor.send({ type: 'REFUSED' });
+            break;
+          }
+          conn.sessionId = e[2];
+          conn.established = true;
+          conn.actor.send({ type: 'ESTABLISHED' });
+          for (const f of conn.early.splice(0)) this.request(conn, f);
+          break;
+        case 'x':
+          conn.actor.send({ type: 'SESSION_ENDED', reason: e[2] });
+          break;
+      }
+    }
+  }
+
+  private write(conn: Conn, body: Uint8Array): void {
+    if (conn.socket.destroyed) return;
+    conn.sent++;
+    this.stats.sent++;
+    conn.socket.write(frame(body));
+    if (conn.socket.writableLength > this.opts.maxClientQueue) {
+      // A client that does not read must not hold memory or others' progress.
+      this.log.warn({ conn: conn.id, remote: conn.remote, queued: conn.socket.writableLength }, 'client is not reading; disconnecting');
+      conn.socket.destroy();
+    }
+  }
+
+  private release(conn: Conn, state: string, reason: string): void {
+    this.conns.delete(conn.id);
+    if (conn.learner !== undefined && conn.sessionId !== 0n) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
+    if (!conn.socket.destroyed) conn.socket.end();
+    this.log.debug({ conn: conn.id, state, reason }, 'connection released');
+  }
+
+  private toLearner(learner: string, entry: GwToLearner): void {
+    let batch = this.outgoing.get(learner);
+    if (!batch) this.outgoing.set(learner, (batch = []));
+    batch.push(entry);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const out = this.outgoing;
+    for (const [learner, entries] of out) {
+      const msg: GatewayBatch = [this.opts.id, entries];
+      this.nc.publish(this.subj.learnerIn(learner), pack(msg));
+    }
+    out.clear();
+  }
+
+  private touch(): void {
+    const sessions: bigint[] = [];
+    for (const c of this.conns.values()) if (c.established) sessions.push(c.sessionId);
+    const msg: SessionTouch = { gw: this.opts.id, sessions };
+    this.nc.publish(this.subj.touch, pack(msg));
+  }
+
+  private housekeeping(): void {
+    const now = Date.now();
+    for (const gone of this.learners.expire(now)) {
+      this.log.warn({ learner: gone }, 'learner went away; moving its sessions');
+      for (const c of this.conns.values()) {
+        if (c.learner === gone) c.actor.send({ type: 'SERVER_CLOSED', reason: 'learner went away' });
+      }
+    }
+    this.announce();
+  }
+
+  private announce(): void {
+    const p: Presence = {
+      kind: 'gateway',
+      id: this.opts.id,
+      role: 'gateway',
+      pid: process.pid,
+      host: hostname(),
+      epoch: 0,
+      zxid: 0,
+      sessions: this.conns.size,
+      clientPort: this.port,
+    };
+    this.nc.publish(this.subj.presence, pack(p));
+  }
+
+  private countFrom(ip: string): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.ip === ip) n++;
+    return n;
+  }
+
+  private fourLetter(conn: Conn, word: string): void {
+    const ctx: FourLetterContext = {
+      gateway: this,
+      learners: this.learners.all(),
+      ask: (learner, command) => this.nc.request(this.subj.admin(learner), pack({ command }), { timeout: 2000 }).then((m) => unpack(m.data)),
+    };
+    void fourLetterReply(word, this.opts.fourLetterWhitelist, ctx)
+      .catch((err) => `error: ${String(err)}\n`)
+      .then((text) => {
+        conn.socket.end(text);
+      });
+  }
+}
+
+function normalizeIp(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
