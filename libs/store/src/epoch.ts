@@ -1,0 +1,66 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Zab's acceptedEpoch and currentEpoch, one small text file each (as in
+ * ZooKeeper). Synchronous on purpose: they change once per election, and the
+ * member must not go on (ack a NEWEPOCH, send a NEWLEADER ack) before the new
+ * value is durable, so blocking for a few fsyncs is the simple correct form.
+ */
+export class EpochFiles {
+  constructor(readonly dir: string) {}
+
+  /** The last epoch this member accepted from a prospective leader; 0 when never written. */
+  readAccepted(): number {
+    return this.read('acceptedEpoch');
+  }
+
+  /** The epoch of the last leader this member synced with; 0 when never written. */
+  readCurrent(): number {
+    return this.read('currentEpoch');
+  }
+
+  writeAccepted(epoch: number): void {
+    this.write('acceptedEpoch', epoch);
+  }
+
+  writeCurrent(epoch: number): void {
+    this.write('currentEpoch', epoch);
+  }
+
+  private read(name: string): number {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    // Unreadable is an error, never 0: forgetting an epoch would let this
+    // member accept an older leader.
+    const m = /^(\d{1,15})\n?$/.exec(text);
+    if (!m) throw new Error(`${join(this.dir, name)}: not an epoch: ${JSON.stringify(text.slice(0, 40))}`);
+    return Number(m[1]);
+  }
+
+  /** temp file + fsync + rename + directory fsync: a crash leaves the old value or the new one. */
+  private write(name: string, epoch: number): void {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`bad epoch ${epoch}`);
+    mkdirSync(this.dir, { recursive: true });
+    const tmp = join(this.dir, name + '.tmp');
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, `${epoch}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(this.dir, name));
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+}

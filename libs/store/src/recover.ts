@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { EpochFiles } from './epoch.js';
+import type { LogFn } from './fsutil.js';
+import type { LogRecord } from './record.js';
+import { SnapshotStore, type Snapshot } from './snapshot.js';
+import { TxnLog } from './txnlog.js';
+
+export interface RecoverOptions {
+  segmentBytes?: number;
+  retain?: number;
+  log?: LogFn;
+}
+
+export interface Recovered {
+  log: TxnLog;
+  snapshots: SnapshotStore;
+  epochs: EpochFiles;
+  /** The newest snapshot that verifies, or null to start from an empty state. */
+  snapshot: Snapshot | null;
+  /** The logged records after the snapshot, to apply on top of it in order. */
+  replay: AsyncIterable<LogRecord>;
+}
+
+/**
+ * Opens a member's data directory, laid out as dir/log (segments),
+ * dir/snapshots and dir/{acceptedEpoch,currentEpoch}: the newest valid
+ * snapshot and the log records after it.
+ */
+export async function recover(dir: string, opts: RecoverOptions = {}): Promise<Recovered> {
+  const log = await TxnLog.open(join(dir, 'log'), { segmentBytes: opts.segmentBytes, log: opts.log });
+  const snapshots = new SnapshotStore(join(dir, 'snapshots'), { retain: opts.retain, log: opts.log });
+  const snapshot = await snapshots.loadNewest();
+  return { log, snapshots, epochs: new EpochFiles(dir), snapshot, replay: log.read(snapshot?.zxid ?? 0) };
+}

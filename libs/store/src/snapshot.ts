@@ -1,0 +1,120 @@
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { isNotFound, writeAtomically, type LogFn } from './fsutil.js';
+
+/**
+ * File snapshot.<zxid as 16 hex digits>: a header, then the opaque bytes.
+ * Header: magic "ZSNP" u32, version u32, zxid u64, length u64, crc32 u32,
+ * reserved u32. The CRC covers zxid, length and the bytes.
+ */
+const HEADER_BYTES = 32;
+const MAGIC = 0x5a534e50;
+const VERSION = 1;
+const NAME = /^snapshot\.([0-9a-f]{16})$/;
+const TWO_32 = 2 ** 32;
+
+export interface SnapshotStoreOptions {
+  /** Snapshots kept after each write, newest first. Default 3. */
+  retain?: number;
+  /** Told about each snapshot skipped because it does not verify. Default: console.warn. */
+  log?: LogFn;
+}
+
+export interface Snapshot {
+  zxid: number;
+  bytes: Buffer;
+}
+
+/** Snapshots of one member, written atomically and checksummed. */
+export class SnapshotStore {
+  private readonly retain: number;
+  private readonly log: LogFn;
+  // Writes run one at a time so that pruning never races a rename.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    opts: SnapshotStoreOptions = {},
+  ) {
+    this.retain = opts.retain ?? 3;
+    if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new RangeError('retain must be an integer >= 1');
+    this.log = opts.log ?? ((msg, fields) => console.warn(msg, fields ?? ''));
+  }
+
+  /**
+   * Stores the snapshot taken at zxid durably (temp file, fsync, rename, fsync
+   * of the directory), then deletes the oldest ones beyond `retain`.
+   */
+  write(zxid: number, bytes: Uint8Array): Promise<void> {
+    if (!Number.isSafeInteger(zxid) || zxid < 0) return Promise.reject(new RangeError(`bad snapshot zxid ${zxid}`));
+    const run = this.queue.then(async () => {
+      await mkdir(this.dir, { recursive: true });
+      const header = Buffer.alloc(HEADER_BYTES);
+      header.writeUInt32BE(MAGIC, 0);
+      header.writeUInt32BE(VERSION, 4);
+      writeU64(header, 8, zxid);
+      writeU64(header, 16, bytes.length);
+      header.writeUInt32BE(crc32(bytes, crc32(header.subarray(8, 24))), 24);
+      await writeAtomically(this.dir, fileName(zxid), [header, bytes]);
+      // Pruning needs no fsync: a deletion undone by a crash leaves one snapshot too many.
+      for (const old of (await this.list()).slice(this.retain)) await unlink(join(this.dir, fileName(old)));
+      for (const name of await readdir(this.dir)) {
+        if (name.endsWith('.tmp')) await unlink(join(this.dir, name)); // left by a crash mid-write
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** zxids of the stored snapshots, newest first, not yet verified. */
+  async list(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return names
+      .map((name) => NAME.exec(name))
+      .filter((m) => m !== null)
+      .map((m) => parseInt(m[1]!, 16))
+      .filter((zxid) => Number.isSafeInteger(zxid))
+      .sort((a, b) => b - a);
+  }
+
+  /** The newest snapshot that verifies; each one that does not is skipped with a log line. */
+  async loadNewest(): Promise<Snapshot | null> {
+    for (const zxid of await this.list()) {
+      const file = await readFile(join(this.dir, fileName(zxid)));
+      const problem = verify(file, zxid);
+      if (!problem) return { zxid, bytes: file.subarray(HEADER_BYTES) };
+      this.log('snapshot: skipping one that does not verify', { file: fileName(zxid), problem });
+    }
+    return null;
+  }
+}
+
+function fileName(zxid: number): string {
+  return 'snapshot.' + zxid.toString(16).padStart(16, '0');
+}
+
+/** What is wrong with a snapshot file, or null when it verifies. */
+function verify(file: Buffer, zxid: number): string | null {
+  if (file.length < HEADER_BYTES) return 'shorter than its header';
+  if (file.readUInt32BE(0) !== MAGIC || file.readUInt32BE(4) !== VERSION) return 'bad magic or version';
+  if (readU64(file, 8) !== zxid) return 'zxid does not match the file name';
+  if (readU64(file, 16) !== file.length - HEADER_BYTES) return 'length does not match the file size';
+  const crc = crc32(file.subarray(HEADER_BYTES), crc32(file.subarray(8, 24)));
+  return crc === file.readUInt32BE(24) ? null : 'checksum mismatch';
+}
+
+function writeU64(buf: Buffer, off: number, value: number): void {
+  buf.writeUInt32BE(Math.floor(value / TWO_32), off);
+  buf.writeUInt32BE(value >>> 0, off + 4);
+}
+
+function readU64(buf: Buffer, off: number): number {
+  return buf.readUInt32BE(off) * TWO_32 + buf.readUInt32BE(off + 4);
+}
