@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, stat, unlink, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, isNotFound, removeDurably, writeFully, type LogFn } from './fsutil.js';
+import { recoverSegments, type Segment } from './tail.js';
 import { RECORD_HEADER_BYTES, writeRecord, type LogRecord } from './record.js';
 import {
   FrameReader,
@@ -10,7 +11,6 @@ import {
   findCut,
   parseSegmentFileName,
   prepareSpare,
-  scanSegment,
   segmentFileName,
   segmentHeader,
 } from './segment.js';
@@ -26,14 +26,6 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const INITIAL_BATCH_BYTES = 64 * 1024;
 // A batch buffer that grew past this for a burst is dropped rather than kept for reuse.
 const MAX_REUSED_BATCH_BYTES = 4 * 1024 * 1024;
-
-interface Segment {
-  readonly firstZxid: number;
-  readonly name: string;
-  /** Offset after the last flushed record. */
-  end: number;
-  lastZxid: number;
-}
 
 /**
  * The transaction log of one member: records in strictly increasing zxid
@@ -304,52 +296,6 @@ export class TxnLog {
     ready.catch(() => undefined);
     return ready;
   }
-}
-
-/**
- * Checks the segments found in dir in zxid order and returns those that hold
- * a valid log. At the first torn or corrupt spot the log ends: later segments
- * are deleted (newest first), that segment is cut (or deleted when nothing
- * valid is left in it), and one line is logged.
- */
-async function recoverSegments(
-  dir: string,
-  found: readonly { name: string; firstZxid: number }[],
-  segmentBytes: number,
-  log: LogFn,
-): Promise<Segment[]> {
-  const segments: Segment[] = [];
-  let prevZxid = 0;
-  for (let i = 0; i < found.length; i++) {
-    const { name, firstZxid } = found[i]!;
-    const fh = await open(join(dir, name), 'r+');
-    try {
-      const scan = await scanSegment(fh, firstZxid, prevZxid);
-      if (scan.records > 0 && scan.clean) {
-        segments.push({ firstZxid, name, end: scan.end, lastZxid: scan.lastZxid });
-        prevZxid = scan.lastZxid;
-        continue;
-      }
-      const dropped = found.slice(i + 1).map((f) => f.name);
-      for (const later of dropped.toReversed()) await removeDurably(dir, later);
-      if (scan.records > 0) {
-        await cutSegment(fh, scan.end, segmentBytes);
-        segments.push({ firstZxid, name, end: scan.end, lastZxid: scan.lastZxid });
-      } else {
-        await removeDurably(dir, name);
-      }
-      log('txn log: cut a torn or corrupt tail', {
-        segment: name,
-        offset: scan.end,
-        lastZxid: scan.lastZxid,
-        droppedSegments: dropped.length + (scan.records > 0 ? 0 : 1),
-      });
-      break;
-    } finally {
-      await fh.close();
-    }
-  }
-  return segments;
 }
 
 async function* readSegments(dir: string, segments: readonly Segment[], fromZxid: number): AsyncGenerator<LogRecord> {
