@@ -1,1 +1,25 @@
-export {};
+export { DataTree, type ApplyResult, type SessionInfo, type WatchTrigger } from './tree.js';
+export { Preparer, sequenceSuffix, type CreateSessionRequest, type DeleteContainerRequest } from './prep.js';
+export { executeRead, executeWatchOp, type ReadResult } from './reads.js';
+export { WatchManager, type Notification } from './watches.js';
+export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, type AuthContext } from './acl.js';
+export { encodeTxn, decodeTxn, txnType } from './txn.js';
+export type {
+  Txn,
+  TxnHeader,
+  SubTxn,
+  CreateOp,
+  CreateTxn,
+  DeleteTxn,
+  DeleteContainerTxn,
+  SetDataTxn,
+  SetACLTxn,
+  CheckTxn,
+  MultiTxn,
+  ErrorTxn,
+  CreateSessionTxn,
+  CloseSessionTxn,
+} from './txn.js';
+export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
+export { CONTAINER_OWNER, MAX_TTL, toStat, ttlOf, type NodeKind, type ZNode } from './stat.js';
+export { DEFAULT_MAX_DATA_BYTES, type TreeConfig } from './config.js';

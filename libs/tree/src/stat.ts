@@ -1,0 +1,91 @@
+/**
+ * The znode record and how ZooKeeper turns it into a client Stat.
+ *
+ * Fields are stored as ZooKeeper persists them (StatPersisted), which is not
+ * always what a client sees: `cversion` counts child creations only (it feeds
+ * sequential names), and the reported cversion is `2 * cversion - numChildren`
+ * (DataNode.copyStat), which adds the deletions back in. `owner` is the raw
+ * ephemeralOwner: a session id, the container marker, or a TTL encoded the
+ * way EphemeralType does; clients see it only for plain ephemerals.
+ */
+import type { ACL, Stat } from '@zooid/protocol';
+
+export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
+
+/** EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
+export const CONTAINER_OWNER = -(2n ** 63n);
+/** EphemeralType's extended-type marker: top byte 0xff, feature bits 0 = TTL. */
+const TTL_MARK = -(2n ** 56n);
+/** EphemeralType.TTL.maxValue(): the low 40 bits. */
+export const MAX_TTL = 2 ** 40 - 1;
+const TTL_BITS = BigInt(MAX_TTL);
+
+export function ttlOwner(ttl: number): bigint {
+  return TTL_MARK | BigInt(ttl);
+}
+
+export function ttlOf(owner: bigint): number {
+  return Number(owner & TTL_BITS);
+}
+
+/** The stored ephemeralOwner of a node of this kind. */
+export function ownerFor(kind: NodeKind, sessionId: bigint, ttl: number): bigint {
+  switch (kind) {
+    case 'ephemeral':
+      return sessionId;
+    case 'container':
+      return CONTAINER_OWNER;
+    case 'ttl':
+      return ttlOwner(ttl);
+    default:
+      return 0n;
+  }
+}
+
+export class ZNode {
+  /** Child names in creation order; null for a leaf, which most nodes are. */
+  children: Set<string> | null = null;
+
+  constructor(
+    public data: Buffer | null,
+    /** Interned: nodes with equal ACLs share one array (see AclTable). */
+    public acl: readonly ACL[],
+    public kind: NodeKind,
+    public owner: bigint,
+    public czxid: number,
+    public mzxid: number,
+    public pzxid: number,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    public cversion: number,
+    public aversion: number,
+  ) {}
+
+  get numChildren(): number {
+    return this.children === null ? 0 : this.children.size;
+  }
+
+  get dataLength(): number {
+    return this.data === null ? 0 : this.data.length;
+  }
+}
+
+/** DataNode.copyStat. */
+export function toStat(n: ZNode): Stat {
+  const numChildren = n.numChildren;
+  return {
+    czxid: n.czxid,
+    mzxid: n.mzxid,
+    ctime: n.ctime,
+    mtime: n.mtime,
+    version: n.version,
+    // int arithmetic, as in Java
+    cversion: (Math.imul(n.cversion, 2) - numChildren) | 0,
+    aversion: n.aversion,
+    ephemeralOwner: n.kind === 'ephemeral' ? n.owner : 0n,
+    dataLength: n.dataLength,
+    numChildren,
+    pzxid: n.pzxid,
+  };
+}

@@ -1,0 +1,490 @@
+/**
+ * The data tree and deterministic transaction apply (ZooKeeper's DataTree).
+ *
+ * Znodes live in one Map keyed by full path; each node keeps its child names
+ * in a Set (null for leaves). Apply is a pure function of (tree, header, txn):
+ * no clock, no randomness, no configuration, so every member that applies the
+ * same log holds the same tree — which digest() lets them compare.
+ *
+ * Containers and TTL nodes are removed by transactions too: the leader asks
+ * cleanupTxns() (or emptyContainers() / expiredTtlNodes()) for candidates —
+ * ZooKeeper's ContainerManager sweep — and proposes a deleteContainer txn for
+ * each. Apply re-checks that the node is still an empty container or TTL node,
+ * so a candidate that gained a child in the meantime is left alone.
+ */
+import { Err, EventType, OpCode, type ACL, type MultiResult } from '@zooid/protocol';
+import { OPEN_ACL, READ_ACL } from './acl.js';
+import { AclTable } from './acl-table.js';
+import { checkTxn, simulate } from './checks.js';
+import { addHash, dataHash, formatDigest, metaHash, sessionHash, subHash } from './digest.js';
+import { CONFIG, QUOTA, ROOT, ZOOKEEPER, childName, joinPath, parentOf, watchParent } from './paths.js';
+import { ZNode, toStat, ttlOf } from './stat.js';
+import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
+import { Overlay, type ViewSource } from './view.js';
+
+export interface SessionInfo {
+  timeout: number;
+  passwd: Uint8Array;
+}
+
+/** A watch event a txn fires; the WatchManager turns it into notifications. */
+export interface WatchTrigger {
+  /** EventType.NodeCreated, NodeDeleted, NodeDataChanged or NodeChildrenChanged. */
+  type: number;
+  path: string;
+  /** ACL of the node the event is about; sessions without READ on it are not told (ZooKeeper 3.8.4+). */
+  acl: readonly ACL[];
+}
+
+export interface ApplyResult {
+  /** The reply header's err. A multi always answers OK; its failures are in the results. */
+  err: number;
+  /** The reply record for the txn's opcode (Create2Response, SetDataResponse, MultiResult[], ...). */
+  response?: unknown;
+  triggers: WatchTrigger[];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Owned copy of znode data: never pins the request frame the bytes arrived in. */
+function ownData(data: Uint8Array | null): Buffer | null {
+  if (data === null) return null;
+  return data.length === 0 ? EMPTY : Buffer.from(data);
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+export class DataTree implements ViewSource {
+  /** zxid of the last applied txn. */
+  lastZxid = 0;
+  private readonly nodes = new Map<string, ZNode>();
+  private root!: ZNode;
+  private readonly acls = new AclTable();
+  private readonly sessionMap = new Map<bigint, SessionInfo>();
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly containers = new Set<string>();
+  private readonly ttls = new Set<string>();
+  private sum = 0;
+  private dataBytes = 0;
+
+  /** A fresh tree as ZooKeeper starts: '/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'. */
+  constructor() {
+    this.root = this.insert(ROOT, this.systemNode(OPEN_ACL, 0));
+    this.insert(ZOOKEEPER, this.systemNode(OPEN_ACL, 0));
+    this.insert(QUOTA, this.systemNode(OPEN_ACL, 0));
+    // ZooKeeper sets the config node's ACL with setACL(..., -1), which leaves aversion at -1.
+    this.insert(CONFIG, this.systemNode(READ_ACL, -1));
+  }
+
+  private systemNode(acl: readonly ACL[], aversion: number): ZNode {
+    return new ZNode(EMPTY, acl, 'persistent', 0n, 0, 0, 0, 0, 0, 0, 0, aversion);
+  }
+
+  /** Rebuilds a tree from snapshot contents; `nodes` must list each parent before its children. */
+  static fromSnapshot(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>, nodes: Iterable<[string, ZNode]>): DataTree {
+    const t = new DataTree();
+    for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.nodes.get(path)!);
+    t.lastZxid = lastZxid;
+    for (const [id, s] of sessions) t.putSession(id, s);
+    for (const [path, node] of nodes) {
+      if (path === ROOT) t.root = t.insert(path, node);
+      else if (t.nodes.size === 0) throw new Error('snapshot does not start with the root');
+      else t.insert(path, node);
+    }
+    if (t.nodes.size === 0) throw new Error('snapshot holds no root');
+    return t;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The node at `path`; "" is the root, as in ZooKeeper's node map. */
+  getNode(path: string): ZNode | undefined {
+    return path === '' ? this.root : this.nodes.get(path);
+  }
+
+  sessionAlive(sessionId: bigint): boolean {
+    return this.sessionMap.has(sessionId);
+  }
+
+  /** Sessions are ensemble state: created and closed by transactions. */
+  get sessions(): ReadonlyMap<bigint, SessionInfo> {
+    return this.sessionMap;
+  }
+
+  /** As ZooKeeper's zk_znode_count, which counts the root twice (its "" alias is a map entry there). */
+  get nodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  /** zk_approximate_data_size: the sum of path lengths and data lengths. */
+  get approximateDataSize(): number {
+    return this.dataBytes;
+  }
+
+  /** Paths of a session's ephemerals, live view. */
+  ephemeralPaths(sessionId: bigint): ReadonlySet<string> | undefined {
+    return this.ephemerals.get(sessionId);
+  }
+
+  /** getEphemerals: all of a session's ephemerals, or those starting with `prefix` unless it is empty or "/". */
+  getEphemerals(sessionId: bigint, prefix = '/'): string[] {
+    const all = this.ephemerals.get(sessionId);
+    if (all === undefined) return [];
+    const p = prefix.trim();
+    if (p === '' || p === ROOT) return [...all];
+    return [...all].filter((path) => path.startsWith(prefix));
+  }
+
+  /** getAllChildrenNumber: every node below `path`. */
+  descendantCount(path: string): number {
+    if (path === ROOT) return this.nodes.size - 1;
+    // ZooKeeper counts keys starting with path + "/": for the "" alias that is every node.
+    if (path === '') return this.nodes.size;
+    let count = 0;
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const children = this.nodes.get(p)?.children;
+      if (!children) continue;
+      count += children.size;
+      for (const c of children) stack.push(joinPath(p, c));
+    }
+    return count;
+  }
+
+  /** Empty containers that had a child once (cversion > 0), or that never did but are older than `maxNeverUsedIntervalMs` (0: never). */
+  emptyContainers(now = 0, maxNeverUsedIntervalMs = 0): string[] {
+    const out: string[] = [];
+    for (const path of this.containers) {
+      const n = this.nodes.get(path)!;
+      if (n.children !== null) continue;
+      if (n.cversion > 0 || (maxNeverUsedIntervalMs !== 0 && now - n.mtime > maxNeverUsedIntervalMs)) out.push(path);
+    }
+    return out;
+  }
+
+  /** Childless TTL nodes not modified for longer than their TTL. */
+  expiredTtlNodes(now: number): string[] {
+    const out: string[] = [];
+    for (const path of this.ttls) {
+      const n = this.nodes.get(path)!;
+      if (n.children === null && now - n.mtime > ttlOf(n.owner)) out.push(path);
+    }
+    return out;
+  }
+
+  /** deleteContainer txns for the leader to propose: the ContainerManager sweep. */
+  cleanupTxns(now: number, maxNeverUsedIntervalMs = 0): Txn[] {
+    return [...this.emptyContainers(now, maxNeverUsedIntervalMs), ...this.expiredTtlNodes(now)].map((path) => ({
+      type: 'deleteContainer',
+      path,
+    }));
+  }
+
+  /** Every node, each parent before its children, children in creation order. */
+  *walk(): Generator<[string, ZNode]> {
+    yield [ROOT, this.root];
+    const stack: Array<{ path: string; names: Iterator<string> }> = [];
+    if (this.root.children) stack.push({ path: ROOT, names: this.root.children.values() });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const next = top.names.next();
+      if (next.done) {
+        stack.pop();
+        continue;
+      }
+      const path = joinPath(top.path, next.value);
+      const node = this.nodes.get(path)!;
+      yield [path, node];
+      if (node.children) stack.push({ path, names: node.children.values() });
+    }
+  }
+
+  /** Hex digest of all nodes and sessions; equal trees have equal digests whatever their history. */
+  digest(): string {
+    return formatDigest(this.sum);
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  apply(hdr: TxnHeader, txn: Txn): ApplyResult {
+    if (!(hdr.zxid > this.lastZxid)) {
+      throw new Error(`txn zxid ${hex(hdr.zxid)} does not follow last applied zxid ${hex(this.lastZxid)}`);
+    }
+    const triggers: WatchTrigger[] = [];
+    const result = this.applyTxn(hdr, txn, triggers);
+    this.lastZxid = hdr.zxid;
+    return { err: result.err, response: result.response, triggers };
+  }
+
+  private applyTxn(hdr: TxnHeader, txn: Txn, triggers: WatchTrigger[]): { err: number; response?: unknown } {
+    switch (txn.type) {
+      case 'createSession':
+        this.putSession(txn.sessionId, { timeout: txn.timeout, passwd: txn.passwd });
+        return { err: Err.OK };
+      case 'closeSession':
+        this.closeSession(txn.sessionId, hdr.zxid, triggers);
+        return { err: Err.OK };
+      case 'error':
+        return { err: txn.err };
+      case 'multi':
+        return { err: Err.OK, response: this.multi(txn.txns, hdr, triggers) };
+    }
+    const err = checkTxn(txn, this);
+    if (err !== Err.OK) return { err };
+    switch (txn.type) {
+      case 'create': {
+        const node = this.create(txn, hdr, triggers);
+        return { err, response: txn.op === OpCode.create ? { path: txn.path } : { path: txn.path, stat: toStat(node) } };
+      }
+      case 'delete':
+      case 'deleteContainer':
+        this.delete(txn.path, hdr.zxid, triggers);
+        return { err };
+      case 'setData':
+        return { err, response: { stat: toStat(this.setData(txn, hdr, triggers)) } };
+      case 'setACL':
+        return { err, response: { stat: toStat(this.setACL(txn)) } };
+      case 'check':
+        return { err, response: { stat: toStat(this.nodes.get(txn.path)!) } };
+    }
+  }
+
+  /** All or nothing: every sub-txn is checked against the state the earlier ones leave before any is applied. */
+  private multi(txns: SubTxn[], hdr: TxnHeader, triggers: WatchTrigger[]): MultiResult[] {
+    let failedAt = txns.findIndex((t) => t.type === 'error');
+    let failure: number = Err.RUNTIMEINCONSISTENCY;
+    if (failedAt < 0) {
+      const view = new Overlay(this);
+      for (let i = 0; i < txns.length && failedAt < 0; i++) {
+        const err = checkTxn(txns[i]!, view);
+        if (err !== Err.OK) {
+          failedAt = i;
+          failure = err;
+        } else {
+          simulate(txns[i]!, view);
+        }
+      }
+    }
+    if (failedAt >= 0) {
+      // As ZooKeeper reports it: OK before the failure, the failing op's error, RUNTIMEINCONSISTENCY after.
+      return txns.map((t, i) => ({
+        type: OpCode.error,
+        err: t.type === 'error' ? t.err : i < failedAt ? Err.OK : i === failedAt ? failure : Err.RUNTIMEINCONSISTENCY,
+      }));
+    }
+    return txns.map((t): MultiResult => {
+      switch (t.type) {
+        case 'create': {
+          const node = this.create(t, hdr, triggers);
+          return t.op === OpCode.create ? { type: OpCode.create, path: t.path } : { type: t.op, path: t.path, stat: toStat(node) };
+        }
+        case 'delete':
+          this.delete(t.path, hdr.zxid, triggers);
+          return { type: OpCode.delete };
+        case 'setData':
+          return { type: OpCode.setData, stat: toStat(this.setData(t, hdr, triggers)) };
+        case 'check':
+          return { type: OpCode.check };
+        case 'error':
+          throw new Error('unreachable: failed multis return above');
+      }
+    });
+  }
+
+  private create(t: CreateTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
+    const parentPath = parentOf(t.path)!;
+    const parent = this.getNode(parentPath)!;
+    const node = new ZNode(ownData(t.data), t.acl, t.kind, t.ephemeralOwner, hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
+    this.changeMeta(watchParent(parentPath), parent, () => {
+      // The txn carries the parent's new cversion (it named sequential children at prep time).
+      if (t.parentCVersion > parent.cversion) {
+        parent.cversion = t.parentCVersion;
+        parent.pzxid = hdr.zxid;
+      }
+    });
+    this.insert(t.path, node);
+    triggers.push(
+      { type: EventType.NodeCreated, path: t.path, acl: node.acl },
+      { type: EventType.NodeChildrenChanged, path: watchParent(parentPath), acl: parent.acl },
+    );
+    return node;
+  }
+
+  private delete(path: string, zxid: number, triggers: WatchTrigger[]): void {
+    const node = this.nodes.get(path)!;
+    const parentPath = watchParent(parentOf(path)!);
+    this.remove(path, node);
+    const parent = this.nodes.get(parentPath)!;
+    this.changeMeta(parentPath, parent, () => {
+      if (zxid > parent.pzxid) parent.pzxid = zxid;
+    });
+    triggers.push(
+      { type: EventType.NodeDeleted, path, acl: node.acl },
+      { type: EventType.NodeChildrenChanged, path: parentPath, acl: parent.acl },
+    );
+  }
+
+  private setData(t: SetDataTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
+    const node = this.nodes.get(t.path)!;
+    const data = ownData(t.data);
+    this.sum = subHash(this.sum, dataHash(t.path, node.data));
+    this.sum = addHash(this.sum, dataHash(t.path, data));
+    this.dataBytes += (data?.length ?? 0) - node.dataLength;
+    this.changeMeta(t.path, node, () => {
+      node.data = data;
+      node.mtime = hdr.time;
+      node.mzxid = hdr.zxid;
+      node.version = t.version;
+    });
+    triggers.push({ type: EventType.NodeDataChanged, path: t.path, acl: node.acl });
+    return node;
+  }
+
+  private setACL(t: SetACLTxn): ZNode {
+    const node = this.nodes.get(t.path)!;
+    this.changeMeta(t.path, node, () => {
+      const old = node.acl;
+      node.acl = this.acls.intern(t.acl);
+      this.acls.release(old);
+      node.aversion = t.version;
+    });
+    return node;
+  }
+
+  /** Deletes the session's ephemerals (in path order, for a deterministic event order) and forgets it. */
+  private closeSession(sessionId: bigint, zxid: number, triggers: WatchTrigger[]): void {
+    const owned = this.ephemerals.get(sessionId);
+    if (owned) for (const path of [...owned].sort()) this.delete(path, zxid, triggers);
+    const s = this.sessionMap.get(sessionId);
+    if (s) {
+      this.sum = subHash(this.sum, sessionHash(sessionId, s.timeout, s.passwd));
+      this.sessionMap.delete(sessionId);
+    }
+  }
+
+  private putSession(sessionId: bigint, s: SessionInfo): void {
+    const old = this.sessionMap.get(sessionId);
+    if (old) this.sum = subHash(this.sum, sessionHash(sessionId, old.timeout, old.passwd));
+    const info = { timeout: s.timeout, passwd: Buffer.from(s.passwd) };
+    this.sessionMap.set(sessionId, info);
+    this.sum = addHash(this.sum, sessionHash(sessionId, info.timeout, info.passwd));
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  /** Runs `change` on a node's stat fields, keeping the digest in step. */
+  private changeMeta(path: string, node: ZNode, change: () => void): void {
+    this.sum = subHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
+    change();
+    this.sum = addHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
+  }
+
+  /** Adds a node under its (existing) parent, with every index and counter. */
+  private insert(path: string, node: ZNode): ZNode {
+    if (this.nodes.has(path)) throw new Error(`invariant: ${path} already exists`);
+    if (path !== ROOT) {
+      const parent = this.getNode(parentOf(path)!);
+      if (parent === undefined) throw new Error(`invariant: parent of ${path} is missing`);
+      (parent.children ??= new Set()).add(childName(path));
+    }
+    node.acl = this.acls.intern(node.acl);
+    this.nodes.set(path, node);
+    this.dataBytes += path.length + node.dataLength;
+    this.sum = addHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
+    this.sum = addHash(this.sum, dataHash(path, node.data));
+    switch (node.kind) {
+      case 'ephemeral': {
+        let owned = this.ephemerals.get(node.owner);
+        if (owned === undefined) this.ephemerals.set(node.owner, (owned = new Set()));
+        owned.add(path);
+        break;
+      }
+      case 'container':
+        this.containers.add(path);
+        break;
+      case 'ttl':
+        this.ttls.add(path);
+        break;
+    }
+    return node;
+  }
+
+  /** Removes a childless node from its parent, with every index and counter. */
+  private remove(path: string, node: ZNode): void {
+    if (node.children !== null) throw new Error(`invariant: removing ${path}, which has children`);
+    if (path !== ROOT) {
+      const parent = this.getNode(parentOf(path)!)!;
+      if (!parent.children?.delete(childName(path))) throw new Error(`invariant: ${path} is not a child of its parent`);
+      if (parent.children.size === 0) parent.children = null;
+    }
+    this.nodes.delete(path);
+    this.sum = subHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
+    this.sum = subHash(this.sum, dataHash(path, node.data));
+    this.acls.release(node.acl);
+    this.dataBytes -= path.length + node.dataLength;
+    switch (node.kind) {
+      case 'ephemeral': {
+        const owned = this.ephemerals.get(node.owner)!;
+        owned.delete(path);
+        if (owned.size === 0) this.ephemerals.delete(node.owner);
+        break;
+      }
+      case 'container':
+        this.containers.delete(path);
+        break;
+      case 'ttl':
+        this.ttls.delete(path);
+        break;
+    }
+  }
+
+  /** Interned ACL lists, for the snapshot. */
+  aclLists(): IterableIterator<readonly ACL[]> {
+    return this.acls.lists();
+  }
+
+  /**
+   * Full consistency check, O(nodes): parent/child links, indexes, counters
+   * and the incremental digest against a recomputation. Throws on the first
+   * violation. For tests and for verifying a freshly loaded snapshot.
+   */
+  checkInvariants(): void {
+    const fail = (msg: string) => {
+      throw new Error(`invariant: ${msg}`);
+    };
+    let sum = 0;
+    let bytes = 0;
+    let ephemerals = 0;
+    for (const [path, n] of this.nodes) {
+      if (path !== ROOT) {
+        const parent = this.getNode(parentOf(path)!);
+        if (!parent?.children?.has(childName(path))) fail(`${path} is not listed by its parent`);
+      }
+      if (n.children !== null) {
+        if (n.children.size === 0) fail(`${path} keeps an empty child set`);
+        for (const c of n.children) if (!this.nodes.has(joinPath(path, c))) fail(`${path} lists missing child ${c}`);
+      }
+      if (n.kind === 'ephemeral') {
+        ephemerals++;
+        if (!this.ephemerals.get(n.owner)?.has(path)) fail(`${path} missing from its session's ephemerals`);
+      }
+      if (n.kind === 'container' && !this.containers.has(path)) fail(`${path} missing from containers`);
+      if (n.kind === 'ttl' && !this.ttls.has(path)) fail(`${path} missing from ttls`);
+      sum = addHash(addHash(sum, metaHash(path, n, this.acls.hashOf(n.acl))), dataHash(path, n.data));
+      bytes += path.length + n.dataLength;
+    }
+    for (const [id, s] of this.sessionMap) sum = addHash(sum, sessionHash(id, s.timeout, s.passwd));
+    if (ephemerals !== this.ephemeralCount) fail('ephemeral index holds stale paths');
+    if (sum !== this.sum) fail(`digest ${formatDigest(this.sum)} != recomputed ${formatDigest(sum)}`);
+    if (bytes !== this.dataBytes) fail(`approximate data size ${this.dataBytes} != ${bytes}`);
+  }
+}
