@@ -87,7 +87,7 @@ export class JuteReader {
     return this.buf.subarray(at, at + len);
   }
 
-  /** A ustring that may be null; most fields may not, see readString. */
+  /** A ustring where null (-1) and "" mean different things (reconfig's server lists). */
   readNullableString(): string | null {
     const len = this.readLength('string');
     if (len === -1) return null;
@@ -95,12 +95,12 @@ export class JuteReader {
     return this.buf.toString('utf8', at, at + len);
   }
 
-  /** A ustring where null makes no sense (paths, schemes): null is an error. */
+  /**
+   * A ustring where null reads as "": kazoo writes every empty string as
+   * null (an `Id('auth', '')` ACL, for one), and the server treats both alike.
+   */
   readString(): string {
-    const at = this.pos;
-    const s = this.readNullableString();
-    if (s === null) throw new JuteError(`null string at offset ${at}`);
-    return s;
+    return this.readNullableString() ?? '';
   }
 
   /**

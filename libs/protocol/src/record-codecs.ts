@@ -179,8 +179,7 @@ export const setACLRequest: Codec<R.SetACLRequest> = {
 };
 
 export const getEphemeralsRequest: Codec<R.GetEphemeralsRequest> = {
-  // The server lists every ephemeral for a null, empty or "/" prefix alike.
-  read: (r) => ({ prefixPath: r.readNullableString() ?? '' }),
+  read: (r) => ({ prefixPath: r.readString() }),
   write: (w, v) => void w.writeString(v.prefixPath),
 };
 
