@@ -3,6 +3,7 @@
  * length followed by that many bytes.
  */
 import { DEFAULT_MAX_BUFFER, FRAME_MARGIN } from './constants.js';
+import { asBuffer } from './jute.js';
 
 /** A length prefix that is negative or above the limit; the stream is unusable after it. */
 export class FrameError extends Error {
@@ -10,10 +11,6 @@ export class FrameError extends Error {
   constructor(readonly length: number, readonly maxFrame: number) {
     super(`frame length ${length} is outside 0..${maxFrame}`);
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

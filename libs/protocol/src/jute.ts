@@ -11,7 +11,8 @@ export class JuteError extends Error {
 
 const TWO_32 = 2 ** 32;
 
-function asBuffer(bytes: Uint8Array): Buffer {
+/** A Buffer view of the same memory, so Buffer's readers work on any Uint8Array. */
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -97,16 +98,17 @@ export class JuteReader {
 
   /**
    * A ustring where null reads as "": kazoo writes every empty string as
-   * null (an `Id('auth', '')` ACL, for one), and the server treats both alike.
+   * null (an `Id('auth', '')` ACL, for one), and only reconfig's server
+   * lists give null a meaning of its own.
    */
   readString(): string {
     return this.readNullableString() ?? '';
   }
 
   /**
-   * A vector; null (-1) reads as empty, which is how the server treats
-   * every vector a client may leave null. Every element takes at least one
-   * byte, so a count beyond the bytes left is refused before looping.
+   * A vector; null (-1) reads as empty, as no vector of the protocol gives
+   * null a meaning of its own. Every element takes at least one byte, so a
+   * count beyond the bytes left is refused before looping.
    */
   readVector<T>(readItem: (r: JuteReader) => T): T[] {
     const len = this.readLength('vector');
