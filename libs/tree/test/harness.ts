@@ -74,11 +74,11 @@ export class Harness {
     return { ...r, txn: p.txn, zxid: p.hdr.zxid, notifications: this.watches.trigger(r.triggers) };
   }
 
-  /** A leader-originated txn that bypasses prep (session expiry, container clean-up). */
-  internal(txn: Txn, sessionId = 0n): WriteResult {
+  /** A leader-originated txn that bypasses prep (session expiry, container clean-up), given its zxid; commit() applies it. */
+  internal(txn: Txn, sessionId = 0n): { hdr: TxnHeader; txn: Txn } {
     const zxid = ++this.zxid;
     this.time += 1;
-    return this.commit({ hdr: { sessionId, cxid: 0, zxid, time: this.time, type: txnType(txn) }, txn });
+    return { hdr: { sessionId, cxid: 0, zxid, time: this.time, type: txnType(txn) }, txn };
   }
 
   read(auth: AuthContext, op: number, req: unknown) {
