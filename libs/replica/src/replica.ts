@@ -183,10 +183,13 @@ export class Replica {
   }
 
   private answerConnect(gateway: string, conn: number, ask: ConnectAsk, sessionId: bigint, timeOut: number, passwd: Uint8Array) {
-    const body = encodeConnectResponse(
-      { protocolVersion: 0, timeOut, sessionId, passwd, readOnly: false },
-      ask.hasReadOnlyByte,
-    );
+    const body = encodeConnectResponse({
+      protocolVersion: 0,
+      timeOut,
+      sessionId,
+      passwd,
+      readOnly: ask.hasReadOnlyByte ? false : undefined,
+    });
     this.outbox.push(gateway, ['c', conn, sessionId, body]);
   }
 
@@ -239,8 +242,8 @@ export class Replica {
     let reader: JuteReader;
     let req: unknown;
     try {
-      reader = new JuteReader(p.frame, 8);
-      req = decodeRequest(p.op, reader);
+      reader = new JuteReader(p.frame.subarray(8));
+      req = decodeRequest(p.op, reader).req;
     } catch (err) {
       this.opts.warn({ sessionId: s.sessionId.toString(16), op: p.op, err: String(err) }, 'malformed request; closing connection');
       this.out(s, ['x', s.conn, 'malformed request']);

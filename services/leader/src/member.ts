@@ -11,7 +11,6 @@ import {
   type SessionTouch,
 } from '@zooid/protocol';
 import { Preparer, encodeSnapshot, type Txn, type TxnHeader } from '@zooid/tree';
-import { EpochFiles } from '@zooid/store';
 import { Replica } from '@zooid/replica';
 import { connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
 import { leaderMachine } from './machine.js';
@@ -49,14 +48,13 @@ export interface RunningMember {
 export async function runStandaloneMember(opts: MemberOptions, log: Logger): Promise<RunningMember> {
   const nc = await connectBus(opts.natsUrl, `zooid-member-${opts.id}`, log);
   const subj = subjects(opts.cluster);
-  const epochs = new EpochFiles(opts.dataDir);
   let stopServing: (() => void) | undefined;
 
   const actor = createActor(leaderMachine, {
     input: {
       recover: () => recover(opts.dataDir, log, opts.snapRetain),
       broadcast: (r, fail) => {
-        stopServing = serve(opts, r, nc, subj, epochs, log, fail);
+        stopServing = serve(opts, r, nc, subj, log, fail);
         return () => stopServing?.();
       },
       shutdown: async (r) => {
@@ -82,11 +80,10 @@ function serve(
   r: Recovered,
   nc: NatsConnection,
   subj: ReturnType<typeof subjects>,
-  epochs: EpochFiles,
   log: Logger,
   fail: (err: unknown) => void,
 ): () => void {
-  const { tree } = r;
+  const { tree, epochs } = r;
   const treeConfig = { superDigest: opts.superDigest, maxDataBytes: opts.maxBuffer };
   const tracker = new SessionTracker();
   const now = Date.now();
@@ -102,7 +99,9 @@ function serve(
     const bytes = encodeSnapshot(tree);
     r.snapshots
       .write(zxid, bytes)
-      .then(() => r.log.purge(zxid, 2))
+      // Purge below the oldest snapshot kept: loading may fall back to it.
+      .then(() => r.snapshots.list())
+      .then((kept) => r.log.purge(kept.at(-1) ?? 0, 2))
       .catch((err) => log.error({ err }, 'snapshot failed'))
       .finally(() => (snapshotting = false));
   };

@@ -72,7 +72,7 @@ export class WritePipeline {
   private prepare(sessionId: bigint, op: number, body: Uint8Array, auth: [string, string][], now: number): Txn {
     let req: unknown;
     try {
-      req = decodeRequest(op, new JuteReader(body, 0));
+      req = decodeRequest(op, new JuteReader(body)).req;
     } catch {
       return { type: 'error', err: Err.MARSHALLINGERROR };
     }

@@ -50,6 +50,8 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
   fourLetterWhitelist: '*',
 };
 
+const MAX_EARLY_FRAMES = 1000;
+
 /** One client TCP connection. */
 export interface Conn {
   id: number;
@@ -185,7 +187,7 @@ export class Gateway {
       }
       try {
         decoder.push(chunk);
-        for (let f = decoder.next(); f; f = decoder.next()) this.onFrame(conn, f);
+        for (const f of decoder) this.onFrame(conn, f);
       } catch (err) {
         this.log.warn({ conn: id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
         conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
@@ -203,6 +205,9 @@ export class Gateway {
       return;
     }
     if (!conn.established) {
+      // A client may pipeline auth and setWatches behind its connect; more
+      // than that before the handshake completes is abuse.
+      if (conn.early.length >= MAX_EARLY_FRAMES) throw new Error('too many requests before the session was established');
       conn.early.push(f);
       return;
     }
