@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { OpCode } from '@zooid/protocol';
+import { CONTAINER_OWNER, DataTree, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '../src/index.js';
+import { OPEN } from './harness.js';
+
+const txns: Txn[] = [
+  { type: 'create', op: OpCode.create, path: '/a', data: Buffer.from('x'), acl: OPEN, kind: 'persistent', ephemeralOwner: 0n, parentCVersion: 3 },
+  { type: 'create', op: OpCode.create2, path: '/e', data: null, acl: OPEN, kind: 'ephemeral', ephemeralOwner: 0x7123456789abcdefn, parentCVersion: -2147483648 },
+  { type: 'create', op: OpCode.createContainer, path: '/c', data: Buffer.alloc(0), acl: [], kind: 'container', ephemeralOwner: CONTAINER_OWNER, parentCVersion: 1 },
+  { type: 'delete', path: '/a' },
+  { type: 'deleteContainer', path: '/c' },
+  { type: 'setData', path: '/ü/日本', data: Buffer.alloc(70_000, 7), version: 12 },
+  { type: 'setACL', path: '/a', acl: [{ perms: 3, id: { scheme: 'digest', id: 'u:h=' } }], version: 1 },
+  { type: 'check', path: '/a', version: 2 },
+  { type: 'error', err: -110 },
+  { type: 'multi', txns: [] },
+  { type: 'multi', txns: [{ type: 'error', err: 0 }, { type: 'error', err: -101 }, { type: 'error', err: -2 }] },
+  { type: 'multi', txns: [{ type: 'delete', path: '/x' }, { type: 'check', path: '/y', version: 0 }] },
+  { type: 'createSession', sessionId: -1n, timeout: 30000, passwd: Buffer.alloc(16, 9) },
+  { type: 'closeSession', sessionId: 0x100000923710000n },
+];
+
+describe('txn codec', () => {
+  it.each(txns.map((t) => [t.type, t] as const))('round-trips %s', (_type, txn) => {
+    const hdr: TxnHeader = { sessionId: 0x100000923710000n, cxid: -7, zxid: 0x1_0000_0005, time: 1_795_602_870_067, type: txnType(txn) };
+    const buf = encodeTxn(hdr, txn);
+    expect(decodeTxn(buf)).toEqual({ hdr, txn });
+    // every strict prefix is refused, never misread
+    for (const cut of [1, 5, buf.length >> 1, buf.length - 1]) expect(() => decodeTxn(buf.subarray(0, cut))).toThrow(RangeError);
+    expect(() => decodeTxn(Buffer.concat([buf, Buffer.from([0])]))).toThrow(/trailing/);
+  });
+
+  it('refuses unknown formats and tags', () => {
+    const good = encodeTxn({ sessionId: 0n, cxid: 0, zxid: 1, time: 0, type: -1 }, { type: 'error', err: 0 });
+    const badFormat = Buffer.from(good);
+    badFormat[0] = 9;
+    expect(() => decodeTxn(badFormat)).toThrow(/format/);
+    const badTag = Buffer.from(good);
+    badTag[33] = 99; // after the 33-byte header
+    expect(() => decodeTxn(badTag)).toThrow(/tag/);
+  });
+
+  it('headers carry the txn opcode', () => {
+    expect(txns.map(txnType)).toEqual([1, 15, 19, 2, 20, 5, 7, 13, -1, 14, 14, 14, -10, -11]);
+  });
+});
+
+describe('snapshot codec', () => {
+  it('refuses garbage and truncation', () => {
+    const bytes = encodeSnapshot(new DataTree());
+    expect(decodeSnapshot(bytes).digest()).toBe(new DataTree().digest());
+    expect(() => decodeSnapshot(Buffer.from('nope'))).toThrow(RangeError);
+    expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 3))).toThrow(RangeError);
+  });
+});
