@@ -46,14 +46,13 @@ export function executeRead(
   watches: WatchManager,
   config: TreeConfig = {},
 ): ReadResult {
-  const readable = (n: ZNode) => checkACL(n.acl, Perms.READ, auth.ids, config);
   switch (op) {
     case OpCode.exists: {
       const { path, watch } = req as ExistsRequest;
       if (path.includes('\0')) return { err: Err.BADARGUMENTS };
       const n = tree.getNode(path);
       // 3.8.4+ (ZOOKEEPER-2590): READ is required on a node that exists.
-      if (n !== undefined && !readable(n)) return NOAUTH;
+      if (n !== undefined && !readable(n, auth, config)) return NOAUTH;
       // A watch on a missing node is the "exist" watch: it fires on creation.
       if (watch) watchData(watches, auth, path);
       return n === undefined ? NONODE : { err: Err.OK, response: { stat: toStat(n) } };
@@ -62,7 +61,7 @@ export function executeRead(
       const { path, watch } = req as GetDataRequest;
       const n = tree.getNode(path);
       if (n === undefined) return NONODE;
-      if (!readable(n)) return NOAUTH;
+      if (!readable(n, auth, config)) return NOAUTH;
       if (watch) watchData(watches, auth, path);
       return { err: Err.OK, response: { data: n.data, stat: toStat(n) } };
     }
@@ -71,7 +70,7 @@ export function executeRead(
       const { path, watch } = req as GetChildrenRequest;
       const n = tree.getNode(path);
       if (n === undefined) return NONODE;
-      if (!readable(n)) return NOAUTH;
+      if (!readable(n, auth, config)) return NOAUTH;
       if (watch) {
         watches.setAuth(auth.sessionId, auth.ids);
         watches.addChildWatch(auth.sessionId, path);
@@ -92,7 +91,7 @@ export function executeRead(
       const { path } = req as GetAllChildrenNumberRequest;
       const n = tree.getNode(path);
       if (n === undefined) return NONODE;
-      if (!readable(n)) return NOAUTH;
+      if (!readable(n, auth, config)) return NOAUTH;
       return { err: Err.OK, response: { totalNumber: tree.descendantCount(path) } };
     }
     case OpCode.getEphemerals: {
@@ -100,7 +99,7 @@ export function executeRead(
       return { err: Err.OK, response: { ephemerals: tree.getEphemerals(auth.sessionId, prefixPath) } };
     }
     case OpCode.multiRead:
-      return multiRead(tree, req as MultiOp[], readable);
+      return multiRead(tree, req as MultiOp[], auth, config);
     case OpCode.whoAmI:
       return { err: Err.OK, response: { clientInfo: clientInfos(auth.ids, config) } };
     case OpCode.sync:
@@ -110,18 +109,22 @@ export function executeRead(
   }
 }
 
+function readable(n: ZNode, auth: AuthContext, config: TreeConfig): boolean {
+  return checkACL(n.acl, Perms.READ, auth.ids, config);
+}
+
 function watchData(watches: WatchManager, auth: AuthContext, path: string): void {
   watches.setAuth(auth.sessionId, auth.ids);
   watches.addDataWatch(auth.sessionId, path);
 }
 
 /** Each op answers on its own; reads inside multiRead never set watches. */
-function multiRead(tree: DataTree, ops: MultiOp[], readable: (n: ZNode) => boolean): ReadResult {
+function multiRead(tree: DataTree, ops: MultiOp[], auth: AuthContext, config: TreeConfig): ReadResult {
   if (ops.some((o) => o.type !== OpCode.getData && o.type !== OpCode.getChildren)) return { err: Err.MARSHALLINGERROR };
   const results = ops.map((o): MultiResult => {
     const n = tree.getNode(o.req.path);
     if (n === undefined) return { type: OpCode.error, err: Err.NONODE };
-    if (!readable(n)) return { type: OpCode.error, err: Err.NOAUTH };
+    if (!readable(n, auth, config)) return { type: OpCode.error, err: Err.NOAUTH };
     return o.type === OpCode.getData
       ? { type: OpCode.getData, data: n.data, stat: toStat(n) }
       : { type: OpCode.getChildren, children: n.children === null ? [] : [...n.children] };

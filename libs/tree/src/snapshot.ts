@@ -8,7 +8,7 @@
  */
 import type { ACL } from '@zooid/protocol';
 import { Reader, Writer } from './codec.js';
-import { ZNode, type NodeKind } from './stat.js';
+import { ZNode, sharedOwner, type NodeKind } from './stat.js';
 import { DataTree, type SessionInfo } from './tree.js';
 import { readAcl, writeAcl } from './txn.js';
 
@@ -81,7 +81,7 @@ export function decodeSnapshot(buf: Uint8Array): DataTree {
       const acl = acls[r.u32()];
       const kind = KINDS[r.u8()];
       if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
-      const owner = r.i64();
+      const owner = sharedOwner(r.i64());
       yield [path, new ZNode(data, acl, kind, owner, r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32())];
     }
   }

@@ -28,6 +28,16 @@ export function ttlOf(owner: bigint): number {
   return Number(owner & TTL_BITS);
 }
 
+/**
+ * The same owner value, as a shared bigint where one exists: a decoded txn or
+ * snapshot carries a fresh bigint per node, and a heap object per persistent
+ * node is memory for nothing.
+ */
+export function sharedOwner(owner: bigint): bigint {
+  if (owner === 0n) return 0n;
+  return owner === CONTAINER_OWNER ? CONTAINER_OWNER : owner;
+}
+
 /** The stored ephemeralOwner of a node of this kind. */
 export function ownerFor(kind: NodeKind, sessionId: bigint, ttl: number): bigint {
   switch (kind) {

@@ -18,7 +18,7 @@ import { AclTable } from './acl-table.js';
 import { checkTxn, simulate } from './checks.js';
 import { addHash, dataHash, formatDigest, metaHash, sessionHash, subHash } from './digest.js';
 import { CONFIG, QUOTA, ROOT, ZOOKEEPER, childName, joinPath, parentOf, watchParent } from './paths.js';
-import { ZNode, toStat, ttlOf } from './stat.js';
+import { ZNode, sharedOwner, toStat, ttlOf } from './stat.js';
 import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
 import { Overlay, type ViewSource } from './view.js';
 
@@ -303,7 +303,7 @@ export class DataTree implements ViewSource {
   private create(t: CreateTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
     const parentPath = parentOf(t.path)!;
     const parent = this.getNode(parentPath)!;
-    const node = new ZNode(ownData(t.data), t.acl, t.kind, t.ephemeralOwner, hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
+    const node = new ZNode(ownData(t.data), t.acl, t.kind, sharedOwner(t.ephemeralOwner), hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
     this.changeMeta(watchParent(parentPath), parent, () => {
       // The txn carries the parent's new cversion (it named sequential children at prep time).
       if (t.parentCVersion > parent.cversion) {

@@ -21,7 +21,7 @@
  *   CVE-2024-23944). The one-shot watch is used up either way.
  */
 import { Err, EventType, KeeperState, Perms, WatcherType, AddWatchMode } from '@zooid/protocol';
-import type { ACL, Id, WatcherEvent } from '@zooid/protocol';
+import type { Id, WatcherEvent } from '@zooid/protocol';
 import { checkACL } from './acl.js';
 import type { TreeConfig } from './config.js';
 import { parentOf } from './paths.js';
@@ -31,6 +31,8 @@ const STANDARD = 1;
 const PERSISTENT = 2;
 const RECURSIVE = 4;
 const ALL_MODES = STANDARD | PERSISTENT | RECURSIVE;
+const NOBODY: readonly bigint[] = [];
+const NO_IDS: readonly Id[] = [];
 
 export interface Notification {
   sessionId: bigint;
@@ -99,16 +101,18 @@ class WatchTable {
    * (in a stable order), using up one-shot watches. Recursive watches on the
    * parents see every event but NodeChildrenChanged.
    */
-  fire(path: string, type: number): bigint[] {
-    const out: bigint[] = [];
+  fire(path: string, type: number): readonly bigint[] {
     const watchers = this.byPath.get(path);
+    const walkUp = this.recursive > 0 && type !== EventType.NodeChildrenChanged;
+    if (watchers === undefined && !walkUp) return NOBODY;
+    const out: bigint[] = [];
     if (watchers !== undefined) {
       for (const [sessionId, mode] of watchers) {
         out.push(sessionId);
         if (mode & STANDARD) this.setMode(watchers, sessionId, path, mode, mode & ~STANDARD);
       }
     }
-    if (this.recursive > 0 && type !== EventType.NodeChildrenChanged) {
+    if (walkUp) {
       let seen: Set<bigint> | null = null;
       for (let p = parentOf(path); p !== null; p = p === '' ? null : parentOf(p)) {
         const above = this.byPath.get(p === '' ? '/' : p);
@@ -170,21 +174,20 @@ export class WatchManager {
     const out: Notification[] = [];
     if (this.data.entries === 0 && this.child.entries === 0) return out;
     for (const t of triggers) {
-      const event: WatcherEvent = { type: t.type, state: KeeperState.SyncConnected, path: t.path };
       switch (t.type) {
         case EventType.NodeCreated:
         case EventType.NodeDataChanged:
-          this.deliver(this.data.fire(t.path, t.type), event, t.acl, out, null);
+          this.deliver(this.data.fire(t.path, t.type), t, out, null);
           break;
         case EventType.NodeChildrenChanged:
-          this.deliver(this.child.fire(t.path, t.type), event, t.acl, out, null);
+          this.deliver(this.child.fire(t.path, t.type), t, out, null);
           break;
         case EventType.NodeDeleted: {
           // Both tables fire; a session watching in both hears it once.
           const told = this.data.fire(t.path, t.type);
-          this.deliver(told, event, t.acl, out, null);
+          this.deliver(told, t, out, null);
           const alsoChild = this.child.fire(t.path, t.type);
-          if (alsoChild.length > 0) this.deliver(alsoChild, event, t.acl, out, told.length > 0 ? new Set(told) : null);
+          if (alsoChild.length > 0) this.deliver(alsoChild, t, out, told.length > 0 ? new Set(told) : null);
           break;
         }
       }
@@ -192,10 +195,12 @@ export class WatchManager {
     return out;
   }
 
-  private deliver(sessions: bigint[], event: WatcherEvent, acl: readonly ACL[], out: Notification[], skip: Set<bigint> | null): void {
+  private deliver(sessions: readonly bigint[], t: WatchTrigger, out: Notification[], skip: Set<bigint> | null): void {
+    let event: WatcherEvent | null = null;
     for (const sessionId of sessions) {
       if (skip !== null && skip.has(sessionId)) continue;
-      if (!checkACL(acl, Perms.READ, this.auth.get(sessionId) ?? [], this.config)) continue;
+      if (!checkACL(t.acl, Perms.READ, this.auth.get(sessionId) ?? NO_IDS, this.config)) continue;
+      event ??= { type: t.type, state: KeeperState.SyncConnected, path: t.path };
       out.push({ sessionId, event });
     }
   }
