@@ -120,12 +120,17 @@ export class Reader {
     return this.buf.toString('utf8', at, at + len);
   }
 
-  /** A copy, so a decoded record never pins the (possibly large) buffer it came from. */
-  bytes(): Buffer | null {
+  /**
+   * A copy by default, so a decoded record neither pins nor aliases the
+   * buffer it came from (which its owner may reuse). `view` skips the copy
+   * for a caller that copies anyway.
+   */
+  bytes(view = false): Buffer | null {
     const len = this.i32();
     if (len < 0) return null;
     const at = this.need(len);
-    return Buffer.from(this.buf.subarray(at, at + len));
+    const slice = this.buf.subarray(at, at + len);
+    return view ? slice : Buffer.from(slice);
   }
 
   get done(): boolean {

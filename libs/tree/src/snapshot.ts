@@ -65,7 +65,7 @@ export function decodeSnapshot(buf: Uint8Array): DataTree {
   for (let i = r.u32(); i > 0; i--) {
     const id = r.i64();
     const timeout = r.i32();
-    const passwd = r.bytes();
+    const passwd = r.bytes(true); // the tree copies it
     if (passwd === null) throw new RangeError('session without a password');
     sessions.push([id, { timeout, passwd }]);
   }
@@ -77,7 +77,7 @@ export function decodeSnapshot(buf: Uint8Array): DataTree {
   function* nodes(): Generator<[string, ZNode]> {
     for (let i = 0; i < count; i++) {
       const path = r.str();
-      const data = r.bytes();
+      const data = r.bytes(true); // the tree copies it
       const acl = acls[r.u32()];
       const kind = KINDS[r.u8()];
       if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);

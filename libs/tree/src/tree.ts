@@ -46,10 +46,21 @@ export interface ApplyResult {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Owned copy of znode data: never pins the request frame the bytes arrived in. */
+/**
+ * A long-lived copy of bytes the tree keeps (znode data, session passwords).
+ * Copying means a node never pins the frame its data arrived in; the copy is
+ * unpooled because a small pooled Buffer pins the whole 8 KiB pool slab it
+ * shares with short-lived allocations — up to 8 KiB per znode over time.
+ */
+function keep(bytes: Uint8Array): Buffer {
+  if (bytes.length === 0) return EMPTY;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
 function ownData(data: Uint8Array | null): Buffer | null {
-  if (data === null) return null;
-  return data.length === 0 ? EMPTY : Buffer.from(data);
+  return data === null ? null : keep(data);
 }
 
 function hex(n: number): string {
@@ -82,13 +93,14 @@ export class DataTree implements ViewSource {
     return new ZNode(EMPTY, acl, 'persistent', 0n, 0, 0, 0, 0, 0, 0, 0, aversion);
   }
 
-  /** Rebuilds a tree from snapshot contents; `nodes` must list each parent before its children. */
+  /** Rebuilds a tree from snapshot contents; `nodes` must list each parent before its children. Data is copied. */
   static fromSnapshot(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>, nodes: Iterable<[string, ZNode]>): DataTree {
     const t = new DataTree();
     for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.nodes.get(path)!);
     t.lastZxid = lastZxid;
     for (const [id, s] of sessions) t.putSession(id, s);
     for (const [path, node] of nodes) {
+      node.data = ownData(node.data);
       if (path === ROOT) t.root = t.insert(path, node);
       else if (t.nodes.size === 0) throw new Error('snapshot does not start with the root');
       else t.insert(path, node);
@@ -374,7 +386,7 @@ export class DataTree implements ViewSource {
   private putSession(sessionId: bigint, s: SessionInfo): void {
     const old = this.sessionMap.get(sessionId);
     if (old) this.sum = subHash(this.sum, sessionHash(sessionId, old.timeout, old.passwd));
-    const info = { timeout: s.timeout, passwd: Buffer.from(s.passwd) };
+    const info = { timeout: s.timeout, passwd: keep(s.passwd) };
     this.sessionMap.set(sessionId, info);
     this.sum = addHash(this.sum, sessionHash(sessionId, info.timeout, info.passwd));
   }
