@@ -148,6 +148,19 @@ export class Preparer {
     this.view.clear();
   }
 
+  /**
+   * Containers and TTL nodes due for removal (the tree's candidates) that no
+   * pending txn already removes or revives: the leader prepares a
+   * deleteContainer for each, and never proposes the same removal twice.
+   */
+  cleanupCandidates(now: number, maxNeverUsedIntervalMs = 0): string[] {
+    const due = [...this.tree.emptyContainers(now, maxNeverUsedIntervalMs), ...this.tree.expiredTtlNodes(now)];
+    return due.filter((path) => {
+      const v = this.view.getNode(path);
+      return v !== undefined && v.numChildren === 0 && (v.kind !== 'ttl' || now - v.mtime > ttlOf(v.owner));
+    });
+  }
+
   /** Pending changes not yet applied: ZooKeeper's outstanding changes count. */
   get pending(): number {
     return this.view.size;

@@ -147,6 +147,22 @@ describe('containers (observed)', () => {
     expect(h.stat('/box2')).toBeDefined();
   });
 
+  it('the Preparer offers each candidate once, until its removal applies', () => {
+    const t = new Harness();
+    const u = t.session();
+    t.create(u, '/c', { op: OpCode.createContainer, flags: 4 });
+    t.create(u, '/c/x');
+    t.delete(u, '/c/x');
+    expect(t.prep.cleanupCandidates(t.time)).toEqual(['/c']);
+    const [reap] = t.prepareBatch([[{ sessionId: 0n, ids: [] }, OpCode.deleteContainer, { path: '/c' }]]);
+    expect(reap!.txn).toEqual({ type: 'deleteContainer', path: '/c' });
+    // still in the committed tree, but already being removed
+    expect(t.tree.emptyContainers()).toEqual(['/c']);
+    expect(t.prep.cleanupCandidates(t.time)).toEqual([]);
+    t.commit(reap!);
+    expect(t.tree.emptyContainers()).toEqual([]);
+  });
+
   it('prep of deleteContainer sees pending children and refuses non-candidates', () => {
     const t = new Harness();
     const u = t.session();
