@@ -6,11 +6,12 @@
  * no clock, no randomness, no configuration, so every member that applies the
  * same log holds the same tree — which digest() lets them compare.
  *
- * Containers and TTL nodes are removed by transactions too: the leader asks
- * cleanupTxns() (or emptyContainers() / expiredTtlNodes()) for candidates —
- * ZooKeeper's ContainerManager sweep — and proposes a deleteContainer txn for
- * each. Apply re-checks that the node is still an empty container or TTL node,
- * so a candidate that gained a child in the meantime is left alone.
+ * Containers and TTL nodes are removed by transactions too, never as a side
+ * effect of apply: the leader asks for candidates — Preparer.cleanupCandidates()
+ * over emptyContainers() / expiredTtlNodes(), ZooKeeper's ContainerManager
+ * sweep — and proposes a deleteContainer txn for each. Apply re-checks that
+ * the node is still an empty container or TTL node, so a candidate that
+ * gained a child in the meantime is left alone.
  */
 import { Err, EventType, OpCode, type ACL, type MultiResult } from '@zooid/protocol';
 import { OPEN_ACL, READ_ACL } from './acl.js';
@@ -96,6 +97,7 @@ export class DataTree implements ViewSource {
   /** Rebuilds a tree from snapshot contents; `nodes` must list each parent before its children. Data is copied. */
   static fromSnapshot(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>, nodes: Iterable<[string, ZNode]>): DataTree {
     const t = new DataTree();
+    // Start from nothing: the snapshot holds the system nodes as they were.
     for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.nodes.get(path)!);
     t.lastZxid = lastZxid;
     for (const [id, s] of sessions) t.putSession(id, s);
