@@ -138,9 +138,9 @@ export class DataTree implements ViewSource {
     return n;
   }
 
-  /** zk_approximate_data_size: the sum of path lengths and data lengths. */
+  /** zk_approximate_data_size: the sum of path and data lengths (ZooKeeper counts the root's data twice, once per alias). */
   get approximateDataSize(): number {
-    return this.dataBytes;
+    return this.dataBytes + this.root.dataLength;
   }
 
   /** Paths of a session's ephemerals, live view. */
