@@ -121,7 +121,7 @@ export async function standalone(argv: string[]): Promise<void> {
   if (!url) {
     nats = await startNatsServer();
     url = nats.url;
-    log.info({ url, pid: nats.child.pid }, 'started nats-server');
+    log.info({ url, natsPid: nats.child.pid }, "started nats-server");
   }
   const pass = (names: string[]) => names.flatMap((n) => (f[n] === undefined ? [] : [`--${n}`, String(f[n])]));
   const children: RoleProcess[] = [];

@@ -1,5 +1,4 @@
-import { Err, OpCode } from '@zooid/protocol';
-import type { ApplyResult } from '@zooid/tree';
+import { OpCode } from '@zooid/protocol';
 
 export type OpKind = 'write' | 'local' | 'invalid';
 
@@ -41,9 +40,4 @@ export function classify(op: number): OpKind {
   if (writes.has(op)) return 'write';
   if (locals.has(op)) return 'local';
   return 'invalid';
-}
-
-/** The reply record for a committed write, shaped by the opcode the client sent. */
-export function replyForWrite(op: number, result: ApplyResult): { err: number; response: unknown } {
-  return { err: result.err ?? Err.OK, response: result.response };
 }

@@ -14,6 +14,7 @@ import {
   type GwToLearner,
   type Id,
   type LearnerToGw,
+  type ReplyOp,
 } from '@zooid/protocol';
 import {
   DataTree,
@@ -27,7 +28,7 @@ import {
   type TreeConfig,
 } from '@zooid/tree';
 import { Outbox } from './outbox.js';
-import { classify, replyForWrite } from './ops.js';
+import { classify } from './ops.js';
 
 export interface ReplicaOptions {
   /** This learner's id: the bus address gateways reach it at. */
@@ -79,7 +80,7 @@ interface Connecting {
  */
 export class Replica {
   readonly tree: DataTree;
-  readonly watches = new WatchManager();
+  readonly watches: WatchManager;
   private readonly attached = new Map<bigint, Attached>();
   private readonly connecting = new Map<bigint, Connecting>();
   private readonly outbox: Outbox;
@@ -91,6 +92,7 @@ export class Replica {
 
   constructor(private readonly opts: ReplicaOptions, tree = new DataTree()) {
     this.tree = tree;
+    this.watches = new WatchManager(opts.tree);
     this.outbox = new Outbox(opts.send);
   }
 
@@ -264,7 +266,7 @@ export class Replica {
       this.reply(s, Xid.auth, zxid, Err.OK, p.op, undefined);
       return;
     }
-    const watchOp = executeWatchOp(this.tree, this.watches, p.op, req, s.sessionId);
+    const watchOp = executeWatchOp(this.tree, this.watches, p.op, req, auth);
     if (watchOp) {
       this.reply(s, p.xid, zxid, watchOp.err, p.op, undefined);
       for (const event of watchOp.events ?? []) this.out(s, ['o', s.conn, encodeNotification(event)]);
@@ -275,17 +277,31 @@ export class Replica {
   }
 
   private writeCommitted(s: Attached, hdr: TxnHeader, result: ApplyResult): void {
-    const head = s.queue[0];
-    if (!head || !head.forwarded || head.xid !== hdr.cxid) return;
-    s.queue.shift();
+    const head = this.takeHead(s, hdr.cxid);
+    if (!head) return;
     if (!s.detached) {
-      const { err, response } = replyForWrite(head.op, result);
-      this.reply(s, head.xid, hdr.zxid, err, head.op, response);
+      this.reply(s, head.xid, hdr.zxid, result.err, head.op, result.response);
       if (head.op === OpCode.closeSession) this.out(s, ['x', s.conn, 'session closed']);
-    } else if (s.queue.length === 0) {
-      this.attached.delete(s.sessionId);
-      return;
     }
+    this.drain(s);
+  }
+
+  /** The forwarded request at the head of the queue, if `cxid` answers it. */
+  private takeHead(s: Attached, cxid: number): Pending | undefined {
+    const head = s.queue[0];
+    if (!head || !head.forwarded || head.xid !== cxid) return undefined;
+    s.queue.shift();
+    // A detached session stays only while its forwarded writes drain.
+    if (s.detached && s.queue.length === 0) this.attached.delete(s.sessionId);
+    return head;
+  }
+
+  /** The leader's answer to a sync: everything before it has been applied here. */
+  synced(sessionId: bigint, cxid: number, path: string): void {
+    const s = this.attached.get(sessionId);
+    const head = s && this.takeHead(s, cxid);
+    if (!s || !head) return;
+    if (!s.detached) this.reply(s, head.xid, this.tree.lastZxid, Err.OK, OpCode.sync, { path });
     this.drain(s);
   }
 
@@ -298,7 +314,7 @@ export class Replica {
   }
 
   private reply(s: Attached, xid: number, zxid: number, err: number, op: number, response: unknown): void {
-    this.out(s, ['o', s.conn, encodeReply({ xid, zxid, err }, op, response)]);
+    this.out(s, ['o', s.conn, encodeReply({ xid, zxid, err }, op as ReplyOp, response as never)]);
   }
 
   private out(s: Attached, entry: LearnerToGw): void {

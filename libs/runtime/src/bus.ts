@@ -19,3 +19,12 @@ export async function connectBus(url: string, name: string, log: Logger): Promis
   })();
   return nc;
 }
+
+/** Drains the connection, but never waits on a bus that has gone away. */
+export async function closeBus(nc: NatsConnection, deadlineMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+  await Promise.race([nc.drain().catch(() => undefined), deadline]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}

@@ -11,6 +11,6 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
   const pretty = process.stderr.isTTY && process.env.ZOOID_LOG_FORMAT !== 'json';
   const transport = pretty
     ? pino.transport({ target: 'pino-pretty', options: { destination: 2, ignore: 'hostname', translateTime: 'HH:MM:ss.l' } })
-    : pino.destination({ dest: 2, sync: false });
+    : pino.destination({ dest: 2, sync: true });
   return pino({ name, level, base: { pid: process.pid, ...bindings } }, transport);
 }

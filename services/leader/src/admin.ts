@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AdminAsk } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
@@ -15,6 +17,14 @@ interface MemberState {
 }
 
 const sid = (id: bigint) => '0x' + id.toString(16);
+
+function dirSize(dir: string): number {
+  try {
+    return readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0;
+  }
+}
 
 /** What a member reports for a four-letter word; the gateway formats it. */
 export function adminInfo(ask: AdminAsk, m: MemberState): Record<string, unknown> {
@@ -40,10 +50,14 @@ export function adminInfo(ask: AdminAsk, m: MemberState): Record<string, unknown
         ...base,
         sessionEphemerals: [...tree.sessions.keys()].map((id) => ({ session: sid(id), paths: tree.getEphemerals(id, '/') })),
       };
+    case 'wchs':
+      return { ...base, watchSummary: replica.watches.summary() };
     case 'wchc':
-      return { ...base, bySession: replica.watches.bySession() };
+      return { ...base, bySession: replica.watches.bySession().map((w) => ({ session: sid(w.sessionId), paths: w.paths })) };
     case 'wchp':
-      return { ...base, byPath: replica.watches.byPath() };
+      return { ...base, byPath: replica.watches.byPath().map((w) => ({ path: w.path, sessions: w.sessionIds.map(sid) })) };
+    case 'dirs':
+      return { ...base, dataDirSize: dirSize(`${opts.dataDir}/snapshots`), logDirSize: dirSize(`${opts.dataDir}/log`) };
     case 'conf':
       return {
         ...base,

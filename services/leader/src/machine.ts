@@ -36,7 +36,8 @@ export const leaderMachine = setup({
   },
   actions: {
     keepRecovered: assign({ recovered: (_, r: Recovered) => r }),
-    keepError: assign({ error: (_, e: unknown) => e }),
+    // Both an actor's error event and FATAL carry the cause in `error`.
+    keepError: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? new Error('unknown failure') }),
   },
 }).createMachine({
   id: 'leader',
@@ -48,7 +49,7 @@ export const leaderMachine = setup({
         src: 'recover',
         input: ({ context }) => context,
         onDone: { target: 'broadcasting', actions: { type: 'keepRecovered', params: ({ event }) => event.output } },
-        onError: { target: 'stopping', actions: { type: 'keepError', params: ({ event }) => event.error } },
+        onError: { target: 'stopping', actions: 'keepError' },
       },
       on: { STOP: 'stopping' },
     },
@@ -59,7 +60,7 @@ export const leaderMachine = setup({
       },
       on: {
         STOP: 'stopping',
-        FATAL: { target: 'stopping', actions: { type: 'keepError', params: ({ event }) => event.error } },
+        FATAL: { target: 'stopping', actions: 'keepError' },
       },
     },
     stopping: {

@@ -12,7 +12,7 @@ import {
 } from '@zooid/protocol';
 import { Preparer, encodeSnapshot, type Txn, type TxnHeader } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
+import { closeBus, connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
 import { leaderMachine } from './machine.js';
 import { recover, hex, type Recovered } from './recover.js';
 import { WritePipeline } from './pipeline.js';
@@ -59,7 +59,7 @@ export async function runStandaloneMember(opts: MemberOptions, log: Logger): Pro
       },
       shutdown: async (r) => {
         await r?.log.close();
-        await nc.drain().catch(() => undefined);
+        await closeBus(nc);
       },
     },
   });
@@ -135,8 +135,9 @@ function serve(
   const epoch = Math.max(epochs.readCurrent(), Math.floor(tree.lastZxid / 2 ** 32)) + 1;
   epochs.writeAccepted(epoch);
   epochs.writeCurrent(epoch);
+  const preparer = new Preparer(tree, treeConfig);
   const pipeline = new WritePipeline(
-    { log: r.log, preparer: new Preparer(tree, treeConfig), commit, now: Date.now, fatal: fail },
+    { log: r.log, preparer, commit, synced: (m) => replica.synced(m.sessionId, m.cxid, m.path), now: Date.now, fatal: fail },
     tree.lastZxid,
     epoch,
   );
@@ -190,9 +191,9 @@ function serve(
     const t = Date.now();
     for (const id of tracker.expired(t)) {
       log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');
-      pipeline.submitInternal(id, { type: 'closeSession', sessionId: id });
+      pipeline.submitInternal(id, OpCode.closeSession, undefined);
     }
-    for (const txn of tree.cleanupTxns(t)) pipeline.submitInternal(0n, txn);
+    for (const path of preparer.cleanupCandidates(t)) pipeline.submitInternal(0n, OpCode.deleteContainer, { path });
   }, Math.max(50, Math.floor(opts.tickTime / 2)));
   const presenceTimer = setInterval(announce, 1000);
 

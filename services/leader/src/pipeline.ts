@@ -1,4 +1,4 @@
-import { Err, OpCode, JuteReader, decodeRequest, type Forwarded, type Id } from '@zooid/protocol';
+import { Err, OpCode, JuteReader, decodeRequest, type AuthId, type Forwarded, type Id } from '@zooid/protocol';
 import { Preparer, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
 import type { LogRecord } from '@zooid/store';
 import { assert } from './assert.js';
@@ -13,14 +13,19 @@ export interface PipelineDeps {
   preparer: Preparer;
   /** Called for each transaction, in zxid order, once it is durable. */
   commit: (hdr: TxnHeader, txn: Txn) => void;
+  /** Called for a sync once every transaction proposed before it has been committed. */
+  synced: (mark: SyncMark) => void;
   now: () => number;
   /** A failed fsync leaves the log's state unknown: the member must stop. */
   fatal: (err: unknown) => void;
 }
 
-interface Proposed {
-  hdr: TxnHeader;
-  txn: Txn;
+type Proposed = { hdr: TxnHeader; txn: Txn; sync?: undefined } | { sync: SyncMark };
+
+export interface SyncMark {
+  sessionId: bigint;
+  cxid: number;
+  path: string;
 }
 
 /**
@@ -56,37 +61,48 @@ export class WritePipeline {
     const now = this.deps.now();
     for (const e of entries) {
       if (e[0] === 's') {
-        this.propose(e[2], 0, now, { type: 'createSession', sessionId: e[2], timeout: e[3], passwd: e[4] });
+        this.propose(e[2], 0, now, OpCode.createSession, { timeout: e[3], passwd: e[4] }, []);
         continue;
       }
       const [, , sessionId, cxid, op, body, auth] = e;
-      this.propose(sessionId, cxid, now, this.prepare(sessionId, op, body, auth, now));
+      let req: unknown;
+      try {
+        req = decodeRequest(op, new JuteReader(body)).req;
+      } catch {
+        this.enqueue({ sessionId, cxid, zxid: this.nextZxid(), time: now, type: OpCode.error }, { type: 'error', err: Err.MARSHALLINGERROR });
+        continue;
+      }
+      if (op === OpCode.sync) {
+        // Not a transaction: its answer only has to wait for the writes ahead of it.
+        this.batch.push({ sync: { sessionId, cxid, path: (req as { path: string }).path } });
+        this.schedule();
+        continue;
+      }
+      this.propose(sessionId, cxid, now, op, req, auth);
     }
   }
 
-  /** Transactions the leader itself originates: expiry, container and TTL clean-up. */
-  submitInternal(sessionId: bigint, txn: Txn): void {
-    this.propose(sessionId, 0, this.deps.now(), txn);
+  /** Requests the leader itself originates: session expiry, container and TTL clean-up. */
+  submitInternal(sessionId: bigint, op: number, req: unknown): void {
+    this.propose(sessionId, 0, this.deps.now(), op, req, []);
   }
 
-  private prepare(sessionId: bigint, op: number, body: Uint8Array, auth: [string, string][], now: number): Txn {
-    let req: unknown;
-    try {
-      req = decodeRequest(op, new JuteReader(body)).req;
-    } catch {
-      return { type: 'error', err: Err.MARSHALLINGERROR };
-    }
-    if (op === OpCode.reconfig) return { type: 'error', err: Err.RECONFIGDISABLED };
+  private propose(sessionId: bigint, cxid: number, time: number, op: number, req: unknown, auth: AuthId[]): void {
+    const zxid = this.nextZxid();
     const ids: Id[] = auth.map(([scheme, id]) => ({ scheme, id }));
-    return this.deps.preparer.prepare(op, req, { sessionId, ids }, this.lastZxid + 1, now);
+    const txn = this.deps.preparer.prepare(op, req, { sessionId, ids }, zxid, time);
+    this.enqueue({ sessionId, cxid, zxid, time, type: txnType(txn) }, txn);
   }
 
-  private propose(sessionId: bigint, cxid: number, time: number, txn: Txn): void {
+  private nextZxid(): number {
     const zxid = this.lastZxid + 1;
     assert(zxid % 2 ** 32 !== 0, 'zxid counter overflowed its epoch');
     this.lastZxid = zxid;
-    const hdr: TxnHeader = { sessionId, cxid, zxid, time, type: txnType(txn) };
-    this.deps.log.append([{ zxid, payload: encodeTxn(hdr, txn) }]);
+    return zxid;
+  }
+
+  private enqueue(hdr: TxnHeader, txn: Txn): void {
+    this.deps.log.append([{ zxid: hdr.zxid, payload: encodeTxn(hdr, txn) }]);
     this.batch.push({ hdr, txn });
     this.schedule();
   }
@@ -111,10 +127,14 @@ export class WritePipeline {
     }
     this.lastBatchSize = batch.length;
     for (const p of batch) {
+      if (p.sync) {
+        this.deps.synced(p.sync);
+        continue;
+      }
       this.deps.commit(p.hdr, p.txn);
       this.deps.preparer.applied(p.hdr.zxid);
+      this.committedCount++;
     }
-    this.committedCount += batch.length;
     this.flushing = false;
     if (this.batch.length > 0) this.schedule();
   }

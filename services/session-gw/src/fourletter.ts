@@ -125,19 +125,19 @@ export async function fourLetterReply(word: string, whitelist: Set<string> | '*'
     }
     case 'wchs': {
       const i = await info('wchs');
-      const w = i.watchSummary as { connections: number; paths: number; total: number };
-      return `${w.connections} connections watching ${w.paths} paths\nTotal watches:${w.total}\n`;
+      const w = i.watchSummary as { connections: number; paths: number; watches: number };
+      return `${w.connections} connections watching ${w.paths} paths\nTotal watches:${w.watches}\n`;
     }
     case 'wchc': {
       const i = await info('wchc');
-      return Object.entries(i.bySession as Record<string, string[]>)
-        .map(([s, paths]) => `${s}\n${paths.map((p) => `\t${p}`).join('\n')}`)
+      return (i.bySession as { session: string; paths: string[] }[])
+        .map((w) => `${w.session}\n${w.paths.map((p) => `\t${p}`).join('\n')}`)
         .join('\n') + '\n';
     }
     case 'wchp': {
       const i = await info('wchp');
-      return Object.entries(i.byPath as Record<string, string[]>)
-        .map(([p, sessions]) => `${p}\n${sessions.map((s) => `\t${s}`).join('\n')}`)
+      return (i.byPath as { path: string; sessions: string[] }[])
+        .map((w) => `${w.path}\n${w.sessions.map((s) => `\t${s}`).join('\n')}`)
         .join('\n') + '\n';
     }
     case 'dirs': {

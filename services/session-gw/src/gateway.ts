@@ -19,7 +19,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
+import { closeBus, connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply, type FourLetterContext } from './fourletter.js';
@@ -126,7 +126,9 @@ export class Gateway {
     });
     this.timers.push(setInterval(() => this.touch(), Math.max(50, this.opts.tickTime / 2)));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Half-open allowed: `echo ruok | nc -q1` closes its side before the
+    // four-letter answer, which may need a round trip to a member, is written.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.opts.clientPort, this.opts.host, () => resolve());
@@ -141,7 +143,7 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    await this.nc.drain().catch(() => undefined);
+    await closeBus(this.nc);
   }
 
   get connections(): Iterable<Conn> {
@@ -176,11 +178,14 @@ export class Gateway {
     conn.actor.start();
     const decoder = new FrameDecoder(this.opts.maxBuffer + FRAME_MARGIN);
     let first = true;
+    let fourLetter = false;
     socket.on('data', (chunk: Buffer) => {
+      if (fourLetter) return;
       if (first) {
         first = false;
         const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
         if (FOUR_LETTER_WORDS.has(word)) {
+          fourLetter = true;
           this.fourLetter(conn, word);
           return;
         }
@@ -192,6 +197,9 @@ export class Gateway {
         this.log.warn({ conn: id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
         conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
       }
+    });
+    socket.on('end', () => {
+      if (!fourLetter) socket.end();
     });
     socket.on('error', () => undefined);
     socket.on('close', () => conn.actor.send({ type: 'SOCKET_CLOSED' }));
