@@ -32,12 +32,27 @@ export interface ManagedNats {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs nats-server under a small Node guard that watches a pipe from this
+ * process: nats-server cannot notice its parent dying, the guard can, so a
+ * supervisor killed with SIGKILL leaves no orphaned bus behind.
+ */
+const GUARD = `
+const { spawn } = require('node:child_process');
+const nats = spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'ignore', 'inherit'] });
+const stop = () => nats.kill('SIGTERM');
+process.stdin.on('end', stop).on('error', stop).resume();
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+nats.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
+`;
+
 /** Starts a real nats-server on a free loopback port and waits until it accepts connections. */
 export async function startNatsServer(opts: { port?: number; host?: string } = {}): Promise<ManagedNats> {
   const bin = findNatsServer();
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
-  const child = spawn(bin, ['-a', host, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', GUARD, bin, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
