@@ -30,6 +30,11 @@ export function intFlag(flags: Record<string, unknown>, name: string): number {
 
 export class UsageError extends Error {}
 
+/** Re-emits the named flags that have a value, to hand them on to a child command. */
+export function passFlags(flags: Record<string, unknown>, names: string[]): string[] {
+  return names.flatMap((n) => (flags[n] === undefined ? [] : [`--${n}`, String(flags[n])]));
+}
+
 export function usage(command: string, summary: string, spec: FlagSpec): string {
   const lines = [`usage: zooid ${command} [flags]`, '', summary, ''];
   for (const [name, s] of Object.entries(spec)) {

@@ -5,11 +5,11 @@ import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
 import { runStandaloneMember } from '@zooid/leader';
 import { Gateway, defaultGatewayOptions } from '@zooid/session-gw';
 import { createLogger } from '@zooid/runtime';
-import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
-import { startNatsServer, type ManagedNats } from './nats.js';
-import { RoleProcess, exitWithSupervisor } from './supervise.js';
+import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
+import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
-const common: FlagSpec = {
+/** Flags every role understands; supervisors hand them on to their children. */
+export const commonSpec: FlagSpec = {
   nats: { type: 'string', describe: 'NATS server URL(s), comma-separated' },
   cluster: { type: 'string', default: 'zooid', describe: 'subject prefix, to share one NATS between clusters' },
   'tick-time': { type: 'string', default: '2000', describe: 'ZooKeeper tickTime in ms' },
@@ -17,7 +17,7 @@ const common: FlagSpec = {
 };
 
 export const memberSpec: FlagSpec = {
-  ...common,
+  ...commonSpec,
   id: { type: 'string', default: '1', describe: 'member id' },
   'data-dir': { type: 'string', default: './data', describe: 'transaction log and snapshots' },
   'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
@@ -26,7 +26,7 @@ export const memberSpec: FlagSpec = {
 };
 
 export const gatewaySpec: FlagSpec = {
-  ...common,
+  ...commonSpec,
   id: { type: 'string', describe: 'gateway id (random when absent)' },
   'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port' },
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
@@ -35,7 +35,7 @@ export const gatewaySpec: FlagSpec = {
 };
 
 export const standaloneSpec: FlagSpec = {
-  ...common,
+  ...commonSpec,
   'client-port': gatewaySpec['client-port']!,
   'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port' },
   'data-dir': memberSpec['data-dir']!,
@@ -116,38 +116,11 @@ export async function gateway(argv: string[]): Promise<void> {
 export async function standalone(argv: string[]): Promise<void> {
   const f = parseFlags(argv, standaloneSpec);
   const log = createLogger('standalone');
-  let nats: ManagedNats | undefined;
-  let url = typeof f.nats === 'string' ? f.nats : undefined;
-  if (!url) {
-    nats = await startNatsServer();
-    url = nats.url;
-    log.info({ url, natsPid: nats.child.pid }, "started nats-server");
-  }
-  const pass = (names: string[]) => names.flatMap((n) => (f[n] === undefined ? [] : [`--${n}`, String(f[n])]));
-  const children: RoleProcess[] = [];
-  let failed = false;
-  const stopAll = async () => {
-    await Promise.all(children.map((c) => c.stop()));
-    await nats?.stop();
-  };
-  let stopping: Promise<void> | undefined;
-  const shutdown = (code: number) => {
-    stopping ??= stopAll().then(() => process.exit(code));
-  };
-  const onDeath = () => {
-    failed = true;
-    shutdown(1);
-  };
-  nats?.child.once('exit', () => {
-    if (!stopping) {
-      log.error('nats-server exited unexpectedly');
-      onDeath();
-    }
-  });
-  children.push(new RoleProcess('member', ['member', '--nats', url, '--id', '1', ...pass(['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count'])], log, onDeath));
-  children.push(new RoleProcess('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...pass(['client-port', 'cluster', 'tick-time', 'max-buffer', '4lw-whitelist'])], log, onDeath));
+  const group = new ProcessGroup(log, { onDeath: 'stop' });
+  const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
+  group.spawn('member', ['member', '--nats', url, '--id', '1', ...passFlags(f, ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count'])]);
+  group.spawn('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...passFlags(f, ['client-port', 'cluster', 'tick-time', 'max-buffer', '4lw-whitelist'])]);
   log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
-  process.once('SIGINT', () => shutdown(failed ? 1 : 0));
-  process.once('SIGTERM', () => shutdown(failed ? 1 : 0));
-  await new Promise(() => undefined);
+  group.stopOnSignals();
+  process.exitCode = await group.done;
 }

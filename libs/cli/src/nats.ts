@@ -52,7 +52,10 @@ export async function startNatsServer(opts: { port?: number; host?: string } = {
   const bin = findNatsServer();
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
-  const child = spawn(process.execPath, ['-e', GUARD, bin, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground
+  // group, and the bus must outlive the members that are still shutting down
+  // on it. The supervisor stops it last; the pipe still catches the supervisor's death.
+  const child = spawn(process.execPath, ['-e', GUARD, bin, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

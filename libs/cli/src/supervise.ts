@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@zooid/runtime';
+import { startNatsServer } from './nats.js';
 
 /** The zooid executable, for starting role processes. */
 export const ZOOID_BIN = fileURLToPath(new URL('../../../bin/zooid.js', import.meta.url));
@@ -24,7 +25,7 @@ export class RoleProcess {
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve(signal ? null : code)));
     this.proc.once('exit', (code, signal) => {
       if (this.stopping) return;
-      log.error({ child: name, pid: this.proc.pid, code, signal }, 'child process exited unexpectedly');
+      log.error({ child: name, childPid: this.proc.pid, code, signal }, 'child process exited unexpectedly');
       onUnexpectedExit(this);
     });
   }
@@ -41,6 +42,152 @@ export class RoleProcess {
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
+  }
+}
+
+/** What a group does when one of its children exits without being asked to. */
+export type DeathPolicy = 'stop' | 'restart';
+
+export interface GroupOptions {
+  /**
+   * 'stop': the whole group goes down with exit code 1, so nothing runs
+   * half-broken (standalone). 'restart': the child comes back after a
+   * backoff; members recover from their data directories (up).
+   */
+  onDeath: DeathPolicy;
+  /** First restart delay; it doubles for each crash in a row, up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** A child that ran at least this long before dying counts as healthy again. */
+  stableMs?: number;
+}
+
+/** The exit code of a command that refused its arguments: restarting it cannot help. */
+const USAGE_EXIT = 2;
+
+/** One supervised child, restartable: how to start and stop it, and its crash record. */
+interface Slot {
+  name: string;
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+  pid: () => number | undefined;
+  startedAt: number;
+  crashes: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * A process group: an optional managed nats-server and role processes.
+ * Stopping is idempotent and ordered — role processes first, the bus last,
+ * so members never see their bus vanish while they shut down.
+ */
+export class ProcessGroup {
+  /** Resolves with the group's exit code once everything has stopped. */
+  readonly done: Promise<number>;
+  private resolveDone!: (code: number) => void;
+  private readonly roles: Slot[] = [];
+  private bus?: Slot;
+  private stopping?: Promise<number>;
+
+  constructor(private readonly log: Logger, private readonly opts: GroupOptions) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** The bus URL: `given` when set, otherwise that of a nats-server started (and supervised) now. */
+  async natsUrl(given: string | undefined): Promise<string> {
+    if (given) return given;
+    let nats = await startNatsServer();
+    this.log.info({ url: nats.url, natsPid: nats.child.pid }, 'started nats-server');
+    const slot: Slot = {
+      name: 'nats-server',
+      // A restarted bus takes the same port: every child already holds the URL.
+      start: async () => {
+        nats = await startNatsServer({ port: nats.port });
+        watch();
+      },
+      stop: () => nats.stop(),
+      pid: () => nats.child.pid,
+      startedAt: Date.now(),
+      crashes: 0,
+    };
+    const watch = () => {
+      const child = nats.child;
+      child.once('exit', (code, signal) => {
+        if (this.stopping) return;
+        this.log.error({ child: slot.name, childPid: child.pid, code, signal }, 'child process exited unexpectedly');
+        this.died(slot, code);
+      });
+    };
+    watch();
+    this.bus = slot;
+    return nats.url;
+  }
+
+  /** Starts `zooid <args>` as a member of the group. */
+  spawn(name: string, args: string[]): void {
+    let proc: RoleProcess;
+    const slot: Slot = {
+      name,
+      start: async () => {
+        proc = new RoleProcess(name, args, this.log, (c) => this.died(slot, c.proc.exitCode));
+      },
+      stop: () => proc.stop(),
+      pid: () => proc.pid,
+      startedAt: Date.now(),
+      crashes: 0,
+    };
+    void slot.start();
+    this.roles.push(slot);
+    this.log.info({ child: name, childPid: slot.pid() }, 'child started');
+  }
+
+  /** Ctrl-C and SIGTERM stop the group cleanly. */
+  stopOnSignals(): void {
+    const stop = () => void this.stop(0);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
+
+  /** Stops every child; the first caller's code is the group's exit code. */
+  stop(code = 0): Promise<number> {
+    this.stopping ??= (async () => {
+      for (const s of [...this.roles, this.bus]) clearTimeout(s?.timer);
+      await Promise.all(this.roles.map((s) => s.stop()));
+      await this.bus?.stop();
+      this.resolveDone(code);
+      return code;
+    })();
+    return this.stopping;
+  }
+
+  private died(slot: Slot, code: number | null): void {
+    if (this.stopping) return;
+    if (this.opts.onDeath === 'stop') return void this.stop(1);
+    if (code === USAGE_EXIT) {
+      this.log.error({ child: slot.name }, 'child refused its arguments; restarting cannot help, stopping');
+      return void this.stop(1);
+    }
+    const { backoffMs = 500, maxBackoffMs = 10_000, stableMs = 30_000 } = this.opts;
+    if (Date.now() - slot.startedAt >= stableMs) slot.crashes = 0;
+    const delayMs = Math.min(backoffMs * 2 ** slot.crashes, maxBackoffMs);
+    slot.crashes++;
+    this.log.warn({ child: slot.name, delayMs, crashes: slot.crashes }, 'restarting child after backoff');
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      if (this.stopping) return;
+      slot.startedAt = Date.now();
+      slot.start().then(
+        () => {
+          // A stop that began while the child was starting has missed it.
+          if (this.stopping) return void slot.stop();
+          this.log.info({ child: slot.name, childPid: slot.pid() }, 'child restarted');
+        },
+        (err: unknown) => {
+          this.log.error({ child: slot.name, err }, 'restart failed');
+          this.died(slot, null);
+        },
+      );
+    }, delayMs);
   }
 }
 

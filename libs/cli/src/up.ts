@@ -1,0 +1,146 @@
+/**
+ * `zooid up`: a whole local cluster as real processes under supervision — a
+ * managed nats-server (unless --nats), voting members, observers and
+ * gateways. Unlike standalone, a child that dies is reported and restarted:
+ * members and observers recover from their data directories, and the rest of
+ * the cluster carries on meanwhile, which is the point of having one.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLogger, type Logger } from '@zooid/runtime';
+import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
+import { commonSpec, gatewaySpec } from './commands.js';
+import { waitForPort } from './ports.js';
+import { ProcessGroup } from './supervise.js';
+
+export const upSpec: FlagSpec = {
+  ...commonSpec,
+  followers: { type: 'string', default: '3', describe: 'voting members (1 runs a standalone ensemble)' },
+  observers: { type: 'string', default: '1', describe: 'non-voting members' },
+  gateways: { type: 'string', default: '1', describe: 'session gateways' },
+  'client-port': { type: 'string', default: '2181', describe: 'client port of the first gateway; the next ones count up' },
+  'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port of the first gateway; the next ones count up' },
+  'data-dir': { type: 'string', default: './data', describe: 'one directory per member and observer, and nats.url' },
+  '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+};
+
+/** Where `up` records the cluster's bus, so `zooid status --data-dir` can find it. */
+export function natsUrlFile(dataDir: string): string {
+  return join(dataDir, 'nats.url');
+}
+
+export interface Topology {
+  followers: number;
+  observers: number;
+  gateways: number;
+  clientPort: number;
+  adminPort: number;
+  dataDir: string;
+}
+
+export interface ChildPlan {
+  name: string;
+  args: string[];
+}
+
+// The gateway has no admin HTTP server yet; until its command takes
+// --admin-port, up keeps the numbering but hands nothing on.
+const gatewayTakesAdminPort = 'admin-port' in gatewaySpec;
+
+/**
+ * The `zooid` command line of every child of a topology. `shared` are flags
+ * every role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
+ */
+export function clusterPlan(t: Topology, natsUrl: string, shared: string[], gatewayOnly: string[] = []): ChildPlan[] {
+  const plan: ChildPlan[] = [];
+  const bus = ['--nats', natsUrl, ...shared];
+  const ensemble = Array.from({ length: t.followers }, (_, i) => String(i + 1)).join(',');
+  for (let i = 1; i <= t.followers; i++) {
+    const dataDir = join(t.dataDir, `member-${i}`);
+    // One voter is a standalone ensemble: the member command needs no election.
+    const role = t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(i), '--ensemble', ensemble];
+    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...bus] });
+  }
+  for (let i = 1; i <= t.observers; i++) {
+    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus] });
+  }
+  for (let i = 0; i < t.gateways; i++) {
+    const admin = gatewayTakesAdminPort ? ['--admin-port', String(t.adminPort + i)] : [];
+    plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...admin, ...bus, ...gatewayOnly] });
+  }
+  return plan;
+}
+
+function topology(f: Record<string, string | boolean | undefined>): Topology {
+  const t: Topology = {
+    followers: intFlag(f, 'followers'),
+    observers: intFlag(f, 'observers'),
+    gateways: intFlag(f, 'gateways'),
+    clientPort: intFlag(f, 'client-port'),
+    adminPort: intFlag(f, 'admin-port'),
+    dataDir: resolve(String(f['data-dir'])),
+  };
+  for (const flag of ['client-port', 'admin-port'] as const) {
+    const first = flag === 'client-port' ? t.clientPort : t.adminPort;
+    if (t.gateways > 0 && (first < 1 || first + t.gateways - 1 > 65535)) {
+      throw new UsageError(`--${flag} ${first} leaves no room for ${t.gateways} gateway ports`);
+    }
+  }
+  return t;
+}
+
+function warnAboutShape(t: Topology, log: Logger): void {
+  if (t.followers === 0) log.warn('no voting members: gateways have nothing to serve until members join this bus');
+  if (t.followers > 0 && t.followers % 2 === 0) {
+    log.warn(
+      { followers: t.followers },
+      `an ensemble of ${t.followers} tolerates ${t.followers / 2 - 1} failed member(s), no more than ${t.followers - 1} would`,
+    );
+  }
+}
+
+export async function up(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, upSpec);
+  const t = topology(f);
+  const log = createLogger('up');
+  warnAboutShape(t, log);
+  mkdirSync(t.dataDir, { recursive: true });
+
+  const group = new ProcessGroup(log, { onDeath: 'restart' });
+  const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
+  const urlFile = natsUrlFile(t.dataDir);
+  // Written whole or not at all: status must never read half a URL.
+  writeFileSync(urlFile + '.tmp', url + '\n');
+  renameSync(urlFile + '.tmp', urlFile);
+
+  const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer']);
+  for (const child of clusterPlan(t, url, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
+  group.stopOnSignals();
+
+  const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
+  const listening = await Promise.race([
+    Promise.all(ports.map((p) => waitForPort(p, '127.0.0.1', 20_000))).then(
+      () => true,
+      () => false,
+    ),
+    group.done.then(() => undefined),
+  ]);
+  if (listening === false) log.warn({ ports }, 'gateways are not listening yet; still supervising');
+  if (listening !== undefined) process.stdout.write(banner(t, url, urlFile, String(f.cluster), ports));
+
+  process.exitCode = await group.done;
+  rmSync(urlFile, { force: true });
+}
+
+function banner(t: Topology, url: string, urlFile: string, cluster: string, ports: number[]): string {
+  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const statusCmd = `zooid status --data-dir ${t.dataDir}` + (cluster === 'zooid' ? '' : ` --cluster ${cluster}`);
+  return [
+    `zooid up: ${n(t.followers, 'voting member')}, ${n(t.observers, 'observer')}, ${n(t.gateways, 'gateway')}; data in ${t.dataDir}`,
+    `  connect string  ${ports.length ? ports.map((p) => `127.0.0.1:${p}`).join(',') : '(no gateways)'}`,
+    `  bus             ${url} (recorded in ${urlFile})`,
+    `  status          ${statusCmd}`,
+    `  stop            Ctrl-C, or kill ${process.pid}`,
+    '',
+  ].join('\n');
+}
