@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
-import { runStandaloneMember } from '@zooid/leader';
+import { runMember } from '@zooid/follower';
+import { runObserver } from '@zooid/observer';
 import { Gateway, defaultGatewayOptions } from '@zooid/session-gw';
 import { createLogger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
@@ -23,6 +24,18 @@ export const memberSpec: FlagSpec = {
   'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
   'snap-retain': { type: 'string', default: '3', describe: 'snapshots kept (autopurge.snapRetainCount)' },
   'super-digest': { type: 'string', describe: 'super user digest, user:base64(sha1(user:password))' },
+  'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
+  'sync-limit': { type: 'string', default: '5', describe: 'ticks of silence before leader or follower gives up (syncLimit)' },
+};
+
+export const followerSpec: FlagSpec = {
+  ...memberSpec,
+  ensemble: { type: 'string', describe: 'ids of every voting member, comma-separated (e.g. 1,2,3)' },
+};
+
+export const observerSpec: FlagSpec = {
+  ...memberSpec,
+  id: { type: 'string', describe: 'observer id (generated when absent)' },
 };
 
 export const gatewaySpec: FlagSpec = {
@@ -48,35 +61,60 @@ function requireNats(flags: Record<string, unknown>): string {
   return flags.nats;
 }
 
-/** `zooid member`: the single voting member of a standalone ensemble. */
-export async function member(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, memberSpec);
+/** Options every member and observer shares, from their flags. */
+function roleOptions(f: Record<string, string | boolean | undefined>, id: string) {
   const tickTime = intFlag(f, 'tick-time');
   const dataDir = resolve(String(f['data-dir']));
   mkdirSync(dataDir, { recursive: true });
-  const id = String(f.id);
-  const log = createLogger('member', { member: id });
-  const running = await runStandaloneMember(
-    {
-      id,
-      dataDir,
-      natsUrl: requireNats(f),
-      cluster: String(f.cluster),
-      tickTime,
-      minSessionTimeout: 2 * tickTime,
-      maxSessionTimeout: 20 * tickTime,
-      snapCount: intFlag(f, 'snap-count'),
-      snapRetain: intFlag(f, 'snap-retain'),
-      superDigest: typeof f['super-digest'] === 'string' ? f['super-digest'] : undefined,
-      maxBuffer: intFlag(f, 'max-buffer'),
-    },
-    log,
-  );
+  const superDigest = typeof f['super-digest'] === 'string' ? f['super-digest'] : undefined;
+  return {
+    id,
+    dataDir,
+    natsUrl: requireNats(f),
+    cluster: String(f.cluster),
+    tickTime,
+    initLimit: intFlag(f, 'init-limit'),
+    syncLimit: intFlag(f, 'sync-limit'),
+    minSessionTimeout: 2 * tickTime,
+    maxSessionTimeout: 20 * tickTime,
+    snapCount: intFlag(f, 'snap-count'),
+    snapRetain: intFlag(f, 'snap-retain'),
+    tree: { superDigest, maxDataBytes: intFlag(f, 'max-buffer') },
+  };
+}
+
+/** Runs a role until SIGTERM/SIGINT or its supervisor's exit. */
+async function runUntilStopped(running: { done: Promise<void>; stop(): void }): Promise<void> {
   const stop = () => running.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   exitWithSupervisor(stop);
   await running.done;
+}
+
+/** `zooid follower`: a voting member of an ensemble. */
+export async function follower(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, followerSpec);
+  const id = String(f.id);
+  const ensemble = String(f.ensemble ?? id).split(',').map((v) => v.trim()).filter(Boolean);
+  const log = createLogger('member', { member: id });
+  await runUntilStopped(await runMember({ ...roleOptions(f, id), ensemble }, log));
+}
+
+/** `zooid member`: the single voting member of a standalone ensemble. */
+export async function member(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, memberSpec);
+  const id = String(f.id);
+  const log = createLogger('member', { member: id });
+  await runUntilStopped(await runMember({ ...roleOptions(f, id), ensemble: [id] }, log));
+}
+
+/** `zooid observer`: a non-voting learner that serves reads. */
+export async function observer(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, observerSpec);
+  const id = typeof f.id === 'string' ? f.id : `o-${randomBytes(3).toString('hex')}`;
+  const log = createLogger('observer', { observer: id });
+  await runUntilStopped(await runObserver(roleOptions(f, id), log));
 }
 
 /** `zooid gateway`: a client-facing session gateway. */

@@ -1,5 +1,5 @@
 import { UsageError, usage } from './args.js';
-import { gateway, gatewaySpec, member, memberSpec, standalone, standaloneSpec } from './commands.js';
+import { follower, followerSpec, gateway, gatewaySpec, member, memberSpec, observer, observerSpec, standalone, standaloneSpec } from './commands.js';
 import { MissingNatsServer } from './nats.js';
 import { status, statusSpec } from './status.js';
 import { up, upSpec } from './up.js';
@@ -7,6 +7,8 @@ import { up, upSpec } from './up.js';
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec }> = {
   standalone: { run: standalone, summary: 'Run a one-member ensemble with its own nats-server and one gateway.', spec: standaloneSpec },
   member: { run: member, summary: 'Run the voting member of a standalone ensemble.', spec: memberSpec },
+  follower: { run: follower, summary: 'Run a voting member of an ensemble (--id N --ensemble 1,2,3).', spec: followerSpec },
+  observer: { run: observer, summary: 'Run a non-voting learner that serves reads.', spec: observerSpec },
   gateway: { run: gateway, summary: 'Run a session gateway (ZooKeeper client port).', spec: gatewaySpec },
   up: { run: up, summary: 'Run a local cluster (nats-server, members, observers, gateways), restarting what dies.', spec: upSpec },
   status: { run: status, summary: "Show the cluster's members and gateways from their presence announcements.", spec: statusSpec },

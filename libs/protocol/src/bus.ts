@@ -34,6 +34,14 @@ export function subjects(cluster = 'zooid') {
     admin: (serviceId: string) => `${p}.admin.${serviceId}`,
     /** every service announces itself here periodically (Presence). */
     presence: `${p}.presence`,
+    /** voting members' election notifications (Vote). */
+    election: `${p}.election`,
+    /** learners → the current leader: handshake and acks (ToLeader). */
+    zabLeader: `${p}.zab.leader`,
+    /** the leader → one learner: epoch and sync (ToLearner). */
+    zabLearner: (learnerId: string) => `${p}.zab.learner.${learnerId}`,
+    /** the leader → every learner at once: proposals, commits, heartbeats (Broadcast). */
+    zabBroadcast: `${p}.zab.broadcast`,
   };
 }
 export type Subjects = ReturnType<typeof subjects>;
@@ -91,6 +99,8 @@ export interface Presence {
   zxid: number;
   /** Sessions pinned to a learner or held by a gateway. */
   sessions: number;
+  /** A learner takes clients only once it is in sync with the leader. */
+  serving: boolean;
   clientPort?: number;
   adminPort?: number;
 }
@@ -98,4 +108,64 @@ export interface Presence {
 /** Asks a member for what a four-letter word or admin command shows. */
 export interface AdminAsk {
   command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst';
+}
+
+/** A fast-leader-election notification: who the sender votes for, and in which round. */
+export interface Vote {
+  from: string;
+  state: 'looking' | 'following' | 'leading';
+  round: number;
+  leader: string;
+  /** The proposed leader's current epoch and last logged zxid. */
+  epoch: number;
+  zxid: number;
+}
+
+/** A logged transaction as it travels between members: zxid and encoded txn. */
+export type LogEntry = [zxid: number, payload: Uint8Array];
+
+/** Learner → leader. `attempt` ties answers to one handshake, so stale ones are dropped. */
+export type ToLeader =
+  | { t: 'info'; from: string; attempt: number; voter: boolean; acceptedEpoch: number; currentEpoch: number; lastZxid: number }
+  | { t: 'ackepoch'; from: string; attempt: number; epoch: number; currentEpoch: number; lastZxid: number }
+  | { t: 'acknl'; from: string; attempt: number; epoch: number }
+  /** Cumulative: every proposal up to zxid is on the learner's disk. Also the heartbeat answer. */
+  | { t: 'ack'; from: string; epoch: number; zxid: number };
+
+/** Leader → one learner. */
+export type ToLearner =
+  | { t: 'newepoch'; attempt: number; epoch: number; leader: string }
+  | {
+      t: 'sync';
+      attempt: number;
+      epoch: number;
+      mode: 'diff' | 'trunc' | 'snap';
+      /** trunc: drop everything after this zxid first. */
+      truncTo: number;
+      /** snap: the leader's tree at snapZxid. */
+      snapshot: Uint8Array | null;
+      snapZxid: number;
+      /** Transactions after the learner's (possibly truncated) point, up to the last proposal. */
+      txns: LogEntry[];
+      /** Everything up to here is committed. */
+      committed: number;
+      /** The broadcast sequence number this sync is current with. */
+      seq: number;
+    }
+  | { t: 'uptodate'; attempt: number; epoch: number }
+  | { t: 'goaway'; attempt: number; reason: string };
+
+/**
+ * Leader → all learners, one NATS publish for the whole ensemble. Every
+ * message has the next sequence number of its epoch; a learner that sees a
+ * gap resyncs. An empty message is the heartbeat.
+ */
+export interface Broadcast {
+  epoch: number;
+  seq: number;
+  proposals: LogEntry[];
+  /** Every proposal up to this zxid is committed. */
+  commit: number;
+  /** Syncs answered by this commit point: [learner, sessionId, cxid, path]. */
+  syncs: [learner: string, sessionId: bigint, cxid: number, path: string][];
 }

@@ -104,6 +104,18 @@ export class Replica {
     return this.attached.values();
   }
 
+  /**
+   * This learner stops serving (its role ended): every attached client is
+   * disconnected so it reconnects to a learner that serves.
+   */
+  detachAll(reason: string): void {
+    for (const s of this.attached.values()) if (!s.detached) this.outbox.push(s.gateway, ['x', s.conn, reason]);
+    for (const c of this.connecting.values()) this.outbox.push(c.gateway, ['x', c.conn, reason]);
+    this.attached.clear();
+    this.connecting.clear();
+    this.outbox.flush();
+  }
+
   /** A batch from a gateway. */
   fromGateway(gateway: string, entries: GwToLearner[]): void {
     for (const e of entries) {

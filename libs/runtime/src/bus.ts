@@ -1,3 +1,4 @@
+import { unpack } from '@zooid/protocol';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './log.js';
 
@@ -27,4 +28,22 @@ export async function closeBus(nc: NatsConnection, deadlineMs = 2000): Promise<v
   await Promise.race([nc.drain().catch(() => undefined), deadline]);
   clearTimeout(timer);
   if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
+/**
+ * Subscribes and hands each message, decoded, to `fn`. A message that does
+ * not decode or that `fn` throws on is logged and dropped: bad input on the
+ * bus never takes a process down.
+ */
+export function listen<T>(nc: NatsConnection, subject: string, log: Logger, fn: (msg: T) => void): { unsubscribe(): void } {
+  return nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        fn(unpack<T>(msg.data));
+      } catch (e) {
+        log.warn({ err: e, subject }, 'dropped a bus message that could not be handled');
+      }
+    },
+  });
 }

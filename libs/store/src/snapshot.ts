@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { isNotFound, writeAtomically, type LogFn } from './fsutil.js';
+import { fsyncDir, isNotFound, writeAtomically, type LogFn } from './fsutil.js';
 
 /**
  * File snapshot.<zxid as 16 hex digits>: a header, then the opaque bytes.
@@ -68,6 +68,21 @@ export class SnapshotStore {
   }
 
   /** zxids of the stored snapshots, newest first, not yet verified. */
+  /**
+   * Deletes every snapshot taken after zxid (a Zab TRUNC: they may hold
+   * transactions the ensemble never committed). Durable: the directory is
+   * fsynced, so a crash cannot bring one back.
+   */
+  removeAfter(zxid: number): Promise<void> {
+    const run = this.queue.then(async () => {
+      const doomed = (await this.list()).filter((z) => z > zxid);
+      for (const z of doomed) await unlink(join(this.dir, fileName(z)));
+      if (doomed.length > 0) await fsyncDir(this.dir);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   async list(): Promise<number[]> {
     let names: string[];
     try {

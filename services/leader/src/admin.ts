@@ -3,17 +3,17 @@ import { join } from 'node:path';
 import type { AdminAsk } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
-import type { MemberOptions } from './member.js';
-import type { SessionTracker } from './sessions.js';
-import type { WritePipeline } from './pipeline.js';
 
-interface MemberState {
-  opts: MemberOptions;
+export interface AdminView {
+  dataDir: string;
+  serverState: string;
   tree: DataTree;
-  replica: Replica;
-  tracker: SessionTracker;
-  pipeline: WritePipeline;
+  replica: Replica | undefined;
+  /** Sessions the leader tracks (0 on a learner: it does not know). */
+  sessions: number;
+  outstanding: number;
   epoch: number;
+  conf: Record<string, unknown>;
 }
 
 const sid = (id: bigint) => '0x' + id.toString(16);
@@ -27,22 +27,20 @@ function dirSize(dir: string): number {
 }
 
 /** What a member reports for a four-letter word; the gateway formats it. */
-export function adminInfo(ask: AdminAsk, m: MemberState): Record<string, unknown> {
-  const { tree, replica, opts } = m;
+export function adminInfo(ask: AdminAsk, m: AdminView): Record<string, unknown> {
+  const { tree, replica } = m;
   const base = {
-    serverState: 'standalone',
+    serverState: m.serverState,
     zxid: tree.lastZxid,
     epoch: m.epoch,
     nodeCount: tree.nodeCount,
-    watchCount: replica.watches.count,
+    watchCount: replica?.watches.count ?? 0,
     ephemeralsCount: tree.ephemeralCount,
     approximateDataSize: tree.approximateDataSize,
-    sessions: m.tracker.size,
-    outstandingRequests: 0,
-    packetsReceived: replica.packetsReceived,
-    packetsSent: replica.packetsSent,
-    committed: m.pipeline.committedCount,
-    lastBatchSize: m.pipeline.lastBatchSize,
+    sessions: m.sessions || tree.sessions.size,
+    outstandingRequests: m.outstanding,
+    packetsReceived: replica?.packetsReceived ?? 0,
+    packetsSent: replica?.packetsSent ?? 0,
   };
   switch (ask.command) {
     case 'dump':
@@ -51,27 +49,15 @@ export function adminInfo(ask: AdminAsk, m: MemberState): Record<string, unknown
         sessionEphemerals: [...tree.sessions.keys()].map((id) => ({ session: sid(id), paths: tree.getEphemerals(id, '/') })),
       };
     case 'wchs':
-      return { ...base, watchSummary: replica.watches.summary() };
+      return { ...base, watchSummary: replica?.watches.summary() ?? { connections: 0, paths: 0, watches: 0 } };
     case 'wchc':
-      return { ...base, bySession: replica.watches.bySession().map((w) => ({ session: sid(w.sessionId), paths: w.paths })) };
+      return { ...base, bySession: (replica?.watches.bySession() ?? []).map((w) => ({ session: sid(w.sessionId), paths: w.paths })) };
     case 'wchp':
-      return { ...base, byPath: replica.watches.byPath().map((w) => ({ path: w.path, sessions: w.sessionIds.map(sid) })) };
+      return { ...base, byPath: (replica?.watches.byPath() ?? []).map((w) => ({ path: w.path, sessions: w.sessionIds.map(sid) })) };
     case 'dirs':
-      return { ...base, dataDirSize: dirSize(`${opts.dataDir}/snapshots`), logDirSize: dirSize(`${opts.dataDir}/log`) };
+      return { ...base, dataDirSize: dirSize(join(m.dataDir, 'snapshots')), logDirSize: dirSize(join(m.dataDir, 'log')) };
     case 'conf':
-      return {
-        ...base,
-        conf: {
-          dataDir: opts.dataDir,
-          tickTime: opts.tickTime,
-          minSessionTimeout: opts.minSessionTimeout,
-          maxSessionTimeout: opts.maxSessionTimeout,
-          snapCount: opts.snapCount,
-          'autopurge.snapRetainCount': opts.snapRetain,
-          'jute.maxbuffer': opts.maxBuffer,
-          serverId: opts.id,
-        },
-      };
+      return { ...base, conf: { dataDir: m.dataDir, ...m.conf } };
     default:
       return base;
   }

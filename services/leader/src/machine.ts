@@ -1,77 +1,62 @@
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
-import type { Recovered } from './recover.js';
+import { assign, fromCallback, setup } from 'xstate';
+
+/** A Zab role's phases, as the role host reports them. */
+export type ZabPhase = 'discovery' | 'synchronization' | 'broadcast';
+
+export type ZabRoleEvent = { type: 'PHASE'; phase: ZabPhase; epoch: number } | { type: 'END'; reason: string };
+
+/** Runs a role host: reports phases and its end through the callbacks, returns its stop function. */
+export type RoleHost = (report: { phase: (p: ZabPhase, epoch: number) => void; end: (reason: string) => void }) => () => void;
 
 /**
- * The leader role's lifecycle. Standalone, the single voting member recovers
- * its state from disk and then broadcasts (serves writes) until told to stop.
- * The request pipeline is plain code owned by the `broadcast` actor, not a
- * machine event per request.
+ * The lifecycle of one Zab role stint (leader, follower or observer):
+ * discovery → synchronization → broadcast, until the role ends (lost quorum,
+ * silent leader, gap in the stream). The host owns the per-message work; the
+ * machine only records where it stands.
  */
-export interface LeaderInput {
-  recover: () => Promise<Recovered>;
-  /** Starts serving; returns the function that stops it. Reports fatal errors through `fail`. */
-  broadcast: (recovered: Recovered, fail: (err: unknown) => void) => () => void;
-  shutdown: (recovered: Recovered | undefined) => Promise<void>;
+export function zabRoleMachine(id: 'leader' | 'follower' | 'observer') {
+  return setup({
+    types: {
+      input: {} as { host: RoleHost },
+      context: {} as { host: RoleHost; epoch: number; reason: string },
+      events: {} as ZabRoleEvent,
+      output: {} as { reason: string },
+    },
+    actors: {
+      role: fromCallback<ZabRoleEvent, { host: RoleHost }>(({ input, sendBack }) =>
+        input.host({
+          phase: (phase, epoch) => sendBack({ type: 'PHASE', phase, epoch }),
+          end: (reason) => sendBack({ type: 'END', reason }),
+        }),
+      ),
+    },
+    actions: {
+      noteEpoch: assign({ epoch: ({ event }) => (event.type === 'PHASE' ? event.epoch : 0) }),
+      noteReason: assign({ reason: ({ event }) => (event.type === 'END' ? event.reason : '') }),
+    },
+    guards: {
+      toSynchronization: ({ event }) => event.type === 'PHASE' && event.phase === 'synchronization',
+      toBroadcast: ({ event }) => event.type === 'PHASE' && event.phase === 'broadcast',
+    },
+  }).createMachine({
+    id,
+    context: ({ input }) => ({ host: input.host, epoch: 0, reason: '' }),
+    invoke: { src: 'role', input: ({ context }) => ({ host: context.host }) },
+    initial: 'discovery',
+    states: {
+      discovery: {
+        on: {
+          PHASE: [
+            { guard: 'toSynchronization', target: 'synchronization', actions: 'noteEpoch' },
+            { guard: 'toBroadcast', target: 'broadcast', actions: 'noteEpoch' },
+          ],
+        },
+      },
+      synchronization: { on: { PHASE: { guard: 'toBroadcast', target: 'broadcast', actions: 'noteEpoch' } } },
+      broadcast: {},
+      ended: { type: 'final' },
+    },
+    on: { END: { target: '.ended', actions: 'noteReason' } },
+    output: ({ context }) => ({ reason: context.reason }),
+  });
 }
-
-export type LeaderEvent = { type: 'STOP' } | { type: 'FATAL'; error: unknown };
-
-export const leaderMachine = setup({
-  types: {
-    input: {} as LeaderInput,
-    context: {} as LeaderInput & { recovered?: Recovered; error?: unknown },
-    events: {} as LeaderEvent,
-  },
-  actors: {
-    recover: fromPromise<Recovered, LeaderInput>(({ input }) => input.recover()),
-    broadcast: fromCallback<LeaderEvent, { input: LeaderInput; recovered: Recovered }>(({ input, sendBack }) =>
-      input.input.broadcast(input.recovered, (error) => sendBack({ type: 'FATAL', error })),
-    ),
-    shutdown: fromPromise<void, { input: LeaderInput; recovered?: Recovered }>(({ input }) =>
-      input.input.shutdown(input.recovered),
-    ),
-  },
-  guards: {
-    failed: ({ context }) => context.error !== undefined,
-  },
-  actions: {
-    keepRecovered: assign({ recovered: (_, r: Recovered) => r }),
-    // Both an actor's error event and FATAL carry the cause in `error`.
-    keepError: assign({ error: ({ event }) => (event as { error?: unknown }).error ?? new Error('unknown failure') }),
-  },
-}).createMachine({
-  id: 'leader',
-  context: ({ input }) => ({ ...input }),
-  initial: 'recovering',
-  states: {
-    recovering: {
-      invoke: {
-        src: 'recover',
-        input: ({ context }) => context,
-        onDone: { target: 'broadcasting', actions: { type: 'keepRecovered', params: ({ event }) => event.output } },
-        onError: { target: 'stopping', actions: 'keepError' },
-      },
-      on: { STOP: 'stopping' },
-    },
-    broadcasting: {
-      invoke: {
-        src: 'broadcast',
-        input: ({ context }) => ({ input: context, recovered: context.recovered! }),
-      },
-      on: {
-        STOP: 'stopping',
-        FATAL: { target: 'stopping', actions: 'keepError' },
-      },
-    },
-    stopping: {
-      invoke: {
-        src: 'shutdown',
-        input: ({ context }) => ({ input: context, recovered: context.recovered }),
-        onDone: [{ guard: 'failed', target: 'failed' }, { target: 'stopped' }],
-        onError: 'failed',
-      },
-    },
-    stopped: { type: 'final' },
-    failed: { type: 'final' },
-  },
-});

@@ -1,7 +1,7 @@
-import { Err, OpCode, JuteReader, decodeRequest, type AuthId, type Forwarded, type Id } from '@zooid/protocol';
+import { Err, OpCode, JuteReader, decodeRequest, type AuthId, type Forwarded, type Id, type LogEntry } from '@zooid/protocol';
 import { Preparer, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
 import type { LogRecord } from '@zooid/store';
-import { assert } from './assert.js';
+import { assert, makeZxid } from '@zooid/zab';
 
 export interface DurableLog {
   append(records: LogRecord[]): void;
@@ -11,53 +11,65 @@ export interface DurableLog {
 export interface PipelineDeps {
   log: DurableLog;
   preparer: Preparer;
-  /** Called for each transaction, in zxid order, once it is durable. */
+  /** A new proposal, in zxid order, as soon as it is appended (before fsync). */
+  proposed: (entry: LogEntry) => void;
+  /** Every proposal up to zxid is on the leader's own disk: the leader's ack. */
+  durable: (zxid: number) => void;
+  /** A committed transaction, in zxid order. */
   commit: (hdr: TxnHeader, txn: Txn) => void;
-  /** Called for a sync once every transaction proposed before it has been committed. */
+  /** A sync, once every transaction proposed before it is committed. */
   synced: (mark: SyncMark) => void;
   now: () => number;
   /** A failed fsync leaves the log's state unknown: the member must stop. */
   fatal: (err: unknown) => void;
 }
 
-type Proposed = { hdr: TxnHeader; txn: Txn; sync?: undefined } | { sync: SyncMark };
+type InFlight = { hdr: TxnHeader; txn: Txn; sync?: undefined } | { sync: SyncMark };
 
 export interface SyncMark {
+  learner: string;
   sessionId: bigint;
   cxid: number;
   path: string;
 }
 
 /**
- * The leader's write path: validate → zxid → log → fsync → commit. Every
- * request of a turn of the event loop is prepared against the tree plus the
- * transactions still in flight, appended to the log, and made durable by one
- * fdatasync (group commit); commits then go out in zxid order. Plain code: no
- * per-request timer, promise or log line.
+ * The leader's write path: validate → zxid → log (+ propose) → fsync → ack →
+ * commit once a quorum has it. Every request of a turn of the event loop is
+ * prepared against the tree plus the transactions still in flight and made
+ * durable by one fdatasync (group commit). Plain code: no per-request timer,
+ * promise or log line.
  */
 export class WritePipeline {
   private lastZxid: number;
-  private batch: Proposed[] = [];
+  private counter = 0;
+  private readonly inflight: InFlight[] = [];
+  private appended = 0;
   private flushing = false;
   private scheduled = false;
   /** Counters for four-letter words and metrics. */
   committedCount = 0;
   lastBatchSize = 0;
 
-  constructor(private readonly deps: PipelineDeps, lastZxid: number, private readonly epoch: number) {
-    assert(epoch > 0 && epoch < 2 ** 20, 'epoch out of range');
-    // A new epoch starts its counter at zero; zxids never go back.
-    const first = epoch * 2 ** 32;
-    assert(first > lastZxid, 'new epoch must start above the last zxid');
-    this.lastZxid = first;
+  constructor(
+    private readonly deps: PipelineDeps,
+    lastZxid: number,
+    private readonly epoch: number,
+  ) {
+    assert(makeZxid(epoch, 0) > lastZxid, 'a new epoch must start above the last zxid');
+    this.lastZxid = lastZxid;
   }
 
   get zxid(): number {
     return this.lastZxid;
   }
 
+  get outstanding(): number {
+    return this.inflight.length;
+  }
+
   /** Writes forwarded by learners. */
-  submit(entries: Forwarded[]): void {
+  submit(learner: string, entries: Forwarded[]): void {
     const now = this.deps.now();
     for (const e of entries) {
       if (e[0] === 's') {
@@ -73,9 +85,10 @@ export class WritePipeline {
         continue;
       }
       if (op === OpCode.sync) {
-        // Not a transaction: its answer only has to wait for the writes ahead of it.
-        this.batch.push({ sync: { sessionId, cxid, path: (req as { path: string }).path } });
-        this.schedule();
+        // Not a transaction: its answer only has to follow the writes ahead of it.
+        const mark = { learner, sessionId, cxid, path: (req as { path: string }).path };
+        if (this.inflight.length === 0) this.deps.synced(mark);
+        else this.inflight.push({ sync: mark });
         continue;
       }
       this.propose(sessionId, cxid, now, op, req, auth);
@@ -87,6 +100,25 @@ export class WritePipeline {
     this.propose(sessionId, 0, this.deps.now(), op, req, []);
   }
 
+  /** A quorum has everything up to zxid: commit it in order. */
+  commitUpTo(zxid: number): void {
+    let n = 0;
+    while (this.inflight.length > 0) {
+      const head = this.inflight[0]!;
+      if (head.sync) {
+        this.inflight.shift();
+        this.deps.synced(head.sync);
+        continue;
+      }
+      if (head.hdr.zxid > zxid) break;
+      this.inflight.shift();
+      this.deps.commit(head.hdr, head.txn);
+      this.deps.preparer.applied(head.hdr.zxid);
+      n++;
+    }
+    this.committedCount += n;
+  }
+
   private propose(sessionId: bigint, cxid: number, time: number, op: number, req: unknown, auth: AuthId[]): void {
     const zxid = this.nextZxid();
     const ids: Id[] = auth.map(([scheme, id]) => ({ scheme, id }));
@@ -95,15 +127,19 @@ export class WritePipeline {
   }
 
   private nextZxid(): number {
-    const zxid = this.lastZxid + 1;
-    assert(zxid % 2 ** 32 !== 0, 'zxid counter overflowed its epoch');
+    this.counter++;
+    const zxid = makeZxid(this.epoch, this.counter);
+    assert(zxid > this.lastZxid, 'zxid must increase');
     this.lastZxid = zxid;
     return zxid;
   }
 
   private enqueue(hdr: TxnHeader, txn: Txn): void {
-    this.deps.log.append([{ zxid: hdr.zxid, payload: encodeTxn(hdr, txn) }]);
-    this.batch.push({ hdr, txn });
+    const payload = encodeTxn(hdr, txn);
+    this.deps.log.append([{ zxid: hdr.zxid, payload }]);
+    this.deps.proposed([hdr.zxid, payload]);
+    this.inflight.push({ hdr, txn });
+    this.appended++;
     this.schedule();
   }
 
@@ -115,27 +151,19 @@ export class WritePipeline {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    if (this.batch.length === 0) return;
+    if (this.appended === 0) return;
     this.flushing = true;
-    const batch = this.batch;
-    this.batch = [];
+    this.lastBatchSize = this.appended;
+    this.appended = 0;
+    const upTo = this.lastZxid;
     try {
       await this.deps.log.flush();
     } catch (err) {
       this.deps.fatal(err);
       return;
     }
-    this.lastBatchSize = batch.length;
-    for (const p of batch) {
-      if (p.sync) {
-        this.deps.synced(p.sync);
-        continue;
-      }
-      this.deps.commit(p.hdr, p.txn);
-      this.deps.preparer.applied(p.hdr.zxid);
-      this.committedCount++;
-    }
     this.flushing = false;
-    if (this.batch.length > 0) this.schedule();
+    this.deps.durable(upTo);
+    if (this.appended > 0) this.schedule();
   }
 }

@@ -355,6 +355,7 @@ export class Gateway {
       epoch: 0,
       zxid: 0,
       sessions: this.conns.size,
+      serving: true,
       clientPort: this.port,
     };
     this.nc.publish(this.subj.presence, pack(p));

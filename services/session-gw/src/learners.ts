@@ -19,7 +19,7 @@ export class LearnerDirectory {
 
   observe(p: Presence, now: number): void {
     if (p.kind === 'gateway') return;
-    if (p.role !== 'leading' && p.role !== 'following' && p.role !== 'observing') {
+    if (!p.serving) {
       this.seen.delete(p.id);
       return;
     }

@@ -1,0 +1,105 @@
+import type { Vote } from '@zooid/protocol';
+import { isQuorum } from './quorum.js';
+
+/** What a member proposes as leader: compared by epoch, then zxid, then id. */
+export interface Proposal {
+  leader: string;
+  epoch: number;
+  zxid: number;
+}
+
+/** Total order on proposals: the most up-to-date history wins, ties broken by id. */
+export function better(a: Proposal, b: Proposal): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return compareIds(a.leader, b.leader) > 0;
+}
+
+export function compareIds(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const same = (a: Proposal, b: Proposal) => a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
+
+export interface ElectionStep {
+  /** Broadcast this vote (our proposal changed, or a peer is behind). */
+  send?: Vote;
+  /** A quorum agrees with our proposal: decide after a short wait for better news. */
+  quorum?: boolean;
+  /** The ensemble already has a leader that a quorum follows: join it. */
+  join?: Proposal & { round: number };
+}
+
+/**
+ * Fast leader election as pure code: votes in, votes and decisions out.
+ * Every looking member proposes the most up-to-date history it has heard of;
+ * once a quorum proposes the same one, that member leads. Members that have
+ * already decided answer with the leader they follow, so a member that
+ * restarts joins the existing leader instead of forcing an election.
+ */
+export class Election {
+  private proposal: Proposal;
+  private readonly votes = new Map<string, Proposal>();
+  private readonly decided = new Map<string, Vote>();
+
+  constructor(
+    private readonly self: string,
+    private readonly voters: readonly string[],
+    private readonly own: Proposal,
+    public round: number,
+  ) {
+    this.proposal = { ...own };
+    this.votes.set(self, this.proposal);
+  }
+
+  vote(): Vote {
+    return { from: this.self, state: 'looking', round: this.round, ...this.proposal };
+  }
+
+  current(): Proposal {
+    return this.proposal;
+  }
+
+  receive(v: Vote): ElectionStep {
+    if (!this.voters.includes(v.from) || v.from === this.self) return {};
+    if (v.state !== 'looking') return this.fromDecided(v);
+    if (v.round < this.round) return { send: this.vote() };
+    let changed = false;
+    if (v.round > this.round) {
+      this.round = v.round;
+      this.votes.clear();
+      this.proposal = better(v, this.own) ? pick(v) : { ...this.own };
+      changed = true;
+    } else if (better(v, this.proposal)) {
+      this.proposal = pick(v);
+      changed = true;
+    }
+    this.votes.set(v.from, pick(v));
+    this.votes.set(this.self, this.proposal);
+    return { send: changed ? this.vote() : undefined, quorum: this.hasQuorum() };
+  }
+
+  /** Whether a quorum of this round's votes matches our proposal. */
+  hasQuorum(): boolean {
+    let n = 0;
+    for (const p of this.votes.values()) if (same(p, this.proposal)) n++;
+    return isQuorum(n, this.voters.length);
+  }
+
+  private fromDecided(v: Vote): ElectionStep {
+    this.decided.set(v.from, v);
+    const leaderSaysSo = v.leader === this.self ? false : this.decided.get(v.leader)?.state === 'leading';
+    if (!leaderSaysSo) return {};
+    let n = 0;
+    for (const d of this.decided.values()) if (d.leader === v.leader) n++;
+    // We would follow too, so we count ourselves.
+    return isQuorum(n + 1, this.voters.length) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
+  }
+}
+
+function pick(v: Vote): Proposal {
+  return { leader: v.leader, epoch: v.epoch, zxid: v.zxid };
+}

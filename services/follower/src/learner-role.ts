@@ -1,0 +1,251 @@
+import { randomInt } from 'node:crypto';
+import { pack, subjects, type AdminAsk, type Broadcast, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { decodeTxn } from '@zooid/tree';
+import type { Replica } from '@zooid/replica';
+import { StreamPosition, hexZxid } from '@zooid/zab';
+import { adminInfo, serveReplica, type MemberStore, type RoleOptions, type ServedReplica } from '@zooid/leader';
+import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
+
+export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
+
+export interface LearnerEvents {
+  phase: (p: LearnerPhase, epoch: number) => void;
+  /** The leader is gone or refused us: look for another. */
+  lost: (reason: string) => void;
+  /** How the learner was brought up to date (diff, trunc or snap), for tests and logs. */
+  synced?: (mode: string) => void;
+}
+
+const RETRY_MS = 250;
+
+/**
+ * A learner (follower or observer) over the bus: the handshake with the
+ * leader (info → newepoch → ackepoch → sync → acknl → uptodate), then the
+ * broadcast stream: proposals are logged and acked after fdatasync (voters
+ * only), commits are applied to the replica that serves clients. A gap in
+ * the stream or a silent leader ends the role; the member looks again.
+ */
+export class LearnerRole {
+  private readonly subj;
+  private readonly attempt = randomInt(1, 2 ** 31);
+  private phase: LearnerPhase = 'discovery';
+  private epoch = 0;
+  private stream?: StreamPosition;
+  private buffered: Broadcast[] = [];
+  private replica?: Replica;
+  private served?: ServedReplica;
+  private lastHeard = Date.now();
+  private flushing = false;
+  private flushAgain = false;
+  private readonly subs: { unsubscribe(): void }[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private syncing = false;
+
+  constructor(
+    private readonly opts: RoleOptions & { voter: boolean; leader?: string },
+    private readonly store: MemberStore,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+    private readonly events: LearnerEvents,
+  ) {
+    this.subj = subjects(opts.cluster);
+  }
+
+  start(): void {
+    this.subs.push(
+      listen<ToLearner>(this.nc, this.subj.zabLearner(this.opts.id), this.log, (m) => void this.fromLeader(m)),
+      listen<Broadcast>(this.nc, this.subj.zabBroadcast, this.log, (b) => this.onBroadcast(b)),
+    );
+    const started = Date.now();
+    this.sendInfo();
+    this.timers.push(
+      setInterval(() => {
+        const now = Date.now();
+        if (this.phase === 'broadcast') {
+          if (now - this.lastHeard > this.opts.syncLimit * this.opts.tickTime) this.end('leader silent for syncLimit');
+          return;
+        }
+        if (now - started > this.opts.initLimit * this.opts.tickTime) return this.end('no leader synchronized us within initLimit');
+        // At-most-once delivery: repeat the handshake step we are waiting on.
+        if (this.phase === 'discovery' && this.epoch === 0) this.sendInfo();
+      }, RETRY_MS),
+    );
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.subs) s.unsubscribe();
+    this.served?.stop('learner stopped serving');
+  }
+
+  get sessionCount(): number {
+    return this.replica?.sessionCount ?? 0;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get serving(): boolean {
+    return this.phase === 'broadcast' && !this.stopped;
+  }
+
+  private end(reason: string): void {
+    if (this.stopped) return;
+    this.log.warn({ reason, epoch: this.epoch }, 'leaving the leader');
+    this.stop();
+    this.events.lost(reason);
+  }
+
+  private toLeader(m: ToLeader): void {
+    this.nc.publish(this.subj.zabLeader, pack(m));
+  }
+
+  private sendInfo(): void {
+    this.toLeader({
+      t: 'info',
+      from: this.opts.id,
+      attempt: this.attempt,
+      voter: this.opts.voter,
+      acceptedEpoch: this.store.epochs.readAccepted(),
+      currentEpoch: this.store.epochs.readCurrent(),
+      lastZxid: this.store.lastLogged,
+    });
+  }
+
+  private async fromLeader(m: ToLearner): Promise<void> {
+    if (this.stopped || m.attempt !== this.attempt) return;
+    switch (m.t) {
+      case 'newepoch': {
+        // An old leader (frozen, not yet stepped down) may still answer: ignore it.
+        if (m.epoch < this.store.epochs.readAccepted() || (this.opts.leader !== undefined && m.leader !== this.opts.leader)) return;
+        if (this.epoch === 0) {
+          this.epoch = m.epoch;
+          this.store.epochs.writeAccepted(m.epoch);
+          this.phase = 'synchronization';
+          this.events.phase('synchronization', m.epoch);
+        }
+        this.toLeader({ t: 'ackepoch', from: this.opts.id, attempt: this.attempt, epoch: m.epoch, currentEpoch: this.store.epochs.readCurrent(), lastZxid: this.store.lastLogged });
+        return;
+      }
+      case 'sync':
+        if (m.epoch !== this.epoch || this.syncing || this.stream) return;
+        this.syncing = true;
+        try {
+          await this.sync(m);
+        } catch (err) {
+          this.log.error({ err }, 'sync failed');
+          return this.end('sync failed');
+        }
+        return;
+      case 'uptodate':
+        if (m.epoch !== this.epoch || this.phase === 'broadcast' || !this.stream) return;
+        this.phase = 'broadcast';
+        this.lastHeard = Date.now();
+        this.log.info({ epoch: this.epoch, zxid: hexZxid(this.store.tree.lastZxid) }, this.opts.voter ? 'following' : 'observing');
+        this.events.phase('broadcast', this.epoch);
+        return;
+      case 'goaway':
+        return this.end(`leader refused: ${m.reason}`);
+    }
+  }
+
+  private async sync(m: Extract<ToLearner, { t: 'sync' }>): Promise<void> {
+    const { store } = this;
+    if (m.mode === 'trunc') await store.truncateAfter(m.truncTo);
+    else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!);
+    const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
+    store.append(fresh);
+    await store.log.flush();
+    this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
+    this.events.synced?.(m.mode);
+    this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => this.nc.publish(this.subj.leaderIn, pack(entries)));
+    this.replica = this.served.replica;
+    this.apply(m.committed);
+    store.epochs.writeCurrent(m.epoch);
+    this.stream = new StreamPosition(m.epoch, m.seq);
+    const early = this.buffered;
+    this.buffered = [];
+    for (const b of early) this.onBroadcast(b);
+    this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
+    // Until uptodate arrives, repeat the ack: it may have been lost.
+    const again = setInterval(() => {
+      if (this.stopped || this.phase === 'broadcast') return clearInterval(again);
+      this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
+    }, RETRY_MS);
+    this.timers.push(again);
+  }
+
+  private onBroadcast(b: Broadcast): void {
+    if (this.stopped) return;
+    if (!this.stream) {
+      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push(b);
+      return;
+    }
+    const verdict = this.stream.check(b);
+    if (verdict === 'stale') return;
+    if (verdict === 'gap') return this.end(`gap in the broadcast stream at seq ${b.seq} (epoch ${b.epoch})`);
+    this.lastHeard = Date.now();
+    if (b.proposals.length > 0) {
+      const fresh = b.proposals.filter(([zxid]) => zxid > this.store.lastLogged);
+      this.store.append(fresh);
+      this.flush();
+    } else if (this.opts.voter && this.phase === 'broadcast') {
+      // Heartbeat: answer with what is on disk, which also repairs a lost ack.
+      this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid });
+    }
+    this.apply(b.commit);
+    for (const [learner, sessionId, cxid, path] of b.syncs) if (learner === this.opts.id) this.replica!.synced(sessionId, cxid, path);
+  }
+
+  /** Group commit on the learner: one fdatasync for what arrived meanwhile, then one cumulative ack. */
+  private flush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    this.store.log.flush().then(
+      () => {
+        this.flushing = false;
+        if (this.opts.voter && !this.stopped) this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid });
+        if (this.flushAgain) {
+          this.flushAgain = false;
+          this.flush();
+        }
+      },
+      (err) => {
+        this.log.error({ err }, 'transaction log failed');
+        this.end('transaction log failed');
+      },
+    );
+  }
+
+  /** Applies every logged transaction up to the commit point, in order. */
+  private apply(commit: number): void {
+    const { tree } = this.store;
+    if (commit <= tree.lastZxid) return;
+    for (const [zxid, payload] of this.store.history.after(tree.lastZxid)) {
+      if (zxid > commit) break;
+      const { hdr, txn } = decodeTxn(payload);
+      this.replica!.committed(hdr, txn);
+      this.store.applied();
+    }
+  }
+
+  admin(ask: AdminAsk): Record<string, unknown> {
+    return adminInfo(ask, {
+      dataDir: this.opts.dataDir,
+      serverState: this.opts.voter ? 'follower' : 'observer',
+      tree: this.store.tree,
+      replica: this.replica,
+      sessions: 0,
+      outstanding: 0,
+      epoch: this.epoch,
+      conf: { tickTime: this.opts.tickTime, initLimit: this.opts.initLimit, syncLimit: this.opts.syncLimit, serverId: this.opts.id, voters: this.opts.voters.join(',') },
+    });
+  }
+}

@@ -1,0 +1,176 @@
+import { hostname } from 'node:os';
+import { createActor } from 'xstate';
+import { pack, subjects, unpack, type AdminAsk, type Presence, type Vote } from '@zooid/protocol';
+import { Election, type ElectionStep } from '@zooid/zab';
+import { LeaderRole, MemberStore, type RoleOptions } from '@zooid/leader';
+import { closeBus, connectBus, type Logger } from '@zooid/runtime';
+import { memberMachine } from './member-machine.js';
+import { LearnerRole } from './learner-role.js';
+
+export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
+  natsUrl: string;
+  ensemble: string[];
+  snapCount: number;
+  snapRetain: number;
+}
+
+export interface RunningMember {
+  /** Resolves once the member has stopped. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** How long a member that sees a quorum for its proposal waits for better news. */
+const FINALIZE_WAIT_MS = 200;
+const REVOTE_MS = 400;
+
+/**
+ * A voting member process: fast leader election over the bus, then the
+ * leader or follower role, as the member machine decides. Also answers
+ * looking members with the leader it follows, announces itself, and serves
+ * admin statistics for four-letter words.
+ */
+export async function runMember(opts: MemberOptions, log: Logger): Promise<RunningMember> {
+  const voters = opts.ensemble;
+  if (!voters.includes(opts.id)) throw new Error(`member id ${opts.id} is not in the ensemble ${voters.join(',')}`);
+  if (voters.length % 2 === 0) log.warn({ voters: voters.length }, 'an even ensemble tolerates no more failures than one member fewer');
+  const nc = await connectBus(opts.natsUrl, `zooid-member-${opts.id}`, log);
+  const subj = subjects(opts.cluster);
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain }, log);
+  const roleOpts: RoleOptions = { ...opts, voters };
+  let role: LeaderRole | LearnerRole | undefined;
+  let election: ((v: Vote) => void) | undefined;
+  const publishVote = (v: Vote) => nc.publish(subj.election, pack(v));
+  // Gateways pin sessions only to serving learners: tell them as soon as the phase changes.
+  const announced =
+    <P, E>(phase: (p: P, e: E) => void) =>
+    (p: P, e: E) => {
+      phase(p, e);
+      announce();
+    };
+
+  const actor = createActor(memberMachine, {
+    input: {
+      id: opts.id,
+      elect: (round, elected) => {
+        const e = new Election(opts.id, voters, { leader: opts.id, epoch: store.epochs.readCurrent(), zxid: store.lastLogged }, round);
+        let finalize: NodeJS.Timeout | undefined;
+        let done = false;
+        const finish = (leader: string, r: number) => {
+          if (done) return;
+          done = true;
+          stop();
+          log.info({ leader, round: r }, 'election decided');
+          elected(leader, r);
+        };
+        const consider = (step: ElectionStep) => {
+          if (step.send) publishVote(step.send);
+          if (step.join) return finish(step.join.leader, step.join.round);
+          if (step.quorum && !finalize) {
+            finalize = setTimeout(() => {
+              finalize = undefined;
+              if (e.hasQuorum()) finish(e.current().leader, e.round);
+            }, FINALIZE_WAIT_MS);
+          }
+        };
+        const revote = setInterval(() => publishVote(e.vote()), REVOTE_MS);
+        const stop = () => {
+          clearInterval(revote);
+          clearTimeout(finalize);
+          election = undefined;
+        };
+        election = (v) => consider(e.receive(v));
+        log.info({ round, proposal: e.current() }, 'looking');
+        publishVote(e.vote());
+        if (voters.length === 1) queueMicrotask(() => finish(opts.id, round));
+        return stop;
+      },
+      lead: ({ phase, end }) => {
+        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end });
+        role = r;
+        r.start();
+        return () => {
+          r.stop();
+          if (role === r) role = undefined;
+        };
+      },
+      follow: (leader) => ({ phase, end }) => {
+        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end });
+        role = r;
+        r.start();
+        return () => {
+          r.stop();
+          if (role === r) role = undefined;
+        };
+      },
+    },
+  });
+
+  const state = () => String(actor.getSnapshot().value);
+  const subs = [
+    nc.subscribe(subj.election, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const v = unpack<Vote>(msg.data);
+          if (v.from === opts.id) return;
+          if (election) return election(v);
+          const s = state();
+          // A looking member learns who leads, so a restarted member joins instead of forcing an election.
+          if (v.state === 'looking' && (s === 'leading' || s === 'following')) {
+            const snap = actor.getSnapshot();
+            publishVote({ from: opts.id, state: s, round: snap.context.round, leader: snap.context.leader, epoch: store.epochs.readCurrent(), zxid: store.lastLogged });
+          }
+        } catch (e) {
+          log.warn({ err: e }, 'dropped a malformed vote');
+        }
+      },
+    }),
+    nc.subscribe(subj.admin(opts.id), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const ask = unpack<AdminAsk>(msg.data);
+          msg.respond(pack(role ? role.admin(ask) : { serverState: state(), zxid: store.tree.lastZxid, nodeCount: store.tree.nodeCount }));
+        } catch (e) {
+          log.warn({ err: e }, 'bad admin request');
+        }
+      },
+    }),
+  ];
+
+  function announce(): void {
+    const p: Presence = {
+      kind: 'member',
+      id: opts.id,
+      role: state(),
+      pid: process.pid,
+      host: hostname(),
+      epoch: role?.currentEpoch || store.epochs.readCurrent(),
+      zxid: store.tree.lastZxid,
+      sessions: role?.sessionCount ?? 0,
+      serving: role?.serving ?? false,
+    };
+    nc.publish(subj.presence, pack(p));
+  }
+  actor.subscribe((s) => {
+    log.debug({ state: s.value }, 'member state');
+    announce();
+  });
+  const presence = setInterval(announce, 1000);
+  actor.start();
+
+  const done = new Promise<void>((resolve) => {
+    actor.subscribe({
+      complete: () => {
+        clearInterval(presence);
+        for (const s of subs) s.unsubscribe();
+        void store
+          .close()
+          .then(() => closeBus(nc))
+          .then(resolve);
+      },
+    });
+  });
+  return { done, stop: () => actor.send({ type: 'STOP' }) };
+}

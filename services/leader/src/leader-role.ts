@@ -1,0 +1,350 @@
+import {
+  OpCode,
+  pack,
+  subjects,
+  type AdminAsk,
+  type Broadcast,
+  type Forwarded,
+  type LogEntry,
+  type SessionTouch,
+  type ToLeader,
+  type ToLearner,
+} from '@zooid/protocol';
+import { Preparer, type TreeConfig } from '@zooid/tree';
+import { AckTracker, hexZxid, isQuorum } from '@zooid/zab';
+import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
+import type { MemberStore } from './member-store.js';
+import { WritePipeline } from './pipeline.js';
+import { SessionTracker } from './sessions.js';
+import { adminInfo } from './admin.js';
+import { serveReplica, type ServedReplica } from './serve-replica.js';
+
+export interface RoleOptions {
+  id: string;
+  voters: string[];
+  cluster: string;
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  tree: TreeConfig;
+  dataDir: string;
+}
+
+export type LeaderPhase = 'discovery' | 'synchronization' | 'broadcast';
+
+export interface LeaderEvents {
+  phase: (p: LeaderPhase, epoch: number) => void;
+  /** The leader cannot go on (no quorum, a better history exists, disk failure). */
+  stepDown: (reason: string) => void;
+}
+
+interface LearnerState {
+  attempt: number;
+  voter: boolean;
+  acceptedEpoch: number;
+  stage: 'info' | 'epoch' | 'sync' | 'uptodate';
+}
+
+/**
+ * The leader role over the bus: Zab's discovery (a new epoch from a quorum's
+ * accepted epochs), synchronization (DIFF, TRUNC or SNAP per learner, from the
+ * in-memory history) and broadcast (one publish per batch to every learner,
+ * commit once a quorum including the leader has acked).
+ */
+export class LeaderRole {
+  private readonly subj;
+  private readonly learners = new Map<string, LearnerState>();
+  private epoch = 0;
+  private phase: LeaderPhase = 'discovery';
+  private readonly synced = new Set<string>();
+  private seq = 0;
+  private acks?: AckTracker;
+  private pipeline?: WritePipeline;
+  private served?: ServedReplica;
+  private readonly tracker = new SessionTracker();
+  private pendingProposals: LogEntry[] = [];
+  private pendingSyncs: Broadcast['syncs'] = [];
+  private bcScheduled = false;
+  private lastPublish = 0;
+  private readonly subs: { unsubscribe(): void }[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly opts: RoleOptions,
+    private readonly store: MemberStore,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+    private readonly events: LeaderEvents,
+  ) {
+    this.subj = subjects(opts.cluster);
+  }
+
+  start(): void {
+    this.subs.push(
+      listen<ToLeader>(this.nc, this.subj.zabLeader, this.log, (m) => this.onLearner(m)),
+    );
+    const started = Date.now();
+    this.timers.push(
+      setInterval(() => {
+        if (this.phase !== 'broadcast' && Date.now() - started > this.opts.initLimit * this.opts.tickTime) {
+          this.stepDown(`no quorum synchronized within initLimit (${this.opts.initLimit} ticks)`);
+        }
+      }, this.opts.tickTime),
+    );
+    this.events.phase('discovery', 0);
+    // The leader is its own first learner.
+    this.onLearner({
+      t: 'info',
+      from: this.opts.id,
+      attempt: 0,
+      voter: true,
+      acceptedEpoch: this.store.epochs.readAccepted(),
+      currentEpoch: this.store.epochs.readCurrent(),
+      lastZxid: this.store.lastLogged,
+    });
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.subs) s.unsubscribe();
+    this.served?.stop('leader stepped down');
+  }
+
+  get sessionCount(): number {
+    return this.served?.replica.sessionCount ?? 0;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get serving(): boolean {
+    return this.phase === 'broadcast' && !this.stopped;
+  }
+
+  private stepDown(reason: string): void {
+    if (this.stopped) return;
+    this.log.warn({ reason, epoch: this.epoch }, 'stepping down');
+    this.stop();
+    this.events.stepDown(reason);
+  }
+
+  private send(to: string, msg: ToLearner): void {
+    this.nc.publish(this.subj.zabLearner(to), pack(msg));
+  }
+
+  private onLearner(m: ToLeader): void {
+    if (this.stopped) return;
+    switch (m.t) {
+      case 'info':
+        return this.onInfo(m);
+      case 'ackepoch': {
+        const l = this.learners.get(m.from);
+        if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || l.stage !== 'epoch') return;
+        const mine = { epoch: this.store.epochs.readCurrent(), zxid: this.store.lastLogged };
+        if (m.from !== this.opts.id && (m.currentEpoch > mine.epoch || (m.currentEpoch === mine.epoch && m.lastZxid > mine.zxid))) {
+          return this.stepDown(`member ${m.from} has a newer history (${hexZxid(m.lastZxid)}) than ours (${hexZxid(mine.zxid)})`);
+        }
+        l.stage = 'sync';
+        if (m.from === this.opts.id) return this.onLearner({ t: 'acknl', from: m.from, attempt: m.attempt, epoch: this.epoch });
+        return this.syncLearner(m.from, l, m.lastZxid);
+      }
+      case 'acknl': {
+        const l = this.learners.get(m.from);
+        if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch) return;
+        if (l.stage === 'uptodate') return this.send(m.from, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
+        if (l.stage !== 'sync') return;
+        l.stage = 'uptodate';
+        this.synced.add(m.from);
+        if (this.phase === 'broadcast') {
+          this.send(m.from, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
+          return;
+        }
+        const votersSynced = this.opts.voters.filter((v) => this.synced.has(v)).length;
+        if (isQuorum(votersSynced, this.opts.voters.length)) this.startBroadcast();
+        return;
+      }
+      case 'ack':
+        if (m.epoch !== this.epoch || !this.acks) return;
+        return this.ack(m.from, m.zxid);
+    }
+  }
+
+  private onInfo(m: Extract<ToLeader, { t: 'info' }>): void {
+    const prior = this.learners.get(m.from);
+    if (prior && prior.attempt === m.attempt) {
+      // A retransmission: our newepoch was lost.
+      if (this.epoch > 0 && prior.stage === 'epoch') this.send(m.from, { t: 'newepoch', attempt: m.attempt, epoch: this.epoch, leader: this.opts.id });
+      return;
+    }
+    if (this.epoch > 0 && m.acceptedEpoch > this.epoch) {
+      this.send(m.from, { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' });
+      return;
+    }
+    this.synced.delete(m.from);
+    this.acks?.drop(m.from);
+    this.learners.set(m.from, { attempt: m.attempt, voter: m.voter && this.opts.voters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' });
+    if (this.epoch === 0) {
+      const voters = [...this.learners].filter(([, l]) => l.voter);
+      if (!isQuorum(voters.length, this.opts.voters.length)) return;
+      // Discovery: a new epoch above every accepted epoch of a quorum.
+      this.epoch = Math.max(...voters.map(([, l]) => l.acceptedEpoch)) + 1;
+      this.store.epochs.writeAccepted(this.epoch);
+      this.log.info({ epoch: this.epoch, voters: voters.map(([id]) => id) }, 'new epoch');
+      this.phase = 'synchronization';
+      this.events.phase('synchronization', this.epoch);
+      for (const [id, l] of this.learners) this.announceEpoch(id, l);
+      return;
+    }
+    this.announceEpoch(m.from, this.learners.get(m.from)!);
+  }
+
+  private announceEpoch(id: string, l: LearnerState): void {
+    if (id === this.opts.id) {
+      this.onLearner({ t: 'ackepoch', from: id, attempt: l.attempt, epoch: this.epoch, currentEpoch: this.store.epochs.readCurrent(), lastZxid: this.store.lastLogged });
+      return;
+    }
+    this.send(id, { t: 'newepoch', attempt: l.attempt, epoch: this.epoch, leader: this.opts.id });
+  }
+
+  private syncLearner(id: string, l: LearnerState, learnerLast: number): void {
+    const h = this.store.history;
+    const plan = h.plan(learnerLast);
+    const committed = this.acks ? this.acks.commitPoint : h.last;
+    let msg: ToLearner;
+    if (plan.mode === 'snap') {
+      const snap = this.store.snapshotNow();
+      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: 'snap', truncTo: 0, snapshot: snap.bytes, snapZxid: snap.zxid, txns: h.after(snap.zxid), committed, seq: this.seq };
+    } else {
+      const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
+      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns: h.after(from), committed, seq: this.seq };
+    }
+    this.log.info({ learner: id, mode: plan.mode, learnerLast: hexZxid(learnerLast), txns: msg.txns.length }, 'syncing learner');
+    this.send(id, msg);
+  }
+
+  private startBroadcast(): void {
+    this.store.epochs.writeCurrent(this.epoch);
+    const start = this.store.history.last;
+    this.acks = new AckTracker(this.opts.voters, start);
+    for (const v of this.synced) if (this.opts.voters.includes(v)) this.acks.ack(v, start, Date.now());
+    this.phase = 'broadcast';
+    this.log.info({ epoch: this.epoch, zxid: hexZxid(start), synced: [...this.synced] }, 'leading: broadcast');
+    this.serve();
+    for (const [id, l] of this.learners) if (l.stage === 'uptodate' && id !== this.opts.id) this.send(id, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
+    this.events.phase('broadcast', this.epoch);
+  }
+
+  private serve(): void {
+    const { store, opts } = this;
+    const tree = store.tree;
+    const preparer = new Preparer(tree, opts.tree);
+    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries));
+    const replica = this.served.replica;
+    const now = Date.now();
+    for (const [id, s] of tree.sessions) this.tracker.add(id, s.timeout, now);
+    this.pipeline = new WritePipeline(
+      {
+        log: store.log,
+        preparer,
+        proposed: (e) => {
+          store.history.append(e);
+          this.pendingProposals.push(e);
+          this.scheduleBroadcast();
+        },
+        durable: (zxid) => this.ack(opts.id, zxid),
+        commit: (hdr, txn) => {
+          replica.committed(hdr, txn);
+          store.applied();
+          if (hdr.type === OpCode.createSession) {
+            const s = tree.sessions.get(hdr.sessionId);
+            if (s) this.tracker.add(hdr.sessionId, s.timeout, Date.now());
+          } else if (hdr.type === OpCode.closeSession) {
+            this.tracker.remove(hdr.sessionId);
+          }
+        },
+        synced: (m) => {
+          if (m.learner === opts.id) replica.synced(m.sessionId, m.cxid, m.path);
+          else {
+            this.pendingSyncs.push([m.learner, m.sessionId, m.cxid, m.path]);
+            this.scheduleBroadcast();
+          }
+        },
+        now: Date.now,
+        fatal: (err) => {
+          this.log.error({ err }, 'transaction log failed');
+          this.stepDown('transaction log failed');
+        },
+      },
+      store.history.last,
+      this.epoch,
+    );
+    this.subs.push(
+      listen<Forwarded[]>(this.nc, this.subj.leaderIn, this.log, (entries) => {
+        if (entries.length > 0) this.pipeline!.submit(entries[0]![1], entries);
+      }),
+      listen<SessionTouch>(this.nc, this.subj.touch, this.log, (t) => this.tracker.touch(t.sessions, Date.now())),
+    );
+    const half = Math.max(20, Math.floor(opts.tickTime / 2));
+    this.timers.push(
+      setInterval(() => this.tick(preparer), half),
+    );
+  }
+
+  private tick(preparer: Preparer): void {
+    const now = Date.now();
+    if (!this.acks!.quorumHeardSince(now - this.opts.syncLimit * this.opts.tickTime, this.opts.id)) {
+      return this.stepDown(`lost quorum: not heard from a quorum within syncLimit (${this.opts.syncLimit} ticks)`);
+    }
+    for (const id of this.tracker.expired(now)) {
+      this.log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');
+      this.pipeline!.submitInternal(id, OpCode.closeSession, undefined);
+    }
+    for (const path of preparer.cleanupCandidates(now)) this.pipeline!.submitInternal(0n, OpCode.deleteContainer, { path });
+    // Heartbeat: an empty broadcast when nothing else went out this half tick.
+    if (now - this.lastPublish >= Math.floor(this.opts.tickTime / 2)) this.publishBroadcast();
+  }
+
+  private ack(from: string, zxid: number): void {
+    const point = this.acks!.ack(from, zxid, Date.now());
+    if (point === undefined) return;
+    this.pipeline!.commitUpTo(point);
+    this.scheduleBroadcast();
+  }
+
+  private scheduleBroadcast(): void {
+    if (this.bcScheduled) return;
+    this.bcScheduled = true;
+    setImmediate(() => this.publishBroadcast());
+  }
+
+  /** One publish reaches every learner: new proposals, the commit point and answered syncs. */
+  private publishBroadcast(): void {
+    this.bcScheduled = false;
+    if (this.stopped) return;
+    const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals: this.pendingProposals, commit: this.acks!.commitPoint, syncs: this.pendingSyncs };
+    this.pendingProposals = [];
+    this.pendingSyncs = [];
+    this.lastPublish = Date.now();
+    this.nc.publish(this.subj.zabBroadcast, pack(b));
+  }
+
+  /** Four-letter word and admin statistics. */
+  admin(ask: AdminAsk): Record<string, unknown> {
+    return adminInfo(ask, {
+      dataDir: this.opts.dataDir,
+      serverState: this.opts.voters.length === 1 ? 'standalone' : 'leader',
+      tree: this.store.tree,
+      replica: this.served?.replica,
+      sessions: this.tracker.size,
+      outstanding: this.pipeline?.outstanding ?? 0,
+      epoch: this.epoch,
+      conf: { tickTime: this.opts.tickTime, initLimit: this.opts.initLimit, syncLimit: this.opts.syncLimit, serverId: this.opts.id, voters: this.opts.voters.join(',') },
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { DataTree, decodeSnapshot, decodeTxn, encodeSnapshot } from '@zooid/tree';
+import { recover, type EpochFiles, type SnapshotStore, type TxnLog } from '@zooid/store';
+import { History, hexZxid } from '@zooid/zab';
+import type { LogEntry } from '@zooid/protocol';
+import type { Logger } from '@zooid/runtime';
+
+/**
+ * A member's durable state and what is derived from it: the transaction log,
+ * snapshots, epoch files, the tree they rebuild, and the recent history the
+ * member would sync learners from if it led. The tree holds every logged
+ * transaction once recovered, as ZooKeeper's does; Zab's TRUNC removes a tail
+ * the ensemble never committed, and the tree is rebuilt without it.
+ */
+export class MemberStore {
+  tree!: DataTree;
+  history!: History;
+  log!: TxnLog;
+  snapshots!: SnapshotStore;
+  epochs!: EpochFiles;
+  private sinceSnapshot = 0;
+  private snapshotting = false;
+
+  private constructor(
+    private readonly dataDir: string,
+    private readonly opts: { snapCount: number; snapRetain: number },
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(dataDir: string, opts: { snapCount: number; snapRetain: number }, logger: Logger): Promise<MemberStore> {
+    const s = new MemberStore(dataDir, opts, logger);
+    await s.load();
+    return s;
+  }
+
+  private async load(): Promise<void> {
+    const r = await recover(this.dataDir, { retain: this.opts.snapRetain, log: (msg, fields) => this.logger.warn(fields ?? {}, msg) });
+    this.log = r.log;
+    this.snapshots = r.snapshots;
+    this.epochs = r.epochs;
+    this.tree = r.snapshot ? decodeSnapshot(r.snapshot.bytes) : new DataTree();
+    this.history = new History(this.tree.lastZxid);
+    let replayed = 0;
+    for await (const rec of r.replay) {
+      const { hdr, txn } = decodeTxn(rec.payload);
+      this.tree.apply(hdr, txn);
+      this.history.append([rec.zxid, rec.payload]);
+      replayed++;
+    }
+    this.sinceSnapshot = replayed;
+    this.logger.info({ snapshot: r.snapshot ? hexZxid(r.snapshot.zxid) : null, replayed, lastZxid: hexZxid(this.tree.lastZxid), nodes: this.tree.nodeCount }, 'recovered');
+  }
+
+  get lastLogged(): number {
+    return this.log.lastZxid;
+  }
+
+  /** Zab TRUNC: forget everything after zxid, on disk and in memory. */
+  async truncateAfter(zxid: number): Promise<void> {
+    this.logger.warn({ to: hexZxid(zxid), from: hexZxid(this.log.lastZxid) }, 'truncating log (TRUNC)');
+    await this.log.truncateAfter(zxid);
+    await this.snapshots.removeAfter(zxid);
+    await this.log.close();
+    await this.load();
+  }
+
+  /** Zab SNAP: replace everything with the leader's snapshot. */
+  async installSnapshot(zxid: number, bytes: Uint8Array): Promise<void> {
+    this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length }, 'installing snapshot from leader (SNAP)');
+    await this.snapshots.write(zxid, bytes);
+    await this.log.truncateAfter(0);
+    this.tree = decodeSnapshot(bytes);
+    this.history = new History(zxid);
+    this.sinceSnapshot = 0;
+  }
+
+  /** Appends proposals to the log (not yet durable) and to the history. */
+  append(entries: LogEntry[]): void {
+    this.log.append(entries.map(([zxid, payload]) => ({ zxid, payload })));
+    for (const e of entries) this.history.append(e);
+  }
+
+  /** Counts an applied transaction; snapshots every snapCount, off the request path. */
+  applied(): void {
+    if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
+    this.snapshotting = true;
+    this.sinceSnapshot = 0;
+    const zxid = this.tree.lastZxid;
+    const bytes = encodeSnapshot(this.tree);
+    this.snapshots
+      .write(zxid, bytes)
+      // Purge below the oldest snapshot kept: loading may fall back to it.
+      .then(() => this.snapshots.list())
+      .then((kept) => this.log.purge(kept.at(-1) ?? 0, 2))
+      .catch((err) => this.logger.error({ err }, 'snapshot failed'))
+      .finally(() => (this.snapshotting = false));
+  }
+
+  snapshotNow(): { zxid: number; bytes: Buffer } {
+    return { zxid: this.tree.lastZxid, bytes: encodeSnapshot(this.tree) };
+  }
+
+  async close(): Promise<void> {
+    await this.log.close();
+  }
+}
