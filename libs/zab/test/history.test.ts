@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { History } from '../src/history.js';
+import { AckTracker } from '../src/acks.js';
+import { StreamPosition } from '../src/stream.js';
+import { makeZxid, quorumSize } from '../src/quorum.js';
+
+const z = (e: number, c: number) => makeZxid(e, c);
+const entry = (zxid: number): [number, Uint8Array] => [zxid, new Uint8Array([1])];
+
+function history(base: number, zxids: number[], capacity?: number) {
+  const h = new History(base, capacity);
+  for (const x of zxids) h.append(entry(x));
+  return h;
+}
+
+describe('sync planning (DIFF, TRUNC, SNAP)', () => {
+  const h = history(z(1, 2), [z(1, 3), z(1, 4), z(2, 1), z(2, 2)]);
+
+  it.each([
+    ['learner up to date', z(2, 2), { mode: 'diff', from: z(2, 2) }],
+    ['learner behind inside the window', z(1, 4), { mode: 'diff', from: z(1, 4) }],
+    ['learner at the base', z(1, 2), { mode: 'diff', from: z(1, 2) }],
+    ['learner ahead of the leader', z(2, 5), { mode: 'trunc', truncTo: z(2, 2) }],
+    ['learner holding an uncommitted proposal of an old epoch', z(1, 5), { mode: 'trunc', truncTo: z(1, 4) }],
+    ['learner older than the window', z(1, 1), { mode: 'snap' }],
+    ['learner with nothing', 0, { mode: 'snap' }],
+  ])('%s', (_, learnerLast, plan) => {
+    expect(h.plan(learnerLast)).toEqual(plan);
+  });
+
+  it('after() returns the entries past a point, in order', () => {
+    expect(h.after(z(1, 4)).map((e) => e[0])).toEqual([z(2, 1), z(2, 2)]);
+    expect(h.after(z(2, 2))).toEqual([]);
+  });
+
+  it('forgets the oldest entries past its capacity and snaps learners behind them', () => {
+    const small = history(0, [1, 2, 3, 4, 5, 6], 3);
+    expect(small.after(0).map((e) => e[0])).toEqual([4, 5, 6]);
+    expect(small.plan(2)).toEqual({ mode: 'snap' });
+    expect(small.plan(3)).toEqual({ mode: 'diff', from: 3 });
+  });
+
+  it('refuses a zxid that does not increase', () => {
+    expect(() => h.append(entry(z(2, 2)))).toThrow(/invariant/);
+  });
+});
+
+describe('quorum commit', () => {
+  it('a majority is a quorum', () => {
+    expect([1, 2, 3, 4, 5].map(quorumSize)).toEqual([1, 2, 2, 3, 3]);
+  });
+
+  it('commits what a quorum including the leader has acked, cumulatively', () => {
+    const acks = new AckTracker(['1', '2', '3'], 0);
+    expect(acks.ack('1', 10, 0)).toBeUndefined();
+    expect(acks.ack('2', 7, 0)).toBe(7);
+    expect(acks.ack('3', 12, 0)).toBe(10);
+    // Voter 2's acks for 8..12 were lost; its next, cumulative ack repairs them.
+    expect(acks.ack('2', 12, 0)).toBe(12);
+    expect(acks.ack('1', 12, 0)).toBeUndefined();
+    expect(acks.commitPoint).toBe(12);
+  });
+
+  it('ignores acks from non-voters (observers)', () => {
+    const acks = new AckTracker(['1', '2', '3'], 0);
+    acks.ack('1', 5, 0);
+    expect(acks.ack('o1', 5, 0)).toBeUndefined();
+    expect(acks.commitPoint).toBe(0);
+  });
+
+  it('knows when a quorum has gone quiet', () => {
+    const acks = new AckTracker(['1', '2', '3'], 0);
+    acks.ack('2', 1, 1000);
+    expect(acks.quorumHeardSince(500, '1')).toBe(true);
+    expect(acks.quorumHeardSince(1500, '1')).toBe(false);
+  });
+});
+
+describe('broadcast stream position', () => {
+  const b = (epoch: number, seq: number) => ({ epoch, seq, proposals: [], commit: 0, syncs: [] });
+
+  it('accepts the next, ignores old, reports gaps and newer epochs', () => {
+    const s = new StreamPosition(2, 5);
+    expect(s.check(b(2, 6))).toBe('next');
+    expect(s.check(b(2, 6))).toBe('stale');
+    expect(s.check(b(1, 99))).toBe('stale');
+    expect(s.check(b(2, 8))).toBe('gap');
+    expect(s.check(b(3, 1))).toBe('gap');
+  });
+});
