@@ -83,6 +83,8 @@ export class Replica {
   readonly watches: WatchManager;
   private readonly attached = new Map<bigint, Attached>();
   private readonly connecting = new Map<bigint, Connecting>();
+  /** Connects from clients that have seen more than this learner has applied. */
+  private behind: { gateway: string; conn: number; ask: ConnectAsk }[] = [];
   private readonly outbox: Outbox;
   private readonly forwardBatch: Forwarded[] = [];
   private forwardScheduled = false;
@@ -111,8 +113,10 @@ export class Replica {
   detachAll(reason: string): void {
     for (const s of this.attached.values()) if (!s.detached) this.outbox.push(s.gateway, ['x', s.conn, reason]);
     for (const c of this.connecting.values()) this.outbox.push(c.gateway, ['x', c.conn, reason]);
+    for (const b of this.behind) this.outbox.push(b.gateway, ['x', b.conn, reason]);
     this.attached.clear();
     this.connecting.clear();
+    this.behind = [];
     this.outbox.flush();
   }
 
@@ -144,14 +148,21 @@ export class Replica {
     const s = this.attached.get(hdr.sessionId);
     if (s) this.writeCommitted(s, hdr, result);
     if (hdr.type === OpCode.closeSession) this.sessionClosed(hdr.sessionId, hdr.cxid === 0 ? 'session expired' : 'session closed');
+    if (this.behind.length > 0) this.retryBehind();
+  }
+
+  private retryBehind(): void {
+    const waiting = this.behind;
+    this.behind = [];
+    for (const w of waiting) this.connect(w.gateway, w.conn, w.ask);
   }
 
   private connect(gateway: string, conn: number, ask: ConnectAsk): void {
     if (ask.lastZxidSeen > this.tree.lastZxid) {
-      // The client has seen a newer state than we hold; ZooKeeper refuses the
-      // connection so the client tries a server that is caught up.
-      this.opts.warn({ conn, lastZxidSeen: ask.lastZxidSeen, ours: this.tree.lastZxid }, 'refusing client that is ahead of this learner');
-      this.outbox.push(gateway, ['x', conn, 'client has seen a newer zxid']);
+      // The client has seen a newer state than we hold. ZooKeeper refuses it;
+      // we let it wait until the commits it has seen arrive here, so it never
+      // reads older than it already has (the gateway's connect deadline bounds the wait).
+      this.behind.push({ gateway, conn, ask });
       return;
     }
     if (ask.sessionId === 0n) {
