@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import { createActor } from 'xstate';
-import { pack, subjects, unpack, type AdminAsk, type Presence, type Vote } from '@zooid/protocol';
+import { pack, subjects, unpack, type Vote } from '@zooid/protocol';
 import { Election, type ElectionStep } from '@zooid/zab';
-import { LeaderRole, MemberStore, type RoleOptions } from '@zooid/leader';
+import { LeaderRole, MemberStore, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { closeBus, connectBus, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -46,7 +45,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     <P, E>(phase: (p: P, e: E) => void) =>
     (p: P, e: E) => {
       phase(p, e);
-      announce();
+      plumbing.announce();
     };
 
   const actor = createActor(memberMachine, {
@@ -126,44 +125,20 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
         }
       },
     }),
-    nc.subscribe(subj.admin(opts.id), {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          const ask = unpack<AdminAsk>(msg.data);
-          msg.respond(pack(role ? role.admin(ask) : { serverState: state(), zxid: store.tree.lastZxid, nodeCount: store.tree.nodeCount }));
-        } catch (e) {
-          log.warn({ err: e }, 'bad admin request');
-        }
-      },
-    }),
   ];
 
-  function announce(): void {
-    const p: Presence = {
-      kind: 'member',
-      id: opts.id,
-      role: state(),
-      pid: process.pid,
-      host: hostname(),
-      epoch: role?.currentEpoch || store.epochs.readCurrent(),
-      zxid: store.tree.lastZxid,
-      sessions: role?.sessionCount ?? 0,
-      serving: role?.serving ?? false,
-    };
-    nc.publish(subj.presence, pack(p));
-  }
+  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role });
+  const announce = plumbing.announce;
   actor.subscribe((s) => {
     log.debug({ state: s.value }, 'member state');
     announce();
   });
-  const presence = setInterval(announce, 1000);
   actor.start();
 
   const done = new Promise<void>((resolve) => {
     actor.subscribe({
       complete: () => {
-        clearInterval(presence);
+        plumbing.stop();
         for (const s of subs) s.unsubscribe();
         void store
           .close()

@@ -5,3 +5,4 @@ export * from './member-store.js';
 export * from './leader-role.js';
 export * from './admin.js';
 export * from './serve-replica.js';
+export * from './presence.js';

@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
 import { createActor } from 'xstate';
-import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
-import { MemberStore, zabRoleMachine, type RoleOptions } from '@zooid/leader';
+import { MemberStore, memberPlumbing, zabRoleMachine, type RoleOptions } from '@zooid/leader';
 import { LearnerRole } from '@zooid/follower';
 import { closeBus, connectBus, type Logger } from '@zooid/runtime';
 
@@ -22,27 +20,20 @@ const RETRY_MS = 500;
  */
 export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{ done: Promise<void>; stop(): void }> {
   const nc = await connectBus(opts.natsUrl, `zooid-observer-${opts.id}`, log);
-  const subj = subjects(opts.cluster);
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain }, log);
   let role: LearnerRole | undefined;
   let stopped = false;
   let current: ReturnType<typeof createActor<typeof observerMachine>> | undefined;
   let retry: NodeJS.Timeout | undefined;
 
-  const announce = () => {
-    const p: Presence = {
-      kind: 'observer',
-      id: opts.id,
-      role: role?.serving ? 'observing' : 'syncing',
-      pid: process.pid,
-      host: hostname(),
-      epoch: role?.currentEpoch || store.epochs.readCurrent(),
-      zxid: store.tree.lastZxid,
-      sessions: role?.sessionCount ?? 0,
-      serving: role?.serving ?? false,
-    };
-    nc.publish(subj.presence, pack(p));
-  };
+  const plumbing = memberPlumbing(nc, opts.cluster, log, {
+    kind: 'observer',
+    id: opts.id,
+    store,
+    role: () => (role?.serving ? 'observing' : 'syncing'),
+    current: () => role,
+  });
+  const announce = plumbing.announce;
 
   const stint = () => {
     if (stopped) return;
@@ -67,20 +58,6 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
     actor.start();
   };
 
-  const subs = [
-    nc.subscribe(subj.admin(opts.id), {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          const ask = unpack<AdminAsk>(msg.data);
-          msg.respond(pack(role ? role.admin(ask) : { serverState: 'observer', zxid: store.tree.lastZxid, nodeCount: store.tree.nodeCount }));
-        } catch (e) {
-          log.warn({ err: e }, 'bad admin request');
-        }
-      },
-    }),
-  ];
-  const presence = setInterval(announce, 1000);
   stint();
 
   let finish!: () => void;
@@ -91,10 +68,9 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
       if (stopped) return;
       stopped = true;
       clearTimeout(retry);
-      clearInterval(presence);
+      plumbing.stop();
       current?.stop();
       role?.stop();
-      for (const s of subs) s.unsubscribe();
       void store
         .close()
         .then(() => closeBus(nc))

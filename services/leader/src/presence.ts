@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
+import type { Logger, NatsConnection } from '@zooid/runtime';
+import type { MemberStore } from './member-store.js';
+
+/** What a member or observer process reports about its current role stint. */
+export interface RoleView {
+  currentEpoch: number;
+  sessionCount: number;
+  serving: boolean;
+  admin(ask: AdminAsk): Record<string, unknown>;
+}
+
+/**
+ * The bus side every member and observer process shares: a presence
+ * announcement (once a second, and whenever `announce` is called) and the
+ * admin statistics four-letter words ask for.
+ */
+export function memberPlumbing(
+  nc: NatsConnection,
+  cluster: string,
+  log: Logger,
+  me: { kind: Presence['kind']; id: string; store: MemberStore; role: () => string; current: () => RoleView | undefined },
+) {
+  const subj = subjects(cluster);
+  const announce = () => {
+    const r = me.current();
+    const p: Presence = {
+      kind: me.kind,
+      id: me.id,
+      role: me.role(),
+      pid: process.pid,
+      host: hostname(),
+      epoch: r?.currentEpoch || me.store.epochs.readCurrent(),
+      zxid: me.store.tree.lastZxid,
+      sessions: r?.sessionCount ?? 0,
+      serving: r?.serving ?? false,
+    };
+    nc.publish(subj.presence, pack(p));
+  };
+  const admin = nc.subscribe(subj.admin(me.id), {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        const ask = unpack<AdminAsk>(msg.data);
+        const r = me.current();
+        msg.respond(pack(r ? r.admin(ask) : { serverState: me.role(), zxid: me.store.tree.lastZxid, nodeCount: me.store.tree.nodeCount }));
+      } catch (e) {
+        log.warn({ err: e }, 'bad admin request');
+      }
+    },
+  });
+  const timer = setInterval(announce, 1000);
+  return {
+    announce,
+    stop: () => {
+      clearInterval(timer);
+      admin.unsubscribe();
+    },
+  };
+}
