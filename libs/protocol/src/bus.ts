@@ -24,11 +24,11 @@ export function subjects(cluster = 'zooid') {
   return {
     /** gateway → learner: client connects, requests and disconnects (GatewayBatch). */
     learnerIn: (learnerId: string) => `${p}.learner.${learnerId}.in`,
-    /** learner → gateway: replies, notifications, connect answers, closes (LearnerToGw[]). */
+    /** learner → gateway: replies, notifications, connect answers, closes (LearnerBatch). */
     gatewayIn: (gatewayId: string) => `${p}.gw.${gatewayId}.in`,
     /** gateway → leader: sessions that are alive (SessionTouch). */
     touch: `${p}.leader.touch`,
-    /** learner → leader: forwarded writes (Forwarded[]). */
+    /** learner → leader: forwarded writes (ForwardBatch). */
     leaderIn: `${p}.leader.in`,
     /** request/reply: a member's statistics for four-letter words and admin (AdminAsk → object). */
     admin: (serviceId: string) => `${p}.admin.${serviceId}`,
@@ -46,8 +46,41 @@ export function subjects(cluster = 'zooid') {
 }
 export type Subjects = ReturnType<typeof subjects>;
 
-/** One gateway → learner message: the sending gateway and its entries. */
-export type GatewayBatch = [gateway: string, entries: GwToLearner[]];
+/**
+ * Every hot stream is a series of numbered batches from one sender to one
+ * receiver. NATS delivers at most once, so a receiver that sees a gap knows
+ * something was lost and drops what depended on it (the clients reconnect,
+ * as after any connection loss) instead of answering out of order.
+ */
+export type GatewayBatch = [gateway: string, seq: number, entries: GwToLearner[]];
+export type LearnerBatch = [learner: string, seq: number, entries: LearnerToGw[]];
+export type ForwardBatch = [learner: string, seq: number, entries: Forwarded[]];
+
+/** The numbers a sender stamps on its batches, one series per receiver. */
+export class BatchNumbers {
+  private readonly last = new Map<string, number>();
+
+  next(receiver: string): number {
+    const n = (this.last.get(receiver) ?? 0) + 1;
+    this.last.set(receiver, n);
+    return n;
+  }
+}
+
+/**
+ * What a receiver makes of a batch number: the next one, a gap (batches were
+ * lost), or a restart (the sender began a new series).
+ */
+export class BatchGaps {
+  private readonly last = new Map<string, number>();
+
+  check(sender: string, seq: number): 'next' | 'gap' | 'restart' {
+    const prev = this.last.get(sender);
+    this.last.set(sender, seq);
+    if (prev === undefined || seq <= prev) return 'restart';
+    return seq === prev + 1 ? 'next' : 'gap';
+  }
+}
 
 /** Gateway → learner entries. `conn` is the gateway's connection number. */
 export type GwToLearner =

@@ -120,6 +120,21 @@ export class Replica {
     this.outbox.flush();
   }
 
+  /**
+   * Batches from this gateway were lost: the requests of its clients here can
+   * no longer be answered in order, so their connections are closed (the
+   * clients reconnect and keep their sessions).
+   */
+  dropGateway(gateway: string, reason: string): void {
+    for (const s of this.attached.values()) {
+      if (s.gateway !== gateway || s.detached) continue;
+      this.outbox.push(gateway, ['x', s.conn, reason]);
+      s.detached = true;
+      s.queue = s.queue.filter((p) => p.forwarded);
+      if (s.queue.length === 0) this.attached.delete(s.sessionId);
+    }
+  }
+
   /** A batch from a gateway. */
   fromGateway(gateway: string, entries: GwToLearner[]): void {
     for (const e of entries) {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { pack, subjects, type AdminAsk, type Broadcast, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
@@ -162,7 +162,11 @@ export class LearnerRole {
     await store.log.flush();
     this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
     this.events.synced?.(m.mode);
-    this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => this.nc.publish(this.subj.leaderIn, pack(entries)));
+    const numbers = new BatchNumbers();
+    this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => {
+      const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), entries];
+      this.nc.publish(this.subj.leaderIn, pack(batch));
+    });
     this.replica = this.served.replica;
     this.apply(m.committed);
     store.epochs.writeCurrent(m.epoch);

@@ -4,7 +4,8 @@ import {
   subjects,
   type AdminAsk,
   type Broadcast,
-  type Forwarded,
+  type ForwardBatch,
+  BatchGaps,
   type LogEntry,
   type SessionTouch,
   type ToLeader,
@@ -64,6 +65,7 @@ export class LeaderRole {
   private pipeline?: WritePipeline;
   private served?: ServedReplica;
   private readonly tracker = new SessionTracker();
+  private readonly forwardGaps = new BatchGaps();
   private pendingProposals: LogEntry[] = [];
   private pendingSyncs: Broadcast['syncs'] = [];
   private bcScheduled = false;
@@ -285,8 +287,15 @@ export class LeaderRole {
       this.epoch,
     );
     this.subs.push(
-      listen<Forwarded[]>(this.nc, this.subj.leaderIn, this.log, (entries) => {
-        if (entries.length > 0) this.pipeline!.submit(entries[0]![1], entries);
+      listen<ForwardBatch>(this.nc, this.subj.leaderIn, this.log, ([learner, seq, entries]) => {
+        if (this.forwardGaps.check(learner, seq) === 'gap') {
+          // Writes of that learner's sessions were lost and would never be answered: make it start over.
+          const l = this.learners.get(learner);
+          this.log.warn({ learner, seq }, 'forwarded batches were lost; sending the learner away');
+          if (l) this.send(learner, { t: 'goaway', attempt: l.attempt, reason: 'forwarded writes were lost' });
+          return;
+        }
+        this.pipeline!.submit(learner, entries);
       }),
       listen<SessionTouch>(this.nc, this.subj.touch, this.log, (t) => this.tracker.touch(t.sessions, Date.now())),
     );

@@ -1,4 +1,4 @@
-import { pack, subjects, type Forwarded, type GatewayBatch } from '@zooid/protocol';
+import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
 import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
@@ -23,6 +23,8 @@ export function serveReplica(
   forward: (entries: Forwarded[]) => void,
 ): ServedReplica {
   const subj = subjects(opts.cluster);
+  const numbers = new BatchNumbers();
+  const gaps = new BatchGaps();
   const replica = new Replica(
     {
       id: opts.id,
@@ -31,12 +33,22 @@ export function serveReplica(
       maxSessionTimeout: opts.maxSessionTimeout,
       tree: opts.tree,
       forward,
-      send: (gw, entries) => nc.publish(subj.gatewayIn(gw), pack(entries)),
+      send: (gw, entries) => {
+        const batch: LearnerBatch = [opts.id, numbers.next(gw), entries];
+        nc.publish(subj.gatewayIn(gw), pack(batch));
+      },
       warn: (fields, msg) => log.warn(fields, msg),
     },
     tree,
   );
-  const sub = listen<GatewayBatch>(nc, subj.learnerIn(opts.id), log, ([gw, entries]) => replica.fromGateway(gw, entries));
+  const sub = listen<GatewayBatch>(nc, subj.learnerIn(opts.id), log, ([gw, seq, entries]) => {
+    if (gaps.check(gw, seq) === 'gap') {
+      log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
+      replica.dropGateway(gw, 'lost messages from the gateway');
+      return;
+    }
+    replica.fromGateway(gw, entries);
+  });
   return {
     replica,
     stop: (reason) => {

@@ -15,7 +15,9 @@ import {
   unpack,
   type GatewayBatch,
   type GwToLearner,
-  type LearnerToGw,
+  type LearnerBatch,
+  BatchGaps,
+  BatchNumbers,
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
@@ -81,6 +83,8 @@ export class Gateway {
   private readonly learners = new LearnerDirectory();
   private readonly outgoing = new Map<string, GwToLearner[]>();
   private flushScheduled = false;
+  private readonly numbers = new BatchNumbers();
+  private readonly gaps = new BatchGaps();
   private nextConn = 1;
   private server?: Server;
   private timers: NodeJS.Timeout[] = [];
@@ -108,7 +112,7 @@ export class Gateway {
       callback: (err, msg) => {
         if (err) return;
         try {
-          this.fromLearner(unpack<LearnerToGw[]>(msg.data));
+          this.fromLearner(unpack<LearnerBatch>(msg.data));
         } catch (e) {
           this.log.warn({ err: e }, 'dropped a malformed bus message');
         }
@@ -257,7 +261,12 @@ export class Gateway {
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
   }
 
-  private fromLearner(entries: LearnerToGw[]): void {
+  private fromLearner([learner, seq, entries]: LearnerBatch): void {
+    if (this.gaps.check(learner, seq) === 'gap') {
+      this.log.warn({ learner, seq }, 'batches from a learner were lost; closing its connections');
+      for (const c of this.conns.values()) if (c.learner === learner) c.actor.send({ type: 'SERVER_CLOSED', reason: 'lost messages from the learner' });
+      return;
+    }
     for (const e of entries) {
       const conn = this.conns.get(e[1]);
       if (!conn) continue;
@@ -321,7 +330,7 @@ export class Gateway {
     this.flushScheduled = false;
     const out = this.outgoing;
     for (const [learner, entries] of out) {
-      const msg: GatewayBatch = [this.opts.id, entries];
+      const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), entries];
       this.nc.publish(this.subj.learnerIn(learner), pack(msg));
     }
     out.clear();
