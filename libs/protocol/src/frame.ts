@@ -38,6 +38,11 @@ export class FrameDecoder implements Iterable<Buffer> {
     return this.partBytes;
   }
 
+  /** Whether the stream stopped inside a frame (its length prefix or its body). */
+  get midFrame(): boolean {
+    return this.failure === undefined && (this.partBytes > 0 || this.bodyLength >= 0);
+  }
+
   push(chunk: Uint8Array): void {
     if (this.failure) return;
     let buf = asBuffer(chunk);

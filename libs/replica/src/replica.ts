@@ -269,7 +269,9 @@ export class Replica {
       }
       s.queue.shift();
       if (kind === 'invalid') {
+        // ZooKeeper's UnimplementedRequestProcessor: answer, then close the connection.
         this.opts.warn({ sessionId: s.sessionId.toString(16), op: head.op }, 'unknown opcode; closing connection');
+        this.reply(s, head.xid, this.tree.lastZxid, Err.UNIMPLEMENTED, head.op, undefined);
         this.out(s, ['x', s.conn, `unknown opcode ${head.op}`]);
         s.queue.length = 0;
         return;
@@ -285,9 +287,9 @@ export class Replica {
       reader = new JuteReader(p.frame.subarray(8));
       req = decodeRequest(p.op, reader).req;
     } catch (err) {
-      this.opts.warn({ sessionId: s.sessionId.toString(16), op: p.op, err: String(err) }, 'malformed request; closing connection');
-      this.out(s, ['x', s.conn, 'malformed request']);
-      s.queue.length = 0;
+      // As ZooKeeper's FinalRequestProcessor: the request fails, the session goes on.
+      this.opts.warn({ sessionId: s.sessionId.toString(16), op: p.op, err: String(err) }, 'malformed request; answering MARSHALLINGERROR');
+      this.reply(s, p.xid, this.tree.lastZxid, Err.MARSHALLINGERROR, p.op, undefined);
       return;
     }
     const zxid = this.tree.lastZxid;

@@ -183,8 +183,9 @@ export class Gateway {
     const decoder = new FrameDecoder(this.opts.maxBuffer + FRAME_MARGIN);
     let first = true;
     let fourLetter = false;
+    let refused = false;
     socket.on('data', (chunk: Buffer) => {
-      if (fourLetter) return;
+      if (fourLetter || refused) return;
       if (first) {
         first = false;
         const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
@@ -198,6 +199,7 @@ export class Gateway {
         decoder.push(chunk);
         for (const f of decoder) this.onFrame(conn, f);
       } catch (err) {
+        refused = true;
         this.log.warn({ conn: id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
         conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
       }
@@ -206,7 +208,13 @@ export class Gateway {
       if (!fourLetter) socket.end();
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => conn.actor.send({ type: 'SOCKET_CLOSED' }));
+    socket.on('close', () => {
+      // Promise 9: a frame cut short is bad input too, worth one line.
+      if (decoder.midFrame && !refused && !fourLetter) {
+        this.log.warn({ conn: id, remote: conn.remote, buffered: decoder.buffered }, 'connection closed in the middle of a frame');
+      }
+      conn.actor.send({ type: 'SOCKET_CLOSED' });
+    });
   }
 
   private onFrame(conn: Conn, f: Uint8Array): void {
