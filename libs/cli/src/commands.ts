@@ -5,8 +5,9 @@ import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
 import { runMember } from '@zooid/follower';
 import { runObserver } from '@zooid/observer';
 import { Gateway, defaultGatewayOptions } from '@zooid/session-gw';
-import { createLogger } from '@zooid/runtime';
+import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
+import { serveHealth } from './health.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
 /** Flags every role understands; supervisors hand them on to their children. */
@@ -15,6 +16,18 @@ export const commonSpec: FlagSpec = {
   cluster: { type: 'string', default: 'zooid', describe: 'subject prefix, to share one NATS between clusters' },
   'tick-time': { type: 'string', default: '2000', describe: 'ZooKeeper tickTime in ms' },
   'max-buffer': { type: 'string', default: String(DEFAULT_MAX_BUFFER), describe: 'largest request in bytes (jute.maxbuffer)' },
+  config: { type: 'string', describe: 'zoo.cfg-style file; flags and ZOOID_* variables win over it' },
+};
+
+/** A role process's ruok listener, for container health checks and probes. */
+const healthSpec: FlagSpec = {
+  'health-port': { type: 'string', describe: 'answer ruok with imok on this TCP port (none when absent)' },
+};
+
+/** Session timeout bounds (ms); a client's requested timeout is clamped into them. */
+const sessionSpec: FlagSpec = {
+  'min-session-timeout': { type: 'string', describe: 'smallest session timeout in ms (default 2 × tick time)' },
+  'max-session-timeout': { type: 'string', describe: 'largest session timeout in ms (default 20 × tick time)' },
 };
 
 export const memberSpec: FlagSpec = {
@@ -23,9 +36,12 @@ export const memberSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: 'transaction log and snapshots' },
   'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
   'snap-retain': { type: 'string', default: '3', describe: 'snapshots kept (autopurge.snapRetainCount)' },
+  'purge-interval': { type: 'string', default: '0', describe: 'hours between purges of old snapshots and log segments; 0 purges after every snapshot' },
   'super-digest': { type: 'string', describe: 'super user digest, user:base64(sha1(user:password))' },
   'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
   'sync-limit': { type: 'string', default: '5', describe: 'ticks of silence before leader or follower gives up (syncLimit)' },
+  ...sessionSpec,
+  ...healthSpec,
 };
 
 export const followerSpec: FlagSpec = {
@@ -45,6 +61,7 @@ export const gatewaySpec: FlagSpec = {
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
   'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
   '4lw-whitelist': { type: 'string', default: '*', describe: 'four-letter words allowed, comma-separated, or *' },
+  ...healthSpec,
 };
 
 export const standaloneSpec: FlagSpec = {
@@ -53,8 +70,17 @@ export const standaloneSpec: FlagSpec = {
   'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port' },
   'data-dir': memberSpec['data-dir']!,
   'snap-count': memberSpec['snap-count']!,
+  'snap-retain': memberSpec['snap-retain']!,
+  'purge-interval': memberSpec['purge-interval']!,
+  ...sessionSpec,
+  host: gatewaySpec.host!,
+  'max-client-cnxns': gatewaySpec['max-client-cnxns']!,
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
 };
+
+/** Flags the standalone supervisor hands on to its member and to its gateway. */
+const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'config'];
+const standaloneGatewayFlags = ['client-port', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'config'];
 
 function requireNats(flags: Record<string, unknown>): string {
   if (typeof flags.nats !== 'string') throw new UsageError('--nats URL is required');
@@ -64,6 +90,15 @@ function requireNats(flags: Record<string, unknown>): string {
 /** Options every member and observer shares, from their flags. */
 function roleOptions(f: Record<string, string | boolean | undefined>, id: string) {
   const tickTime = intFlag(f, 'tick-time');
+  if (tickTime < 1) throw new UsageError('--tick-time must be at least 1 ms');
+  // ZooKeeper's defaults, and its rule: a minimum above the maximum is refused.
+  const minSessionTimeout = f['min-session-timeout'] === undefined ? 2 * tickTime : intFlag(f, 'min-session-timeout');
+  const maxSessionTimeout = f['max-session-timeout'] === undefined ? 20 * tickTime : intFlag(f, 'max-session-timeout');
+  if (minSessionTimeout > maxSessionTimeout) {
+    throw new UsageError(`--min-session-timeout ${minSessionTimeout} is above --max-session-timeout ${maxSessionTimeout}`);
+  }
+  const snapRetain = intFlag(f, 'snap-retain');
+  if (snapRetain < 1) throw new UsageError('--snap-retain must be at least 1');
   const dataDir = resolve(String(f['data-dir']));
   mkdirSync(dataDir, { recursive: true });
   const superDigest = typeof f['super-digest'] === 'string' ? f['super-digest'] : undefined;
@@ -75,46 +110,68 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     tickTime,
     initLimit: intFlag(f, 'init-limit'),
     syncLimit: intFlag(f, 'sync-limit'),
-    minSessionTimeout: 2 * tickTime,
-    maxSessionTimeout: 20 * tickTime,
+    minSessionTimeout,
+    maxSessionTimeout,
     snapCount: intFlag(f, 'snap-count'),
-    snapRetain: intFlag(f, 'snap-retain'),
+    snapRetain,
+    purgeIntervalMs: intFlag(f, 'purge-interval') * 3_600_000,
     tree: { superDigest, maxDataBytes: intFlag(f, 'max-buffer') },
   };
 }
 
+/** The --health-port listener when the flag is given; closed by the caller. */
+async function health(f: Record<string, string | boolean | undefined>, log: Logger) {
+  return f['health-port'] === undefined ? undefined : serveHealth(intFlag(f, 'health-port'), log);
+}
+
 /** Runs a role until SIGTERM/SIGINT or its supervisor's exit. */
-async function runUntilStopped(running: { done: Promise<void>; stop(): void }): Promise<void> {
+async function runUntilStopped(f: Record<string, string | boolean | undefined>, log: Logger, start: () => Promise<{ done: Promise<void>; stop(): void }>): Promise<void> {
+  const running = await start();
   const stop = () => running.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   exitWithSupervisor(stop);
+  const probe = await health(f, log).catch((err: unknown) => {
+    running.stop();
+    throw err;
+  });
   await running.done;
+  await probe?.close();
+}
+
+/** The voting members: --ensemble, or the file's server.N lines, or this member alone. */
+function ensembleOf(f: Record<string, string | boolean | undefined>, id: string): string[] {
+  const ensemble = String(f.ensemble ?? id).split(',').map((v) => v.trim()).filter(Boolean);
+  if (!ensemble.includes(id)) throw new UsageError(`member id ${id} is not in the ensemble ${ensemble.join(',')}`);
+  return ensemble;
 }
 
 /** `zooid follower`: a voting member of an ensemble. */
 export async function follower(argv: string[]): Promise<void> {
   const f = parseFlags(argv, followerSpec);
   const id = String(f.id);
-  const ensemble = String(f.ensemble ?? id).split(',').map((v) => v.trim()).filter(Boolean);
+  const ensemble = ensembleOf(f, id);
+  const opts = { ...roleOptions(f, id), ensemble };
   const log = createLogger('member', { member: id });
-  await runUntilStopped(await runMember({ ...roleOptions(f, id), ensemble }, log));
+  await runUntilStopped(f, log, () => runMember(opts, log));
 }
 
 /** `zooid member`: the single voting member of a standalone ensemble. */
 export async function member(argv: string[]): Promise<void> {
   const f = parseFlags(argv, memberSpec);
   const id = String(f.id);
+  const opts = { ...roleOptions(f, id), ensemble: [id] };
   const log = createLogger('member', { member: id });
-  await runUntilStopped(await runMember({ ...roleOptions(f, id), ensemble: [id] }, log));
+  await runUntilStopped(f, log, () => runMember(opts, log));
 }
 
 /** `zooid observer`: a non-voting learner that serves reads. */
 export async function observer(argv: string[]): Promise<void> {
   const f = parseFlags(argv, observerSpec);
   const id = typeof f.id === 'string' ? f.id : `o-${randomBytes(3).toString('hex')}`;
+  const opts = roleOptions(f, id);
   const log = createLogger('observer', { observer: id });
-  await runUntilStopped(await runObserver(roleOptions(f, id), log));
+  await runUntilStopped(f, log, () => runObserver(opts, log));
 }
 
 /** `zooid gateway`: a client-facing session gateway. */
@@ -123,6 +180,7 @@ export async function gateway(argv: string[]): Promise<void> {
   const id = typeof f.id === 'string' ? f.id : randomBytes(4).toString('hex');
   const log = createLogger('gateway', { gateway: id });
   const wl = String(f['4lw-whitelist']);
+  const maxClientCnxns = intFlag(f, 'max-client-cnxns');
   const gw = await Gateway.start(
     {
       ...defaultGatewayOptions,
@@ -133,17 +191,23 @@ export async function gateway(argv: string[]): Promise<void> {
       host: String(f.host),
       tickTime: intFlag(f, 'tick-time'),
       maxBuffer: intFlag(f, 'max-buffer'),
-      maxClientCnxns: intFlag(f, 'max-client-cnxns'),
+      // 0 is ZooKeeper's "no limit".
+      maxClientCnxns: maxClientCnxns === 0 ? Number.POSITIVE_INFINITY : maxClientCnxns,
       fourLetterWhitelist: wl.trim() === '*' ? '*' : new Set(wl.split(',').map((w) => w.trim())),
     },
     log,
   );
+  const probe = await health(f, log).catch(async (err: unknown) => {
+    await gw.stop();
+    throw err;
+  });
   await new Promise<void>((done) => {
     const stop = () => void gw.stop().then(done);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     exitWithSupervisor(stop);
   });
+  await probe?.close();
 }
 
 /**
@@ -153,11 +217,13 @@ export async function gateway(argv: string[]): Promise<void> {
  */
 export async function standalone(argv: string[]): Promise<void> {
   const f = parseFlags(argv, standaloneSpec);
+  // Two children on one health port cannot both listen: the variable is for role processes.
+  delete process.env.ZOOID_HEALTH_PORT;
   const log = createLogger('standalone');
   const group = new ProcessGroup(log, { onDeath: 'stop' });
   const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
-  group.spawn('member', ['member', '--nats', url, '--id', '1', ...passFlags(f, ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count'])]);
-  group.spawn('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...passFlags(f, ['client-port', 'cluster', 'tick-time', 'max-buffer', '4lw-whitelist'])]);
+  group.spawn('member', ['member', '--nats', url, '--id', '1', ...passFlags(f, standaloneMemberFlags)]);
+  group.spawn('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...passFlags(f, standaloneGatewayFlags)]);
   log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
   group.stopOnSignals();
   process.exitCode = await group.done;

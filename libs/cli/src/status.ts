@@ -14,8 +14,10 @@ import { natsUrlFile } from './up.js';
 
 export const statusSpec: FlagSpec = {
   nats: { type: 'string', describe: 'NATS server URL(s) of the cluster' },
-  'data-dir': { type: 'string', describe: 'data directory of a `zooid up`, whose nats.url names the bus (./data without --nats)' },
+  // A zoo.cfg's dataDir is a member's, not the `zooid up` directory this flag names.
+  'data-dir': { type: 'string', config: false, describe: 'data directory of a `zooid up`, whose nats.url names the bus (./data without --nats)' },
   cluster: commonSpec.cluster!,
+  config: commonSpec.config!,
   json: { type: 'boolean', default: false, describe: 'print JSON instead of tables' },
   'wait-ms': { type: 'string', default: '2500', describe: 'how long to listen; services announce once a second' },
 };

@@ -102,6 +102,8 @@ function warnAboutShape(t: Topology, log: Logger): void {
 export async function up(argv: string[]): Promise<void> {
   const f = parseFlags(argv, upSpec);
   const t = topology(f);
+  // Many children on one health port cannot all listen: the variable is for role processes.
+  delete process.env.ZOOID_HEALTH_PORT;
   const log = createLogger('up');
   warnAboutShape(t, log);
   mkdirSync(t.dataDir, { recursive: true });
@@ -113,7 +115,7 @@ export async function up(argv: string[]): Promise<void> {
   writeFileSync(urlFile + '.tmp', url + '\n');
   renameSync(urlFile + '.tmp', urlFile);
 
-  const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer']);
+  const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
   for (const child of clusterPlan(t, url, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
   group.stopOnSignals();
 

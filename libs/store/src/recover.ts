@@ -9,6 +9,8 @@ export interface RecoverOptions {
   segmentBytes?: number;
   retain?: number;
   log?: LogFn;
+  /** See SnapshotStoreOptions.pruneOnWrite. */
+  pruneOnWrite?: boolean;
 }
 
 export interface Recovered {
@@ -28,7 +30,7 @@ export interface Recovered {
  */
 export async function recover(dir: string, opts: RecoverOptions = {}): Promise<Recovered> {
   const log = await TxnLog.open(join(dir, 'log'), { segmentBytes: opts.segmentBytes, log: opts.log });
-  const snapshots = new SnapshotStore(join(dir, 'snapshots'), { retain: opts.retain, log: opts.log });
+  const snapshots = new SnapshotStore(join(dir, 'snapshots'), { retain: opts.retain, log: opts.log, pruneOnWrite: opts.pruneOnWrite });
   const snapshot = await snapshots.loadNewest();
   return { log, snapshots, epochs: new EpochFiles(dir), snapshot, replay: log.read(snapshot?.zxid ?? 0) };
 }

@@ -19,6 +19,8 @@ export interface SnapshotStoreOptions {
   retain?: number;
   /** Told about each snapshot skipped because it does not verify. Default: console.warn. */
   log?: LogFn;
+  /** Delete the snapshots beyond `retain` after each write (default), or only when prune() is called. */
+  pruneOnWrite?: boolean;
 }
 
 export interface Snapshot {
@@ -30,6 +32,7 @@ export interface Snapshot {
 export class SnapshotStore {
   private readonly retain: number;
   private readonly log: LogFn;
+  private readonly pruneOnWrite: boolean;
   // Writes run one at a time so that pruning never races a rename.
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -40,6 +43,7 @@ export class SnapshotStore {
     this.retain = opts.retain ?? 3;
     if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new RangeError('retain must be an integer >= 1');
     this.log = opts.log ?? ((msg, fields) => console.warn(msg, fields ?? ''));
+    this.pruneOnWrite = opts.pruneOnWrite ?? true;
   }
 
   /**
@@ -57,14 +61,27 @@ export class SnapshotStore {
       writeU64(header, 16, bytes.length);
       header.writeUInt32BE(crc32(bytes, crc32(header.subarray(8, 24))), 24);
       await writeAtomically(this.dir, fileName(zxid), [header, bytes]);
-      // Pruning needs no fsync: a deletion undone by a crash leaves one snapshot too many.
-      for (const old of (await this.list()).slice(this.retain)) await unlink(join(this.dir, fileName(old)));
+      if (this.pruneOnWrite) await this.pruneNow();
       for (const name of await readdir(this.dir)) {
         if (name.endsWith('.tmp')) await unlink(join(this.dir, name)); // left by a crash mid-write
       }
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Deletes the oldest snapshots beyond `retain`; resolves with the zxids kept, newest first. */
+  prune(): Promise<number[]> {
+    const run = this.queue.then(() => this.pruneNow());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pruneNow(): Promise<number[]> {
+    const all = await this.list();
+    // Pruning needs no fsync: a deletion undone by a crash leaves one snapshot too many.
+    for (const old of all.slice(this.retain)) await unlink(join(this.dir, fileName(old)));
+    return all.slice(0, this.retain);
   }
 
   /** zxids of the stored snapshots, newest first, not yet verified. */

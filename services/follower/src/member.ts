@@ -11,6 +11,8 @@ export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
   ensemble: string[];
   snapCount: number;
   snapRetain: number;
+  /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
+  purgeIntervalMs?: number;
 }
 
 export interface RunningMember {
@@ -35,7 +37,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   if (voters.length % 2 === 0) log.warn({ voters: voters.length }, 'an even ensemble tolerates no more failures than one member fewer');
   const nc = await connectBus(opts.natsUrl, `zooid-member-${opts.id}`, log);
   const subj = subjects(opts.cluster);
-  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain }, log);
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
   const roleOpts: RoleOptions = { ...opts, voters };
   let role: LeaderRole | LearnerRole | undefined;
   let election: ((v: Vote) => void) | undefined;

@@ -353,7 +353,15 @@ export class LeaderRole {
       sessions: this.tracker.size,
       outstanding: this.pipeline?.outstanding ?? 0,
       epoch: this.epoch,
-      conf: { tickTime: this.opts.tickTime, initLimit: this.opts.initLimit, syncLimit: this.opts.syncLimit, serverId: this.opts.id, voters: this.opts.voters.join(',') },
+      conf: {
+        tickTime: this.opts.tickTime,
+        minSessionTimeout: this.opts.minSessionTimeout,
+        maxSessionTimeout: this.opts.maxSessionTimeout,
+        initLimit: this.opts.initLimit,
+        syncLimit: this.opts.syncLimit,
+        serverId: this.opts.id,
+        voters: this.opts.voters.join(','),
+      },
     });
   }
 }

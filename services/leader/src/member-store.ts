@@ -4,6 +4,15 @@ import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
 import type { Logger } from '@zooid/runtime';
 
+export interface StoreOptions {
+  /** Transactions between snapshots. */
+  snapCount: number;
+  /** Snapshots kept by a purge (autopurge.snapRetainCount). */
+  snapRetain: number;
+  /** ms between purges (autopurge.purgeInterval); 0 or absent purges right after every snapshot. */
+  purgeIntervalMs?: number;
+}
+
 /**
  * A member's durable state and what is derived from it: the transaction log,
  * snapshots, epoch files, the tree they rebuild, and the recent history the
@@ -19,21 +28,30 @@ export class MemberStore {
   epochs!: EpochFiles;
   private sinceSnapshot = 0;
   private snapshotting = false;
+  private purgeTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly dataDir: string,
-    private readonly opts: { snapCount: number; snapRetain: number },
+    private readonly opts: StoreOptions,
     private readonly logger: Logger,
   ) {}
 
-  static async open(dataDir: string, opts: { snapCount: number; snapRetain: number }, logger: Logger): Promise<MemberStore> {
+  static async open(dataDir: string, opts: StoreOptions, logger: Logger): Promise<MemberStore> {
     const s = new MemberStore(dataDir, opts, logger);
     await s.load();
+    if (opts.purgeIntervalMs) {
+      s.purgeTimer = setInterval(() => void s.purge(), opts.purgeIntervalMs);
+      s.purgeTimer.unref();
+    }
     return s;
   }
 
   private async load(): Promise<void> {
-    const r = await recover(this.dataDir, { retain: this.opts.snapRetain, log: (msg, fields) => this.logger.warn(fields ?? {}, msg) });
+    const r = await recover(this.dataDir, {
+      retain: this.opts.snapRetain,
+      pruneOnWrite: !this.opts.purgeIntervalMs,
+      log: (msg, fields) => this.logger.warn(fields ?? {}, msg),
+    });
     this.log = r.log;
     this.snapshots = r.snapshots;
     this.epochs = r.epochs;
@@ -88,11 +106,23 @@ export class MemberStore {
     const bytes = encodeSnapshot(this.tree);
     this.snapshots
       .write(zxid, bytes)
-      // Purge below the oldest snapshot kept: loading may fall back to it.
-      .then(() => this.snapshots.list())
-      .then((kept) => this.log.purge(kept.at(-1) ?? 0, 2))
+      .then(() => (this.opts.purgeIntervalMs ? undefined : this.purge()))
       .catch((err) => this.logger.error({ err }, 'snapshot failed'))
       .finally(() => (this.snapshotting = false));
+  }
+
+  /**
+   * Deletes the snapshots beyond snapRetain, then the log segments wholly
+   * below the oldest snapshot kept: loading may fall back to it. After every
+   * snapshot, or every purgeIntervalMs when that is set.
+   */
+  async purge(): Promise<void> {
+    try {
+      const kept = await this.snapshots.prune();
+      await this.log.purge(kept.at(-1) ?? 0, 2);
+    } catch (err) {
+      this.logger.error({ err }, 'purge failed');
+    }
   }
 
   snapshotNow(): { zxid: number; bytes: Buffer } {
@@ -100,6 +130,7 @@ export class MemberStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.purgeTimer);
     await this.log.close();
   }
 }

@@ -7,6 +7,8 @@ export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
   natsUrl: string;
   snapCount: number;
   snapRetain: number;
+  /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
+  purgeIntervalMs?: number;
 }
 
 const observerMachine = zabRoleMachine('observer');
@@ -20,7 +22,7 @@ const RETRY_MS = 500;
  */
 export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{ done: Promise<void>; stop(): void }> {
   const nc = await connectBus(opts.natsUrl, `zooid-observer-${opts.id}`, log);
-  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain }, log);
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
   let role: LearnerRole | undefined;
   let stopped = false;
   let current: ReturnType<typeof createActor<typeof observerMachine>> | undefined;

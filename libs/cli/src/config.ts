@@ -1,0 +1,190 @@
+/**
+ * `--config FILE` (or ZOOID_CONFIG): a ZooKeeper zoo.cfg, so people bring
+ * the file they already have. Each key Zooid understands is the file face of
+ * one flag; parseFlags applies them below flags and the environment and above
+ * the defaults. Java-properties syntax as ZooKeeper reads it: `key=value`
+ * (or `key: value`, `key value`), `#` and `!` start a comment line, values
+ * are trimmed.
+ *
+ * Unknown keys are warned about by name and ignored, as are ZooKeeper keys
+ * that mean nothing here (with the reason); a value that does not parse is
+ * refused, naming the key and the value.
+ */
+import { readFileSync } from 'node:fs';
+
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist';
+
+export interface ConfigKey {
+  /** The zoo.cfg key. */
+  key: string;
+  /** The flag it sets (and so its environment variable, ZOOID_<FLAG>). */
+  flag: string;
+  kind: ConfigKind;
+  /** Smallest accepted value of an 'int'. */
+  min?: number;
+}
+
+/** Every zoo.cfg key Zooid applies, in the order docs/operations.md lists them. */
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  { key: 'tickTime', flag: 'tick-time', kind: 'int', min: 1 },
+  { key: 'initLimit', flag: 'init-limit', kind: 'int', min: 1 },
+  { key: 'syncLimit', flag: 'sync-limit', kind: 'int', min: 1 },
+  { key: 'dataDir', flag: 'data-dir', kind: 'path' },
+  { key: 'clientPort', flag: 'client-port', kind: 'port' },
+  { key: 'clientPortAddress', flag: 'host', kind: 'host' },
+  { key: 'maxClientCnxns', flag: 'max-client-cnxns', kind: 'int', min: 0 },
+  { key: 'minSessionTimeout', flag: 'min-session-timeout', kind: 'int', min: 1 },
+  { key: 'maxSessionTimeout', flag: 'max-session-timeout', kind: 'int', min: 1 },
+  { key: '4lw.commands.whitelist', flag: '4lw-whitelist', kind: 'whitelist' },
+  { key: 'autopurge.snapRetainCount', flag: 'snap-retain', kind: 'int', min: 1 },
+  { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
+  { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
+  { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
+];
+
+/** ZooKeeper keys that have no meaning in Zooid, and why: warned about, never fatal. */
+const NOT_APPLICABLE: Record<string, string> = {
+  dataLogDir: 'Zooid keeps the transaction log in dataDir/log',
+  peerType: 'observers are their own command, `zooid observer`',
+  standaloneEnabled: 'an ensemble of one is `zooid member`',
+  reconfigEnabled: 'there is no dynamic reconfiguration; observers join without one',
+  dynamicConfigFile: 'there is no dynamic reconfiguration',
+  electionAlg: 'members elect over NATS with fast leader election only',
+  electionPortBindRetry: 'members elect over NATS, not on an election port',
+  quorumListenOnAllIPs: 'members talk over NATS, not on quorum ports',
+  forceSync: 'Zooid always fsyncs before it acknowledges',
+  syncEnabled: 'observers always log what they learn',
+  leaderServes: 'the leader always serves the sessions pinned to it',
+  'admin.enableServer': 'the gateway has no AdminServer yet',
+  'admin.serverPort': 'the gateway has no AdminServer yet',
+  'admin.serverAddress': 'the gateway has no AdminServer yet',
+  secureClientPort: 'TLS on the client port is not supported yet',
+};
+
+export interface ServerEntry {
+  id: string;
+  /** The address part as written; Zooid members talk over NATS and never use it. */
+  address: string;
+  observer: boolean;
+}
+
+export interface LoadedConfig {
+  file: string;
+  /** Flag name → value, for the keys present. */
+  flags: Record<string, string>;
+  servers: ServerEntry[];
+  warnings: string[];
+}
+
+/** A config file that cannot be used: it names the file, line, key and value. */
+export class ConfigError extends Error {}
+
+const FOUR_LETTER = /^[a-z]{4}$/;
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]|;]+):(\d+):(\d+)(?::(participant|observer))?$/;
+const CLIENT_PART = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:[\]|;]+):)?(\d+)$/;
+
+const isPort = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535;
+
+/** Why `value` is not acceptable for `k`, or undefined when it is. */
+function problem(k: ConfigKey, value: string): string | undefined {
+  switch (k.kind) {
+    case 'int': {
+      const min = k.min ?? 0;
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+        return `must be an integer >= ${min}`;
+      }
+      return undefined;
+    }
+    case 'port':
+      return isPort(value) ? undefined : 'must be a port number, 1 to 65535';
+    case 'path':
+    case 'host':
+      return value === '' ? 'must not be empty' : undefined;
+    case 'whitelist': {
+      if (value === '*') return undefined;
+      const words = value.split(',').map((w) => w.trim());
+      return words.every((w) => FOUR_LETTER.test(w)) ? undefined : 'must be * or four-letter words separated by commas';
+    }
+  }
+}
+
+/**
+ * One `server.N` value: `host:quorumPort:electionPort[:participant|observer]`,
+ * several addresses separated by `|`, optionally `;[clientAddress:]clientPort`.
+ */
+function parseServer(id: string, value: string, where: string): ServerEntry {
+  const bad = (why: string) => new ConfigError(`${where}: server.${id}=${value} is invalid: ${why}`);
+  if (!/^\d+$/.test(id)) throw bad('the id after "server." must be a non-negative integer');
+  const [addresses = '', client, ...more] = value.split(';');
+  if (more.length > 0) throw bad('more than one ";"');
+  let observer = false;
+  for (const a of addresses.split('|')) {
+    const m = ADDRESS.exec(a.trim());
+    if (!m) throw bad('expected host:port:port[:participant|observer]');
+    if (!isPort(m[2]!) || !isPort(m[3]!)) throw bad('ports must be 1 to 65535');
+    if (m[4] === 'observer') observer = true;
+  }
+  if (client !== undefined) {
+    const m = CLIENT_PART.exec(client.trim());
+    if (!m || !isPort(m[2]!)) throw bad('expected ;[address:]clientPort after the addresses');
+  }
+  return { id: String(Number(id)), address: addresses, observer };
+}
+
+/** Splits a properties line into key and value as java.util.Properties does (no escapes). */
+function splitLine(line: string): [string, string] {
+  const m = /^([^=:\s]+)\s*[=:]?\s*(.*)$/.exec(line);
+  return m ? [m[1]!, m[2]!.trim()] : [line, ''];
+}
+
+/** Parses zoo.cfg text. Throws ConfigError on the first invalid value. */
+export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
+  const byKey = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
+  const out: LoadedConfig = { file, flags: {}, servers: [], warnings: [] };
+  const seen = new Map<string, number>();
+  const servers = new Map<string, ServerEntry>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const where = `${file}:${i + 1}`;
+    const [key, value] = splitLine(line);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) out.warnings.push(`${where}: ${key} repeats line ${earlier}; the later value wins`);
+    seen.set(key, i + 1);
+    if (key.startsWith('server.')) {
+      const s = parseServer(key.slice('server.'.length), value, where);
+      servers.set(s.id, s);
+      continue;
+    }
+    const k = byKey.get(key);
+    if (k) {
+      const why = problem(k, value);
+      if (why) throw new ConfigError(`${where}: invalid ${key}=${value}: ${why}`);
+      out.flags[k.flag] = value;
+      continue;
+    }
+    const reason = NOT_APPLICABLE[key];
+    out.warnings.push(reason ? `${where}: ignoring ${key}: ${reason}` : `${where}: unknown key "${key}" ignored`);
+  }
+  out.servers = [...servers.values()].sort((a, b) => Number(a.id) - Number(b.id));
+  const voters = out.servers.filter((s) => !s.observer).map((s) => s.id);
+  if (voters.length > 0) out.flags.ensemble = voters.join(',');
+  const min = out.flags['min-session-timeout'];
+  const max = out.flags['max-session-timeout'];
+  if (min !== undefined && max !== undefined && Number(min) > Number(max)) {
+    throw new ConfigError(`${file}: minSessionTimeout=${min} is above maxSessionTimeout=${max}`);
+  }
+  return out;
+}
+
+/** Reads and parses a config file; an unreadable file is a ConfigError too. */
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file);
+}
