@@ -1,0 +1,420 @@
+/**
+ * A replicated Zooid cluster of real processes for the cluster tests: a
+ * nats-server, voting members, an observer and gateways, each its own child
+ * process that a test kills, freezes (SIGSTOP), thaws (SIGCONT), restarts or
+ * wipes by pid. The test reads the cluster the way an operator does: from the
+ * presence announcements on the bus and from `zooid status --json`; and it
+ * watches the gateways' traffic to the learners to know which learner each
+ * session is pinned to. Every wait is a condition with a deadline.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { subjects, unpack, type GatewayBatch, type Presence } from '@zooid/protocol';
+import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ClusterView, type ManagedNats } from '@zooid/cli';
+import { killProc, startProc, waitFor, waitServing, type Proc } from '../harness.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  time?: number;
+  [k: string]: unknown;
+}
+
+/** The JSON log lines a process printed (pino with ZOOID_LOG_FORMAT=json). */
+export function logLines(p: Proc): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of p.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // cut by the output buffer's limit
+    }
+  }
+  return out;
+}
+
+function isAlive(p: Proc): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+/** One voting member or observer: its data directory outlives its processes. */
+export class Node {
+  /** Every process this node has run, oldest first; the last is the current one. */
+  readonly procs: Proc[] = [];
+  frozen = false;
+
+  constructor(
+    readonly kind: 'member' | 'observer',
+    readonly id: string,
+    readonly dataDir: string,
+    private readonly args: string[],
+  ) {}
+
+  get proc(): Proc {
+    return this.procs.at(-1)!;
+  }
+
+  get pid(): number {
+    return this.proc.child.pid!;
+  }
+
+  get alive(): boolean {
+    return this.procs.length > 0 && isAlive(this.proc);
+  }
+
+  /** Alive and not frozen: able to announce itself. */
+  get running(): boolean {
+    return this.alive && !this.frozen;
+  }
+
+  start(): Proc {
+    const p = startProc(`${this.kind}-${this.id}#${this.procs.length}`, this.args);
+    this.procs.push(p);
+    this.frozen = false;
+    return p;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    if (this.frozen) this.proc.child.kill('SIGCONT');
+    await killProc(this.proc, 'SIGKILL');
+    this.frozen = false;
+  }
+
+  freeze(): void {
+    process.kill(this.pid, 'SIGSTOP');
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    process.kill(this.pid, 'SIGCONT');
+    this.frozen = false;
+  }
+
+  /** kill -9, optionally wipe the data directory, start again. */
+  async restart(opts: { wipe?: boolean } = {}): Promise<Proc> {
+    await this.kill();
+    if (opts.wipe) rmSync(this.dataDir, { recursive: true, force: true });
+    return this.start();
+  }
+
+  /** Log lines of the current process (or of all of them). */
+  logs(all = false): LogLine[] {
+    return all ? this.procs.flatMap(logLines) : logLines(this.proc);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    if (this.frozen) this.thaw();
+    await killProc(this.proc, 'SIGTERM');
+  }
+}
+
+export class GatewayNode {
+  readonly procs: Proc[] = [];
+  constructor(
+    readonly id: string,
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
+  get proc(): Proc {
+    return this.procs.at(-1)!;
+  }
+  get alive(): boolean {
+    return this.procs.length > 0 && isAlive(this.proc);
+  }
+  get hostPort(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  start(): Proc {
+    const p = startProc(`gateway-${this.id}#${this.procs.length}`, this.args);
+    this.procs.push(p);
+    return p;
+  }
+  async kill(): Promise<void> {
+    if (this.alive) await killProc(this.proc, 'SIGKILL');
+  }
+  async stop(): Promise<void> {
+    if (this.alive) await killProc(this.proc, 'SIGTERM');
+  }
+}
+
+interface Heard {
+  p: Presence;
+  at: number;
+}
+
+/** A presence announcement older than this is not taken as current (services announce once a second). */
+const FRESH_MS = 1600;
+
+/**
+ * The test's own connection to the bus: every presence announcement, and the
+ * gateway → learner traffic, which tells which learner a session is pinned to.
+ */
+export class BusSpy {
+  private readonly heard = new Map<string, Heard>();
+  /** Session id → the learner its latest request or reconnect went to. */
+  private readonly pinned = new Map<bigint, string>();
+
+  private constructor(
+    readonly nc: NatsConnection,
+    cluster: string,
+  ) {
+    const subj = subjects(cluster);
+    nc.subscribe(subj.presence, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const p = unpack<Presence>(msg.data);
+          this.heard.set(`${p.kind}/${p.id}`, { p: { ...p, epoch: Number(p.epoch), zxid: Number(p.zxid) }, at: Date.now() });
+        } catch {
+          // not ours to judge
+        }
+      },
+    });
+    const prefix = subj.learnerIn('X').split('X')[0]!;
+    nc.subscribe(subj.learnerIn('*'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const learner = msg.subject.slice(prefix.length).split('.')[0]!;
+        try {
+          const [, , entries] = unpack<GatewayBatch>(msg.data);
+          for (const e of entries) {
+            if (e[0] === 'r') this.pinned.set(BigInt(e[2]), learner);
+            else if (e[0] === 'c' && BigInt(e[2].sessionId) !== 0n) this.pinned.set(BigInt(e[2].sessionId), learner);
+          }
+        } catch {
+          // ignore
+        }
+      },
+    });
+  }
+
+  static async start(url: string, cluster: string): Promise<BusSpy> {
+    const nc = await connect({ servers: url, name: 'cluster-test-spy', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const spy = new BusSpy(nc, cluster);
+    await nc.flush();
+    return spy;
+  }
+
+  /** Presence of each service heard within the last FRESH_MS. */
+  fresh(kind?: Presence['kind']): Presence[] {
+    const now = Date.now();
+    return [...this.heard.values()].filter((h) => now - h.at <= FRESH_MS && (!kind || h.p.kind === kind)).map((h) => h.p);
+  }
+
+  latest(kind: Presence['kind'], id: string): Presence | undefined {
+    return this.heard.get(`${kind}/${id}`)?.p;
+  }
+
+  /** Forget what was heard so far (after a failure, so old announcements do not count). */
+  forget(kind: Presence['kind'], id: string): void {
+    this.heard.delete(`${kind}/${id}`);
+  }
+
+  learnerOf(sessionId: bigint): string | undefined {
+    return this.pinned.get(sessionId);
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+}
+
+export interface ClusterOptions {
+  voters?: number;
+  observers?: number;
+  gateways?: number;
+  tickTime?: number;
+  syncLimit?: number;
+  initLimit?: number;
+  snapCount?: number;
+  cluster?: string;
+}
+
+export interface Settled {
+  leader: Node;
+  epoch: number;
+  /** Presence of every running member and observer, by id. */
+  presence: Map<string, Presence>;
+  /** How long settling took. */
+  ms: number;
+}
+
+export class Cluster {
+  readonly members: Node[] = [];
+  readonly observers: Node[] = [];
+  readonly gateways: GatewayNode[] = [];
+  private readonly root: string;
+
+  private constructor(
+    readonly nats: ManagedNats,
+    readonly spy: BusSpy,
+    readonly opts: Required<ClusterOptions>,
+  ) {
+    this.root = mkdtempSync(join(tmpdir(), 'zooid-cluster-'));
+  }
+
+  static async start(o: ClusterOptions = {}): Promise<Cluster> {
+    const opts: Required<ClusterOptions> = {
+      voters: 3,
+      observers: 1,
+      gateways: 2,
+      tickTime: 200,
+      syncLimit: 5,
+      initLimit: 10,
+      snapCount: 100_000,
+      cluster: 'zooid',
+      ...o,
+    };
+    const nats = await startNatsServer();
+    const spy = await BusSpy.start(nats.url, opts.cluster);
+    const c = new Cluster(nats, spy, opts);
+    const common = ['--nats', nats.url, '--cluster', opts.cluster, '--tick-time', String(opts.tickTime)];
+    const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount)];
+    const ensemble = Array.from({ length: opts.voters }, (_, i) => String(i + 1));
+    for (const id of ensemble) {
+      const dir = join(c.root, `m${id}`);
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common, ...limits]));
+    }
+    for (let i = 0; i < opts.observers; i++) {
+      const id = `obs${i + 1}`;
+      const dir = join(c.root, id);
+      c.observers.push(new Node('observer', id, dir, ['observer', '--id', id, '--data-dir', dir, ...common, ...limits]));
+    }
+    for (let i = 0; i < opts.gateways; i++) {
+      const id = `gw${i + 1}`;
+      const port = await freePort();
+      c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', ...common]));
+    }
+    for (const n of [...c.members, ...c.observers]) n.start();
+    for (const g of c.gateways) g.start();
+    try {
+      await Promise.all(c.gateways.map((g) => waitForPort(g.port, '127.0.0.1', 20_000)));
+      await c.settled(30_000);
+      await Promise.all(c.gateways.map((g) => waitServing(g.port)));
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  get learners(): Node[] {
+    return [...this.members, ...this.observers];
+  }
+
+  node(id: string): Node {
+    const n = this.learners.find((l) => l.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** Every gateway, both in the connect string. */
+  get connectString(): string {
+    return this.gateways.map((g) => g.hostPort).join(',');
+  }
+
+  /** Running members whose fresh presence says leading and serving. */
+  leaders(): Node[] {
+    const fresh = this.spy.fresh('member');
+    return this.members.filter((m) => m.running && fresh.some((p) => p.id === m.id && p.pid === m.pid && p.role === 'leading' && p.serving));
+  }
+
+  /**
+   * Waits until the running part of the cluster has settled: exactly one
+   * member leads and serves; every other running member follows it in the
+   * same epoch and serves; every running observer serves in that epoch; every
+   * gateway announces itself. Returns the leader.
+   */
+  async settled(deadlineMs = 20_000, expect: { leaderNot?: string } = {}): Promise<Settled> {
+    const t0 = Date.now();
+    let last = '';
+    try {
+      return await waitFor(
+        'the cluster to settle on one leader',
+        () => {
+          const fresh = new Map(this.spy.fresh().map((p) => [`${p.kind}/${p.id}`, p]));
+          const leaders = this.leaders();
+          last = JSON.stringify([...fresh.values()].map((p) => [p.kind, p.id, p.role, p.serving, p.epoch, '0x' + p.zxid.toString(16), p.pid]));
+          if (leaders.length !== 1) return undefined;
+          const leader = leaders[0]!;
+          if (expect.leaderNot && leader.id === expect.leaderNot) return undefined;
+          const lp = fresh.get(`member/${leader.id}`)!;
+          const presence = new Map<string, Presence>();
+          for (const n of this.learners) {
+            if (!n.running) continue;
+            const p = fresh.get(`${n.kind}/${n.id}`);
+            if (!p || p.pid !== n.pid || !p.serving || p.epoch !== lp.epoch) return undefined;
+            if (n.kind === 'member' && n !== leader && p.role !== 'following') return undefined;
+            presence.set(n.id, p);
+          }
+          for (const g of this.gateways) if (g.alive && !fresh.get(`gateway/${g.id}`)) return undefined;
+          return { leader, epoch: lp.epoch, presence, ms: Date.now() - t0 };
+        },
+        deadlineMs,
+        50,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; last heard: ${last}`);
+    }
+  }
+
+  /** Waits until every running learner has applied the same zxid (no writes in flight). */
+  async converged(deadlineMs = 15_000): Promise<number> {
+    let seen = '';
+    try {
+      return await waitFor(
+        'every learner to apply the same zxid',
+        () => {
+          const fresh = this.spy.fresh();
+          const zx = this.learners.filter((n) => n.running).map((n) => fresh.find((p) => p.kind === n.kind && p.id === n.id && p.pid === n.pid)?.zxid);
+          seen = JSON.stringify(zx.map((z) => (z === undefined ? null : '0x' + z.toString(16))));
+          if (zx.some((z) => z === undefined) || new Set(zx).size !== 1) return undefined;
+          return zx[0]!;
+        },
+        deadlineMs,
+        100,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${seen}`);
+    }
+  }
+
+  /** `zooid status --json` against this cluster's bus. */
+  status(waitMs = 1500): Promise<{ code: number; view: ClusterView; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [ZOOID_BIN, 'status', '--nats', this.nats.url, '--cluster', this.opts.cluster, '--json', '--wait-ms', String(waitMs)],
+        { env: { ...process.env, ZOOID_LOG_FORMAT: 'json' }, timeout: waitMs + 15_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          try {
+            resolve({ code, view: JSON.parse(stdout) as ClusterView, stderr });
+          } catch {
+            reject(new Error(`zooid status printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
+          }
+        },
+      );
+    });
+  }
+
+  /** Last lines of every process, for failure messages. */
+  tails(chars = 2500): string {
+    const all = [...this.learners.map((n) => n.proc), ...this.gateways.map((g) => g.proc)];
+    return all.map((p) => `--- ${p.name} ---\n${p.output().slice(-chars)}`).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.learners) if (n.frozen) n.thaw();
+    await Promise.all([...this.learners.map((n) => n.stop()), ...this.gateways.map((g) => g.stop())]);
+    await this.spy.close().catch(() => undefined);
+    await this.nats.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,125 @@
+"""kazoo against a Zooid cluster, for test/cluster*.test.ts.
+
+Usage:
+  kz_cluster.py readback <hosts> <path>
+      sync(path), then get_children(path) and the data of `path`.
+  kz_cluster.py lock <hostsA> <hostsB> <root> <rounds>
+      two sessions (one per hosts string) take turns on kazoo's Lock recipe;
+      under the lock each reads a counter znode, notes it holds the lock,
+      and writes counter+1 with no version check, so a broken mutual
+      exclusion shows as an overlap or a lost update.
+
+Prints one JSON object as its last stdout line; any failure, in any thread,
+or its own deadline (KZ_DEADLINE seconds) exits non-zero.
+"""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+
+
+def die(msg, code=2):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def on_alarm(signum, frame):
+    die("deadline passed", 3)
+
+
+signal.signal(signal.SIGALRM, on_alarm)
+signal.alarm(int(os.environ.get("KZ_DEADLINE", "60")))
+threading.excepthook = lambda a: die("exception in thread:\n" + "".join(
+    traceback.format_exception(a.exc_type, a.exc_value, a.exc_traceback)), 4)
+
+
+def client(hosts):
+    c = KazooClient(hosts=hosts, timeout=10.0,
+                    connection_retry=KazooRetry(max_tries=5, delay=0.1),
+                    command_retry=KazooRetry(max_tries=5, delay=0.1))
+    c.start(timeout=20)
+    return c
+
+
+def readback(hosts, path):
+    c = client(hosts)
+    c.sync(path)
+    children = c.get_children(path)
+    data, _ = c.get(path)
+    out = {"children": sorted(children), "data": data.decode("latin1"),
+           "sessionId": "0x%x" % c.client_id[0]}
+    c.stop()
+    c.close()
+    return out
+
+
+def lock(hosts_a, hosts_b, root, rounds):
+    rounds = int(rounds)
+    a, b = client(hosts_a), client(hosts_b)
+    counter = root + "/counter"
+    a.ensure_path(root)
+    if not a.exists(counter):
+        a.create(counter, b"0")
+    holder = {"who": None, "overlaps": 0}
+    guard = threading.Lock()
+    order = []
+
+    def work(c, name):
+        lk = c.Lock(root + "/lock", name)
+        for _ in range(rounds):
+            with lk:
+                with guard:
+                    if holder["who"] is not None:
+                        holder["overlaps"] += 1
+                    holder["who"] = name
+                order.append(name)
+                value = int(c.get(counter)[0])
+                time.sleep(0.005)
+                c.set(counter, str(value + 1).encode())
+                with guard:
+                    holder["who"] = None
+
+    ta = threading.Thread(target=work, args=(a, "a"))
+    tb = threading.Thread(target=work, args=(b, "b"))
+    ta.start()
+    tb.start()
+    ta.join(45)
+    tb.join(45)
+    if ta.is_alive() or tb.is_alive():
+        die("lock workers did not finish")
+    a.sync(counter)
+    b.sync(counter)
+    out = {
+        "counterA": int(a.get(counter)[0]),
+        "counterB": int(b.get(counter)[0]),
+        "overlaps": holder["overlaps"],
+        "order": "".join(order),
+        "contenders": sorted(a.get_children(root + "/lock")),
+        "sessions": ["0x%x" % a.client_id[0], "0x%x" % b.client_id[0]],
+    }
+    for c in (a, b):
+        c.stop()
+        c.close()
+    return out
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fn = {"readback": readback, "lock": lock}[cmd]
+    print(json.dumps(fn(*args)))
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        die(traceback.format_exc(), 1)
