@@ -42,6 +42,12 @@ export function subjects(cluster = 'zooid') {
     zabLearner: (learnerId: string) => `${p}.zab.learner.${learnerId}`,
     /** the leader → every learner at once: proposals, commits, heartbeats (Broadcast). */
     zabBroadcast: `${p}.zab.broadcast`,
+    /** one service's actors, coalesced, for the inspector (InspectMessage). */
+    inspect: (kind: Presence['kind'], id: string) => `${p}.inspect.${kind}.${id}`,
+    /** every service's inspect subject, for a subscriber. */
+    inspectAll: `${p}.inspect.*.*`,
+    /** an inspector joined: publishers send machine definitions with their next message. */
+    inspectHello: `${p}.inspecthello`,
   };
 }
 export type Subjects = ReturnType<typeof subjects>;
@@ -138,9 +144,57 @@ export interface Presence {
   adminPort?: number;
 }
 
-/** Asks a member for what a four-letter word or admin command shows. */
+/**
+ * Asks a member for what a four-letter word or admin command shows; `tree`
+ * reads one znode (path) for the inspector, `metrics` returns the member's
+ * Prometheus metrics as JSON, `ping` measures the bus round trip.
+ */
 export interface AdminAsk {
-  command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst';
+  command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst' | 'tree' | 'metrics' | 'ping';
+  path?: string;
+}
+
+/**
+ * What one service publishes for the inspector, at most a few times a second
+ * and never per request: the current state of each of its actors (latest
+ * wins), the lifecycle events since the previous message, and, when new or
+ * asked for, the definitions of its machines (xstate's JSON) to draw them.
+ */
+export interface InspectMessage {
+  kind: Presence['kind'];
+  id: string;
+  seq: number;
+  at: number;
+  actors: InspectActor[];
+  events: InspectEvent[];
+  /** Events left out since the previous message (too many in one interval). */
+  dropped: number;
+  /** Machine id → `machine.toJSON()`. */
+  defs?: Record<string, unknown>;
+}
+
+export interface InspectActor {
+  /** Path in the service's actor tree: `member`, `member/role`, `sessions`. */
+  key: string;
+  /** Machine id (the key of its definition). */
+  machine: string;
+  /** xstate state value. */
+  value: unknown;
+  status: string;
+  /** Scalar context fields. */
+  context?: Record<string, string | number | boolean>;
+  /** For a group of like actors (client sessions): how many are in each state. */
+  counts?: Record<string, number>;
+}
+
+export interface InspectEvent {
+  at: number;
+  actor: string;
+  machine: string;
+  type: string;
+  /** State before and after, as dotted paths (atomic states only). */
+  from?: string;
+  to?: string;
 }
 
 /** A fast-leader-election notification: who the sender votes for, and in which round. */
