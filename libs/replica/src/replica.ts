@@ -308,7 +308,7 @@ export class Replica {
     }
     const watchOp = executeWatchOp(this.tree, this.watches, p.op, req, auth);
     if (watchOp) {
-      this.reply(s, p.xid, zxid, watchOp.err, p.op, undefined);
+      this.reply(s, p.xid, zxid, watchOp.err, p.op, watchOp.response);
       for (const event of watchOp.events ?? []) this.out(s, ['o', s.conn, encodeNotification(event)]);
       return;
     }
