@@ -1,0 +1,373 @@
+/**
+ * deploy/ cannot rot unnoticed. There is no Docker engine here, so:
+ *
+ *  - `docker compose config` (or Debian's docker-compose v1) validates the
+ *    compose file when a client is installed;
+ *  - every Zooid service of the compose file runs as local processes with its
+ *    exact command and environment (the image's ENV under the service's),
+ *    after the entrypoint the Dockerfile declares. Only what names the
+ *    container world is rewritten: the NATS service's URL becomes a local
+ *    nats-server's, data directories temp directories, ports free local
+ *    ports. Then a client works through each gateway, `zooid status` shows
+ *    one leader, two followers and the observers, and every health check the
+ *    compose file and the Dockerfile declare passes;
+ *  - the Kubernetes manifests parse, their selectors and probes line up, and
+ *    the voters' shell command derives id and ensemble from the pod ordinal.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ManagedNats } from '@zooid/cli';
+import { fourLetter, waitFor } from './harness.js';
+import { NzkClient } from './clients/nzk.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COMPOSE = join(ROOT, 'deploy/docker-compose.yml');
+const DOCKERFILE = join(ROOT, 'deploy/Dockerfile');
+const K8S = join(ROOT, 'deploy/k8s');
+
+type Env = Record<string, string>;
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  environment?: Env | string[];
+  ports?: (string | { target: number; published?: string | number })[];
+  healthcheck?: { test: string | string[] };
+  volumes?: string[];
+  container_name?: string;
+}
+
+const compose = parse(readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+
+/** What the Dockerfile's runtime stage declares: ENTRYPOINT, ENV and the HEALTHCHECK command. */
+function dockerfile() {
+  const text = readFileSync(DOCKERFILE, 'utf8').replace(/\\\n\s*/g, ' ');
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  const env: Env = {};
+  for (const m of runtime.matchAll(/^ENV (.+)$/gm)) {
+    for (const kv of m[1]!.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[kv[1]!] = kv[2]!.replace(/^"|"$/g, '');
+  }
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime)![1]!) as string[];
+  const health = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(runtime)![1]!) as string[];
+  return { env, entrypoint, health };
+}
+
+const argvOf = (c: string | string[] | undefined): string[] => (Array.isArray(c) ? c.map(String) : c ? c.split(/\s+/).filter(Boolean) : []);
+function envOf(e: ComposeService['environment']): Env {
+  if (!e) return {};
+  if (Array.isArray(e)) return Object.fromEntries(e.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, String(v)]));
+}
+
+/** The compose client, if one is installed: the v2 plugin or Debian's v1. */
+function composeClient(): string[] | undefined {
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) return ['docker-compose'];
+  return undefined;
+}
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Env };
+  spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+interface K8sContainer {
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string }[];
+  readinessProbe?: { exec?: { command: string[] } };
+  livenessProbe?: { exec?: { command: string[] } };
+}
+const objects: K8sObject[] = readdirSync(K8S)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => parseAllDocuments(readFileSync(join(K8S, f), 'utf8')).map((d) => d.toJS() as K8sObject))
+  .filter(Boolean);
+const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+const workloads = [...byKind('StatefulSet'), ...byKind('Deployment')];
+/** Each Zooid container of the manifests with the role its command runs. */
+const k8sZooid = workloads.flatMap((w) =>
+  (w.spec.template.spec.containers as K8sContainer[])
+    .filter((c) => c.image.startsWith('zooid'))
+    .map((c) => {
+      const script = [...(c.command ?? []), ...(c.args ?? [])].join(' ');
+      return { workload: w.metadata.name, c, script, role: /zooid\.js\s+(\w+)/.exec(script)?.[1] ?? c.args![0]! };
+    }),
+);
+
+const natsServices = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('nats'));
+const zooidServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined || s.image?.startsWith('zooid'));
+const roleOf = (s: ComposeService) => argvOf(s.command)[0]!;
+
+/** The flags `zooid <role> --help` lists: an argument or ZOOID_* variable outside them would be ignored or refused. */
+const flagsCache = new Map<string, Set<string>>();
+function flagsOf(role: string): Set<string> {
+  let f = flagsCache.get(role);
+  if (!f) {
+    const out = spawnSync(process.execPath, [ZOOID_BIN, role, '--help'], { encoding: 'utf8' }).stdout;
+    f = new Set([...out.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!));
+    flagsCache.set(role, f);
+  }
+  return f;
+}
+const envFlag = (name: string) => name.slice('ZOOID_'.length).toLowerCase().replace(/_/g, '-');
+/** Variables that configure logging, not a flag. */
+const LOG_VARS = new Set(['ZOOID_LOG_LEVEL', 'ZOOID_LOG_FORMAT']);
+
+describe('deploy/docker-compose.yml', () => {
+  const client = composeClient();
+
+  it.skipIf(!client)('passes `docker compose config`', () => {
+    const [cmd, ...pre] = client!;
+    const r = spawnSync(cmd!, [...pre, '-f', COMPOSE, 'config', '--services'], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(Object.keys(compose.services).sort());
+  });
+
+  it('declares NATS from its official image, three voters with stable ids and volumes, scalable observers and gateways', () => {
+    expect(natsServices.map(([, s]) => s.image!.split(':')[0])).toEqual(['nats']);
+    const followers = zooidServices.filter(([, s]) => roleOf(s) === 'follower');
+    expect(followers).toHaveLength(3);
+    const ids = followers.map(([, s]) => argvOf(s.command)[argvOf(s.command).indexOf('--id') + 1]);
+    expect(ids.sort()).toEqual(['1', '2', '3']);
+    for (const [, s] of followers) expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    for (const role of ['observer', 'gateway']) {
+      const [name, s] = zooidServices.find(([, s]) => roleOf(s) === role)!;
+      expect(s.container_name, `${name} must scale`).toBeUndefined();
+      expect(argvOf(s.command)).not.toContain('--id');
+    }
+    const gw = zooidServices.find(([, s]) => roleOf(s) === 'gateway')![1];
+    // The published range must reach the port the gateway listens on.
+    const listen = Number(argvOf(gw.command)[argvOf(gw.command).indexOf('--client-port') + 1] ?? envOf(gw.environment).ZOOID_CLIENT_PORT ?? 2181);
+    expect(gw.ports?.map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target))).toEqual([listen]);
+    for (const [name, s] of Object.entries(compose.services)) expect(s.healthcheck?.test, `${name} health check`).toBeDefined();
+  });
+
+  it('uses only flags and ZOOID_* variables the commands know', () => {
+    for (const [name, s] of zooidServices) {
+      const known = flagsOf(roleOf(s));
+      for (const a of argvOf(s.command).filter((a) => a.startsWith('--'))) expect(known, `${name}: ${a}`).toContain(a.slice(2));
+      for (const v of Object.keys({ ...dockerfile().env, ...envOf(s.environment) }).filter((k) => k.startsWith('ZOOID_') && !LOG_VARS.has(k))) {
+        expect(known, `${name}: ${v}`).toContain(envFlag(v));
+      }
+    }
+  });
+
+  describe('its Zooid services as local processes', () => {
+    const instances: { service: string; role: string; args: string[]; env: Env; clientPort?: number; health: string[]; child: ChildProcess; out: () => string }[] = [];
+    const temps: string[] = [];
+    let nats: ManagedNats;
+    const clientPorts: number[] = [];
+    const df = dockerfile();
+    // Two of each scalable service: they must not collide (ids, ports, directories).
+    const SCALE: Record<string, number> = { observer: 2, gateway: 2 };
+
+    /** Rewrites what names the container world; everything else stays as written. */
+    async function localize(service: string, s: ComposeService) {
+      const urls = natsServices.map(([n]) => `nats://${n}:4222`);
+      const host = (v: string) => urls.reduce((acc, u) => acc.split(u).join(nats.url), v);
+      const dataDir = () => {
+        const d = mkdtempSync(join(tmpdir(), `zooid-compose-${service}-`));
+        temps.push(d);
+        return d;
+      };
+      const args = argvOf(s.command).map(host);
+      let clientPort: number | undefined;
+      for (let i = 0; i < args.length - 1; i++) {
+        if (args[i] === '--data-dir') args[i + 1] = dataDir();
+        if (/^--[a-z-]*port$/.test(args[i]!)) {
+          const p = await freePort();
+          if (args[i] === '--client-port') clientPort = p;
+          args[i + 1] = String(p);
+        }
+      }
+      const env: Env = {};
+      for (const [k, v] of Object.entries({ ...df.env, ...envOf(s.environment) })) {
+        if (k === 'ZOOID_DATA_DIR') env[k] = dataDir();
+        else if (/^ZOOID_\w*PORT$/.test(k)) {
+          const p = await freePort();
+          if (k === 'ZOOID_CLIENT_PORT') clientPort = p;
+          env[k] = String(p);
+        } else env[k] = host(v);
+      }
+      return { args, env, clientPort };
+    }
+
+    function start(service: string, args: string[], env: Env, health: string[], clientPort: number | undefined) {
+      // The container's environment is the image's and the service's; nothing of ours leaks in.
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ZOOID_'))) as Env;
+      expect(df.entrypoint.slice(0, 2)).toEqual(['node', '/app/bin/zooid.js']);
+      const child = spawn(process.execPath, [ZOOID_BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const keep = (d: Buffer) => (out = (out + d.toString()).slice(-100_000));
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      instances.push({ service, role: args[0]!, args, env, clientPort, health, child, out: () => out });
+    }
+
+    beforeAll(async () => {
+      nats = await startNatsServer();
+      for (const [name, s] of zooidServices) {
+        const test = argvOf(s.healthcheck?.test);
+        for (let i = 0; i < (SCALE[roleOf(s)] ?? 1); i++) {
+          const { args, env, clientPort } = await localize(name, s);
+          if (roleOf(s) === 'gateway') clientPorts.push(clientPort ?? 2181);
+          start(name, args, env, test, clientPort);
+        }
+      }
+      await Promise.all(clientPorts.map((p) => waitForPort(p, '127.0.0.1', 30_000)));
+    }, 60_000);
+
+    afterAll(async () => {
+      await Promise.all(
+        instances.map(async ({ child }) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const gone = new Promise((r) => child.once('exit', r));
+          process.kill(child.pid!, 'SIGTERM');
+          const t = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
+          await gone;
+          clearTimeout(t);
+        }),
+      );
+      await nats?.stop();
+      for (const d of temps) rmSync(d, { recursive: true, force: true });
+    }, 30_000);
+
+    it('serves a client through every gateway', async () => {
+      for (const p of clientPorts) await waitFor(`gateway ${p} serving`, async () => (await fourLetter(p, 'srvr')).includes('Mode:'), 30_000, 200);
+      const a = await new NzkClient(`127.0.0.1:${clientPorts[0]}`).connect();
+      const b = await new NzkClient(`127.0.0.1:${clientPorts.at(-1)}`).connect();
+      try {
+        await a.create('/compose', Buffer.from('from the compose file'));
+        await waitFor('the write through the other gateway', async () => (await b.exists('/compose')) !== null, 10_000);
+        expect((await b.getData('/compose')).data?.toString()).toBe('from the compose file');
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }, 60_000);
+
+    it('shows one leader, two followers and the observers in `zooid status`', async () => {
+      const observers = instances.filter((i) => i.role === 'observer').length;
+      const view = await waitFor(
+        'status with every member serving',
+        () => {
+          const r = spawnSync(process.execPath, [ZOOID_BIN, 'status', '--json', '--nats', nats.url, '--wait-ms', '1500'], { encoding: 'utf8' });
+          if (r.status !== 0) return undefined;
+          const v = JSON.parse(r.stdout) as { members: { id: string; role: string }[]; gateways: { id: string }[] };
+          const roles = v.members.map((m) => m.role).sort();
+          const want = ['following', 'following', 'leading', ...Array(observers).fill('observing')].sort();
+          return JSON.stringify(roles) === JSON.stringify(want) && v.gateways.length === clientPorts.length ? v : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(new Set(view.members.map((m) => m.id)).size).toBe(view.members.length);
+      expect(view.gateways).toHaveLength(clientPorts.length);
+    }, 60_000);
+
+    it("passes the compose file's and the Dockerfile's health checks in every service", async () => {
+      for (const inst of instances) {
+        for (const test of [inst.health, ['CMD', ...df.health]]) {
+          expect(test[0], `${inst.service}: exec-form health check`).toBe('CMD');
+          const [cmd, ...args] = test.slice(1);
+          const r = spawnSync(cmd === 'node' ? process.execPath : cmd!, args, { env: { ...process.env, ...inst.env }, encoding: 'utf8', timeout: 10_000 });
+          expect(r.status, `${inst.service} ${inst.args.join(' ')}: ${r.stderr}\n${inst.out().slice(-2000)}`).toBe(0);
+        }
+      }
+    }, 60_000);
+
+    it("passes the Kubernetes manifests' probes against the same roles", () => {
+      for (const { workload, c, role } of k8sZooid) {
+        const inst = instances.find((i) => i.role === role)!;
+        expect(inst, `a compose service runs ${role}`).toBeDefined();
+        // The manifests' ports, moved to where this local process listens.
+        const env: Env = { ZOOID_HEALTH_PORT: inst.env.ZOOID_HEALTH_PORT!, ...(inst.clientPort ? { ZOOID_CLIENT_PORT: String(inst.clientPort) } : {}) };
+        for (const probe of [c.readinessProbe, c.livenessProbe]) {
+          const [cmd, ...args] = probe!.exec!.command;
+          const r = spawnSync(cmd === 'node' ? process.execPath : cmd!, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
+          expect(r.status, `${workload} probe ${args.join(' ')}: ${r.stderr}`).toBe(0);
+        }
+      }
+    }, 30_000);
+  });
+});
+
+describe('deploy/k8s', () => {
+  const matches = (sel: Env, labels: Env | undefined) => Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+
+  it('has voters, observers, gateways, NATS, services and disruption budgets that select each other', () => {
+    const voters = byKind('StatefulSet').find((s) => s.metadata.name.includes('voter'))!;
+    expect(voters).toBeDefined();
+    const headless = byKind('Service').find((s) => s.metadata.name === voters.spec.serviceName)!;
+    expect(headless.spec.clusterIP).toBe('None');
+    for (const w of workloads) {
+      expect(matches(w.spec.selector.matchLabels, w.spec.template.metadata.labels), `${w.metadata.name} selects its pods`).toBe(true);
+      for (const c of w.spec.template.spec.containers) {
+        expect(c.resources?.requests, `${w.metadata.name} requests`).toBeDefined();
+        expect(c.resources?.limits, `${w.metadata.name} limits`).toBeDefined();
+      }
+    }
+    for (const svc of byKind('Service')) {
+      expect(workloads.some((w) => matches(svc.spec.selector, w.spec.template.metadata.labels)), `service ${svc.metadata.name} selects pods`).toBe(true);
+    }
+    const client = byKind('Service').find((s) => s.spec.ports.some((p: { port: number }) => p.port === 2181))!;
+    expect(client).toBeDefined();
+    const pdbs = byKind('PodDisruptionBudget');
+    for (const name of ['voter', 'observer', 'gateway']) {
+      const w = workloads.find((x) => x.metadata.name.includes(name))!;
+      expect(w, name).toBeDefined();
+      expect(pdbs.some((p) => matches(p.spec.selector.matchLabels, w.spec.template.metadata.labels)), `${name} has a PodDisruptionBudget`).toBe(true);
+    }
+    const natsWorkload = workloads.find((w) => w.spec.template.spec.containers.some((c: { image: string }) => c.image.startsWith('nats:')));
+    expect(natsWorkload).toBeDefined();
+  });
+
+  it('probes every Zooid container with ruok on the port it answers on, with flags the commands know', () => {
+    expect(k8sZooid.map((z) => z.role).sort()).toEqual(['follower', 'gateway', 'observer']);
+    for (const { workload, c, script, role } of k8sZooid) {
+      const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      for (const probe of [c.readinessProbe, c.livenessProbe]) {
+        expect(probe?.exec?.command, `${workload} probe`).toBeDefined();
+        const text = probe!.exec!.command.join(' ');
+        expect(text).toMatch(/'(ruok|srvr)'/);
+        // The port a probe reads is one the process is told to listen on.
+        for (const m of text.matchAll(/process\.env\.(ZOOID_\w+)/g)) expect(env[m[1]!], `${workload}: ${m[1]}`).toBeDefined();
+      }
+      const known = flagsOf(role);
+      expect(known.size, `${workload} role ${role}`).toBeGreaterThan(0);
+      for (const m of script.matchAll(/\s--([a-z0-9-]+)/g)) expect(known, `${workload}: --${m[1]}`).toContain(m[1]);
+      for (const v of Object.keys(env).filter((k) => k.startsWith('ZOOID_') && !LOG_VARS.has(k))) expect(known, `${workload}: ${v}`).toContain(envFlag(v));
+    }
+  });
+
+  it("derives a voter's id from its pod ordinal and the ensemble from the replica count", () => {
+    const voters = byKind('StatefulSet').find((s) => s.metadata.name.includes('voter'))!;
+    const c = voters.spec.template.spec.containers[0];
+    const env = Object.fromEntries((c.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+    // A stand-in `node` on PATH prints the arguments the shell would exec zooid with.
+    const bin = mkdtempSync(join(tmpdir(), 'zooid-k8s-'));
+    try {
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+      chmodSync(join(bin, 'node'), 0o755);
+      const replicas = voters.spec.replicas as number;
+      for (let ordinal = 0; ordinal < replicas; ordinal++) {
+        const [cmd, ...args] = [...c.command, ...(c.args ?? [])];
+        const r = spawnSync(cmd, args, { env: { PATH: `${bin}:/usr/bin:/bin`, ...env, HOSTNAME: `${voters.metadata.name}-${ordinal}` }, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        const argv = r.stdout.trim().split('\n');
+        expect(argv.slice(0, 2)).toEqual(['/app/bin/zooid.js', 'follower']);
+        expect(argv[argv.indexOf('--id') + 1]).toBe(String(ordinal + 1));
+        expect(argv[argv.indexOf('--ensemble') + 1]).toBe(Array.from({ length: replicas }, (_, i) => i + 1).join(','));
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
