@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 
@@ -47,6 +48,13 @@ process.on('SIGINT', stop);
 nats.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
 `;
 
+/**
+ * The bus carries whole client frames, and ZooKeeper allows requests and
+ * nodes of jute.maxbuffer (1 MiB) plus framing: nats-server's default
+ * max_payload of 1 MiB is too small for them. 8 MiB is NATS's advised ceiling.
+ */
+export const NATS_MAX_PAYLOAD = 8 * 1024 * 1024;
+
 /** Starts a real nats-server on a free loopback port and waits until it accepts connections. */
 export async function startNatsServer(opts: { port?: number; host?: string } = {}): Promise<ManagedNats> {
   const bin = findNatsServer();
@@ -55,7 +63,12 @@ export async function startNatsServer(opts: { port?: number; host?: string } = {
   // Its own process group: Ctrl-C in a terminal signals the whole foreground
   // group, and the bus must outlive the members that are still shutting down
   // on it. The supervisor stops it last; the pipe still catches the supervisor's death.
-  const child = spawn(process.execPath, ['-e', GUARD, bin, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  // max_payload has no command-line flag; the file is read once at start.
+  const confDir = mkdtempSync(join(tmpdir(), 'zooid-nats-'));
+  const conf = join(confDir, 'nats.conf');
+  writeFileSync(conf, `max_payload: ${NATS_MAX_PAYLOAD}\n`);
+  const child = spawn(process.execPath, ['-e', GUARD, bin, '-c', conf, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  child.once('exit', () => rmSync(confDir, { recursive: true, force: true }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

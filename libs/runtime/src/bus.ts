@@ -47,3 +47,76 @@ export function listen<T>(nc: NatsConnection, subject: string, log: Logger, fn: 
     },
   });
 }
+
+/** nats-server's max_payload when the server has not said (its default). */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room kept in every message for the envelope around a batch's entries. */
+const ENVELOPE = 4096;
+
+/** The largest message the connected server accepts. */
+export function maxPayload(nc: NatsConnection): number {
+  return nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+}
+
+/**
+ * An upper bound of a value's msgpack size, in the time it takes to walk a
+ * small tuple: byte arrays and strings count in full, everything else as a
+ * few bytes. Good enough to keep a batch under max_payload.
+ */
+export function packedSizeBound(v: unknown): number {
+  if (v instanceof Uint8Array) return v.byteLength + 5;
+  if (typeof v === 'string') return v.length * 3 + 5;
+  if (Array.isArray(v)) {
+    let n = 5;
+    for (const x of v) n += packedSizeBound(x);
+    return n;
+  }
+  if (v !== null && typeof v === 'object') {
+    let n = 5;
+    for (const [k, x] of Object.entries(v)) n += k.length * 3 + 5 + packedSizeBound(x);
+    return n;
+  }
+  return 9;
+}
+
+/**
+ * Splits a batch into consecutive parts that each fit one bus message. NATS
+ * refuses (publish throws) a message above the server's max_payload, and one
+ * turn of the event loop can gather more than that. Entries that cannot fit
+ * even alone are left out, in `tooBig`, for the caller to refuse; the parts
+ * keep the order of the rest. The common case, one small batch, costs one
+ * walk and no copy.
+ */
+export function splitForPayload<E>(
+  nc: NatsConnection,
+  entries: E[],
+  sizeOf: (e: E) => number = packedSizeBound,
+  /** Never leave anything out: an entry too large goes alone in its own part, and its publish will throw. */
+  keepAll = false,
+): { parts: E[][]; tooBig: E[] } {
+  const limit = maxPayload(nc) - ENVELOPE;
+  const sizes = entries.map(sizeOf);
+  let total = 0;
+  for (const s of sizes) total += s;
+  if (total <= limit) return { parts: entries.length > 0 ? [entries] : [], tooBig: [] };
+  const parts: E[][] = [];
+  const tooBig: E[] = [];
+  let part: E[] = [];
+  let bytes = 0;
+  entries.forEach((e, i) => {
+    const s = sizes[i]!;
+    if (s > limit && !keepAll) {
+      tooBig.push(e);
+      return;
+    }
+    if (bytes + s > limit && part.length > 0) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(e);
+    bytes += s;
+  });
+  if (part.length > 0) parts.push(part);
+  return { parts, tooBig };
+}

@@ -4,7 +4,7 @@ import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
 import { adminInfo, serveReplica, type MemberStore, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
+import { listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -164,8 +164,11 @@ export class LearnerRole {
     this.events.synced?.(m.mode);
     const numbers = new BatchNumbers();
     this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => {
-      const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), entries];
-      this.nc.publish(this.subj.leaderIn, pack(batch));
+      // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
+      for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
+        const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
+        this.nc.publish(this.subj.leaderIn, pack(batch));
+      }
     });
     this.replica = this.served.replica;
     this.apply(m.committed);

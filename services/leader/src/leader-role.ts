@@ -13,7 +13,7 @@ import {
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
 import { AckTracker, hexZxid, isQuorum } from '@zooid/zab';
-import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
+import { listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
@@ -336,11 +336,20 @@ export class LeaderRole {
   private publishBroadcast(): void {
     this.bcScheduled = false;
     if (this.stopped) return;
-    const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals: this.pendingProposals, commit: this.acks!.commitPoint, syncs: this.pendingSyncs };
+    // A turn's proposals can exceed the bus's max_payload (a dozen 1 MiB
+    // setData): they go as consecutive broadcasts, the syncs on the last one.
+    // None is dropped: a proposal is no larger than the request that crossed the bus to get here.
+    const { parts } = splitForPayload(this.nc, this.pendingProposals, ([, payload]) => payload.byteLength + 16, true);
+    if (parts.length === 0) parts.push([]);
+    const commit = this.acks!.commitPoint;
+    parts.forEach((proposals, i) => {
+      const syncs = i === parts.length - 1 ? this.pendingSyncs : [];
+      const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals, commit, syncs };
+      this.nc.publish(this.subj.zabBroadcast, pack(b));
+    });
     this.pendingProposals = [];
     this.pendingSyncs = [];
     this.lastPublish = Date.now();
-    this.nc.publish(this.subj.zabBroadcast, pack(b));
   }
 
   /** Four-letter word and admin statistics. */

@@ -1,7 +1,7 @@
-import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch } from '@zooid/protocol';
+import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { listen, type Logger, type NatsConnection } from '@zooid/runtime';
+import { listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -34,8 +34,19 @@ export function serveReplica(
       tree: opts.tree,
       forward,
       send: (gw, entries) => {
-        const batch: LearnerBatch = [opts.id, numbers.next(gw), entries];
-        nc.publish(subj.gatewayIn(gw), pack(batch));
+        // Over the bus's max_payload a batch goes as several messages; a reply
+        // too large to cross at all costs the client its connection.
+        const { parts, tooBig } = splitForPayload(nc, entries);
+        const refused = new Set(tooBig.map((e) => e[1]));
+        for (const id of refused) log.warn({ gateway: gw, conn: id, maxPayload: maxPayload(nc) }, 'reply too large for the bus; closing the connection');
+        for (const part of parts) {
+          const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
+          if (kept.length > 0) nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
+        }
+        if (refused.size > 0) {
+          const closes = [...refused].map((id): LearnerToGw => ['x', id, 'reply too large for the bus']);
+          nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
+        }
       },
       warn: (fields, msg) => log.warn(fields, msg),
     },

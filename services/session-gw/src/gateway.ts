@@ -21,7 +21,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { closeBus, connectBus, type Logger, type NatsConnection } from '@zooid/runtime';
+import { closeBus, connectBus, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply, type FourLetterContext } from './fourletter.js';
@@ -81,7 +81,7 @@ export interface Conn {
 export class Gateway {
   private readonly conns = new Map<number, Conn>();
   private readonly learners = new LearnerDirectory();
-  private readonly outgoing = new Map<string, GwToLearner[]>();
+  private outgoing = new Map<string, GwToLearner[]>();
   private flushScheduled = false;
   private readonly numbers = new BatchNumbers();
   private readonly gaps = new BatchGaps();
@@ -337,11 +337,25 @@ export class Gateway {
   private flush(): void {
     this.flushScheduled = false;
     const out = this.outgoing;
+    this.outgoing = new Map();
     for (const [learner, entries] of out) {
-      const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), entries];
-      this.nc.publish(this.subj.learnerIn(learner), pack(msg));
+      // Over the bus's max_payload a batch goes as several messages; a request
+      // too large to cross at all costs its connection, like an oversized frame.
+      const { parts, tooBig } = splitForPayload(this.nc, entries);
+      const refused = new Set(tooBig.map((e) => e[1]));
+      for (const part of parts) {
+        const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
+        if (kept.length === 0) continue;
+        const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), kept];
+        this.nc.publish(this.subj.learnerIn(learner), pack(msg));
+      }
+      for (const id of refused) {
+        const conn = this.conns.get(id);
+        if (!conn) continue;
+        this.log.warn({ conn: id, remote: conn.remote, maxPayload: maxPayload(this.nc) }, 'request too large for the bus; closing connection');
+        conn.actor.send({ type: 'SERVER_CLOSED', reason: 'request too large for the bus' });
+      }
     }
-    out.clear();
   }
 
   private touch(): void {
