@@ -1,0 +1,129 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ZooKeeperClient } from '@zooid/client';
+import { external, startZooKeeper, startZooid, type System } from './systems.js';
+import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
+import { residentBytes } from './procs.js';
+import { chart, table, type SystemResult } from './report.js';
+
+const USAGE = `usage: npm run bench -- [flags]
+
+Runs Zooid (zooid up: 3 voting members, 1 gateway) and Apache ZooKeeper 3.8
+(3 servers on loopback) one after the other on this machine and drives both
+with the same client and load, then compares memory with many znodes loaded.
+
+  --workload 0,80,100   read percentages to run
+  --duration 20         measured seconds per workload
+  --warmup 5            warm-up seconds per workload
+  --sessions 16         client sessions
+  --inflight 16         requests in flight per session
+  --znodes 100000       znodes loaded for the memory comparison (0 skips it)
+  --only zooid|zookeeper  run one side only
+  --connect HOST:PORT   bench a running ZooKeeper-compatible server instead
+  --out DIR             where results go (default bench/results)
+`;
+
+function progressLine(label: string) {
+  const tty = process.stderr.isTTY;
+  let lastLogged = -1;
+  return (fraction: number) => {
+    const pct = Math.round(fraction * 100);
+    if (tty) {
+      const bar = '#'.repeat(Math.round(fraction * 30)).padEnd(30, '.');
+      process.stderr.write(`\r${label.padEnd(34)} [${bar}] ${String(pct).padStart(3)}%${pct === 100 ? '\n' : ''}`);
+    } else if (pct >= lastLogged + 25 || (pct === 100 && lastLogged !== 100)) {
+      lastLogged = pct;
+      process.stderr.write(`${label}: ${pct}%\n`);
+    }
+  };
+}
+
+async function benchSystem(sys: System, workloads: number[], base: Omit<Workload, 'readPercent'>, znodes: number): Promise<SystemResult> {
+  const runs: LoadResult[] = [];
+  let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions);
+  try {
+    await prepareKeys(clients[0]!, { ...base, readPercent: 0 });
+    for (const readPercent of workloads) {
+      const r = await runLoad(clients, { ...base, readPercent }, progressLine(`${sys.name} ${readPercent}% reads`));
+      runs.push(r);
+    }
+    let memory: SystemResult['memory'];
+    if (znodes > 0 && sys.pids().length > 0) {
+      const before = residentBytes(sys.pids());
+      await loadZnodes(clients, znodes, progressLine(`${sys.name} loading ${znodes} znodes`));
+      const after = residentBytes(sys.pids());
+      memory = { znodes, rssBeforeBytes: before, rssAfterBytes: after, bytesPerZnode: (after - before) / znodes };
+    }
+    return { system: sys.name, runs, memory };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    clients = [];
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      workload: { type: 'string', default: '0,80,100' },
+      duration: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      sessions: { type: 'string', default: '16' },
+      inflight: { type: 'string', default: '16' },
+      znodes: { type: 'string', default: '100000' },
+      only: { type: 'string' },
+      connect: { type: 'string' },
+      out: { type: 'string', default: 'bench/results' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const num = (name: keyof typeof values) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
+    return n;
+  };
+  const workloads = String(values.workload).split(',').map(Number);
+  if (workloads.some((w) => !(w >= 0 && w <= 100))) throw new Error('--workload takes read percentages between 0 and 100');
+  const base = {
+    sessions: num('sessions'),
+    inflight: num('inflight'),
+    keys: 100,
+    valueBytes: 100,
+    warmupMs: num('warmup') * 1000,
+    measureMs: num('duration') * 1000,
+  };
+  const znodes = num('znodes');
+  const starters: [string, () => Promise<System>][] = values.connect
+    ? [[values.connect, async () => external(values.connect!)]]
+    : [
+        ['zooid', startZooid],
+        ['zookeeper', startZooKeeper],
+      ];
+  const chosen = values.only ? starters.filter(([n]) => n === values.only) : starters;
+  if (chosen.length === 0) throw new Error('--only takes zooid or zookeeper');
+
+  const results: SystemResult[] = [];
+  for (const [name, start] of chosen) {
+    process.stderr.write(`starting ${name}…\n`);
+    const sys = await start();
+    try {
+      results.push(await benchSystem(sys, workloads, base, znodes));
+    } finally {
+      await sys.stop();
+    }
+  }
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(values.out!, { recursive: true });
+  const json = join(values.out!, `${stamp}.json`);
+  const svg = join(values.out!, `${stamp}.svg`);
+  const record = { date: new Date().toISOString(), command: `npm run bench -- ${argv.join(' ')}`.trim(), workload: base, results };
+  writeFileSync(json, JSON.stringify(record, null, 2) + '\n');
+  writeFileSync(svg, chart(results));
+  process.stdout.write(table(results) + `\nresults: ${json}\nchart:   ${svg}\n`);
+}

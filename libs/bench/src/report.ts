@@ -1,0 +1,82 @@
+import type { LoadResult } from './load.js';
+
+export interface SystemResult {
+  system: string;
+  runs: LoadResult[];
+  memory?: { znodes: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerZnode: number };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The comparison table: one row per workload per system, then Zooid/ZooKeeper ratios. */
+export function table(results: SystemResult[]): string {
+  const rows = [['system', 'reads', 'ops/s', 'p50 ms', 'p99 ms', 'errors']];
+  for (const r of results) {
+    for (const run of r.runs) rows.push([r.system, `${run.readPercent}%`, fmt(run.throughput), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), String(run.errors)]);
+  }
+  const zooid = results.find((r) => r.system === 'zooid');
+  const zk = results.find((r) => r.system === 'zookeeper');
+  if (zooid && zk) {
+    for (const run of zooid.runs) {
+      const other = zk.runs.find((o) => o.readPercent === run.readPercent);
+      if (!other) continue;
+      rows.push([
+        'zooid/zookeeper',
+        `${run.readPercent}%`,
+        `${fmt(run.throughput / other.throughput, 2)}x`,
+        `${fmt(run.p50Ms / other.p50Ms, 2)}x`,
+        `${fmt(run.p99Ms / other.p99Ms, 2)}x`,
+        '',
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const mem = results.filter((r) => r.memory);
+  if (mem.length > 0) {
+    lines.push('', 'memory (resident size of all processes)');
+    for (const r of mem) {
+      const m = r.memory!;
+      lines.push(`  ${r.system.padEnd(10)} ${fmt(m.rssAfterBytes / 2 ** 20, 1)} MiB with ${fmt(m.znodes)} znodes; ${fmt(m.bytesPerZnode)} bytes per znode added`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** A grouped bar chart of throughput per workload, as a standalone SVG. */
+export function chart(results: SystemResult[]): string {
+  const workloads = [...new Set(results.flatMap((r) => r.runs.map((x) => x.readPercent)))];
+  const max = Math.max(1, ...results.flatMap((r) => r.runs.map((x) => x.throughput)));
+  const colors = ['#2b7bb9', '#e07b39', '#4caf50', '#9c27b0'];
+  const W = 640;
+  const H = 320;
+  const left = 70;
+  const bottom = 40;
+  const groupW = (W - left - 20) / Math.max(1, workloads.length);
+  const barW = (groupW - 20) / Math.max(1, results.length);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="14">Throughput (ops/s) by read ratio</text>`);
+  parts.push(`<line x1="${left}" y1="${H - bottom}" x2="${W - 10}" y2="${H - bottom}" stroke="#333"/>`);
+  for (let t = 0; t <= 4; t++) {
+    const y = H - bottom - ((H - bottom - 30) * t) / 4;
+    parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${fmt((max * t) / 4)}</text>`);
+    parts.push(`<line x1="${left}" y1="${y}" x2="${W - 10}" y2="${y}" stroke="#ddd"/>`);
+  }
+  workloads.forEach((w, gi) => {
+    const gx = left + gi * groupW + 10;
+    results.forEach((r, si) => {
+      const run = r.runs.find((x) => x.readPercent === w);
+      if (!run) return;
+      const h = ((H - bottom - 30) * run.throughput) / max;
+      parts.push(`<rect x="${gx + si * barW}" y="${H - bottom - h}" width="${barW - 4}" height="${h}" fill="${colors[si % colors.length]}"><title>${r.system} ${w}% reads: ${fmt(run.throughput)} ops/s</title></rect>`);
+    });
+    parts.push(`<text x="${gx + groupW / 2 - 10}" y="${H - bottom + 16}" text-anchor="middle">${w}% reads</text>`);
+  });
+  results.forEach((r, si) => {
+    parts.push(`<rect x="${left + si * 110}" y="${H - 14}" width="10" height="10" fill="${colors[si % colors.length]}"/><text x="${left + si * 110 + 14}" y="${H - 5}">${r.system}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { ZOOID_BIN, freePort } from '@zooid/cli';
+import { processTree } from './procs.js';
+
+/** A system under test: where clients connect, which processes are its, and how to stop it. */
+export interface System {
+  name: string;
+  connectString: string;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+function fourLetter(port: number, word: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' }, () => s.write(word));
+    let out = '';
+    s.on('data', (d) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', () => resolve(''));
+  });
+}
+
+async function waitUntil(what: string, fn: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  return exited.finally(() => clearTimeout(force));
+}
+
+/** `zooid up` with three voting members, no observer and one gateway. */
+export async function startZooid(): Promise<System> {
+  const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, ZOOID_LOG_LEVEL: 'warn', ZOOID_LOG_FORMAT: 'json' },
+  });
+  await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
+  return {
+    name: 'zooid',
+    connectString: `127.0.0.1:${port}`,
+    pids: () => processTree(child.pid!),
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ZK_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].join(':');
+
+/** Apache ZooKeeper 3.8 from Debian: three servers on loopback, default fsync on. */
+export async function startZooKeeper(): Promise<System> {
+  const dir = mkdtempSync(join(tmpdir(), 'zk-bench-'));
+  const ids = [1, 2, 3];
+  const ports = await Promise.all(ids.map(async () => ({ client: await freePort(), quorum: await freePort(), election: await freePort() })));
+  const servers = ids.map((id, i) => `server.${id}=127.0.0.1:${ports[i]!.quorum}:${ports[i]!.election}`);
+  const children = ids.map((id, i) => {
+    const data = join(dir, `zk${id}`);
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'myid'), `${id}\n`);
+    const cfg = join(data, 'zoo.cfg');
+    writeFileSync(
+      cfg,
+      ['tickTime=2000', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, `clientPort=${ports[i]!.client}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers, ''].join('\n'),
+    );
+    return spawn('java', ['-Dzookeeper.log.dir=' + data, '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { stdio: ['ignore', 'ignore', 'ignore'] });
+  });
+  try {
+    await waitUntil('ZooKeeper quorum serving', async () => {
+      const modes = await Promise.all(ports.map(async (p) => /Mode: (\w+)/.exec(await fourLetter(p.client, 'srvr'))?.[1]));
+      return modes.includes('leader') && modes.filter((m) => m === 'follower').length === 2;
+    }, 90_000);
+  } catch (err) {
+    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    throw err;
+  }
+  return {
+    name: 'zookeeper',
+    connectString: ports.map((p) => `127.0.0.1:${p.client}`).join(','),
+    pids: () => children.flatMap((c) => processTree(c.pid!)),
+    stop: async () => {
+      await Promise.all(children.map((c) => stopChild(c)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Any ZooKeeper-compatible server someone else runs: nothing to start or stop, no processes to measure. */
+export function external(connectString: string): System {
+  return { name: connectString, connectString, pids: () => [], stop: async () => undefined };
+}
