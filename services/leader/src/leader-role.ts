@@ -282,6 +282,7 @@ export class LeaderRole {
           this.log.error({ err }, 'transaction log failed');
           this.stepDown('transaction log failed');
         },
+        warn: (fields, msg) => this.log.warn(fields, msg),
       },
       store.history.last,
       this.epoch,

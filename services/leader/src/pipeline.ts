@@ -22,6 +22,8 @@ export interface PipelineDeps {
   now: () => number;
   /** A failed fsync leaves the log's state unknown: the member must stop. */
   fatal: (err: unknown) => void;
+  /** Bad input from a client (undecodable body, invalid path): one line each (promise 9). */
+  warn?: (fields: object, msg: string) => void;
 }
 
 type InFlight = { hdr: TxnHeader; txn: Txn; sync?: undefined } | { sync: SyncMark };
@@ -80,7 +82,8 @@ export class WritePipeline {
       let req: unknown;
       try {
         req = decodeRequest(op, new JuteReader(body)).req;
-      } catch {
+      } catch (err) {
+        this.deps.warn?.({ sessionId: sessionId.toString(16), op, err: String(err) }, 'malformed request; answering MARSHALLINGERROR');
         this.enqueue({ sessionId, cxid, zxid: this.nextZxid(), time: now, type: OpCode.error }, { type: 'error', err: Err.MARSHALLINGERROR });
         continue;
       }
@@ -123,6 +126,9 @@ export class WritePipeline {
     const zxid = this.nextZxid();
     const ids: Id[] = auth.map(([scheme, id]) => ({ scheme, id }));
     const txn = this.deps.preparer.prepare(op, req, { sessionId, ids }, zxid, time);
+    if (txn.type === 'error' && txn.err === Err.BADARGUMENTS) {
+      this.deps.warn?.({ sessionId: sessionId.toString(16), op, path: (req as { path?: unknown } | undefined)?.path }, 'bad arguments (invalid path, data or flags); answering BADARGUMENTS');
+    }
     this.enqueue({ sessionId, cxid, zxid, time, type: txnType(txn) }, txn);
   }
 
