@@ -232,6 +232,12 @@ export class LeaderRole {
 
   private startBroadcast(): void {
     this.store.epochs.writeCurrent(this.epoch);
+    // A quorum now holds our whole history: what we logged but never saw
+    // committed (a re-elected leader's tail of the epoch it lost) is committed
+    // with it. The learners applied it at sync; the leader's tree must too,
+    // before it validates or answers anything.
+    const tail = this.store.applyLogged();
+    if (tail > 0) this.log.info({ txns: tail, zxid: hexZxid(this.store.tree.lastZxid) }, 'committed the tail of our log from an earlier epoch');
     const start = this.store.history.last;
     this.acks = new AckTracker(this.opts.voters, start);
     for (const v of this.synced) if (this.opts.voters.includes(v)) this.acks.ack(v, start, Date.now());

@@ -97,6 +97,23 @@ export class MemberStore {
     for (const e of entries) this.history.append(e);
   }
 
+  /**
+   * Applies to the tree every logged transaction it does not hold yet: a
+   * tail this member logged but never saw committed (it led or followed in
+   * an epoch that ended first). A leader calls this once a quorum has its
+   * history, which is what commits that tail in the new epoch.
+   */
+  applyLogged(): number {
+    let n = 0;
+    for (const [, payload] of this.history.after(this.tree.lastZxid)) {
+      const { hdr, txn } = decodeTxn(payload);
+      this.tree.apply(hdr, txn);
+      this.applied();
+      n++;
+    }
+    return n;
+  }
+
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
   applied(): void {
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
