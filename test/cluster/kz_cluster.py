@@ -53,7 +53,7 @@ def readback(hosts, path):
     c.sync(path)
     children = c.get_children(path)
     data, _ = c.get(path)
-    out = {"children": sorted(children), "data": data.decode("latin1"),
+    out = {"children": sorted(children), "data": (data or b"").decode("latin1"),
            "sessionId": "0x%x" % c.client_id[0]}
     c.stop()
     c.close()
