@@ -8,13 +8,13 @@
  * kazoo 2.8 offers no container/TTL creates, so they are not covered here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStandalone, type Standalone } from './harness.js';
+import { compatTarget, type CompatTarget } from './clients/target.js';
 import { runPython } from './clients/python.js';
 
-let zoo: Standalone;
+let zoo: CompatTarget;
 
 beforeAll(async () => {
-  zoo = await startStandalone({ gateways: 1 });
+  zoo = await compatTarget();
 });
 
 afterAll(async () => {

@@ -8,17 +8,16 @@
  * create modes (its CreateMode has only the four classic modes), getChildren
  * without stat (it always sends getChildren2), sync, multiRead, addWatch.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStandalone, waitFor, type Standalone } from './harness.js';
+import { waitFor } from './harness.js';
+import { compatTarget, type CompatTarget } from './clients/target.js';
+import { startMember } from './clients/members.js';
 import { ACL, CreateMode, Event, Exception, Id, NzkClient, Permission, State, errCode, long, sessionHex, type ZkEvent } from './clients/nzk.js';
 
 const OP = { create: 1, delete: 2, exists: 3, getData: 4, setData: 5, getACL: 6, setACL: 7, getChildren2: 12, check: 13, multi: 14, error: -1 };
 
-let zoo: Standalone;
+let zoo: CompatTarget;
 const clients: NzkClient[] = [];
 
 async function client(options: Record<string, unknown> = {}): Promise<NzkClient> {
@@ -39,7 +38,7 @@ function recorder() {
 }
 
 beforeAll(async () => {
-  zoo = await startStandalone({ gateways: 1 });
+  zoo = await compatTarget();
 });
 
 afterAll(async () => {
@@ -405,12 +404,11 @@ describe('node-zookeeper-client against Zooid', () => {
     const watcher = await client();
     await watcher.create('/resume');
     // The first client lives in its own process and is killed outright: no closeSession.
-    const holder = await memberProcess('/resume/eph', 'ephemeral', 8000);
+    const holder = await startMember(zoo.connectString, '/resume/eph', 'ephemeral', 8000);
     const eph = await watcher.exists('/resume/eph');
     expect(eph).not.toBeNull();
     expect(long(eph!.ephemeralOwner).toString(16)).toBe(BigInt('0x' + holder.info.sessionId).toString(16));
-    holder.child.kill('SIGKILL');
-    await new Promise((r) => holder.child.once('exit', r));
+    await holder.kill();
 
     const resumed = await client({
       sessionId: Buffer.from(holder.info.sessionId, 'hex'),
@@ -462,25 +460,3 @@ describe('node-zookeeper-client against Zooid', () => {
     await expect(again.connect()).rejects.toMatchObject({ expired: true });
   });
 });
-
-interface MemberInfo {
-  sessionId: string;
-  password: string;
-  timeout: number;
-  path: string;
-}
-
-/** Runs test/clients/nzk-member.cjs and waits for it to report its node. */
-async function memberProcess(path: string, mode: string, timeout: number): Promise<{ child: ChildProcess; info: MemberInfo }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'clients', 'nzk-member.cjs'), zoo.connectString, path, mode, String(timeout)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`member process exited ${code}: ${err}`)));
-  });
-  return { child, info: JSON.parse(line) as MemberInfo };
-}

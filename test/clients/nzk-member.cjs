@@ -2,8 +2,10 @@
 // Usage: node nzk-member.cjs <connectString> <path> <mode> [sessionTimeoutMs]
 //   mode: ephemeral | ephemeral_sequential
 // Connects with node-zookeeper-client, creates <path> (mkdirp for the parent),
-// prints one JSON line {sessionId, password, path, timeout} and stays connected
-// until killed, until its stdin closes (the parent went away) or after 120 s.
+// prints one JSON line {sessionId, password, path, timeout} and stays connected.
+// When its stdin closes (the parent ended it, or went away) it closes its
+// session (closeSession) and exits 0; SIGKILL leaves the session to expire.
+// It gives up after 120 s.
 'use strict';
 const zookeeper = require('node-zookeeper-client');
 
@@ -18,7 +20,12 @@ if (!(mode in modes)) fail(`unknown mode ${mode}`);
 
 const guard = setTimeout(() => fail('connect/create did not finish within 15 s'), 15_000);
 setTimeout(() => process.exit(0), 120_000).unref();
-process.stdin.on('end', () => process.exit(0));
+process.stdin.on('end', () => {
+  // Exit once the server has answered the closeSession and dropped the connection.
+  setTimeout(() => fail('closeSession was not answered within 5 s'), 5000);
+  client.once('disconnected', () => process.exit(0));
+  client.close();
+});
 process.stdin.resume();
 
 const client = zookeeper.createClient(connectString, { sessionTimeout: Number(timeout), spinDelay: 100 });

@@ -1,0 +1,79 @@
+/**
+ * Drives Debian's zkCli.sh (the Java ZooKeeperMain) in batch: one JVM per
+ * call, commands piped on stdin, `quit` last. Its output mixes the command
+ * results (main thread, in order) with watch notifications (event thread, at
+ * any point); `runZkCli` separates the two.
+ */
+import { spawn } from 'node:child_process';
+
+export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
+
+export interface ZkCliRun {
+  /** Everything printed, as is. */
+  raw: string;
+  /** Command output lines in order: banners, SLF4J noise, blank lines and watch notifications removed. */
+  lines: string[];
+  /** `WatchedEvent state:… type:… path:…` lines, in arrival order. */
+  events: string[];
+}
+
+const NOISE = [/^SLF4J:/, /^Connecting to /, /^Welcome to ZooKeeper!$/, /^JLine support is (disabled|enabled)$/, /^WATCHER::$/, /^\s*$/];
+
+export function runZkCli(server: string, commands: string[], deadlineMs = 60_000): Promise<ZkCliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ZKCLI, ['-server', server], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, JAVA_OPTS: '-Xmx128m -XX:TieredStopAtLevel=1' } });
+    let raw = '';
+    child.stdout.on('data', (d) => (raw += d));
+    child.stderr.on('data', (d) => (raw += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`zkCli.sh did not finish within ${deadlineMs} ms; output so far:\n${raw}`));
+    }, deadlineMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal) return;
+      // In batch mode zkCli exits with the status of the last command, which
+      // is often an expected failure: the output is what tells.
+      void code;
+      const all = raw.split('\n').map((l) => l.replace(/\r$/, ''));
+      const events = all.filter((l) => l.startsWith('WatchedEvent '));
+      const lines = all.filter((l) => !l.startsWith('WatchedEvent ') && !NOISE.some((re) => re.test(l)));
+      resolve({ raw, lines, events });
+    });
+    child.stdin.end([...commands, 'quit', ''].join('\n'));
+  });
+}
+
+/** The 11 lines zkCli prints for a Stat, parsed; zxids and ephemeralOwner as bigint. */
+export interface CliStat {
+  cZxid: bigint;
+  ctime: string;
+  mZxid: bigint;
+  mtime: string;
+  pZxid: bigint;
+  cversion: number;
+  dataVersion: number;
+  aclVersion: number;
+  ephemeralOwner: bigint;
+  dataLength: number;
+  numChildren: number;
+}
+
+export const STAT_KEYS = ['cZxid', 'ctime', 'mZxid', 'mtime', 'pZxid', 'cversion', 'dataVersion', 'aclVersion', 'ephemeralOwner', 'dataLength', 'numChildren'] as const;
+
+/** Parses the stat block starting at lines[at]; throws if the 11 lines are not there. */
+export function parseStat(lines: string[], at: number): CliStat {
+  const out: Record<string, unknown> = {};
+  STAT_KEYS.forEach((key, i) => {
+    const line = lines[at + i];
+    const m = line?.match(/^(\w+) = (.*)$/);
+    if (!m || m[1] !== key) throw new Error(`expected '${key} = …' at line ${at + i}, got ${JSON.stringify(line)}`);
+    const v = m[2]!;
+    out[key] = key.endsWith('Zxid') || key === 'ephemeralOwner' ? BigInt(v) : key.endsWith('time') ? v : Number(v);
+  });
+  return out as unknown as CliStat;
+}
