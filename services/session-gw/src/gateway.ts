@@ -71,6 +71,8 @@ export interface Conn {
   lastZxid: number;
   connectedAt: number;
   timeout: number;
+  /** A frame arrived since the last touch: the only thing that keeps a session alive. */
+  heard: boolean;
 }
 
 /**
@@ -177,6 +179,7 @@ export class Gateway {
       lastZxid: 0,
       connectedAt: Date.now(),
       timeout: 0,
+      heard: false,
     };
     this.conns.set(id, conn);
     conn.actor.start();
@@ -218,6 +221,7 @@ export class Gateway {
   }
 
   private onFrame(conn: Conn, f: Uint8Array): void {
+    conn.heard = true;
     conn.received++;
     this.stats.received++;
     if (conn.learner === undefined) {
@@ -359,8 +363,15 @@ export class Gateway {
   }
 
   private touch(): void {
+    // Like ZooKeeper, a session lives on what its client sends (requests or
+    // pings), not on an open connection: a client that stays connected but
+    // silent, or is frozen, expires after its timeout.
     const sessions: bigint[] = [];
-    for (const c of this.conns.values()) if (c.established) sessions.push(c.sessionId);
+    for (const c of this.conns.values()) {
+      if (!c.established || !c.heard) continue;
+      c.heard = false;
+      sessions.push(c.sessionId);
+    }
     const msg: SessionTouch = { gw: this.opts.id, sessions };
     this.nc.publish(this.subj.touch, pack(msg));
   }
