@@ -123,6 +123,20 @@ export class RawClient {
     }
   }
 
+  /** The highest zxid seen in a reply header, as a client sends it on reconnect. */
+  lastZxid = 0;
+
+  /** Connects again with this client's session id, password and last zxid (through any gateway). */
+  resume(port: number, opts: RawConnectOptions = {}): Promise<{ client?: RawClient; response?: ConnectResponse }> {
+    return RawClient.handshake(port, {
+      timeOut: this.session.timeOut,
+      sessionId: this.session.sessionId,
+      passwd: this.session.passwd,
+      lastZxidSeen: this.lastZxid,
+      ...opts,
+    });
+  }
+
   get sessionId(): bigint {
     return this.session.sessionId;
   }
@@ -291,6 +305,7 @@ export class RawClient {
     const r = new JuteReader(f);
     const hdr = readReplyHeader(r);
     const seq = this.seq++;
+    if (hdr.zxid > this.lastZxid && hdr.xid !== Xid.notification) this.lastZxid = hdr.zxid;
     let m: Incoming;
     if (hdr.xid === Xid.notification) {
       m = { kind: 'notification', event: decodeReply(OpCode.notification, r), seq };
