@@ -19,6 +19,7 @@ import { AclTable } from './acl-table.js';
 import { checkTxn, simulate } from './checks.js';
 import { addHash, dataHash, formatDigest, metaHash, sessionHash, subHash } from './digest.js';
 import { CONFIG, QUOTA, ROOT, ZOOKEEPER, childName, joinPath, parentOf, watchParent } from './paths.js';
+import { LIMIT_NODE, STAT_NODE, StatsTrack, maxQuotaPrefix, statPath, trimQuotaPath } from './quota.js';
 import { ZNode, sharedOwner, toStat, ttlOf } from './stat.js';
 import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
 import { Overlay, type ViewSource } from './view.js';
@@ -78,6 +79,8 @@ export class DataTree implements ViewSource {
   private readonly ephemerals = new Map<bigint, Set<string>>();
   private readonly containers = new Set<string>();
   private readonly ttls = new Set<string>();
+  /** Paths with a quota (a zookeeper_limits node): ZooKeeper's pTrie. */
+  private readonly quotas = new Set<string>();
   private sum = 0;
   private dataBytes = 0;
 
@@ -108,6 +111,9 @@ export class DataTree implements ViewSource {
       else t.insert(path, node);
     }
     if (t.nodes.size === 0) throw new Error('snapshot holds no root');
+    for (const path of t.nodes.keys()) {
+      if (path.startsWith(QUOTA + '/') && childName(path) === LIMIT_NODE) t.quotas.add(trimQuotaPath(parentOf(path)!));
+    }
     return t;
   }
 
@@ -326,6 +332,7 @@ export class DataTree implements ViewSource {
       }
     });
     this.insert(t.path, node);
+    this.quotaCreated(t.path, parentPath, node);
     triggers.push(
       { type: EventType.NodeCreated, path: t.path, acl: node.acl },
       { type: EventType.NodeChildrenChanged, path: watchParent(parentPath), acl: parent.acl },
@@ -337,6 +344,7 @@ export class DataTree implements ViewSource {
     const node = this.nodes.get(path)!;
     const parentPath = watchParent(parentOf(path)!);
     this.remove(path, node);
+    this.quotaDeleted(path, parentPath, node);
     const parent = this.nodes.get(parentPath)!;
     this.changeMeta(parentPath, parent, () => {
       if (zxid > parent.pzxid) parent.pzxid = zxid;
@@ -350,6 +358,8 @@ export class DataTree implements ViewSource {
   private setData(t: SetDataTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
     const node = this.nodes.get(t.path)!;
     const data = ownData(t.data);
+    const quota = maxQuotaPrefix(this.quotas, t.path);
+    if (quota !== null) this.updateQuotaStat(quota, (data?.length ?? 0) - node.dataLength, 0);
     this.sum = subHash(this.sum, dataHash(t.path, node.data));
     this.sum = addHash(this.sum, dataHash(t.path, data));
     this.dataBytes += (data?.length ?? 0) - node.dataLength;
@@ -391,6 +401,65 @@ export class DataTree implements ViewSource {
     const info = { timeout: s.timeout, passwd: keep(s.passwd) };
     this.sessionMap.set(sessionId, info);
     this.sum = addHash(this.sum, sessionHash(sessionId, info.timeout, info.passwd));
+  }
+
+  // ---------------------------------------------------------------- quotas
+
+  /** DataTree.createNode's quota steps: a limits node adds a quota, a stats node is filled in, counts move. */
+  private quotaCreated(path: string, parentPath: string, node: ZNode): void {
+    if (parentPath.startsWith(QUOTA)) {
+      const name = childName(path);
+      if (name === LIMIT_NODE) this.quotas.add(trimQuotaPath(parentPath));
+      if (name === STAT_NODE) this.updateQuotaForPath(trimQuotaPath(parentPath));
+    }
+    const quota = maxQuotaPrefix(this.quotas, path);
+    if (quota !== null) this.updateQuotaStat(quota, node.dataLength, 1);
+  }
+
+  /** DataTree.deleteNode's quota steps. */
+  private quotaDeleted(path: string, parentPath: string, node: ZNode): void {
+    if (parentPath.startsWith(ZOOKEEPER) && childName(path) === LIMIT_NODE) this.quotas.delete(trimQuotaPath(parentPath));
+    const quota = maxQuotaPrefix(this.quotas, path);
+    if (quota !== null) this.updateQuotaStat(quota, -node.dataLength, -1);
+  }
+
+  /** Recounts the subtree of a quota path into its stats node. */
+  private updateQuotaForPath(path: string): void {
+    let count = 0;
+    let bytes = 0;
+    const stack = this.nodes.has(path) ? [path] : [];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p)!;
+      count++;
+      bytes += n.dataLength;
+      if (n.children) for (const c of n.children) stack.push(joinPath(p, c));
+    }
+    const st = new StatsTrack();
+    st.bytes = bytes;
+    st.count = count;
+    this.replaceStatData(statPath(path), st);
+  }
+
+  private updateQuotaStat(quota: string, bytesDiff: number, countDiff: number): void {
+    const path = statPath(quota);
+    const node = this.nodes.get(path);
+    if (node === undefined) return; // limits created, stats not yet: ZooKeeper logs and goes on
+    const st = new StatsTrack(node.data === null ? '' : node.data.toString('utf8'));
+    st.count += countDiff;
+    st.bytes += bytesDiff;
+    this.replaceStatData(path, st);
+  }
+
+  /** New data for a stats node: no Stat change, no watch, as ZooKeeper does it. */
+  private replaceStatData(path: string, st: StatsTrack): void {
+    const node = this.nodes.get(path);
+    if (node === undefined) return;
+    const data = keep(Buffer.from(st.toString(), 'utf8'));
+    this.sum = subHash(this.sum, dataHash(path, node.data));
+    this.sum = addHash(this.sum, dataHash(path, data));
+    this.dataBytes += data.length - node.dataLength;
+    node.data = data;
   }
 
   // ---------------------------------------------------------------- bookkeeping
