@@ -272,7 +272,8 @@ describe('real processes configured by a zoo.cfg', () => {
       ].join('\n'),
     );
     const member = start(['follower', '--id', '1', '--config', file, '--nats', nats.url, '--health-port', String(healthPort)]);
-    const gw = start(['gateway', '--config', file], { ZOOID_NATS: nats.url });
+    // Any admin HTTP port off its fixed default, so nothing else on this machine is in the way.
+    const gw = start(['gateway', '--config', file], { ZOOID_NATS: nats.url, ZOOID_ADMIN_PORT: String(await freePort()) });
     await waitForPort(clientPort, '127.0.0.1', 20_000);
     await waitFor('the gateway serving', async () => (await fourLetter(clientPort, 'srvr')).includes('Mode:'), 20_000, 100);
 
@@ -308,7 +309,7 @@ describe('real processes configured by a zoo.cfg', () => {
     const dataDir = tempDir();
     const clientPort = await freePort();
     const file = cfgFile([`tickTime=600`, `dataDir=${dataDir}`, `clientPort=${clientPort}`, 'minSessionTimeout=5000', 'maxSessionTimeout=9000', 'initLimit=7', 'bogus=1'].join('\n'));
-    const sa = start(['standalone', '--config', file, '--nats', nats.url, '--max-session-timeout', '30000'], { ZOOID_TICK_TIME: '800' });
+    const sa = start(['standalone', '--config', file, '--nats', nats.url, '--max-session-timeout', '30000'], { ZOOID_TICK_TIME: '800', ZOOID_ADMIN_PORT: String(await freePort()) });
     await waitForPort(clientPort, '127.0.0.1', 20_000);
     await waitFor('standalone serving', async () => (await fourLetter(clientPort, 'srvr')).includes('Mode:'), 20_000, 100);
     expect(await confOf(clientPort)).toMatchObject({

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ManagedNats } from '@zooid/cli';
+import { envName, freePort, startNatsServer, waitForPort, ZOOID_BIN, type ManagedNats } from '@zooid/cli';
 import { fourLetter, waitFor } from './harness.js';
 import { NzkClient } from './clients/nzk.js';
 
@@ -104,17 +104,19 @@ const natsServices = Object.entries(compose.services).filter(([, s]) => s.image?
 const zooidServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined || s.image?.startsWith('zooid'));
 const roleOf = (s: ComposeService) => argvOf(s.command)[0]!;
 
-/** The flags `zooid <role> --help` lists: an argument or ZOOID_* variable outside them would be ignored or refused. */
-const flagsCache = new Map<string, Set<string>>();
-function flagsOf(role: string): Set<string> {
-  let f = flagsCache.get(role);
-  if (!f) {
-    const out = spawnSync(process.execPath, [ZOOID_BIN, role, '--help'], { encoding: 'utf8' }).stdout;
-    f = new Set([...out.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!));
-    flagsCache.set(role, f);
+/** What `zooid <role> --help` says: an argument or ZOOID_* variable outside these flags would be ignored or refused. */
+const helpCache = new Map<string, string>();
+function helpOf(role: string): string {
+  let h = helpCache.get(role);
+  if (h === undefined) {
+    h = spawnSync(process.execPath, [ZOOID_BIN, role, '--help'], { encoding: 'utf8' }).stdout;
+    helpCache.set(role, h);
   }
-  return f;
+  return h;
 }
+const flagsOf = (role: string) => new Set([...helpOf(role).matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!));
+/** Port flags a role listens on by default (a container has the port to itself; local processes do not). */
+const defaultPortsOf = (role: string) => [...helpOf(role).matchAll(/^\s+--([a-z-]*port) VALUE.*\(default [1-9]\d*\)$/gm)].map((m) => m[1]!);
 const envFlag = (name: string) => name.slice('ZOOID_'.length).toLowerCase().replace(/_/g, '-');
 /** Variables that configure logging, not a flag. */
 const LOG_VARS = new Set(['ZOOID_LOG_LEVEL', 'ZOOID_LOG_FORMAT']);
@@ -195,6 +197,14 @@ describe('deploy/docker-compose.yml', () => {
           if (k === 'ZOOID_CLIENT_PORT') clientPort = p;
           env[k] = String(p);
         } else env[k] = host(v);
+      }
+      // A port the role binds by default, set by neither: moved off its fixed number too.
+      for (const flag of defaultPortsOf(argvOf(s.command)[0]!)) {
+        const name = envName(flag);
+        if (args.includes(`--${flag}`) || name in env) continue;
+        const p = await freePort();
+        if (flag === 'client-port') clientPort = p;
+        env[name] = String(p);
       }
       return { args, env, clientPort };
     }
