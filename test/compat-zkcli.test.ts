@@ -309,6 +309,52 @@ describe('zkCli.sh against Zooid', () => {
     }
   }, 180_000);
 
+  it('setquota/listquota/delquota: the server keeps the quota stats', async () => {
+    const run = await runZkCli(server, [
+      'create /quota "ab"',
+      'create /quota/a "123"',
+      'setquota -n 5 /quota',
+      'listquota /quota',
+      mark(1),
+      'create /quota/b "xy"',
+      'set /quota/a "1"',
+      'delete /quota/b',
+      'create /quota/a/x',
+      'create /quota-not "outside"',
+      'listquota /quota',
+      'setquota -n 2 /quota/a',
+      mark(2),
+      'delquota -n /quota',
+      'listquota /quota',
+      'delquota /quota',
+      'listquota /quota',
+      mark(3),
+    ]);
+    expect(section(run, 1)).toEqual([
+      'Created /quota',
+      'Created /quota/a',
+      'absolute path is /zookeeper/quota/quota/zookeeper_limits',
+      'Output quota for /quota count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1',
+      'Output stat for /quota count=2,bytes=5',
+    ]);
+    expect(section(run, 2)).toEqual([
+      'Created /quota/b',
+      'Created /quota/a/x',
+      'Created /quota-not',
+      'absolute path is /zookeeper/quota/quota/zookeeper_limits',
+      'Output quota for /quota count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1',
+      'Output stat for /quota count=3,bytes=3',
+      '/quota/a has a parent /quota which has a quota',
+    ]);
+    expect(section(run, 3)).toEqual([
+      'absolute path is /zookeeper/quota/quota/zookeeper_limits',
+      'Output quota for /quota count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=-1',
+      'Output stat for /quota count=3,bytes=3',
+      'absolute path is /zookeeper/quota/quota/zookeeper_limits',
+      'quota for /quota does not exist.',
+    ]);
+  }, 120_000);
+
   it('nc: ruok answers imok, isro rw', async () => {
     expect(await nc('ruok')).toBe('imok');
     expect(await nc('isro')).toBe('rw');
