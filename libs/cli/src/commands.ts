@@ -61,13 +61,17 @@ export const gatewaySpec: FlagSpec = {
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
   'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
   '4lw-whitelist': { type: 'string', default: '*', describe: 'four-letter words allowed, comma-separated, or *' },
+  'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port: inspector page, /commands, /metrics (0: none)' },
+  'admin-host': { type: 'string', describe: 'address the admin port listens on (default: --host)' },
+  stately: { type: 'string', describe: 'also mirror the cluster to the Stately inspector: sky, or a ws:// URL (needs internet)' },
   ...healthSpec,
 };
 
 export const standaloneSpec: FlagSpec = {
   ...commonSpec,
   'client-port': gatewaySpec['client-port']!,
-  'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port' },
+  'admin-port': gatewaySpec['admin-port']!,
+  stately: gatewaySpec.stately!,
   'data-dir': memberSpec['data-dir']!,
   'snap-count': memberSpec['snap-count']!,
   'snap-retain': memberSpec['snap-retain']!,
@@ -80,7 +84,7 @@ export const standaloneSpec: FlagSpec = {
 
 /** Flags the standalone supervisor hands on to its member and to its gateway. */
 const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'config'];
-const standaloneGatewayFlags = ['client-port', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'config'];
+const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'config'];
 
 function requireNats(flags: Record<string, unknown>): string {
   if (typeof flags.nats !== 'string') throw new UsageError('--nats URL is required');
@@ -194,6 +198,9 @@ export async function gateway(argv: string[]): Promise<void> {
       // 0 is ZooKeeper's "no limit".
       maxClientCnxns: maxClientCnxns === 0 ? Number.POSITIVE_INFINITY : maxClientCnxns,
       fourLetterWhitelist: wl.trim() === '*' ? '*' : new Set(wl.split(',').map((w) => w.trim())),
+      adminPort: intFlag(f, 'admin-port') || undefined,
+      adminHost: typeof f['admin-host'] === 'string' ? f['admin-host'] : undefined,
+      stately: typeof f.stately === 'string' ? f.stately : undefined,
     },
     log,
   );

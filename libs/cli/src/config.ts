@@ -36,6 +36,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'minSessionTimeout', flag: 'min-session-timeout', kind: 'int', min: 1 },
   { key: 'maxSessionTimeout', flag: 'max-session-timeout', kind: 'int', min: 1 },
   { key: '4lw.commands.whitelist', flag: '4lw-whitelist', kind: 'whitelist' },
+  { key: 'admin.serverPort', flag: 'admin-port', kind: 'port' },
+  { key: 'admin.serverAddress', flag: 'admin-host', kind: 'host' },
   { key: 'autopurge.snapRetainCount', flag: 'snap-retain', kind: 'int', min: 1 },
   { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
   { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
@@ -55,9 +57,7 @@ const NOT_APPLICABLE: Record<string, string> = {
   forceSync: 'Zooid always fsyncs before it acknowledges',
   syncEnabled: 'observers always log what they learn',
   leaderServes: 'the leader always serves the sessions pinned to it',
-  'admin.enableServer': 'the gateway has no AdminServer yet',
-  'admin.serverPort': 'the gateway has no AdminServer yet',
-  'admin.serverAddress': 'the gateway has no AdminServer yet',
+  'admin.enableServer': 'the gateway serves admin HTTP unless --admin-port is 0',
   secureClientPort: 'TLS on the client port is not supported yet',
 };
 

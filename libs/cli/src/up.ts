@@ -43,10 +43,6 @@ export interface ChildPlan {
   args: string[];
 }
 
-// The gateway has no admin HTTP server yet; until its command takes
-// --admin-port, up keeps the numbering but hands nothing on.
-const gatewayTakesAdminPort = 'admin-port' in gatewaySpec;
-
 /**
  * The `zooid` command line of every child of a topology. `shared` are flags
  * every role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
@@ -65,7 +61,8 @@ export function clusterPlan(t: Topology, natsUrl: string, shared: string[], gate
     plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus] });
   }
   for (let i = 0; i < t.gateways; i++) {
-    const admin = gatewayTakesAdminPort ? ['--admin-port', String(t.adminPort + i)] : [];
+    // Admin ports count up like client ports; --admin-port 0 turns them all off.
+    const admin = ['--admin-port', t.adminPort ? String(t.adminPort + i) : '0'];
     plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...admin, ...bus, ...gatewayOnly] });
   }
   return plan;
@@ -140,6 +137,7 @@ function banner(t: Topology, url: string, urlFile: string, cluster: string, port
   return [
     `zooid up: ${n(t.followers, 'voting member')}, ${n(t.observers, 'observer')}, ${n(t.gateways, 'gateway')}; data in ${t.dataDir}`,
     `  connect string  ${ports.length ? ports.map((p) => `127.0.0.1:${p}`).join(',') : '(no gateways)'}`,
+    ...(ports.length && t.adminPort ? [`  inspector       http://127.0.0.1:${t.adminPort}/ (admin commands under /commands, metrics on /metrics)`] : []),
     `  bus             ${url} (recorded in ${urlFile})`,
     `  status          ${statusCmd}`,
     `  stop            Ctrl-C, or kill ${process.pid}`,

@@ -3,7 +3,7 @@ import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Br
 import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
-import { adminInfo, serveReplica, type MemberStore, type RoleOptions, type ServedReplica } from '@zooid/leader';
+import { adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
 import { listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
@@ -14,6 +14,8 @@ export interface LearnerEvents {
   lost: (reason: string) => void;
   /** How the learner was brought up to date (diff, trunc or snap), for tests and logs. */
   synced?: (mode: string) => void;
+  /** fsync timing for metrics (the learner's batches are the leader's, so no batch size). */
+  metrics?: Pick<RoleMetrics, 'fsync'>;
 }
 
 const RETRY_MS = 250;
@@ -215,9 +217,11 @@ export class LearnerRole {
       return;
     }
     this.flushing = true;
+    const started = performance.now();
     this.store.log.flush().then(
       () => {
         this.flushing = false;
+        this.events.metrics?.fsync(performance.now() - started, 0);
         if (this.opts.voter && !this.stopped) this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid });
         if (this.flushAgain) {
           this.flushAgain = false;

@@ -1,7 +1,8 @@
 import { createActor } from 'xstate';
 import { pack, subjects, unpack, type Vote } from '@zooid/protocol';
 import { Election, type ElectionStep } from '@zooid/zab';
-import { LeaderRole, MemberStore, memberPlumbing, type RoleOptions } from '@zooid/leader';
+import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
+import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { closeBus, connectBus, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -42,6 +43,9 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   let role: LeaderRole | LearnerRole | undefined;
   let election: ((v: Vote) => void) | undefined;
   const publishVote = (v: Vote) => nc.publish(subj.election, pack(v));
+  // The inspector sees the member machine (and the role it invokes); metrics are read when scraped.
+  const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'member', id: opts.id }, log);
+  const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, state(), voters.length));
   // Gateways pin sessions only to serving learners: tell them as soon as the phase changes.
   const announced =
     <P, E>(phase: (p: P, e: E) => void) =>
@@ -87,7 +91,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
         return stop;
       },
       lead: ({ phase, end }) => {
-        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end });
+        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end, metrics });
         role = r;
         r.start();
         return () => {
@@ -96,7 +100,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
         };
       },
       follow: (leader) => ({ phase, end }) => {
-        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end });
+        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end, metrics });
         role = r;
         r.start();
         return () => {
@@ -105,7 +109,9 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
         };
       },
     },
+    inspect: inspect.observer(),
   });
+  inspect.track('member', actor);
 
   const state = () => String(actor.getSnapshot().value);
   const subs = [
@@ -129,7 +135,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     }),
   ];
 
-  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role });
+  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics });
   const announce = plumbing.announce;
   actor.subscribe((s) => {
     log.debug({ state: s.value }, 'member state');
@@ -141,6 +147,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     actor.subscribe({
       complete: () => {
         plumbing.stop();
+        inspect.stop();
         for (const s of subs) s.unsubscribe();
         void store
           .close()

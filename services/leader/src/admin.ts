@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminAsk } from '@zooid/protocol';
-import type { DataTree } from '@zooid/tree';
+import { toStat, type DataTree } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 
 export interface AdminView {
@@ -16,7 +16,7 @@ export interface AdminView {
   conf: Record<string, unknown>;
 }
 
-const sid = (id: bigint) => '0x' + id.toString(16);
+const sid = (id: bigint | number) => '0x' + id.toString(16);
 
 function dirSize(dir: string): number {
   try {
@@ -61,4 +61,29 @@ export function adminInfo(ask: AdminAsk, m: AdminView): Record<string, unknown> 
     default:
       return base;
   }
+}
+
+/** Children listed by the `tree` ask; the count is always exact. */
+const CHILDREN_LISTED = 1000;
+
+/**
+ * One znode for the inspector's tree view (the `tree` admin ask): Stat,
+ * data (base64, and as text when it is UTF-8) and the first children.
+ */
+export function nodeInfo(tree: DataTree, path: string): Record<string, unknown> {
+  const n = tree.getNode(path);
+  if (!n) return { path, error: 'no node' };
+  const st = toStat(n);
+  const data = n.data ?? Buffer.alloc(0);
+  const text = data.toString('utf8');
+  const children = n.children ? [...n.children].sort() : [];
+  return {
+    path,
+    stat: { ...st, czxid: sid(st.czxid), mzxid: sid(st.mzxid), pzxid: sid(st.pzxid), ephemeralOwner: sid(st.ephemeralOwner) },
+    kind: n.kind,
+    data: data.toString('base64'),
+    text: Buffer.from(text, 'utf8').equals(data) ? text : null,
+    children: children.slice(0, CHILDREN_LISTED),
+    numChildren: children.length,
+  };
 }

@@ -6,3 +6,4 @@ export * from './leader-role.js';
 export * from './admin.js';
 export * from './serve-replica.js';
 export * from './presence.js';
+export * from './role-metrics.js';

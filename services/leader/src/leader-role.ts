@@ -19,6 +19,7 @@ import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
 import { adminInfo } from './admin.js';
 import { serveReplica, type ServedReplica } from './serve-replica.js';
+import type { RoleMetrics } from './role-metrics.js';
 
 export interface RoleOptions {
   id: string;
@@ -39,6 +40,7 @@ export interface LeaderEvents {
   phase: (p: LeaderPhase, epoch: number) => void;
   /** The leader cannot go on (no quorum, a better history exists, disk failure). */
   stepDown: (reason: string) => void;
+  metrics?: RoleMetrics;
 }
 
 interface LearnerState {
@@ -70,6 +72,8 @@ export class LeaderRole {
   private pendingSyncs: Broadcast['syncs'] = [];
   private bcScheduled = false;
   private lastPublish = 0;
+  /** Broadcast batches not committed yet, for the commit latency metric: [last zxid, when, count]. */
+  private readonly uncommitted: [zxid: number, at: number, count: number][] = [];
   private readonly subs: { unsubscribe(): void }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -288,6 +292,7 @@ export class LeaderRole {
           this.log.error({ err }, 'transaction log failed');
           this.stepDown('transaction log failed');
         },
+        flushed: (records, ms) => this.events.metrics?.fsync(ms, records),
         warn: (fields, msg) => this.log.warn(fields, msg),
       },
       store.history.last,
@@ -330,6 +335,7 @@ export class LeaderRole {
     const point = this.acks!.ack(from, zxid, Date.now());
     if (point === undefined) return;
     this.pipeline!.commitUpTo(point);
+    this.noteCommitted(point);
     this.scheduleBroadcast();
   }
 
@@ -349,6 +355,11 @@ export class LeaderRole {
     const { parts } = splitForPayload(this.nc, this.pendingProposals, ([, payload]) => payload.byteLength + 16, true);
     if (parts.length === 0) parts.push([]);
     const commit = this.acks!.commitPoint;
+    const n = this.pendingProposals.length;
+    if (n > 0 && this.events.metrics) {
+      this.events.metrics.proposed(n);
+      this.uncommitted.push([this.pendingProposals[n - 1]![0], performance.now(), n]);
+    }
     parts.forEach((proposals, i) => {
       const syncs = i === parts.length - 1 ? this.pendingSyncs : [];
       const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals, commit, syncs };
@@ -357,6 +368,17 @@ export class LeaderRole {
     this.pendingProposals = [];
     this.pendingSyncs = [];
     this.lastPublish = Date.now();
+  }
+
+  /** Commit latency per broadcast batch: from its broadcast to the commit point passing it. */
+  private noteCommitted(point: number): void {
+    const m = this.events.metrics;
+    if (!m) return;
+    const now = performance.now();
+    while (this.uncommitted.length > 0 && this.uncommitted[0]![0] <= point) {
+      const [, at, count] = this.uncommitted.shift()!;
+      m.committed(now - at, count);
+    }
   }
 
   /** Four-letter word and admin statistics. */

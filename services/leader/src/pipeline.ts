@@ -22,6 +22,8 @@ export interface PipelineDeps {
   now: () => number;
   /** A failed fsync leaves the log's state unknown: the member must stop. */
   fatal: (err: unknown) => void;
+  /** One group commit: `records` transactions made durable in `ms` (metrics). */
+  flushed?: (records: number, ms: number) => void;
   /** Bad input from a client (undecodable body, invalid path): one line each (promise 9). */
   warn?: (fields: object, msg: string) => void;
 }
@@ -162,6 +164,7 @@ export class WritePipeline {
     this.lastBatchSize = this.appended;
     this.appended = 0;
     const upTo = this.lastZxid;
+    const started = performance.now();
     try {
       await this.deps.log.flush();
     } catch (err) {
@@ -169,6 +172,7 @@ export class WritePipeline {
       return;
     }
     this.flushing = false;
+    this.deps.flushed?.(this.lastBatchSize, performance.now() - started);
     this.deps.durable(upTo);
     if (this.appended > 0) this.schedule();
   }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
 import type { Logger, NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
+import { nodeInfo } from './admin.js';
 
 /** What a member or observer process reports about its current role stint. */
 export interface RoleView {
@@ -20,7 +21,15 @@ export function memberPlumbing(
   nc: NatsConnection,
   cluster: string,
   log: Logger,
-  me: { kind: Presence['kind']; id: string; store: MemberStore; role: () => string; current: () => RoleView | undefined },
+  me: {
+    kind: Presence['kind'];
+    id: string;
+    store: MemberStore;
+    role: () => string;
+    current: () => RoleView | undefined;
+    /** The member's Prometheus metrics as JSON, for the `metrics` ask. */
+    metrics?: { json(): Promise<unknown> };
+  },
 ) {
   const subj = subjects(cluster);
   const announce = () => {
@@ -43,6 +52,19 @@ export function memberPlumbing(
       if (err) return;
       try {
         const ask = unpack<AdminAsk>(msg.data);
+        // The inspector's asks: answered in any role, from the member's own tree.
+        if (ask.command === 'ping') {
+          msg.respond(pack({ id: me.id }));
+          return;
+        }
+        if (ask.command === 'tree') {
+          msg.respond(pack(nodeInfo(me.store.tree, ask.path ?? '/')));
+          return;
+        }
+        if (ask.command === 'metrics') {
+          void (me.metrics?.json() ?? Promise.resolve([])).then((m) => msg.respond(pack(m)), (err) => log.warn({ err }, 'metrics failed'));
+          return;
+        }
         const r = me.current();
         msg.respond(pack(r ? r.admin(ask) : { serverState: me.role(), zxid: me.store.tree.lastZxid, nodeCount: me.store.tree.nodeCount }));
       } catch (e) {

@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
-import { MemberStore, memberPlumbing, zabRoleMachine, type RoleOptions } from '@zooid/leader';
+import { MemberStore, memberGauges, memberPlumbing, zabRoleMachine, type RoleOptions } from '@zooid/leader';
+import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { LearnerRole } from '@zooid/follower';
 import { closeBus, connectBus, type Logger } from '@zooid/runtime';
 
@@ -28,12 +29,17 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
   let current: ReturnType<typeof createActor<typeof observerMachine>> | undefined;
   let retry: NodeJS.Timeout | undefined;
 
+  const role_ = () => (role?.serving ? 'observing' : 'syncing');
+  const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'observer', id: opts.id }, log);
+  inspect.define(observerMachine);
+  const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, role_(), 0));
   const plumbing = memberPlumbing(nc, opts.cluster, log, {
     kind: 'observer',
     id: opts.id,
     store,
-    role: () => (role?.serving ? 'observing' : 'syncing'),
+    role: role_,
     current: () => role,
+    metrics,
   });
   const announce = plumbing.announce;
 
@@ -48,14 +54,17 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
               announce();
             },
             lost: end,
+            metrics,
           });
           role = r;
           r.start();
           return () => r.stop();
         },
       },
+      inspect: inspect.observer('observer'),
     });
     current = actor;
+    inspect.track('observer', actor);
     actor.subscribe({ complete: () => (retry = setTimeout(stint, RETRY_MS)) });
     actor.start();
   };
@@ -71,6 +80,7 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
       stopped = true;
       clearTimeout(retry);
       plumbing.stop();
+      inspect.stop();
       current?.stop();
       role?.stop();
       void store

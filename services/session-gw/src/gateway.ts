@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { createActor, type Actor } from 'xstate';
 import {
   DEFAULT_MAX_BUFFER,
@@ -18,13 +19,19 @@ import {
   type LearnerBatch,
   BatchGaps,
   BatchNumbers,
+  type AdminAsk,
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
 import { closeBus, connectBus, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
-import { FOUR_LETTER_WORDS, fourLetterReply, type FourLetterContext } from './fourletter.js';
+import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
+import { InspectPublisher } from '@zooid/inspect';
+import { AdminHttp } from './admin-http.js';
+import type { AdminContext } from './admin/gather.js';
+import { Latency } from './admin/latency.js';
+import { GatewayMetrics } from './admin/metrics.js';
 
 export interface GatewayOptions {
   id: string;
@@ -39,6 +46,11 @@ export interface GatewayOptions {
   maxClientCnxns: number;
   /** Four-letter words allowed, or '*' for all. */
   fourLetterWhitelist: Set<string> | '*';
+  /** Admin HTTP (inspector, /commands, /metrics); none when undefined. */
+  adminPort?: number;
+  adminHost?: string;
+  /** Mirror the cluster to the Stately inspector (`sky` or a ws:// URL). */
+  stately?: string;
 }
 
 export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
@@ -71,6 +83,9 @@ export interface Conn {
   lastZxid: number;
   connectedAt: number;
   timeout: number;
+  /** When each unanswered request was forwarded (replies come back in order). */
+  pending: number[];
+  latency: Latency;
   /** A frame arrived since the last touch: the only thing that keeps a session alive. */
   heard: boolean;
 }
@@ -91,7 +106,10 @@ export class Gateway {
   private server?: Server;
   private timers: NodeJS.Timeout[] = [];
   private readonly subj;
-  readonly stats = { received: 0, sent: 0, startedAt: Date.now() };
+  readonly stats = { received: 0, sent: 0, startedAt: Date.now(), latency: new Latency() };
+  readonly metrics = new GatewayMetrics(this);
+  private inspect?: InspectPublisher;
+  private admin?: AdminHttp;
   port = 0;
 
   constructor(
@@ -110,6 +128,7 @@ export class Gateway {
   }
 
   private async listen(): Promise<void> {
+    this.startInspect();
     this.nc.subscribe(this.subj.gatewayIn(this.opts.id), {
       callback: (err, msg) => {
         if (err) return;
@@ -141,12 +160,17 @@ export class Gateway {
     });
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    if (this.opts.adminPort !== undefined) {
+      this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? this.opts.host, stately: this.opts.stately }, this.log);
+    }
     this.announce();
     this.log.info({ port: this.port }, 'gateway listening');
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await this.admin?.stop();
+    this.inspect?.stop();
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await closeBus(this.nc);
@@ -154,6 +178,41 @@ export class Gateway {
 
   get connections(): Iterable<Conn> {
     return this.conns.values();
+  }
+
+  get bus(): NatsConnection {
+    return this.nc;
+  }
+
+  get adminPort(): number | undefined {
+    return this.admin?.port;
+  }
+
+  /** Asks a member over the bus (four-letter words, admin commands, inspector, metrics). */
+  async ask(member: string, ask: AdminAsk): Promise<unknown> {
+    const t = performance.now();
+    const m = await this.nc.request(this.subj.admin(member), pack(ask), { timeout: 2000 });
+    this.metrics.busRoundTrip.observe({ target: member }, (performance.now() - t) / 1000);
+    return unpack(m.data);
+  }
+
+  adminContext(): AdminContext {
+    return { gateway: this, learners: this.learners.all(), ask: (learner, command) => this.ask(learner, { command }) };
+  }
+
+  /** Sessions are many and short: the inspector gets how many are in each state, and their lifecycle events. */
+  private startInspect(): void {
+    const inspect = new InspectPublisher(this.nc, { cluster: this.opts.cluster, kind: 'gateway', id: this.opts.id }, this.log);
+    inspect.define(sessionMachine);
+    inspect.source(() => {
+      const counts: Record<string, number> = {};
+      for (const c of this.conns.values()) {
+        const state = String(c.actor.getSnapshot().value);
+        counts[state] = (counts[state] ?? 0) + 1;
+      }
+      return [{ key: 'sessions', machine: sessionMachine.id, value: Object.keys(counts), status: 'active', counts }];
+    });
+    this.inspect = inspect;
   }
 
   private accept(socket: Socket): void {
@@ -169,7 +228,7 @@ export class Gateway {
       socket,
       ip,
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
-      actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) } }),
+      actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) }, inspect: this.inspect?.observer('session') }),
       sessionId: 0n,
       learner: undefined,
       established: false,
@@ -179,6 +238,8 @@ export class Gateway {
       lastZxid: 0,
       connectedAt: Date.now(),
       timeout: 0,
+      pending: [],
+      latency: new Latency(),
       heard: false,
     };
     this.conns.set(id, conn);
@@ -270,6 +331,7 @@ export class Gateway {
       this.write(conn, encodeReply({ xid: Xid.ping, zxid: conn.lastZxid, err: 0 }, OpCode.ping, undefined));
       return;
     }
+    conn.pending.push(performance.now());
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
   }
 
@@ -286,8 +348,11 @@ export class Gateway {
         case 'o': {
           const body = e[2];
           if (body.length >= 12) {
-            const zxid = Number(Buffer.from(body.buffer, body.byteOffset, body.length).readBigInt64BE(4));
+            const b = Buffer.from(body.buffer, body.byteOffset, body.length);
+            const zxid = Number(b.readBigInt64BE(4));
             if (zxid > conn.lastZxid) conn.lastZxid = zxid;
+            // A reply (not a watch notification) answers the oldest pending request.
+            if (b.readInt32BE(0) !== Xid.notification) this.answered(conn);
           }
           this.write(conn, body);
           break;
@@ -300,6 +365,8 @@ export class Gateway {
           }
           conn.sessionId = e[2];
           conn.established = true;
+          // The negotiated session timeout, for `cons`: ConnectResponse is protocolVersion, timeOut, …
+          if (e[3].length >= 8) conn.timeout = Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length).readInt32BE(4);
           conn.actor.send({ type: 'ESTABLISHED' });
           for (const f of conn.early.splice(0)) this.request(conn, f);
           break;
@@ -308,6 +375,14 @@ export class Gateway {
           break;
       }
     }
+  }
+
+  private answered(conn: Conn): void {
+    const sent = conn.pending.shift();
+    if (sent === undefined) return;
+    const ms = performance.now() - sent;
+    conn.latency.record(ms);
+    this.stats.latency.record(ms);
   }
 
   private write(conn: Conn, body: Uint8Array): void {
@@ -399,6 +474,7 @@ export class Gateway {
       sessions: this.conns.size,
       serving: true,
       clientPort: this.port,
+      adminPort: this.admin?.port,
     };
     this.nc.publish(this.subj.presence, pack(p));
   }
@@ -410,12 +486,7 @@ export class Gateway {
   }
 
   private fourLetter(conn: Conn, word: string): void {
-    const ctx: FourLetterContext = {
-      gateway: this,
-      learners: this.learners.all(),
-      ask: (learner, command) => this.nc.request(this.subj.admin(learner), pack({ command }), { timeout: 2000 }).then((m) => unpack(m.data)),
-    };
-    void fourLetterReply(word, this.opts.fourLetterWhitelist, ctx)
+    void fourLetterReply(word, this.opts.fourLetterWhitelist, this.adminContext())
       .catch((err) => `error: ${String(err)}\n`)
       .then((text) => {
         conn.socket.end(text);
