@@ -53,7 +53,11 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
               phase(p, e);
               announce();
             },
-            lost: end,
+            // Tell the gateways at once, not at the next periodic announcement.
+            lost: (reason) => {
+              end(reason);
+              announce();
+            },
             metrics,
           });
           role = r;

@@ -143,7 +143,8 @@ export class Gateway {
       callback: (err, msg) => {
         if (err) return;
         try {
-          this.learners.observe(unpack<Presence>(msg.data), Date.now());
+          const p = unpack<Presence>(msg.data);
+          if (this.learners.observe(p, Date.now())) this.learnerStopped(p.id);
         } catch (e) {
           this.log.warn({ err: e }, 'dropped a malformed presence message');
         }
@@ -449,6 +450,23 @@ export class Gateway {
     }
     const msg: SessionTouch = { gw: this.opts.id, sessions };
     this.nc.publish(this.subj.touch, pack(msg));
+  }
+
+  /**
+   * A learner announced that it stopped serving (its role ended, or its
+   * process restarted). The sessions it held were sent away, but a connect
+   * forwarded to it meanwhile reached no one and would wait for the connect
+   * deadline — longer than a short session timeout — so every connection
+   * still pinned to it moves now.
+   */
+  private learnerStopped(learner: string): void {
+    let moved = 0;
+    for (const c of this.conns.values()) {
+      if (c.learner !== learner) continue;
+      c.actor.send({ type: 'SERVER_CLOSED', reason: 'learner stopped serving' });
+      moved++;
+    }
+    if (moved > 0) this.log.info({ learner, moved }, 'learner stopped serving; moving its sessions');
   }
 
   private housekeeping(): void {

@@ -17,14 +17,13 @@ export class LearnerDirectory {
   /** Sessions this gateway pinned to each learner since its last announcement. */
   private readonly pinnedSince = new Map<string, number>();
 
-  observe(p: Presence, now: number): void {
-    if (p.kind === 'gateway') return;
-    if (!p.serving) {
-      this.seen.delete(p.id);
-      return;
-    }
+  /** Records an announcement; true when a learner this gateway could pin to says it stopped serving. */
+  observe(p: Presence, now: number): boolean {
+    if (p.kind === 'gateway') return false;
+    if (!p.serving) return this.seen.delete(p.id);
     this.seen.set(p.id, { presence: p, at: now });
     this.pinnedSince.delete(p.id);
+    return false;
   }
 
   /** The least loaded live learner, or undefined when none is known. */
