@@ -144,7 +144,7 @@ export class Gateway {
         if (err) return;
         try {
           const p = unpack<Presence>(msg.data);
-          if (this.learners.observe(p, Date.now())) this.learnerStopped(p.id);
+          for (const stopped of this.learners.observe(p, Date.now())) this.learnerStopped(stopped);
         } catch (e) {
           this.log.warn({ err: e }, 'dropped a malformed presence message');
         }

@@ -17,13 +17,31 @@ export class LearnerDirectory {
   /** Sessions this gateway pinned to each learner since its last announcement. */
   private readonly pinnedSince = new Map<string, number>();
 
-  /** Records an announcement; true when a learner this gateway could pin to says it stopped serving. */
-  observe(p: Presence, now: number): boolean {
-    if (p.kind === 'gateway') return false;
-    if (!p.serving) return this.seen.delete(p.id);
+  /**
+   * Records an announcement. Returns the learners this gateway could pin to
+   * that no longer serve: the announcer, if it says it stopped; and, when it
+   * serves in a newer epoch than others were last heard serving in, those
+   * others — the ensemble has moved on without them (a dead or frozen
+   * leader, a follower that has not noticed yet), so there is no need to
+   * wait for their announcements to time out.
+   */
+  observe(p: Presence, now: number): string[] {
+    if (p.kind === 'gateway') return [];
+    let newest = -1;
+    for (const s of this.seen.values()) if (now - s.at <= PRESENCE_TTL_MS && s.presence.epoch > newest) newest = s.presence.epoch;
+    // A learner still serving an epoch the others have left counts as stopped.
+    if (!p.serving || p.epoch < newest) return this.seen.delete(p.id) ? [p.id] : [];
     this.seen.set(p.id, { presence: p, at: now });
     this.pinnedSince.delete(p.id);
-    return false;
+    const left: string[] = [];
+    if (p.epoch > newest) {
+      for (const [id, s] of this.seen) {
+        if (s.presence.epoch >= p.epoch) continue;
+        this.seen.delete(id);
+        left.push(id);
+      }
+    }
+    return left;
   }
 
   /** The least loaded live learner, or undefined when none is known. */
