@@ -376,7 +376,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   create(path: string, data: Data = null, opts: CreateOptions = {}): Promise<string> {
     try {
       const { op, body } = createRequest(path, data, opts, false);
-      return this.submit(op as RequestOp, body, path);
+      if (op === OpCode.create) return this.submit(op, body, path);
+      // Container and TTL creates always answer with a Stat; this call wants the path.
+      return this.submit<{ path: string }>(op as RequestOp, body, path).then((r) => r.path);
     } catch (err) {
       return Promise.reject(err);
     }
