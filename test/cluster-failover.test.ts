@@ -147,6 +147,10 @@ describe('leader failure under a write load', () => {
       await load.moreAcks(100);
       const leaderLater = after.leader.logs().slice(leaderLogsBefore);
       expect(leaderLater.filter((l) => l.msg === 'stepping down' || l.msg === 'looking')).toEqual([]);
+      // Nor did any of its learners leave it.
+      for (const n of cluster.learners.filter((l) => l !== old && l !== after.leader)) {
+        expect(n.logs().filter((l) => l.msg === 'leaving the leader' && Number(l.time) >= tThaw), `${n.id} left the new leader`).toEqual([]);
+      }
       const status = await cluster.status();
       expect(status.view.members.find((m) => m.id === old.id)).toMatchObject({ role: 'following', epoch: after.epoch });
     } finally {
