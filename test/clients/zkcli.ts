@@ -77,3 +77,60 @@ export function parseStat(lines: string[], at: number): CliStat {
   });
   return out as unknown as CliStat;
 }
+
+/** A zkCli.sh kept running: commands are written as the test goes, output is watched as it comes. */
+export interface ZkCliSession {
+  /** Writes commands to zkCli's stdin. */
+  send(...commands: string[]): void;
+  /** Raw output so far, split in lines. */
+  readonly output: string[];
+  /** Waits for an output line matching `re` (at or after line `from`); resolves with its index. */
+  waitLine(re: RegExp, deadlineMs?: number, from?: number): Promise<number>;
+  /** Sends quit and resolves with the whole run, split like runZkCli's. */
+  end(deadlineMs?: number): Promise<ZkCliRun>;
+  kill(): void;
+}
+
+export function runZkCliSession(server: string): ZkCliSession {
+  const child = spawn(ZKCLI, ['-server', server], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, JAVA_OPTS: '-Xmx128m -XX:TieredStopAtLevel=1' } });
+  let raw = '';
+  const output: string[] = [];
+  const onData = (d: Buffer) => {
+    raw += d;
+    output.length = 0;
+    output.push(...raw.split('\n'));
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const split = (): ZkCliRun => {
+    const all = raw.split('\n').map((l) => l.replace(/\r$/, ''));
+    return {
+      raw,
+      events: all.filter((l) => l.startsWith('WatchedEvent ')),
+      lines: all.filter((l) => !l.startsWith('WatchedEvent ') && !NOISE.some((re) => re.test(l))),
+    };
+  };
+  return {
+    output,
+    send: (...commands) => void child.stdin.write(commands.map((c) => c + '\n').join('')),
+    async waitLine(re, deadlineMs = 30_000, from = 0) {
+      const until = Date.now() + deadlineMs;
+      for (;;) {
+        const i = output.findIndex((l, n) => n >= from && re.test(l));
+        if (i >= 0) return i;
+        if (child.exitCode !== null) throw new Error(`zkCli.sh exited before printing ${re}:\n${raw}`);
+        if (Date.now() > until) throw new Error(`zkCli.sh did not print ${re} within ${deadlineMs} ms:\n${raw}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async end(deadlineMs = 30_000) {
+      child.stdin.end('quit\n');
+      const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+      await exited;
+      clearTimeout(timer);
+      return split();
+    },
+    kill: () => void child.kill('SIGKILL'),
+  };
+}
