@@ -24,7 +24,7 @@ afterAll(async () => {
 const recipe = (name: string, root: string, deadlineS = 60) => runPython('kz_recipes.py', [zoo.connectString, name, root], deadlineS);
 
 describe('kazoo against Zooid', () => {
-  it('basic API: create modes, get/set/exists/delete, watches, ChildrenWatch/DataWatch, transactions, ACLs, ensure_path, sync, ruok', async () => {
+  it('basic API: create modes, get/set/exists/delete, watches, ChildrenWatch/DataWatch, transactions, ACLs, ensure_path, sync, ruok, ~1 MB data, chroot', async () => {
     const R = '/kz';
     const r = await runPython('kz_basic.py', [zoo.connectString, R]);
 
@@ -98,6 +98,12 @@ describe('kazoo against Zooid', () => {
     expect(r.afterSync).toBe('synced');
     expect(r.ruok).toBe('imok');
     expect(r.serverVersion).toEqual([3, 8, 0]);
+
+    expect(r.big).toEqual({ equal: true, dataLength: 999_936 });
+    expect(r.chrootCreate).toBe('/c');
+    expect(r.chrootSeenFromOutside).toBe('in chroot');
+    expect(r.chrootChildren).toEqual(['c', 'x']);
+    expect(r.chrootEvent).toEqual([['CHANGED', '/c']]);
 
     expect(r.ephemeralAfterClose[0]).toBe(false);
     expect([...r.ephemeralAfterClose[1]].sort()).toEqual(['n-0000000000', 'n-0000000001', 'n-0000000002']);
@@ -204,6 +210,17 @@ describe('kazoo against Zooid', () => {
     const lefts = [0, 1, 2].map((i) => log.indexOf(`left ${i}`));
     expect(Math.min(...lefts)).toBeGreaterThan(lastLeaving);
     expect(r.doubleGone).toBe(true);
+  }, 90_000);
+
+  it('TreeCache mirrors a subtree another client changes', async () => {
+    const R = '/recipes-treecache';
+    const r = await recipe('treecache', R);
+    expect(r.initial).toEqual([`added ${R}/tc`, `added ${R}/tc/x`, `added ${R}/tc/x/y`, `added ${R}/tc/z`]);
+    expect(r.events).toEqual([`updated ${R}/tc/x/y`, `removed ${R}/tc/z`, `removed ${R}/tc/x/w`]);
+    expect(r.dataY).toBe('y1');
+    expect(r.childrenX).toEqual(['w', 'y']);
+    expect(r.childrenXAfterClose).toEqual(['y']);
+    expect(r.childrenRoot).toEqual(['x']);
   }, 90_000);
 
   it('Party and ShallowParty: members join and leave, len() tracks, a closed session leaves', async () => {

@@ -161,6 +161,22 @@ def main(hosts, R="/kz"):
     r["ruok"] = zk.command(b"ruok")
     r["serverVersion"] = list(zk.server_version())
 
+    # large data (just under jute.maxbuffer) and a chrooted client
+    big = bytes(range(256)) * 3906  # 999,936 bytes
+    zk.create(R + "/big", big)
+    got, st = other.get(R + "/big")
+    r["big"] = {"equal": got == big, "dataLength": st.dataLength}
+    rooted = client(hosts + R + "/ens")
+    r["chrootCreate"] = rooted.create("/c", b"in chroot")
+    r["chrootSeenFromOutside"] = zk.get(R + "/ens/c")[0].decode()
+    r["chrootChildren"] = sorted(rooted.get_children("/"))
+    chroot_events = []
+    rooted.get("/c", watch=lambda e: chroot_events.append([e.type, e.path]))
+    zk.set(R + "/ens/c", b"changed")
+    wait_until("chrooted watch", lambda: chroot_events)
+    r["chrootEvent"] = chroot_events
+    close(rooted)
+
     # closing a session deletes its ephemerals
     close(zk)
     r["ephemeralAfterClose"] = [other.exists(R + "/eph") is not None,

@@ -50,9 +50,11 @@ _clients = []
 
 def client(hosts, timeout=10.0, **kw):
     """A started KazooClient; stopped and closed at exit."""
+    # Recipes retry on BADVERSION/NODEEXISTS under contention (Counter, Lock):
+    # many quick retries; the script's deadline bounds the whole run anyway.
     c = KazooClient(hosts=hosts, timeout=timeout,
                     connection_retry=KazooRetry(max_tries=3, delay=0.1),
-                    command_retry=KazooRetry(max_tries=3, delay=0.1), **kw)
+                    command_retry=KazooRetry(max_tries=100, delay=0.005, max_delay=0.1), **kw)
     c.start(timeout=15)
     _clients.append(c)
     return c

@@ -408,9 +408,52 @@ def party(hosts, root):
     return r
 
 
+# --- TreeCache --------------------------------------------------------------
+
+def treecache(hosts, root):
+    """A TreeCache mirrors a subtree from one client while another changes it."""
+    from kazoo.recipe.cache import TreeCache, TreeEvent
+
+    r = {}
+    a, b = client(hosts), client(hosts)
+    b.create(root + "/tc/x/y", b"y0", makepath=True)
+    b.create(root + "/tc/z", b"z0")
+    log = Log()
+    names = {TreeEvent.NODE_ADDED: "added", TreeEvent.NODE_UPDATED: "updated",
+             TreeEvent.NODE_REMOVED: "removed", TreeEvent.INITIALIZED: "initialized"}
+
+    def listener(event):
+        if event.event_type in names:
+            data = event.event_data
+            log("%s %s" % (names[event.event_type], "" if data is None else data.path))
+
+    cache = TreeCache(a, root + "/tc")
+    cache.listen(listener)
+    cache.start()
+    wait_until("cache initialized", lambda: log.has("initialized "))
+    r["initial"] = sorted(e for e in log.entries if e.startswith("added"))
+
+    b.set(root + "/tc/x/y", b"y1")
+    wait_until("update seen", lambda: log.has("updated %s/tc/x/y" % root))
+    b.create(root + "/tc/x/w", b"w0", ephemeral=True)
+    wait_until("add seen", lambda: log.has("added %s/tc/x/w" % root))
+    b.delete(root + "/tc/z")
+    wait_until("remove seen", lambda: log.has("removed %s/tc/z" % root))
+    r["dataY"] = cache.get_data(root + "/tc/x/y").data.decode()
+    r["childrenX"] = sorted(cache.get_children(root + "/tc/x"))
+    # The ephemeral goes with b's session; the cache follows.
+    close(b)
+    wait_until("ephemeral removal seen", lambda: log.has("removed %s/tc/x/w" % root))
+    r["childrenXAfterClose"] = sorted(cache.get_children(root + "/tc/x"))
+    r["childrenRoot"] = sorted(cache.get_children(root + "/tc"))
+    r["events"] = [e for e in log.entries if not e.startswith(("added", "initialized"))]
+    cache.close()
+    return r
+
+
 RECIPES = {
     "lock": lock, "hold-lock": hold_lock, "lock-expire": lock_expire, "semaphore": semaphore,
-    "election": election, "queue": queue, "counter": counter, "barrier": barrier, "party": party,
+    "election": election, "treecache": treecache, "queue": queue, "counter": counter, "barrier": barrier, "party": party,
 }
 
 
