@@ -15,7 +15,7 @@
  *    the voters' shell command derives id and ensemble from the pod ordinal.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,9 +145,16 @@ describe('deploy/docker-compose.yml', () => {
       expect(argvOf(s.command)).not.toContain('--id');
     }
     const gw = zooidServices.find(([, s]) => roleOf(s) === 'gateway')![1];
-    // The published range must reach the port the gateway listens on.
-    const listen = Number(argvOf(gw.command)[argvOf(gw.command).indexOf('--client-port') + 1] ?? envOf(gw.environment).ZOOID_CLIENT_PORT ?? 2181);
-    expect(gw.ports?.map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target))).toEqual([listen]);
+    // Published ports must reach ports the gateway listens on, the client port among them.
+    const portOf = (flag: string) => {
+      const args = argvOf(gw.command);
+      const v = args.includes(`--${flag}`) ? args[args.indexOf(`--${flag}`) + 1] : envOf(gw.environment)[envName(flag)];
+      return v === undefined ? undefined : Number(v);
+    };
+    const listening = ['client-port', 'admin-port', 'health-port'].map(portOf).filter((p) => p !== undefined);
+    const published = gw.ports!.map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target));
+    expect(published).toContain(portOf('client-port') ?? 2181);
+    for (const p of published) expect(listening, `published ${p}`).toContain(p);
     for (const [name, s] of Object.entries(compose.services)) expect(s.healthcheck?.test, `${name} health check`).toBeDefined();
   });
 
@@ -306,6 +313,65 @@ describe('deploy/docker-compose.yml', () => {
       }
     }, 30_000);
   });
+});
+
+describe('deploy/Dockerfile', () => {
+  const temps: string[] = [];
+  const procs: ChildProcess[] = [];
+  let nats: ManagedNats | undefined;
+  afterAll(async () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    await nats?.stop();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("copies what the roles need: a member, a gateway and its inspector page run from the image's files", async () => {
+    const text = readFileSync(DOCKERFILE, 'utf8');
+    expect(text).toContain('sh deploy/image-files.sh /out');
+    expect(text).toMatch(/^COPY --from=build \/out \/app$/m);
+    const out = mkdtempSync(join(tmpdir(), 'zooid-image-'));
+    temps.push(out);
+    const r = spawnSync('sh', [join(ROOT, 'deploy/image-files.sh'), out], { cwd: ROOT, env: { ...process.env, ZOOID_IMAGE_NO_NODE_MODULES: '1' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(join(out, 'libs/cli'))).not.toContain('src');
+    // node_modules as npm lays it out: workspace links (relative) into the copy, other packages from this checkout.
+    const link = (from: string, to: string) => symlinkSync(lstatSync(from).isSymbolicLink() ? readlinkSync(from) : from, to);
+    mkdirSync(join(out, 'node_modules'));
+    for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+      const from = join(ROOT, 'node_modules', name);
+      if (!name.startsWith('@')) {
+        link(from, join(out, 'node_modules', name));
+        continue;
+      }
+      mkdirSync(join(out, 'node_modules', name));
+      for (const sub of readdirSync(from)) link(join(from, sub), join(out, 'node_modules', name, sub));
+    }
+
+    nats = await startNatsServer();
+    const [clientPort, adminPort, health1, health2] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ZOOID_'))) as Env;
+    const env = { ...base, ...dockerfile().env, ZOOID_NATS: nats.url };
+    const bin = join(out, 'bin/zooid.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-image-data-'));
+    temps.push(dataDir);
+    procs.push(spawn(process.execPath, [bin, 'member', '--data-dir', dataDir], { env: { ...env, ZOOID_HEALTH_PORT: String(health1) }, stdio: 'ignore' }));
+    procs.push(
+      spawn(process.execPath, [bin, 'gateway', '--client-port', String(clientPort), '--admin-port', String(adminPort)], {
+        env: { ...env, ZOOID_HEALTH_PORT: String(health2) },
+        stdio: 'ignore',
+      }),
+    );
+    await waitFor('the gateway serving', async () => (await fourLetter(clientPort, 'srvr')).includes('Mode:'), 30_000, 200);
+    expect(await fourLetter(health1, 'ruok')).toBe('imok');
+    expect(await fourLetter(health2, 'ruok')).toBe('imok');
+    const page = await fetch(`http://127.0.0.1:${adminPort}/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const a of assets) expect((await fetch(`http://127.0.0.1:${adminPort}${a}`)).status, a).toBe(200);
+  }, 60_000);
 });
 
 describe('deploy/k8s', () => {
