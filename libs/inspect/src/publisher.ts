@@ -84,9 +84,10 @@ export class InspectPublisher {
   /**
    * The `inspect` option for `createActor`. Events of the whole actor system
    * (invoked children included) are logged under their actor's path; `name`
-   * labels the root (for many like actors, such as client sessions).
+   * labels the root (for many like actors, such as client sessions); `keep`
+   * leaves out events not worth a line.
    */
-  observer(name?: string): (ev: InspectionEvent) => void {
+  observer(name?: string, keep?: (e: InspectEvent) => boolean): (ev: InspectionEvent) => void {
     return (ev) => {
       if (this.stopped || ev.type !== '@xstate.snapshot') return;
       const ref = ev.actorRef as AnyActorRef;
@@ -95,8 +96,10 @@ export class InspectPublisher {
       const to = flatValue((ev.snapshot as { value?: unknown }).value);
       const from = this.last.get(ref);
       this.last.set(ref, to);
+      const e: InspectEvent = { at: Date.now(), actor: this.keyOf(ref, name), machine: logic.id, type: ev.event.type, from, to };
+      if (keep && !keep(e)) return;
       if (this.events.length >= this.maxEvents) this.dropped++;
-      else this.events.push({ at: Date.now(), actor: this.keyOf(ref, name), machine: logic.id, type: ev.event.type, from, to });
+      else this.events.push(e);
       this.schedule();
     };
   }

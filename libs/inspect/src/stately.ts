@@ -1,11 +1,20 @@
 import type { Logger } from '@zooid/runtime';
 import type { InspectorHub } from './hub.js';
+import type { StateJson } from './chart.js';
 import type { ServiceView } from './view.js';
 import { flatValue } from './values.js';
 
+/** What Stately's inspector takes for an actor: its session id, parent, and machine config. */
+interface ActorRefLike {
+  sessionId: string;
+  id: string;
+  _parent?: ActorRefLike;
+  logic: { config: unknown };
+}
+
 /** The part of @statelyai/inspect's Inspector the bridge uses. */
 export interface StatelyInspector {
-  actor(actor: string, snapshot?: { status?: string; value?: unknown; context?: unknown }, info?: { definition?: string; parentId?: string; rootId?: string }): void;
+  actor(actor: ActorRefLike, snapshot?: { status?: string; value?: unknown; context?: unknown }): void;
   snapshot(actor: string, snapshot: { status?: string; value?: unknown; context?: unknown }, info?: { event?: { type: string } }): void;
   event(actor: string, event: { type: string }, info?: { source?: string }): void;
   stop(): void;
@@ -26,28 +35,65 @@ export async function createStatelyInspector(target: string): Promise<StatelyIns
 const actorId = (s: { kind: string; id: string }, key: string) => `${s.kind}:${s.id}/${key}`;
 
 /**
+ * xstate's machine JSON (what services publish) back into a machine config,
+ * which is what Stately's inspector draws: targets by state id, `after` for
+ * delayed transitions, other events (done, error) under `on`.
+ */
+export function toStatelyConfig(def: StateJson, root = true): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: def.id };
+  if (def.type === 'parallel' || def.type === 'final' || def.type === 'history') out.type = def.type;
+  const states = Object.values(def.states ?? {});
+  if (states.length) {
+    const init = def.initial?.target?.[0];
+    if (init) out.initial = init.split('.').pop();
+    out.states = Object.fromEntries(states.map((c) => [c.key, toStatelyConfig(c, false)]));
+  }
+  const on: Record<string, unknown[]> = {};
+  const after: Record<string, unknown[]> = {};
+  for (const t of def.transitions ?? []) {
+    const guard = typeof t.guard === 'string' ? t.guard : (t.guard as { type?: string } | undefined)?.type;
+    const tr = { target: t.target?.length ? t.target : undefined, ...(guard ? { guard } : {}) };
+    if (t.delay !== undefined && t.eventType.startsWith('xstate.after.')) (after[String(t.delay)] ??= []).push(tr);
+    else (on[t.eventType] ??= []).push(tr);
+  }
+  if (Object.keys(on).length) out.on = on;
+  if (Object.keys(after).length) out.after = after;
+  const invoke = (def.invoke ?? []).map((i) => ({ src: typeof i.src === 'string' ? i.src : 'actor', id: i.id }));
+  if (invoke.length) out.invoke = invoke;
+  void root;
+  return out;
+}
+
+/**
  * Mirrors what the hub sees into the Stately inspector: every actor of every
- * service, registered with its machine's definition, then its snapshots and
- * the events that moved it. Runs in the gateway, so the members need no
- * internet access and no flag.
+ * service, registered with its machine, then its snapshots and the events
+ * that moved it. Runs in the gateway, so the members need no internet access
+ * and no flag.
  */
 export function bridgeToStately(hub: InspectorHub, inspector: StatelyInspector, log?: Logger): () => void {
-  const registered = new Map<string, string>();
+  const refs = new Map<string, ActorRefLike>();
+  const shown = new Map<string, string>();
+  const ref = (s: ServiceView, key: string, machine: string): ActorRefLike => {
+    const id = actorId(s, key);
+    let r = refs.get(id);
+    if (!r) {
+      const def = hub.defs.get(machine) as StateJson | undefined;
+      const parentKey = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : undefined;
+      r = { sessionId: id, id: key, logic: { config: def ? toStatelyConfig(def) : { id: machine } }, _parent: parentKey ? refs.get(actorId(s, parentKey)) : undefined };
+      refs.set(id, r);
+    }
+    return r;
+  };
   const sync = (s: ServiceView) => {
     for (const a of s.actors) {
       const id = actorId(s, a.key);
-      const value = a.counts ? Object.keys(a.counts)[0] : a.value;
-      const snap = { status: a.status, value, context: a.context ?? {} };
-      const flat = flatValue(value) + '|' + a.status;
-      const prev = registered.get(id);
-      if (prev === undefined) {
-        const def = hub.defs.get(a.machine);
-        const parent = a.key.includes('/') ? actorId(s, a.key.slice(0, a.key.lastIndexOf('/'))) : undefined;
-        inspector.actor(id, snap, { definition: def ? JSON.stringify(def) : undefined, parentId: parent, rootId: actorId(s, a.key.split('/')[0]!) });
-      } else if (prev !== flat) {
-        inspector.snapshot(id, snap);
-      }
-      registered.set(id, flat);
+      const value = a.counts ? undefined : a.value;
+      const snap = { status: a.status, value, context: a.counts ? { sessions: a.counts } : (a.context ?? {}) };
+      const flat = (a.counts ? JSON.stringify(a.counts) : flatValue(value)) + '|' + a.status;
+      const prev = shown.get(id);
+      if (prev === undefined) inspector.actor(ref(s, a.key, a.machine), snap);
+      else if (prev !== flat) inspector.snapshot(id, snap);
+      shown.set(id, flat);
     }
   };
   const unsubscribe = hub.subscribe({
@@ -55,7 +101,7 @@ export function bridgeToStately(hub: InspectorHub, inspector: StatelyInspector, 
       for (const e of entries) {
         if (!e.machine || !e.actor) continue;
         const id = actorId({ kind: e.kind, id: e.service }, e.actor);
-        if (registered.has(id)) inspector.event(id, { type: e.type });
+        if (shown.has(id)) inspector.event(id, { type: e.type });
       }
     },
     view: (v) => {

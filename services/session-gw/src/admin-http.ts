@@ -21,7 +21,6 @@ export interface AdminHttpOptions {
 
 const SSE_MAX_BUFFER = 4 * 1024 * 1024;
 const SSE_KEEPALIVE_MS = 15_000;
-const CHILDREN_SHOWN = 1000;
 /** The browser modules the page imports, compiled from libs/inspect (chart.ts, values.ts, view.ts). */
 const PAGE_MODULES = new Set(['chart.js', 'values.js', 'view.js']);
 
@@ -197,19 +196,24 @@ export class AdminHttp {
     });
   }
 
-  /** One znode, read from a serving learner (the leader first). */
+  /**
+   * One znode, read from a serving learner (the leader first). Always 200
+   * with `error` set when it cannot be read (no such node, nobody serving
+   * during an election): the page polls this, and a browser logs every
+   * failed status as an error.
+   */
   private async tree(res: ServerResponse, path: string): Promise<void> {
-    if (!path.startsWith('/')) return json(res, 400, { error: 'path must start with /' });
+    if (!path.startsWith('/')) return json(res, 200, { path, error: 'path must start with /' });
     let lastErr: unknown;
     for (const id of this.hub.readers()) {
       try {
         const node = (await this.gw.ask(id, { command: 'tree', path })) as Record<string, unknown>;
-        return json(res, node.error ? 404 : 200, { ...node, from: id, childrenShown: CHILDREN_SHOWN });
+        return json(res, 200, { ...node, from: id });
       } catch (err) {
         lastErr = err;
       }
     }
-    json(res, 503, { path, error: lastErr ? `no member answered: ${String(lastErr)}` : 'no member is serving' });
+    json(res, 200, { path, error: lastErr ? `no member answered: ${String(lastErr)}` : 'no member is serving' });
   }
 }
 

@@ -328,6 +328,8 @@ const childPath = (parent: string, name: string) => (parent === '/' ? `/${name}`
 
 async function renderTreeLevel(path: string, into: HTMLElement): Promise<void> {
   const node = await readNode(path);
+  // Unreadable for now (an election, no member serving): keep what is shown.
+  if (node.error) return;
   const kids = node.children ?? [];
   const html = kids
     .map((name) => {
