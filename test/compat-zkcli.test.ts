@@ -355,9 +355,13 @@ describe('zkCli.sh against Zooid', () => {
     ]);
   }, 120_000);
 
-  it('nc: ruok answers imok, isro rw', async () => {
+  it('nc: ruok answers imok, isro rw; srst, crst and reqs (the seeds list them)', async () => {
     expect(await nc('ruok')).toBe('imok');
     expect(await nc('isro')).toBe('rw');
+    expect(await nc('srst')).toBe('Server stats reset.\n');
+    expect(Number((await nc('srvr')).match(/\nReceived: (\d+)\n/)?.[1])).toBeLessThan(3);
+    expect(await nc('crst')).toBe('Connection stats reset.\n');
+    expect(await nc('reqs')).toBe('');
   });
 
   it('four-letter words show ZooKeeper-shaped output for live sessions, ephemerals and watches', async () => {
