@@ -14,7 +14,30 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { subjects, unpack, type GatewayBatch, type Presence } from '@zooid/protocol';
 import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ClusterView, type ManagedNats } from '@zooid/cli';
-import { killProc, startProc, waitFor, waitServing, type Proc } from '../harness.js';
+import { killProc, startProc, waitFor as waitForAny, waitServing, type Proc } from '../harness.js';
+
+/** The harness's waitFor, except that a crashed process ends the wait at once. */
+async function waitFor<T>(what: string, fn: () => T | Promise<T>, deadlineMs?: number, everyMs?: number): Promise<NonNullable<T>> {
+  let crash: unknown;
+  const r = await waitForAny(
+    what,
+    async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        if ((err as { crash?: boolean }).crash) {
+          crash = err;
+          return true as T;
+        }
+        throw err;
+      }
+    },
+    deadlineMs,
+    everyMs,
+  );
+  if (crash) throw crash;
+  return r;
+}
 
 export interface LogLine {
   level: number;
@@ -46,6 +69,8 @@ export class Node {
   /** Every process this node has run, oldest first; the last is the current one. */
   readonly procs: Proc[] = [];
   frozen = false;
+  /** Stopped on purpose: a node that is not running otherwise has crashed. */
+  down = false;
 
   constructor(
     readonly kind: 'member' | 'observer',
@@ -75,10 +100,12 @@ export class Node {
     const p = startProc(`${this.kind}-${this.id}#${this.procs.length}`, this.args);
     this.procs.push(p);
     this.frozen = false;
+    this.down = false;
     return p;
   }
 
   async kill(): Promise<void> {
+    this.down = true;
     if (!this.alive) return;
     if (this.frozen) this.proc.child.kill('SIGCONT');
     await killProc(this.proc, 'SIGKILL');
@@ -108,14 +135,27 @@ export class Node {
   }
 
   async stop(): Promise<void> {
+    this.down = true;
     if (!this.alive) return;
     if (this.frozen) this.thaw();
-    await killProc(this.proc, 'SIGTERM');
+    await stopProc(this.proc);
   }
+}
+
+/** SIGTERM, and SIGKILL if the process has not exited within `graceMs`. */
+async function stopProc(p: Proc, graceMs = 5000): Promise<void> {
+  if (!isAlive(p)) return;
+  p.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  const r = await Promise.race([p.exited, late]);
+  clearTimeout(timer);
+  if (r === 'late') await killProc(p, 'SIGKILL');
 }
 
 export class GatewayNode {
   readonly procs: Proc[] = [];
+  down = false;
   constructor(
     readonly id: string,
     readonly port: number,
@@ -133,13 +173,16 @@ export class GatewayNode {
   start(): Proc {
     const p = startProc(`gateway-${this.id}#${this.procs.length}`, this.args);
     this.procs.push(p);
+    this.down = false;
     return p;
   }
   async kill(): Promise<void> {
+    this.down = true;
     if (this.alive) await killProc(this.proc, 'SIGKILL');
   }
   async stop(): Promise<void> {
-    if (this.alive) await killProc(this.proc, 'SIGTERM');
+    this.down = true;
+    if (this.alive) await stopProc(this.proc);
   }
 }
 
@@ -338,6 +381,7 @@ export class Cluster {
       return await waitFor(
         'the cluster to settle on one leader',
         () => {
+          this.assertNoCrash();
           const fresh = new Map(this.spy.fresh().map((p) => [`${p.kind}/${p.id}`, p]));
           const leaders = this.leaders();
           last = JSON.stringify([...fresh.values()].map((p) => [p.kind, p.id, p.role, p.serving, p.epoch, '0x' + p.zxid.toString(16), p.pid]));
@@ -364,6 +408,15 @@ export class Cluster {
     }
   }
 
+  /** Throws (ending any wait) when a process the test did not stop has exited. */
+  assertNoCrash(): void {
+    for (const n of [...this.learners, ...this.gateways]) {
+      if (n.procs.length === 0 || n.down || n.alive) continue;
+      const c = n.proc.child;
+      throw Object.assign(new Error(`${n.proc.name} exited by itself (code ${c.exitCode}, signal ${c.signalCode}):\n${n.proc.output().slice(-4000)}`), { crash: true });
+    }
+  }
+
   /** Waits until every running learner has applied the same zxid (no writes in flight). */
   async converged(deadlineMs = 15_000): Promise<number> {
     let seen = '';
@@ -371,6 +424,7 @@ export class Cluster {
       return await waitFor(
         'every learner to apply the same zxid',
         () => {
+          this.assertNoCrash();
           const fresh = this.spy.fresh();
           const zx = this.learners.filter((n) => n.running).map((n) => fresh.find((p) => p.kind === n.kind && p.id === n.id && p.pid === n.pid)?.zxid);
           seen = JSON.stringify(zx.map((z) => (z === undefined ? null : '0x' + z.toString(16))));
