@@ -1,6 +1,7 @@
 import { UsageError, usage } from './args.js';
 import { follower, followerSpec, gateway, gatewaySpec, member, memberSpec, observer, observerSpec, standalone, standaloneSpec } from './commands.js';
 import { MissingNatsServer } from './nats.js';
+import { SHELL_SUMMARY, shell, shellSpec } from './shell.js';
 import { status, statusSpec } from './status.js';
 import { up, upSpec } from './up.js';
 
@@ -12,6 +13,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   gateway: { run: gateway, summary: 'Run a session gateway (ZooKeeper client port).', spec: gatewaySpec },
   up: { run: up, summary: 'Run a local cluster (nats-server, members, observers, gateways), restarting what dies.', spec: upSpec },
   status: { run: status, summary: "Show the cluster's members and gateways from their presence announcements.", spec: statusSpec },
+  shell: { run: shell, summary: SHELL_SUMMARY, spec: shellSpec },
 };
 
 export async function main(argv: string[]): Promise<void> {
