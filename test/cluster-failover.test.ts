@@ -59,11 +59,20 @@ function lines(n: Node, msg: string) {
   return n.logs().filter((l) => l.msg === msg);
 }
 
-/** The mode the leader last logged for syncing `learner`. */
-function leaderSyncModes(leader: Node, learner: string): string[] {
+/** The modes the leader logged for syncing `learner` since `since` (ms), oldest first. */
+function leaderSyncModes(leader: Node, learner: string, since: number): string[] {
   return lines(leader, 'syncing learner')
-    .filter((l) => l.learner === learner)
+    .filter((l) => l.learner === learner && Number(l.time) >= since)
     .map((l) => String(l.mode));
+}
+
+/**
+ * How the learner's current process was first brought up to date. (A busy
+ * machine may make it resync later; that is a DIFF and does not count.)
+ */
+function firstSyncMode(n: Node): string | undefined {
+  const modes = lines(n, 'synchronized with leader').map((l) => String(l.mode));
+  return modes[0];
 }
 
 /** Reads `path` through a session on every running learner; returns what each saw. */
@@ -147,9 +156,11 @@ describe('leader failure under a write load', () => {
       await load.moreAcks(100);
       const leaderLater = after.leader.logs().slice(leaderLogsBefore);
       expect(leaderLater.filter((l) => l.msg === 'stepping down' || l.msg === 'looking')).toEqual([]);
-      // Nor did any of its learners leave it.
+      // Nor did the old leader send any of its learners away (a learner that
+      // merely timed out on a busy machine says 'leader silent' instead).
       for (const n of cluster.learners.filter((l) => l !== old && l !== after.leader)) {
-        expect(n.logs().filter((l) => l.msg === 'leaving the leader' && Number(l.time) >= tThaw), `${n.id} left the new leader`).toEqual([]);
+        const left = n.logs().filter((l) => l.msg === 'leaving the leader' && Number(l.time) >= tThaw && !/leader silent/.test(String(l.reason)));
+        expect(left, `${n.id} left the new leader`).toEqual([]);
       }
       const status = await cluster.status();
       expect(status.view.members.find((m) => m.id === old.id)).toMatchObject({ role: 'following', epoch: after.epoch });
@@ -218,13 +229,12 @@ describe('how a learner catches up', () => {
     await c.create('/diff', Buffer.from('x'));
     for (let i = 0; i < 20; i++) await c.create(`/diff/n${i}`);
     await c.close();
-    const p = f.start();
-    await cluster.settled(20_000);
-    const synced = lines(f, 'synchronized with leader');
-    expect(synced.map((l) => l.mode)).toEqual(['diff']);
-    expect(Number(synced[0]!.txns)).toBeGreaterThanOrEqual(21);
-    expect(leaderSyncModes(s.leader, f.id).at(-1)).toBe('diff');
-    expect(p).toBe(f.proc);
+    const since = Date.now();
+    f.start();
+    const back = await cluster.settled(20_000);
+    expect(firstSyncMode(f), f.proc.output().slice(-4000)).toBe('diff');
+    expect(Number(lines(f, 'synchronized with leader')[0]!.txns)).toBeGreaterThanOrEqual(21);
+    expect(leaderSyncModes(back.leader, f.id, since)[0]).toBe('diff');
     const seen = await readEverywhere('/diff/n19');
     expect(seen.get(f.id)).toBe('');
   }, 60_000);
@@ -251,10 +261,11 @@ describe('how a learner catches up', () => {
     }
 
     const f = cluster.members.find((m) => m !== s.leader)!;
+    const since = Date.now();
     await f.restart({ wipe: true });
     const back = await cluster.settled(20_000);
-    expect(lines(f, 'synchronized with leader').map((l) => l.mode), f.proc.output().slice(-6000)).toEqual(['snap']);
-    expect(leaderSyncModes(back.leader, f.id).at(-1)).toBe('snap');
+    expect(firstSyncMode(f), f.proc.output().slice(-6000)).toBe('snap');
+    expect(leaderSyncModes(back.leader, f.id, since)[0]).toBe('snap');
     const seen = await readEverywhere(`/snap/n${SNAP_COUNT + 19}`);
     expect(seen.get(f.id)).toBe('');
     expect(new Set(seen.values()).size).toBe(1);
@@ -288,16 +299,16 @@ describe('how a learner catches up', () => {
     expect(mid.epoch).toBeGreaterThan(s.epoch);
 
     // The old leader restarts with that proposal in its log: the new leader truncates it.
+    const since = Date.now();
     old.start();
     const back = await cluster.settled(20_000);
     expect(back.leader).toBe(mid.leader);
-    const synced = lines(old, 'synchronized with leader');
-    expect(synced.map((l) => l.mode)).toEqual(['trunc']);
-    expect(leaderSyncModes(mid.leader, old.id).at(-1)).toBe('trunc');
+    expect(firstSyncMode(old), old.proc.output().slice(-4000)).toBe('trunc');
+    expect(leaderSyncModes(mid.leader, old.id, since)[0]).toBe('trunc');
     expect(lines(old, 'truncating log (TRUNC)')).toHaveLength(1);
     // The observer had logged the proposal too.
     const obs = cluster.observers[0]!;
-    expect(leaderSyncModes(mid.leader, obs.id).at(-1)).toBe('trunc');
+    expect(leaderSyncModes(mid.leader, obs.id, 0)[0]).toBe('trunc');
 
     const seen = await readEverywhere('/trunc/lost');
     expect([...seen.values()]).toEqual(cluster.learners.map(() => null));
