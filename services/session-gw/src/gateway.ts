@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import {
   DEFAULT_MAX_BUFFER,
   FRAME_MARGIN,
@@ -109,7 +109,6 @@ export class Gateway {
   readonly stats = { received: 0, sent: 0, startedAt: Date.now(), latency: new Latency() };
   readonly metrics = new GatewayMetrics(this);
   private inspect?: InspectPublisher;
-  private sessionEvents?: (ev: InspectionEvent) => void;
   private admin?: AdminHttp;
   port = 0;
 
@@ -123,6 +122,10 @@ export class Gateway {
 
   static async start(opts: GatewayOptions, log: Logger): Promise<Gateway> {
     const nc = await connectBus(opts.natsUrl, `zooid-gateway-${opts.id}`, log);
+    if (maxPayload(nc) < opts.maxBuffer + FRAME_MARGIN + 4096) {
+      // Requests and replies near jute.maxbuffer cannot cross such a bus; they cost their connection.
+      log.warn({ maxPayload: maxPayload(nc), maxBuffer: opts.maxBuffer }, 'the NATS server\'s max_payload is below jute.maxbuffer: set max_payload to 8MB in its configuration');
+    }
     const gw = new Gateway(opts, nc, log);
     await gw.listen();
     return gw;
@@ -214,9 +217,6 @@ export class Gateway {
       }
       return [{ key: 'sessions', machine: sessionMachine.id, value: Object.keys(counts), status: 'active', counts }];
     });
-    // Every session starts connecting, and a four-letter word is a connection
-    // that closes while connecting: neither is worth a line in the event log.
-    this.sessionEvents = inspect.observer('session', (e) => e.type !== 'xstate.init' && !(e.type === 'SOCKET_CLOSED' && e.from === 'connecting'));
     this.inspect = inspect;
   }
 
@@ -233,7 +233,7 @@ export class Gateway {
       socket,
       ip,
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
-      actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) }, inspect: this.sessionEvents }),
+      actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) }, inspect: this.inspect?.observer('session') }),
       sessionId: 0n,
       learner: undefined,
       established: false,
