@@ -64,7 +64,7 @@ async function changeWhileAway(root: string): Promise<void> {
   await other.setData(`${root}/data2`, Buffer.from('changed'));
 }
 
-describe('reconnecting clients re-register their watches (SetWatches)', () => {
+describe('clients losing their connection', () => {
   it('node-zookeeper-client: missed changes fire once each, the session and its ephemeral survive', async () => {
     const root = '/rc-node';
     await setup(root);
@@ -218,6 +218,38 @@ describe('reconnecting clients re-register their watches (SetWatches)', () => {
       ]);
     } finally {
       cli.kill();
+    }
+  }, 120_000);
+
+  it('a client kept away longer than its session timeout is told its session expired (node-zookeeper-client, zkCli.sh)', async () => {
+    const root = '/rc-expire';
+    await other.create(root);
+    const proxy = await proxyTo(0);
+    const a = new NzkClient(`127.0.0.1:${proxy.port}`, { sessionTimeout: 2000 });
+    await a.connect();
+    const cli = runZkCliSession(`127.0.0.1:${proxy.port}`);
+    try {
+      await a.create(`${root}/node-eph`, null, undefined, CreateMode.EPHEMERAL);
+      await cli.waitLine(/state:SyncConnected type:None/);
+      cli.send(`create -e ${root}/cli-eph`);
+      await cli.waitLine(/^Created \/rc-expire\/cli-eph$/);
+      // zkCli asks for a 30 s session: the server grants at most 20 ticks (10 s here).
+      expect((await other.exists(`${root}/cli-eph`))!.ephemeralOwner.readBigUInt64BE(0)).not.toBe(0n);
+
+      proxy.hold();
+      proxy.cut();
+      await waitFor('the node client session to expire', async () => (await other.exists(`${root}/node-eph`)) === null, 15_000, 100);
+      await waitFor('the zkCli session to expire', async () => (await other.exists(`${root}/cli-eph`)) === null, 30_000, 200);
+      expect(a.states).not.toContain('EXPIRED');
+      proxy.target = { host: zoo.host, port: ports[1] };
+      proxy.release();
+
+      await waitFor('node-zookeeper-client to learn of the expiry', () => a.states.includes('EXPIRED'), 15_000);
+      await cli.waitLine(/state:Expired type:None path:null/, 30_000);
+      expect((await other.getChildren(root)).children).toEqual([]);
+    } finally {
+      cli.kill();
+      a.raw.close();
     }
   }, 120_000);
 });
