@@ -138,16 +138,23 @@ export class Replica {
   /** A batch from a gateway. */
   fromGateway(gateway: string, entries: GwToLearner[]): void {
     for (const e of entries) {
-      switch (e[0]) {
-        case 'c':
-          this.connect(gateway, e[1], e[2]);
-          break;
-        case 'r':
-          this.request(gateway, e[1], e[2], e[3]);
-          break;
-        case 'd':
-          this.disconnected(gateway, e[1], e[2]);
-          break;
+      try {
+        switch (e[0]) {
+          case 'c':
+            this.connect(gateway, e[1], e[2]);
+            break;
+          case 'r':
+            this.request(gateway, e[1], e[2], e[3]);
+            break;
+          case 'd':
+            this.disconnected(gateway, e[1], e[2]);
+            break;
+        }
+      } catch (err) {
+        // One client's request that we fail on must not cost the other
+        // clients in the batch theirs: close only that connection.
+        this.opts.warn({ conn: e[1], err: String(err) }, 'failed to handle a client request; closing its connection');
+        this.outbox.push(gateway, ['x', e[1], 'server failed to handle a request']);
       }
     }
   }
