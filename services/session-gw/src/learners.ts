@@ -28,7 +28,8 @@ export class LearnerDirectory {
   observe(p: Presence, now: number): string[] {
     if (p.kind === 'gateway') return [];
     let newest = -1;
-    for (const s of this.seen.values()) if (now - s.at <= PRESENCE_TTL_MS && s.presence.epoch > newest) newest = s.presence.epoch;
+    // Its own earlier word does not count: a member restarted on a wiped data directory starts over at epoch 1.
+    for (const [id, s] of this.seen) if (id !== p.id && now - s.at <= PRESENCE_TTL_MS && s.presence.epoch > newest) newest = s.presence.epoch;
     // A learner still serving an epoch the others have left counts as stopped.
     if (!p.serving || p.epoch < newest) return this.seen.delete(p.id) ? [p.id] : [];
     this.seen.set(p.id, { presence: p, at: now });
