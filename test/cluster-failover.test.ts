@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness.js';
 import { Cluster, type Node } from './cluster/harness.js';
-import { WriteLoad, childrenAfterSync, clientPerLearner, connectClient, within, type NzkClient } from './cluster/clients.js';
+import { WriteLoad, childrenAfterSync, clientPerLearner, connectClient, within } from './cluster/clients.js';
 
 const TICK = 200;
 const SNAP_COUNT = 200;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness.js';
 import { Cluster } from './cluster/harness.js';
-import { clientPerLearner, childrenAfterSync, connectClient, kazoo, learnerOf, sessionOf, within, type NzkClient } from './cluster/clients.js';
+import { KazooHolder, clientPerLearner, connectClient, kazoo, sessionOf, within } from './cluster/clients.js';
 import { CreateMode, Exception, errCode } from './clients/nzk.js';
 
 let cluster: Cluster;
@@ -168,7 +168,7 @@ describe('ZooKeeper clients through a cluster gateway', () => {
 });
 
 describe('losing a gateway', () => {
-  it('kill -9 of a gateway: its sessions continue through the other with the same session id, ephemerals and watches intact', async () => {
+  it('kill -9 of a gateway: its sessions (node-zookeeper-client and kazoo) continue through the other with the same session id, ephemerals and watches intact', async () => {
     const c = await connectClient(cluster.connectString);
     const sid = sessionOf(c);
     await c.create('/gwkill', Buffer.from('0'));
@@ -179,6 +179,11 @@ describe('losing a gateway', () => {
     const victim = cluster.gateways.find((g) => g.port === port)!;
     const survivor = cluster.gateways.find((g) => g !== victim)!;
     expect(victim, `connected to port ${port}`).toBeDefined();
+    // A kazoo session on the same gateway, with an ephemeral of its own.
+    const kz = new KazooHolder(`${victim.hostPort},${survivor.hostPort}`, '/gwkill/kazoo');
+    const kzBefore = await kz.next();
+    expect(kzBefore.port).toBe(victim.port);
+    expect(kzBefore.owner).toBe(kzBefore.sessionId);
 
     const t0 = Date.now();
     await victim.kill();
@@ -206,6 +211,14 @@ describe('losing a gateway', () => {
     const st = await peer.exists(eph);
     expect(st?.ephemeralOwner.readBigUInt64BE(0)).toBe(sid);
     expect(c.states).not.toContain('EXPIRED');
+    // kazoo moved too, past its session timeout, with its session and ephemeral.
+    const kzAfter = await kz.check();
+    expect(kzAfter).toMatchObject({ port: survivor.port, sessionId: kzBefore.sessionId, owner: kzBefore.sessionId });
+    expect(kzAfter.states).not.toContain('LOST');
+    const kzNode = await peer.exists('/gwkill/kazoo');
+    expect('0x' + kzNode!.ephemeralOwner.readBigUInt64BE(0).toString(16)).toBe(kzBefore.sessionId);
+    await kz.quit();
+    await waitFor('the kazoo ephemeral to go with its closed session', async () => (await peer.exists('/gwkill/kazoo')) === null, 5000);
     await c.close();
     await waitFor('the ephemeral to go with the closed session', async () => (await peer.exists(eph)) === null, 5000);
     await peer.close();

@@ -4,7 +4,7 @@
  * to a chosen learner) and kazoo scripts in their own processes (reads after
  * a real `sync`, the Lock recipe).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { NzkClient, Exception } from '../clients/nzk.js';
 import { waitFor } from '../harness.js';
@@ -186,4 +186,70 @@ export function kazoo<T = Record<string, unknown>>(args: string[], deadlineS = 6
 export async function childrenAfterSync(hosts: string, path: string): Promise<string[]> {
   const r = await kazoo<{ children: string[] }>(['readback', hosts, path]);
   return r.children;
+}
+
+export interface HeldSession {
+  sessionId: string;
+  port: number;
+  owner: string | null;
+  states: string[];
+}
+
+/**
+ * A kazoo session in its own process that holds an ephemeral znode and
+ * reports on request (`kz_cluster.py hold`): where it is connected, with
+ * which session, and who owns the ephemeral.
+ */
+export class KazooHolder {
+  private buf = '';
+  private err = '';
+  private readonly lines: string[] = [];
+  private wake?: () => void;
+  private readonly child: ChildProcess;
+
+  constructor(hosts: string, path: string, deadlineS = 120) {
+    this.child = spawn(PYTHON, [join(import.meta.dirname, 'kz_cluster.py'), 'hold', hosts, path], {
+      env: { ...process.env, KZ_DEADLINE: String(deadlineS), PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        this.lines.push(this.buf.slice(0, i));
+        this.buf = this.buf.slice(i + 1);
+      }
+      this.wake?.();
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.err = (this.err + d.toString()).slice(-8000)));
+    this.child.on('exit', () => this.wake?.());
+  }
+
+  /** The next report, within `ms`. */
+  async next(ms = 30_000): Promise<HeldSession> {
+    const until = Date.now() + ms;
+    while (this.lines.length === 0) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`kazoo holder exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.err}`);
+      if (Date.now() > until) throw new Error(`kazoo holder said nothing within ${ms} ms:\n${this.err}`);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    return JSON.parse(this.lines.shift()!) as HeldSession;
+  }
+
+  check(ms = 30_000): Promise<HeldSession> {
+    this.child.stdin!.write('check\n');
+    return this.next(ms);
+  }
+
+  async quit(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin!.write('quit\n');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
 }

@@ -3,6 +3,11 @@
 Usage:
   kz_cluster.py readback <hosts> <path>
       sync(path), then get_children(path) and the data of `path`.
+  kz_cluster.py hold <hosts> <path>
+      creates ephemeral `path` and stays connected; prints one JSON line
+      (session, the gateway port it is connected to); then for each "check"
+      line on stdin, waits until connected and prints the session, the port
+      and the ephemeral's owner; "quit" ends the session.
   kz_cluster.py lock <hostsA> <hostsB> <root> <rounds>
       two sessions (one per hosts string) take turns on kazoo's Lock recipe;
       under the lock each reads a counter znode, notes it holds the lock,
@@ -40,10 +45,10 @@ threading.excepthook = lambda a: die("exception in thread:\n" + "".join(
     traceback.format_exception(a.exc_type, a.exc_value, a.exc_traceback)), 4)
 
 
-def client(hosts):
+def client(hosts, **kw):
     c = KazooClient(hosts=hosts, timeout=10.0,
-                    connection_retry=KazooRetry(max_tries=5, delay=0.1),
-                    command_retry=KazooRetry(max_tries=5, delay=0.1))
+                    connection_retry=KazooRetry(max_tries=-1, delay=0.1, max_delay=1),
+                    command_retry=KazooRetry(max_tries=5, delay=0.1), **kw)
     c.start(timeout=20)
     return c
 
@@ -110,9 +115,42 @@ def lock(hosts_a, hosts_b, root, rounds):
     return out
 
 
+def hold(hosts, path):
+    # In the given order: the test decides which gateway the session starts on.
+    c = client(hosts, randomize_hosts=False)
+    states = []
+    c.add_listener(lambda s: states.append(str(s)))
+    c.ensure_path(path.rsplit("/", 1)[0] or "/")
+    c.create(path, b"kazoo", ephemeral=True)
+
+    def view():
+        deadline = time.monotonic() + 20
+        while not c.connected:
+            if time.monotonic() > deadline:
+                die("not reconnected within 20 s; states %s" % states)
+            time.sleep(0.02)
+        st = c.exists(path)
+        return {"sessionId": "0x%x" % c.client_id[0],
+                "port": c._connection._socket.getpeername()[1],
+                "owner": "0x%x" % st.owner_session_id if st else None,
+                "states": states}
+
+    print(json.dumps(view()))
+    sys.stdout.flush()
+    for line in sys.stdin:
+        if line.strip() == "check":
+            print(json.dumps(view()))
+            sys.stdout.flush()
+        elif line.strip() == "quit":
+            break
+    c.stop()
+    c.close()
+    return {"done": True}
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    fn = {"readback": readback, "lock": lock}[cmd]
+    fn = {"readback": readback, "lock": lock, "hold": hold}[cmd]
     print(json.dumps(fn(*args)))
     sys.stdout.flush()
     os._exit(0)
