@@ -7,12 +7,14 @@
  * on what the screen shows, with deadlines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '@zooid/client';
 import { ZOOID_BIN } from '@zooid/cli';
+import { startZooKeeper, type TestServer } from '../libs/client/test/servers.js';
 import { startStandalone, waitFor, type Standalone } from './harness.js';
 
 let zoo: Standalone;
@@ -120,9 +122,14 @@ describe('zooid shell -c', () => {
       ['create -t soon /e1/t', '-t argument must be a long value'],
       ['setAcl /e1 world:anyone', 'world:anyone does not have the form scheme:id:perm'],
     ];
-    for (const [cmd, message] of cases) {
-      const r = await sh(cmd, 'create /e1/never-reached');
-      expect({ cmd, code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ cmd, code: 1, stderr: `${message}\n`, stdout: '' });
+    // Four shells at a time: each is a process with its own session.
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4);
+      const results = await Promise.all(batch.map(([cmd]) => sh(cmd, 'create /e1/never-reached')));
+      batch.forEach(([cmd, message], j) => {
+        const r = results[j]!;
+        expect({ cmd, code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ cmd, code: 1, stderr: `${message}\n`, stdout: '' });
+      });
     }
     expect(await zk.exists('/e1/never-reached')).toBeNull();
   });
@@ -150,7 +157,7 @@ describe('zooid shell -c', () => {
   it('getAcl / setAcl (world, digest, auth, -R, -s) and addauth', async () => {
     await zk.create('/acl1', 'secret');
     await zk.create('/acl1/kid');
-    const digest = 'alice:' + (await import('node:crypto')).createHash('sha1').update('alice:pw').digest('base64');
+    const digest = 'alice:' + createHash('sha1').update('alice:pw').digest('base64');
     expect((await sh('getAcl /acl1')).stdout).toBe("'world,'anyone\n: cdrwa\n");
     const set = await sh(`setAcl -R /acl1 digest:${digest}:cdrwa`);
     expect(set).toEqual({ code: 0, stdout: '', stderr: '' });
@@ -386,9 +393,12 @@ function startPty(connectString: string): Pty {
     screen,
     type: (keys) => void child.stdin!.write(keys),
     waitScreen: (re, what = String(re), ms = 10_000) =>
-      waitFor(`screen to show ${what}`, () => re.test(screen.text()), ms, 20).catch((err: Error) => {
-        throw new Error(`${err.message}\n--- screen ---\n${screen.text()}`);
-      }),
+      waitFor(`screen to show ${what}`, () => re.test(screen.text()), ms, 20).then(
+        () => undefined,
+        (err: Error) => {
+          throw new Error(`${err.message}\n--- screen ---\n${screen.text()}`);
+        },
+      ),
     exited,
   };
 }
@@ -460,6 +470,116 @@ describe('zooid shell in a terminal', () => {
     } finally {
       if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
     }
+  });
+});
+
+// ---- next to the real zkCli.sh -------------------------------------------
+
+const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
+
+/** What a session prints for `lines` piped on stdin, stdout and stderr in one stream, minus zkCli's banner and logging. */
+function transcript(argv: string[], lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', '"$@" 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...env, CLIENT_JVMFLAGS: '-Dzookeeper.jmx.log4j.disable=true' } });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () =>
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => !/^(Connecting to |Welcome to ZooKeeper|JLine support|WATCHER::$|WatchedEvent state:(SyncConnected|Closed) type:None|log4j:|SLF4J:|\s*$)/.test(l))
+          .filter((l) => !/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d|^\[main|^\[.*\] (INFO|WARN)/.test(l))
+          .join('\n'),
+      ),
+    );
+    child.stdin!.end(lines.join('\n') + '\nquit\n');
+  });
+}
+
+describe.skipIf(!existsSync(ZKCLI))('zooid shell next to zkCli.sh, both against Apache ZooKeeper 3.8', () => {
+  let real: TestServer;
+  let rzk: ZooKeeperClient;
+  beforeAll(async () => {
+    real = await startZooKeeper();
+    rzk = await ZooKeeperClient.connect(real.connectString);
+  });
+  afterAll(async () => {
+    await rzk?.close();
+    await real?.stop();
+  });
+
+  it('prints what zkCli prints, for reads, errors and usage', async () => {
+    await rzk.create('/cmp', 'hello');
+    await rzk.create('/cmp/chain', 'c');
+    await rzk.create('/cmp/chain/x');
+    await rzk.create('/cmp/null', null);
+    await rzk.create('/cmp/acl', 'a', { acl: [{ perms: 31, id: { scheme: 'digest', id: 'alice:' + createHash('sha1').update('alice:pw').digest('base64') } }, { perms: 1, id: { scheme: 'ip', id: '10.0.0.1' } }] });
+    await rzk.setData('/cmp/null', null);
+    const script = [
+      'get /cmp',
+      'get -s /cmp',
+      'get /cmp/null',
+      'stat /cmp/chain',
+      'ls /cmp/chain',
+      'ls -s /cmp/chain',
+      'ls -R /cmp/chain',
+      'getAcl /cmp/acl',
+      'getAcl -s /cmp',
+      'get /cmp/acl',
+      'get /cmp/none',
+      'stat /cmp/none',
+      'ls /cmp/none',
+      'getAllChildrenNumber /cmp',
+      'getEphemerals /cmp',
+      'sync /cmp',
+      'whoami',
+      'printwatches',
+      'ls',
+      'get',
+      'set /cmp',
+      'removewatches /cmp',
+      'create /cmp',
+      'create /none/x',
+      'delete /cmp',
+      'set -v 7 /cmp x',
+      'create -c -s /cmp/c',
+      'create -t soon /cmp/t',
+      'create -e -t 100 /cmp/t',
+      'ls cmp',
+      'addauth digest alice:pw',
+      'get /cmp/acl',
+      'history',
+    ];
+    const ours = await transcript([process.execPath, ZOOID_BIN, 'shell', real.connectString], script);
+    const theirs = await transcript([ZKCLI, '-server', real.connectString], script);
+    expect(ours).toBe(theirs);
+  });
+
+  it('writes like zkCli: create modes, set, delete, setAcl give the same answers', async () => {
+    const script = (root: string) => [
+      `create ${root} x`,
+      `create -s ${root}/s- y`,
+      `create -s ${root}/s- y`,
+      `create -c ${root}/c`,
+      `create -t 60000 ${root}/t`,
+      `create ${root}/k`,
+      `set -v 9 ${root} z`,
+      `set ${root} z`,
+      `delete -v 3 ${root}/k`,
+      `delete ${root}/k`,
+      `delete ${root}/k`,
+      `setAcl ${root}/c world:anyone:r`,
+      `getAcl ${root}/c`,
+      `create ${root}/c/x`,
+      `create ${root}/r data world:anyone:cdr`,
+      `getAcl ${root}/r`,
+      `deleteall ${root}/nothing`,
+      `ls ${root}`,
+    ];
+    const ours = await transcript([process.execPath, ZOOID_BIN, 'shell', real.connectString], script('/ours'));
+    const theirs = await transcript([ZKCLI, '-server', real.connectString], script('/theirs'));
+    expect(ours.replaceAll('/ours', '/ROOT')).toBe(theirs.replaceAll('/theirs', '/ROOT'));
   });
 });
 

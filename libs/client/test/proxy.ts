@@ -36,18 +36,19 @@ export async function startProxy(targetPort: number, host = '127.0.0.1'): Promis
     upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, host, () => r()));
+  const cut = () => {
+    for (const s of open) s.destroy();
+    open.clear();
+  };
   return {
     port: (server.address() as AddressInfo).port,
     connections: () => open.size / 2,
-    cut() {
-      for (const s of open) s.destroy();
-      open.clear();
-    },
+    cut,
     refuse(on) {
       refusing = on;
     },
     async stop() {
-      this.cut();
+      cut();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
