@@ -337,6 +337,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   get lastZxid(): number {
     return this._lastZxid;
   }
+  /** Requests sent or queued and not yet answered (a load generator's window). */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
   /** The server of the current connection, if connected. */
   get server(): HostPort | undefined {
     return this._state === 'connected' ? this.conn?.server : undefined;
@@ -990,7 +994,6 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (conn) {
       clearTimeout(conn.attemptTimer);
       clearInterval(conn.tick);
-      if (state === 'closed') conn.socket.end();
       conn.socket.destroy();
     }
     this.failRequests(err, false);
