@@ -238,7 +238,11 @@ export type ToLearner =
       committed: number;
       /** The broadcast sequence number this sync is current with. */
       seq: number;
+      /** Syncpart messages sent just before this one (a large snapshot or diff does not fit in one). */
+      parts: number;
     }
+  /** A piece of the next sync: a slice of the snapshot, or some of its transactions. */
+  | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[] }
   | { t: 'uptodate'; attempt: number; epoch: number }
   | { t: 'goaway'; attempt: number; reason: string };
 

@@ -43,6 +43,7 @@ export class LearnerRole {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private syncing = false;
+  private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
 
   constructor(
     private readonly opts: RoleOptions & { voter: boolean; leader?: string },
@@ -133,11 +134,17 @@ export class LearnerRole {
         this.toLeader({ t: 'ackepoch', from: this.opts.id, attempt: this.attempt, epoch: m.epoch, currentEpoch: this.store.epochs.readCurrent(), lastZxid: this.store.lastLogged });
         return;
       }
+      case 'syncpart':
+        if (m.epoch !== this.epoch || this.syncing || this.stream) return;
+        this.parts.push(m);
+        if (m.snapshot && this.parts.length % 8 === 0) this.log.info({ parts: this.parts.length }, 'receiving snapshot from leader');
+        return;
       case 'sync':
         if (m.epoch !== this.epoch || this.syncing || this.stream) return;
+        if (this.parts.length !== m.parts) return this.end(`lost sync parts: ${this.parts.length} of ${m.parts} arrived`);
         this.syncing = true;
         try {
-          await this.sync(m);
+          await this.sync(this.assemble(m));
         } catch (err) {
           this.log.error({ err }, 'sync failed');
           return this.end('sync failed');
@@ -153,6 +160,19 @@ export class LearnerRole {
       case 'goaway':
         return this.end(`leader refused: ${m.reason}`);
     }
+  }
+
+  /** The sync with its parts put back: the snapshot slices joined, the transactions in order. */
+  private assemble(m: Extract<ToLearner, { t: 'sync' }>): Extract<ToLearner, { t: 'sync' }> {
+    const parts = this.parts;
+    this.parts = [];
+    if (parts.length === 0) return m;
+    const slices = parts.flatMap((p) => (p.snapshot ? [p.snapshot] : []));
+    return {
+      ...m,
+      snapshot: slices.length > 0 ? Buffer.concat(slices) : m.snapshot,
+      txns: [...parts.flatMap((p) => p.txns), ...m.txns],
+    };
   }
 
   private async sync(m: Extract<ToLearner, { t: 'sync' }>): Promise<void> {

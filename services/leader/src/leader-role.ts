@@ -13,7 +13,7 @@ import {
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
 import { AckTracker, hexZxid, isQuorum } from '@zooid/zab';
-import { listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
@@ -225,13 +225,30 @@ export class LeaderRole {
     let msg: ToLearner;
     if (plan.mode === 'snap') {
       const snap = this.store.snapshotNow();
-      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: 'snap', truncTo: 0, snapshot: snap.bytes, snapZxid: snap.zxid, txns: h.after(snap.zxid), committed, seq: this.seq };
+      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: 'snap', truncTo: 0, snapshot: snap.bytes, snapZxid: snap.zxid, txns: h.after(snap.zxid), committed, seq: this.seq, parts: 0 };
     } else {
       const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
-      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns: h.after(from), committed, seq: this.seq };
+      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns: h.after(from), committed, seq: this.seq, parts: 0 };
     }
-    this.log.info({ learner: id, mode: plan.mode, learnerLast: hexZxid(learnerLast), txns: msg.txns.length }, 'syncing learner');
-    this.send(id, msg);
+    this.log.info({ learner: id, mode: plan.mode, learnerLast: hexZxid(learnerLast), txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
+    this.sendSync(id, msg);
+  }
+
+  /**
+   * A snapshot or a long diff can exceed what one NATS message carries: the
+   * sync goes as numbered parts (snapshot slices, then transaction batches)
+   * followed by the sync itself, which says how many parts preceded it.
+   */
+  private sendSync(id: string, msg: Extract<ToLearner, { t: 'sync' }>): void {
+    const slice = Math.max(64 * 1024, maxPayload(this.nc) - 64 * 1024);
+    const parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
+    const snap = msg.snapshot;
+    if (snap) for (let off = 0; off < snap.length; off += slice) parts.push({ t: 'syncpart', attempt: msg.attempt, epoch: msg.epoch, snapshot: snap.subarray(off, off + slice), txns: [] });
+    for (const txns of splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts) {
+      parts.push({ t: 'syncpart', attempt: msg.attempt, epoch: msg.epoch, snapshot: null, txns });
+    }
+    for (const p of parts) this.send(id, p);
+    this.send(id, { ...msg, snapshot: null, txns: [], parts: parts.length });
   }
 
   private startBroadcast(): void {

@@ -422,6 +422,8 @@ export class Gateway {
     this.flushScheduled = false;
     const out = this.outgoing;
     this.outgoing = new Map();
+    // Stopping: the bus is draining and takes no more; the clients are gone anyway.
+    if (this.nc.isDraining() || this.nc.isClosed()) return;
     for (const [learner, entries] of out) {
       // Over the bus's max_payload a batch goes as several messages; a request
       // too large to cross at all costs its connection, like an oversized frame.
