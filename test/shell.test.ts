@@ -20,7 +20,8 @@ import { startStandalone, waitFor, type Standalone } from './harness.js';
 let zoo: Standalone;
 let zk: ZooKeeperClient;
 const historyDir = mkdtempSync(join(tmpdir(), 'zooid-shell-test-'));
-const env = { ...process.env, ZOOID_SHELL_HISTORY: join(historyDir, 'history'), NO_COLOR: '1' };
+// TZ=UTC: zkCli and the shell print dates in the local zone, and the comparison below wants one zone.
+const env = { ...process.env, ZOOID_SHELL_HISTORY: join(historyDir, 'history'), NO_COLOR: '1', TZ: 'UTC' };
 
 interface Result {
   code: number | null;

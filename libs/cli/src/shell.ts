@@ -307,7 +307,7 @@ export async function shell(argv: string[]): Promise<void> {
   const command = values.command;
   const isInteractive = command === undefined && Boolean(stdin.isTTY);
   const sh = new Shell({
-    connectString: positionals[0] ?? values.server ?? process.env['ZOOID_SHELL_SERVER'] ?? '127.0.0.1:2181',
+    connectString: positionals[0] ?? values.server ?? '127.0.0.1:2181',
     sessionTimeout: num('session-timeout'),
     connectTimeout: num('connect-timeout'),
     interactive: isInteractive,
