@@ -225,7 +225,7 @@ describe('inspector endpoints', () => {
 
   it('/inspect/tree: a znode with its data and Stat, read from a member', async () => {
     const node = JSON.parse((await get('/inspect/tree?path=/app')).text);
-    expect(node).toMatchObject({ path: '/app', text: 'config v21', kind: 'persistent', children: ['eph'], numChildren: 1, from: '1' });
+    expect(node).toMatchObject({ path: '/app', text: 'config v21', kind: 'persistent', children: ['eph'], childCounts: [0], numChildren: 1, from: '1' });
     expect(node.stat.version).toBe(20);
     expect(node.stat.mzxid).toMatch(/^0x[0-9a-f]+$/);
     const eph = JSON.parse((await get('/inspect/tree?path=/app/eph')).text);

@@ -83,5 +83,7 @@ export interface TreeNode {
   data?: string;
   text?: string | null;
   children?: string[];
+  /** How many children each listed child has. */
+  childCounts?: number[];
   numChildren?: number;
 }

@@ -77,13 +77,16 @@ export function nodeInfo(tree: DataTree, path: string): Record<string, unknown> 
   const data = n.data ?? Buffer.alloc(0);
   const text = data.toString('utf8');
   const children = n.children ? [...n.children].sort() : [];
+  const listed = children.slice(0, CHILDREN_LISTED);
   return {
     path,
     stat: { ...st, czxid: sid(st.czxid), mzxid: sid(st.mzxid), pzxid: sid(st.pzxid), ephemeralOwner: sid(st.ephemeralOwner) },
     kind: n.kind,
     data: data.toString('base64'),
     text: Buffer.from(text, 'utf8').equals(data) ? text : null,
-    children: children.slice(0, CHILDREN_LISTED),
+    children: listed,
+    /** How many children each listed child has (0: a leaf). */
+    childCounts: listed.map((c) => tree.getNode(path === '/' ? `/${c}` : `${path}/${c}`)?.numChildren ?? 0),
     numChildren: children.length,
   };
 }

@@ -332,9 +332,10 @@ async function renderTreeLevel(path: string, into: HTMLElement): Promise<void> {
   if (node.error) return;
   const kids = node.children ?? [];
   const html = kids
-    .map((name) => {
+    .map((name, i) => {
       const p = childPath(path, name);
-      return `<li data-path="${esc(p)}" class="${expanded.has(p) ? 'open' : ''}"><span class="twisty"></span><span class="name${p === selected ? ' sel' : ''}" data-testid="znode">${esc(name)}</span><ul></ul></li>`;
+      const cls = node.childCounts?.[i] === 0 ? 'leaf' : expanded.has(p) ? 'open' : '';
+      return `<li data-path="${esc(p)}" class="${cls}"><span class="twisty"></span><span class="name${p === selected ? ' sel' : ''}" data-testid="znode">${esc(name)}</span><ul></ul></li>`;
     })
     .join('');
   const more = (node.numChildren ?? 0) > kids.length ? `<li class="muted">… ${node.numChildren! - kids.length} more</li>` : '';

@@ -44,9 +44,9 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        const v = self.view?.();
-        if (!v) return this.set({ gateway: gw.opts.id }, [...gw.connections].length);
-        for (const g of v.gateways) if (!g.gone) this.set({ gateway: g.id }, g.sessions);
+        // Other gateways as they last announced themselves; this one as it is now.
+        for (const g of self.view?.().gateways ?? []) if (!g.gone && g.id !== gw.opts.id) this.set({ gateway: g.id }, g.sessions);
+        this.set({ gateway: gw.opts.id }, [...gw.connections].length);
       },
     });
     new Gauge({
