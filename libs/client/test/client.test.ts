@@ -475,6 +475,36 @@ function table(name: string, start: () => Promise<TestServer>): void {
       expect(states).toEqual(['SyncConnected', 'Disconnected', 'SyncConnected']);
     });
 
+    it('re-registers 1.2 MB of one-shot watch paths with setWatches, split in 128 KiB requests', async () => {
+      const px = await proxy();
+      const states: KeeperStateName[] = [];
+      const c = await client({ connectString: `127.0.0.1:${px.port}`, watcher: (e) => void states.push(e.state) });
+      const writer = await client();
+      const dir = await writer.create(`${root}/many`);
+      // 6000 exist watches on 200-byte paths: 1.2 MB of paths, more than a server takes in one
+      // request (jute.maxbuffer, 1 MiB), so only a client that splits them gets them back.
+      const names = Array.from({ length: 6000 }, (_, i) => `${'w'.repeat(195)}${String(i).padStart(5, '0')}`);
+      const fired = new Set<string>();
+      const watcher = (e: WatchedEvent) => void fired.add(e.path!);
+      expect(await Promise.all(names.map((n) => c.exists(`${dir}/${n}`, watcher)))).toEqual(names.map(() => null));
+      const data = recorder();
+      await c.getData(dir, data.fn);
+      expect(c.watchedPaths().exist.length).toBe(6000);
+      px.refuse(true);
+      px.cut();
+      await waitFor('Disconnected', () => states.includes('Disconnected'));
+      await writer.setData(dir, 'while away');
+      px.refuse(false);
+      await waitFor('reconnected', () => c.state === 'connected', 15_000);
+      await data.next();
+      const picks = [0, 700, 1400, 2999, 4321, 5999].map((i) => `${dir}/${names[i]}`);
+      await Promise.all(picks.map((p) => writer.create(p)));
+      await waitFor('exist watches from every setWatches request', () => picks.every((p) => fired.has(p)));
+      expect(fired.size).toBe(picks.length);
+      expect(c.watchedPaths().exist.length).toBe(6000 - picks.length);
+      expect(states).toEqual(['SyncConnected', 'Disconnected', 'SyncConnected']);
+    });
+
     it('moves to the next server of the connect string', async () => {
       const a = await proxy();
       const b = await proxy();
