@@ -259,21 +259,15 @@ export class Replica {
     const xid = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(0) : 0;
     const op = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(4) : OpCode.error;
     s.queue.push({ xid, op, frame, forwarded: false });
-    if (s.queue.length === 1) this.drain(s);
+    this.drain(s);
   }
 
   /** Serves the session's queue from its head until it meets a write in flight. */
   private drain(s: Attached): void {
-    while (s.queue.length > 0) {
+    while (s.queue.length > 0 && !s.queue[0]!.forwarded) {
       const head = s.queue[0]!;
-      if (head.forwarded) return;
       const kind = classify(head.op);
-      if (kind === 'write') {
-        head.forwarded = true;
-        const body = head.frame.subarray(8);
-        this.forward(['w', this.opts.id, s.sessionId, head.xid, head.op, body, s.ids.map((i): AuthId => [i.scheme, i.id])]);
-        return;
-      }
+      if (kind === 'write') break;
       s.queue.shift();
       if (kind === 'invalid') {
         // ZooKeeper's UnimplementedRequestProcessor: answer, then close the connection.
@@ -284,6 +278,14 @@ export class Replica {
         return;
       }
       this.serveLocal(s, head);
+    }
+    // Writes are pipelined to the leader, which keeps a learner's order; a
+    // read waits behind every write sent before it, and so do writes after it.
+    for (const p of s.queue) {
+      if (p.forwarded) continue;
+      if (classify(p.op) !== 'write') return;
+      p.forwarded = true;
+      this.forward(['w', this.opts.id, s.sessionId, p.xid, p.op, p.frame.subarray(8), s.ids.map((i): AuthId => [i.scheme, i.id])]);
     }
   }
 
