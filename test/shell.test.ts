@@ -259,6 +259,20 @@ describe('zooid shell -c', () => {
     expect(await zk.exists('/big')).toBeNull();
   });
 
+  it('close, connect, redo', async () => {
+    await zk.create('/r1', 'r');
+    const r = await sh('get /r1', 'redo 0', 'close', `connect ${zoo.connectString}`, 'get /r1', 'history');
+    expect(r).toEqual({
+      code: 0,
+      stdout: ['r', 'r', 'r', '0 - get /r1', '1 - get /r1', '2 - close', `3 - connect ${zoo.connectString}`, '4 - get /r1', '5 - history', ''].join('\n'),
+      stderr: '',
+    });
+    const closed = await sh('close', 'get /r1');
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(/ConnectionLoss/);
+    expect((await sh('redo 7')).stderr).toBe('Command index out of range\n');
+  });
+
   it('reads commands from a pipe; exit code 1 if any failed', async () => {
     const ok = await runShell([zoo.connectString], 'create /p1 x\nget /p1\n\nls /p1\n');
     expect(ok).toEqual({ code: 0, stdout: 'Created /p1\nx\n[]\n', stderr: '' });

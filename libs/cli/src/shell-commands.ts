@@ -380,7 +380,8 @@ export const COMMANDS: Record<string, Command> = {
       // The redo line itself is already the last history entry.
       const line = n === undefined ? undefined : ctx.history[n];
       if (line === undefined || n === ctx.history.length - 1) throw new ShellError('Command index out of range');
-      ctx.history[ctx.history.length - 1] = line;
+      // Like zkCli, the history keeps the command run, not the redo.
+      ctx.history.pop();
       if (!(await ctx.run(line))) throw new ShellError('');
     },
   },

@@ -569,7 +569,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         await Promise.race([answer, closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
         clearTimeout(timer);
       }
-      this.finish('closed', 'Closed', new ZooKeeperError('ConnectionLoss', undefined, 'the client was closed'));
+      this.finish('closed', 'Closed', new ZooKeeperError('ConnectionLoss'));
     })();
     return this.closing;
   }
@@ -595,7 +595,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   private submit<T>(op: RequestOp, body: RequestBodies[RequestOp], path: string | undefined, watchKind?: WatchKind, watcher?: Watcher): Promise<T> {
-    if (this.isTerminal() || this.closing && op !== OpCode.closeSession) return Promise.reject(this.terminalError());
+    if (this.isTerminal() || (this.closing && op !== OpCode.closeSession)) return Promise.reject(this.terminalError(path));
     if (this._state === 'idle') return Promise.reject(new ZooKeeperError('ConnectionLoss', path, 'not connected: call connect() first'));
     const xid = this.xid;
     this.xid = xid === 0x7fffffff ? 1 : xid + 1;
@@ -657,14 +657,15 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     return this._state === 'closed' || this._state === 'expired' || this._state === 'authFailed';
   }
 
-  private terminalError(): ZooKeeperError {
+  /** What a call on an ended session fails with, as Java words it (`KeeperErrorCode = ConnectionLoss for /x`). */
+  private terminalError(path?: string): ZooKeeperError {
     switch (this._state) {
       case 'expired':
-        return new ZooKeeperError('SessionExpired');
+        return new ZooKeeperError('SessionExpired', path);
       case 'authFailed':
-        return new ZooKeeperError('AuthFailed');
+        return new ZooKeeperError('AuthFailed', path);
       default:
-        return new ZooKeeperError('ConnectionLoss', undefined, 'the client is closed');
+        return new ZooKeeperError('ConnectionLoss', path);
     }
   }
 
