@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
-import { runMember } from '@zooid/follower';
-import { runObserver } from '@zooid/observer';
-import { Gateway, defaultGatewayOptions } from '@zooid/session-gw';
+// The roles are loaded when their command runs: `zooid shell` or `status`
+// should neither pay for nor depend on the whole server at start-up.
+const loadFollower = () => import('@zooid/follower');
+const loadObserver = () => import('@zooid/observer');
+const loadGateway = () => import('@zooid/session-gw');
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
 import { serveHealth } from './health.js';
@@ -157,7 +159,7 @@ export async function follower(argv: string[]): Promise<void> {
   const ensemble = ensembleOf(f, id);
   const opts = { ...roleOptions(f, id), ensemble };
   const log = createLogger('member', { member: id });
-  await runUntilStopped(f, log, () => runMember(opts, log));
+  await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }
 
 /** `zooid member`: the single voting member of a standalone ensemble. */
@@ -166,7 +168,7 @@ export async function member(argv: string[]): Promise<void> {
   const id = String(f.id);
   const opts = { ...roleOptions(f, id), ensemble: [id] };
   const log = createLogger('member', { member: id });
-  await runUntilStopped(f, log, () => runMember(opts, log));
+  await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }
 
 /** `zooid observer`: a non-voting learner that serves reads. */
@@ -175,7 +177,7 @@ export async function observer(argv: string[]): Promise<void> {
   const id = typeof f.id === 'string' ? f.id : `o-${randomBytes(3).toString('hex')}`;
   const opts = roleOptions(f, id);
   const log = createLogger('observer', { observer: id });
-  await runUntilStopped(f, log, () => runObserver(opts, log));
+  await runUntilStopped(f, log, async () => (await loadObserver()).runObserver(opts, log));
 }
 
 /** `zooid gateway`: a client-facing session gateway. */
@@ -185,6 +187,7 @@ export async function gateway(argv: string[]): Promise<void> {
   const log = createLogger('gateway', { gateway: id });
   const wl = String(f['4lw-whitelist']);
   const maxClientCnxns = intFlag(f, 'max-client-cnxns');
+  const { Gateway, defaultGatewayOptions } = await loadGateway();
   const gw = await Gateway.start(
     {
       ...defaultGatewayOptions,
