@@ -55,14 +55,21 @@ export class MemberStore {
     this.log = r.log;
     this.snapshots = r.snapshots;
     this.epochs = r.epochs;
+    if (r.snapshot) this.logger.info({ zxid: hexZxid(r.snapshot.zxid), bytes: r.snapshot.bytes.length }, 'loading snapshot');
     this.tree = r.snapshot ? decodeSnapshot(r.snapshot.bytes) : new DataTree();
     this.history = new History(this.tree.lastZxid);
     let replayed = 0;
+    // A long replay says how far it has got, every couple of seconds.
+    let report = Date.now() + 2000;
     for await (const rec of r.replay) {
       const { hdr, txn } = decodeTxn(rec.payload);
       this.tree.apply(hdr, txn);
       this.history.append([rec.zxid, rec.payload]);
       replayed++;
+      if (Date.now() > report) {
+        report = Date.now() + 2000;
+        this.logger.info({ replayed, zxid: hexZxid(rec.zxid) }, 'replaying transaction log');
+      }
     }
     this.sinceSnapshot = replayed;
     this.logger.info({ snapshot: r.snapshot ? hexZxid(r.snapshot.zxid) : null, replayed, lastZxid: hexZxid(this.tree.lastZxid), nodes: this.tree.nodeCount }, 'recovered');
