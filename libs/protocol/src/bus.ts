@@ -42,6 +42,13 @@ export function subjects(cluster = 'zooid') {
     zabLearner: (learnerId: string) => `${p}.zab.learner.${learnerId}`,
     /** the leader → every learner at once: proposals, commits, heartbeats (Broadcast). */
     zabBroadcast: `${p}.zab.broadcast`,
+    /**
+     * request/reply: answered by the leader of an epoch while it leads. When
+     * its process dies the NATS server drops the subscription at once and a
+     * learner's probe gets "no responders": the bus's version of the TCP
+     * reset that tells a ZooKeeper follower its leader is gone.
+     */
+    zabAlive: (leader: string, epoch: number) => `${p}.zab.alive.${leader}.${epoch}`,
     /** one service's actors, coalesced, for the inspector (InspectMessage). */
     inspect: (kind: Presence['kind'], id: string) => `${p}.inspect.${kind}.${id}`,
     /** every service's inspect subject, for a subscriber. */

@@ -1,5 +1,6 @@
 import { unpack } from '@zooid/protocol';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+export { Empty, RequestError } from '@nats-io/transport-node';
 import type { Logger } from './log.js';
 
 export type { NatsConnection };

@@ -4,7 +4,7 @@ import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
 import { adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { Empty, RequestError, listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -43,6 +43,8 @@ export class LearnerRole {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private syncing = false;
+  private probing = false;
+  private leaderId?: string;
   private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
 
   constructor(
@@ -67,6 +69,7 @@ export class LearnerRole {
         const now = Date.now();
         if (this.phase === 'broadcast') {
           if (now - this.lastHeard > this.opts.syncLimit * this.opts.tickTime) this.end('leader silent for syncLimit');
+          else this.probeLeader();
           return;
         }
         if (now - started > this.opts.initLimit * this.opts.tickTime) return this.end('no leader synchronized us within initLimit');
@@ -94,6 +97,22 @@ export class LearnerRole {
 
   get serving(): boolean {
     return this.phase === 'broadcast' && !this.stopped;
+  }
+
+  /**
+   * A dead leader is noticed at once, not after syncLimit: its liveness
+   * subject has no responder left. A frozen one still has its subscription
+   * and is caught by the silence timeout instead.
+   */
+  private probeLeader(): void {
+    if (this.probing || this.leaderId === undefined) return;
+    this.probing = true;
+    this.nc
+      .request(this.subj.zabAlive(this.leaderId, this.epoch), Empty, { timeout: this.opts.tickTime })
+      .catch((err: unknown) => {
+        if (err instanceof RequestError && err.isNoResponders()) this.end('leader is gone: nobody answers for it on the bus');
+      })
+      .finally(() => (this.probing = false));
   }
 
   private end(reason: string): void {
@@ -127,6 +146,7 @@ export class LearnerRole {
         if (m.epoch < this.store.epochs.readAccepted() || (this.opts.leader !== undefined && m.leader !== this.opts.leader)) return;
         if (this.epoch === 0) {
           this.epoch = m.epoch;
+          this.leaderId = m.leader;
           this.store.epochs.writeAccepted(m.epoch);
           this.phase = 'synchronization';
           this.events.phase('synchronization', m.epoch);

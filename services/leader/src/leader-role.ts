@@ -263,6 +263,11 @@ export class LeaderRole {
     this.acks = new AckTracker(this.opts.voters, start);
     for (const v of this.synced) if (this.opts.voters.includes(v)) this.acks.ack(v, start, Date.now());
     this.phase = 'broadcast';
+    this.subs.push(this.nc.subscribe(this.subj.zabAlive(this.opts.id, this.epoch), {
+        callback: (err, msg) => {
+          if (!err) msg.respond();
+        },
+      }));
     this.log.info({ epoch: this.epoch, zxid: hexZxid(start), synced: [...this.synced] }, 'leading: broadcast');
     this.serve();
     for (const [id, l] of this.learners) if (l.stage === 'uptodate' && id !== this.opts.id) this.send(id, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
