@@ -23,7 +23,6 @@ export interface TestServer {
 export const TICK = 500;
 
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
-export const zookeeperAvailable = existsSync(ZK_JAR);
 
 export async function startZooid(): Promise<TestServer> {
   const s = await startStandalone({ gateways: 1, tickTime: TICK });
@@ -36,6 +35,7 @@ export async function startZooid(): Promise<TestServer> {
  * empty containers and expired TTL nodes within a test's patience.
  */
 export async function startZooKeeper(): Promise<TestServer> {
+  if (!existsSync(ZK_JAR)) throw new Error(`${ZK_JAR} is missing: install Debian's zookeeper package (apt-get install zookeeper)`);
   const work = mkdtempSync(join(tmpdir(), 'client-test-zk-'));
   const port = await freePort();
   const conf = join(work, 'zoo.cfg');
