@@ -15,6 +15,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { subjects, unpack, type GatewayBatch, type Presence } from '@zooid/protocol';
 import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ClusterView, type ManagedNats } from '@zooid/cli';
 import { killProc, startProc, waitFor as waitForAny, waitServing, type Proc } from '../harness.js';
+import { logLines, type LogLine } from '../support/procs.js';
 
 /** The harness's waitFor, except that a crashed process ends the wait at once. */
 async function waitFor<T>(what: string, fn: () => T | Promise<T>, deadlineMs?: number, everyMs?: number): Promise<NonNullable<T>> {
@@ -39,26 +40,6 @@ async function waitFor<T>(what: string, fn: () => T | Promise<T>, deadlineMs?: n
   return r;
 }
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  time?: number;
-  [k: string]: unknown;
-}
-
-/** The JSON log lines a process printed (pino with ZOOID_LOG_FORMAT=json). */
-export function logLines(p: Proc): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of p.output().split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // cut by the output buffer's limit
-    }
-  }
-  return out;
-}
 
 function isAlive(p: Proc): boolean {
   return p.child.exitCode === null && p.child.signalCode === null;

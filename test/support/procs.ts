@@ -7,6 +7,7 @@ import type { Proc } from '../harness.js';
 export interface LogLine {
   level: number;
   msg: string;
+  time?: number;
   [k: string]: unknown;
 }
 
