@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ZooKeeperClient } from '@zooid/client';
+import { startProgress } from '@zooid/runtime/progress';
 import { external, startZooKeeper, startZooid, type System } from './systems.js';
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import { residentBytes } from './procs.js';
@@ -24,18 +25,16 @@ with the same client and load, then compares memory with many znodes loaded.
   --out DIR             where results go (default bench/results)
 `;
 
+/** A bar per phase on a terminal, a line every quarter otherwise. */
 function progressLine(label: string) {
-  const tty = process.stderr.isTTY;
-  let lastLogged = -1;
+  const progress = startProgress({ label: label.padEnd(34), total: 100, stepPercent: 25 });
+  let ended = false;
   return (fraction: number) => {
-    const pct = Math.round(fraction * 100);
-    if (tty) {
-      const bar = '#'.repeat(Math.round(fraction * 30)).padEnd(30, '.');
-      process.stderr.write(`\r${label.padEnd(34)} [${bar}] ${String(pct).padStart(3)}%${pct === 100 ? '\n' : ''}`);
-    } else if (pct >= lastLogged + 25 || (pct === 100 && lastLogged !== 100)) {
-      lastLogged = pct;
-      process.stderr.write(`${label}: ${pct}%\n`);
-    }
+    if (ended) return;
+    progress.update(Math.round(fraction * 100));
+    if (fraction < 1) return;
+    ended = true;
+    progress.end(`${label}: done`);
   };
 }
 

@@ -17,14 +17,8 @@ import {
   type WatcherTypeName,
   type ZooKeeperClient,
 } from '@zooid/client';
+import type { Progress } from '@zooid/runtime/progress';
 import { ShellError, errorMessage, formatAcl, formatStat, javaList, parseOptions, splitOutsideQuotes, tokenize } from './shell-format.js';
-
-/** Reports the progress of a long job: a bar on a terminal, a few log lines otherwise. */
-export interface Progress {
-  start(label: string, total: number): void;
-  update(done: number): void;
-  end(summary: string): void;
-}
 
 export interface ShellContext {
   /** The session; throws a ShellError when there is none. */
@@ -34,7 +28,8 @@ export interface ShellContext {
   printWatches: boolean;
   /** Commands entered so far, numbered from 0. */
   readonly history: string[];
-  progress(): Progress;
+  /** A bar on the shell's terminal, a few lines on stderr otherwise. */
+  progress(label: string, total: number, unit: string): Progress;
   connect(connectString?: string): Promise<void>;
   close(): Promise<void>;
   quit(): void;
@@ -264,13 +259,14 @@ export const COMMANDS: Record<string, Command> = {
       if (root === '/') paths.pop(); // the root itself stays
       const deletable = paths.filter((p) => p !== '/zookeeper' && !p.startsWith('/zookeeper/'));
       const big = deletable.length >= PROGRESS_THRESHOLD;
-      const progress = big ? ctx.progress() : undefined;
-      progress?.start(`deleteall ${root}`, deletable.length);
+      const progress = big ? ctx.progress(`deleteall ${root}`, deletable.length, 'deleted') : undefined;
       try {
         await deleteInOrder(zk, deletable, batch, (n) => progress?.update(n));
-      } finally {
-        progress?.end(`deleteall ${root}: deleted ${deletable.length} nodes`);
+      } catch (err) {
+        progress?.end();
+        throw err;
       }
+      progress?.end(`deleteall ${root}: deleted ${deletable.length} nodes`);
     },
   },
   get: {

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { ZooKeeperClient, formatEvent, type WatchedEvent } from '@zooid/client';
 import type { FlagSpec } from './args.js';
 import { UsageError } from './args.js';
-import { COMMANDS, COMMAND_NAMES, type Progress, type ShellContext } from './shell-commands.js';
+import { startProgress, type Progress } from '@zooid/runtime/progress';
+import { COMMANDS, COMMAND_NAMES, type ShellContext } from './shell-commands.js';
 import { ShellError, errorMessage, tokenize } from './shell-format.js';
 
 export const shellSpec: FlagSpec = {
@@ -124,46 +125,8 @@ class Shell implements ShellContext {
     rl.prompt(true);
   }
 
-  progress(): Progress {
-    const tty = Boolean(this.opts.stderr.isTTY);
-    const stderr = this.opts.stderr;
-    let label = '';
-    let total = 0;
-    let lastDraw = 0;
-    let nextLog = 0;
-    let step = 1;
-    const bar = (done: number) => {
-      const width = 30;
-      const filled = total === 0 ? width : Math.round((done / total) * width);
-      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-      stderr.write(`\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${pct}%`);
-    };
-    return {
-      start: (l, t) => {
-        label = l;
-        total = t;
-        step = Math.max(1, Math.ceil(t / 10));
-        nextLog = step;
-        if (tty) bar(0);
-        else stderr.write(`${label}: ${total} nodes to delete\n`);
-      },
-      update: (done) => {
-        if (tty) {
-          const now = Date.now();
-          if (now - lastDraw >= 100 || done === total) {
-            lastDraw = now;
-            bar(done);
-          }
-        } else if (done >= nextLog && done < total) {
-          stderr.write(`${label}: ${done}/${total} deleted\n`);
-          while (nextLog <= done) nextLog += step;
-        }
-      },
-      end: (summary) => {
-        if (tty) stderr.write('\r\x1b[2K');
-        stderr.write(summary + '\n');
-      },
-    };
+  progress(label: string, total: number, unit: string): Progress {
+    return startProgress({ label, total, unit, stream: this.opts.stderr });
   }
 
   /** Runs one line; false when it failed (the error is already printed). */

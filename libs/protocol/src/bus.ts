@@ -248,8 +248,12 @@ export type ToLearner =
       /** Syncpart messages sent just before this one (a large snapshot or diff does not fit in one). */
       parts: number;
     }
-  /** A piece of the next sync: a slice of the snapshot, or some of its transactions. */
-  | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[] }
+  /**
+   * A piece of the next sync: a slice of the snapshot, or some of its
+   * transactions. bytes counts the snapshot and transaction bytes of all the
+   * parts, so that a learner can show how far a long sync has got.
+   */
+  | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[]; bytes: number }
   | { t: 'uptodate'; attempt: number; epoch: number }
   | { t: 'goaway'; attempt: number; reason: string };
 

@@ -1,2 +1,3 @@
 export * from './log.js';
 export * from './bus.js';
+export * from './progress.js';

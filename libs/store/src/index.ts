@@ -1,6 +1,6 @@
 export type { LogRecord } from './record.js';
 export type { LogFn } from './fsutil.js';
-export { TxnLog, type TxnLogOptions } from './txnlog.js';
+export { LogReading, TxnLog, type TxnLogOptions } from './txnlog.js';
 export { SnapshotStore, type Snapshot, type SnapshotStoreOptions } from './snapshot.js';
 export { EpochFiles } from './epoch.js';
 export { recover, type Recovered, type RecoverOptions } from './recover.js';

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { EpochFiles } from './epoch.js';
 import type { LogFn } from './fsutil.js';
-import type { LogRecord } from './record.js';
 import { SnapshotStore, type Snapshot } from './snapshot.js';
-import { TxnLog } from './txnlog.js';
+import { TxnLog, type LogReading } from './txnlog.js';
 
 export interface RecoverOptions {
   segmentBytes?: number;
@@ -20,7 +19,7 @@ export interface Recovered {
   /** The newest snapshot that verifies, or null to start from an empty state. */
   snapshot: Snapshot | null;
   /** The logged records after the snapshot, to apply on top of it in order. */
-  replay: AsyncIterable<LogRecord>;
+  replay: LogReading;
 }
 
 /**

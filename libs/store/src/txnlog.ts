@@ -141,8 +141,8 @@ export class TxnLog {
    * not included). A concurrent truncateAfter or purge of the range being read
    * makes the iteration throw.
    */
-  read(fromZxid: number): AsyncIterable<LogRecord> {
-    return readSegments(
+  read(fromZxid: number): LogReading {
+    return new LogReading(
       this.dir,
       this.segments.map((s) => ({ ...s })),
       fromZxid,
@@ -298,27 +298,55 @@ export class TxnLog {
   }
 }
 
-async function* readSegments(dir: string, segments: readonly Segment[], fromZxid: number): AsyncGenerator<LogRecord> {
-  // Segment i holds only zxids below segment i+1's first: skip those entirely <= fromZxid.
-  let i = 0;
-  while (i + 1 < segments.length && segments[i + 1]!.firstZxid <= fromZxid + 1) i++;
-  let prevZxid = 0;
-  for (; i < segments.length; i++) {
-    const seg = segments[i]!;
-    let fh: FileHandle;
-    try {
-      fh = await open(join(dir, seg.name), 'r');
-    } catch (err) {
-      if (isNotFound(err)) throw new Error(`txn log: segment ${seg.name} was removed while being read`, { cause: err });
-      throw err;
-    }
-    try {
-      const reader = new FrameReader(fh, SEGMENT_HEADER_BYTES, seg.end, prevZxid);
-      for (let rec; (rec = await reader.next()) !== null; ) if (rec.zxid > fromZxid) yield rec;
-      if (reader.pos !== seg.end) throw new Error(`txn log: bad record in ${seg.name} at offset ${reader.pos}`);
-      prevZxid = reader.lastZxid;
-    } finally {
-      await fh.close();
+/**
+ * The records after a zxid, read segment by segment. How far it has got is
+ * counted in bytes of the segments it walks, so that a long replay can show
+ * progress: bytesRead reaches totalBytes when the iteration ends.
+ */
+export class LogReading implements AsyncIterable<LogRecord> {
+  readonly totalBytes: number;
+  private read = 0;
+  private readonly segments: readonly Segment[];
+
+  constructor(
+    private readonly dir: string,
+    segments: readonly Segment[],
+    private readonly fromZxid: number,
+  ) {
+    // Segment i holds only zxids below segment i+1's first: skip those entirely <= fromZxid.
+    let i = 0;
+    while (i + 1 < segments.length && segments[i + 1]!.firstZxid <= fromZxid + 1) i++;
+    this.segments = segments.slice(i);
+    this.totalBytes = this.segments.reduce((sum, seg) => sum + seg.end - SEGMENT_HEADER_BYTES, 0);
+  }
+
+  get bytesRead(): number {
+    return this.read;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<LogRecord> {
+    this.read = 0;
+    let prevZxid = 0;
+    for (const seg of this.segments) {
+      let fh: FileHandle;
+      try {
+        fh = await open(join(this.dir, seg.name), 'r');
+      } catch (err) {
+        if (isNotFound(err)) throw new Error(`txn log: segment ${seg.name} was removed while being read`, { cause: err });
+        throw err;
+      }
+      const before = this.read;
+      try {
+        const reader = new FrameReader(fh, SEGMENT_HEADER_BYTES, seg.end, prevZxid);
+        for (let rec; (rec = await reader.next()) !== null; ) {
+          this.read = before + reader.pos - SEGMENT_HEADER_BYTES;
+          if (rec.zxid > this.fromZxid) yield rec;
+        }
+        if (reader.pos !== seg.end) throw new Error(`txn log: bad record in ${seg.name} at offset ${reader.pos}`);
+        prevZxid = reader.lastZxid;
+      } finally {
+        await fh.close();
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { RECORD_HEADER_BYTES, type LogRecord } from '../src/record.js';
 import { collect, expectLog, openLog, records, segmentFiles, segmentName, tempDir } from './helpers.js';
 
 /** The FileHandle class is not exported; spy on its prototype to count I/O calls. */
@@ -177,6 +178,34 @@ describe('TxnLog', () => {
     log.append(records(6, 8));
     await log.flush();
     expect((await collect(reader)).map((r) => r.zxid)).toEqual([1, 2, 3, 4, 5]);
+    await log.close();
+  });
+
+  it('a reading counts the bytes it has walked, up to the size of the segments it covers', async () => {
+    const dir = await tempDir();
+    const { log } = await openLog(dir, { segmentBytes: 1024 });
+    const all = records(1, 60);
+    for (const r of all) {
+      log.append([r]);
+      await log.flush();
+    }
+    const size = (rs: LogRecord[]) => rs.reduce((sum, r) => sum + RECORD_HEADER_BYTES + r.payload.length, 0);
+    for (const from of [0, 33, 59]) {
+      const reading = log.read(from);
+      // Whole segments: everything from the segment holding from+1 on.
+      expect(reading.totalBytes).toBeGreaterThanOrEqual(size(all.slice(from)));
+      expect(reading.totalBytes).toBeLessThanOrEqual(from === 0 ? size(all) : size(all) - 1);
+      const seen: number[] = [];
+      const zxids: number[] = [];
+      for await (const r of reading) {
+        zxids.push(r.zxid);
+        seen.push(reading.bytesRead);
+      }
+      expect(zxids).toEqual(all.slice(from).map((r) => r.zxid));
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(reading.bytesRead).toBe(reading.totalBytes);
+    }
+    expect(log.read(0).totalBytes).toBe(size(all));
     await log.close();
   });
 

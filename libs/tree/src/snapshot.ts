@@ -53,8 +53,14 @@ export function encodeSnapshot(tree: DataTree): Buffer {
   return w.finish();
 }
 
-/** Throws on a damaged or truncated snapshot. */
-export function decodeSnapshot(buf: Uint8Array): DataTree {
+/** Nodes decoded between two calls of decodeSnapshot's progress callback. */
+const PROGRESS_EVERY = 4096;
+
+/**
+ * Throws on a damaged or truncated snapshot. A large one takes a while (about
+ * a second per 200,000 znodes): onProgress hears how many nodes are done.
+ */
+export function decodeSnapshot(buf: Uint8Array, onProgress?: (done: number, total: number) => void): DataTree {
   const r = new Reader(buf);
   if (r.u32() !== MAGIC) throw new RangeError('not a snapshot');
   const format = r.u8();
@@ -75,6 +81,7 @@ export function decodeSnapshot(buf: Uint8Array): DataTree {
 
   const count = r.u32();
   function* nodes(): Generator<[string, ZNode]> {
+    onProgress?.(0, count);
     for (let i = 0; i < count; i++) {
       const path = r.str();
       const data = r.bytes(true); // the tree copies it
@@ -83,7 +90,9 @@ export function decodeSnapshot(buf: Uint8Array): DataTree {
       if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
       const owner = sharedOwner(r.i64());
       yield [path, new ZNode(data, acl, kind, owner, r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32())];
+      if (onProgress && (i + 1) % PROGRESS_EVERY === 0) onProgress(i + 1, count);
     }
+    onProgress?.(count, count);
   }
   const tree = DataTree.fromSnapshot(lastZxid, sessions, nodes());
   if (!r.done) throw new RangeError('trailing bytes after snapshot');

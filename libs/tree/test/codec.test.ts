@@ -52,4 +52,18 @@ describe('snapshot codec', () => {
     expect(() => decodeSnapshot(Buffer.from('nope'))).toThrow(RangeError);
     expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 3))).toThrow(RangeError);
   });
+
+  it('reports progress while decoding, ending at the node count', () => {
+    const tree = new DataTree();
+    for (let i = 1; i <= 10_000; i++) {
+      const txn: Txn = { type: 'create', op: OpCode.create, path: `/n${i}`, data: null, acl: OPEN, kind: 'persistent', ephemeralOwner: 0n, parentCVersion: i };
+      tree.apply({ sessionId: 1n, cxid: i, zxid: i, time: 0, type: OpCode.create }, txn);
+    }
+    const calls: Array<[number, number]> = [];
+    const loaded = decodeSnapshot(encodeSnapshot(tree), (done, total) => calls.push([done, total]));
+    const total = tree.nodeCount - 1; // the root is counted apart
+    expect(calls.map(([, t]) => t)).toEqual(calls.map(() => total));
+    expect(calls.map(([d]) => d)).toEqual([0, 4096, 8192, total]);
+    expect(loaded.digest()).toBe(tree.digest());
+  });
 });

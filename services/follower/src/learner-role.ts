@@ -3,8 +3,8 @@ import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Br
 import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
-import { adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { Empty, RequestError, listen, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
+import { Empty, RequestError, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -46,6 +46,9 @@ export class LearnerRole {
   private probing = false;
   private leaderId?: string;
   private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
+  /** How far the parts of a long sync have arrived, for its progress report. */
+  private partsBytes = 0;
+  private partsProgress?: Progress;
 
   constructor(
     private readonly opts: RoleOptions & { voter: boolean; leader?: string },
@@ -85,6 +88,7 @@ export class LearnerRole {
     for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
     this.served?.stop('learner stopped serving');
+    this.partsProgress?.end();
   }
 
   get sessionCount(): number {
@@ -156,8 +160,13 @@ export class LearnerRole {
       }
       case 'syncpart':
         if (m.epoch !== this.epoch || this.syncing || this.stream) return;
+        if (this.parts.length === 0 && m.bytes >= PROGRESS_MIN_BYTES) {
+          this.partsProgress = startProgress({ label: m.snapshot ? 'receiving snapshot from leader' : 'receiving transactions from leader', total: m.bytes, unit: 'bytes', logger: this.log });
+          this.partsBytes = 0;
+        }
         this.parts.push(m);
-        if (m.snapshot && this.parts.length % 8 === 0) this.log.info({ parts: this.parts.length }, 'receiving snapshot from leader');
+        this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+        this.partsProgress?.update(this.partsBytes);
         return;
       case 'sync':
         if (m.epoch !== this.epoch || this.syncing || this.stream) return;
@@ -186,6 +195,8 @@ export class LearnerRole {
   private assemble(m: Extract<ToLearner, { t: 'sync' }>): Extract<ToLearner, { t: 'sync' }> {
     const parts = this.parts;
     this.parts = [];
+    this.partsProgress?.end();
+    this.partsProgress = undefined;
     if (parts.length === 0) return m;
     const slices = parts.flatMap((p) => (p.snapshot ? [p.snapshot] : []));
     return {

@@ -243,9 +243,11 @@ export class LeaderRole {
     const slice = Math.max(64 * 1024, maxPayload(this.nc) - 64 * 1024);
     const parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
     const snap = msg.snapshot;
-    if (snap) for (let off = 0; off < snap.length; off += slice) parts.push({ t: 'syncpart', attempt: msg.attempt, epoch: msg.epoch, snapshot: snap.subarray(off, off + slice), txns: [] });
+    const bytes = (snap?.length ?? 0) + msg.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    const { attempt, epoch } = msg;
+    if (snap) for (let off = 0; off < snap.length; off += slice) parts.push({ t: 'syncpart', attempt, epoch, snapshot: snap.subarray(off, off + slice), txns: [], bytes });
     for (const txns of splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts) {
-      parts.push({ t: 'syncpart', attempt: msg.attempt, epoch: msg.epoch, snapshot: null, txns });
+      parts.push({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes });
     }
     for (const p of parts) this.send(id, p);
     this.send(id, { ...msg, snapshot: null, txns: [], parts: parts.length });

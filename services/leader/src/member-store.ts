@@ -2,7 +2,7 @@ import { DataTree, decodeSnapshot, decodeTxn, encodeSnapshot } from '@zooid/tree
 import { recover, type EpochFiles, type SnapshotStore, type TxnLog } from '@zooid/store';
 import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
-import type { Logger } from '@zooid/runtime';
+import { startProgress, type Logger, type Progress } from '@zooid/runtime';
 
 export interface StoreOptions {
   /** Transactions between snapshots. */
@@ -12,6 +12,9 @@ export interface StoreOptions {
   /** ms between purges (autopurge.purgeInterval); 0 or absent purges right after every snapshot. */
   purgeIntervalMs?: number;
 }
+
+/** Snapshots, log tails and syncs smaller than this finish too fast to be worth a progress report. */
+export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
 /**
  * A member's durable state and what is derived from it: the transaction log,
@@ -56,23 +59,33 @@ export class MemberStore {
     this.snapshots = r.snapshots;
     this.epochs = r.epochs;
     if (r.snapshot) this.logger.info({ zxid: hexZxid(r.snapshot.zxid), bytes: r.snapshot.bytes.length }, 'loading snapshot');
-    this.tree = r.snapshot ? decodeSnapshot(r.snapshot.bytes) : new DataTree();
+    this.tree = r.snapshot ? this.decode(r.snapshot.bytes, `loading snapshot ${hexZxid(r.snapshot.zxid)}`) : new DataTree();
     this.history = new History(this.tree.lastZxid);
+    const { replay } = r;
+    const progress = replay.totalBytes >= PROGRESS_MIN_BYTES ? startProgress({ label: 'replaying transaction log', total: replay.totalBytes, unit: 'bytes', logger: this.logger }) : undefined;
     let replayed = 0;
-    // A long replay says how far it has got, every couple of seconds.
-    let report = Date.now() + 2000;
-    for await (const rec of r.replay) {
+    for await (const rec of replay) {
       const { hdr, txn } = decodeTxn(rec.payload);
       this.tree.apply(hdr, txn);
       this.history.append([rec.zxid, rec.payload]);
       replayed++;
-      if (Date.now() > report) {
-        report = Date.now() + 2000;
-        this.logger.info({ replayed, zxid: hexZxid(rec.zxid) }, 'replaying transaction log');
-      }
+      progress?.update(replay.bytesRead);
     }
+    progress?.end();
     this.sinceSnapshot = replayed;
     this.logger.info({ snapshot: r.snapshot ? hexZxid(r.snapshot.zxid) : null, replayed, lastZxid: hexZxid(this.tree.lastZxid), nodes: this.tree.nodeCount }, 'recovered');
+  }
+
+  /** decodeSnapshot, with a progress report when the snapshot is large (it blocks the event loop meanwhile). */
+  private decode(bytes: Uint8Array, label: string): DataTree {
+    if (bytes.length < PROGRESS_MIN_BYTES) return decodeSnapshot(bytes);
+    let progress: Progress | undefined;
+    const tree = decodeSnapshot(bytes, (done, total) => {
+      progress ??= startProgress({ label, total, unit: 'znodes', logger: this.logger });
+      progress.update(done);
+    });
+    progress?.end();
+    return tree;
   }
 
   get lastLogged(): number {
@@ -93,7 +106,7 @@ export class MemberStore {
     this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length }, 'installing snapshot from leader (SNAP)');
     await this.snapshots.write(zxid, bytes);
     await this.log.truncateAfter(0);
-    this.tree = decodeSnapshot(bytes);
+    this.tree = this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`);
     this.history = new History(zxid);
     this.sinceSnapshot = 0;
   }
