@@ -245,6 +245,9 @@ describe('how a learner catches up', () => {
     // the leader's history starts at its snapshot, so an empty learner is behind it.
     const c = await connectClient(cluster.connectString);
     await c.create('/snap', Buffer.from('x'));
+    // A few large nodes make the snapshot big enough for the sync to report its progress.
+    await c.create('/snapbig', Buffer.from('x'));
+    for (let i = 0; i < 5; i++) await c.create(`/snapbig/b${i}`, Buffer.alloc(1_000_000, i));
     const acked: string[] = [];
     for (let i = 0; i < SNAP_COUNT + 20; i++) acked.push((await c.create(`/snap/n${i}`)).split('/').pop()!);
     await c.close();
@@ -266,6 +269,11 @@ describe('how a learner catches up', () => {
     const back = await cluster.settled(20_000);
     expect(firstSyncMode(f), f.proc.output().slice(-6000)).toBe('snap');
     expect(leaderSyncModes(back.leader, f.id, since)[0]).toBe('snap');
+    // Long work shows progress: without a terminal, as log lines.
+    const receiving = lines(f, 'receiving snapshot from leader');
+    expect(receiving[0]).toMatchObject({ done: 0, percent: 0 });
+    expect(Number(receiving[0]!.total)).toBeGreaterThan(5_000_000);
+    expect(f.logs().some((l) => /^loading snapshot 0x[0-9a-f]+ from leader$/.test(l.msg) && l.done === 0)).toBe(true);
     const seen = await readEverywhere(`/snap/n${SNAP_COUNT + 19}`);
     expect(seen.get(f.id)).toBe('');
     expect(new Set(seen.values()).size).toBe(1);
