@@ -283,7 +283,15 @@ describe('large requests in bursts', () => {
       expect(got[i]!.err).toBe(Err.OK);
       expect(Buffer.from((got[i]!.body as { data: Uint8Array }).data).equals(blobs[i]!)).toBe(true);
     }
+    // Every blob twice in one turn: ~21 MiB of replies, well over the
+    // gateway's 8 MiB maxClientQueue, to a client that reads them.
+    const again = await Promise.all([...blobs, ...blobs].map((_, i) => c.call(OpCode.getData, req.getData(`/rb-burst-${i % n}`))));
+    for (let i = 0; i < 2 * n; i++) {
+      expect(again[i]!.err).toBe(Err.OK);
+      expect(Buffer.from((again[i]!.body as { data: Uint8Array }).data).equals(blobs[i % n]!)).toBe(true);
+    }
     expect(c.outOfOrder).toEqual([]);
+    expect(warnings(zk.gateways[0]!, 'not reading', `:${c.localPort}"`)).toEqual([]);
     await Promise.all(blobs.map((_, i) => c.call(OpCode.delete, req.delete(`/rb-burst-${i}`))));
     await c.close();
     await assertHealthy();
@@ -319,6 +327,28 @@ describe('a client that stops reading (promise 8)', () => {
     expect(warnings(zk.gateways[0]!, 'not reading', `:${slow.socket.localPort}"`)).toHaveLength(1);
     slow.socket.resume();
     await socketClosed(slow.socket, 15_000);
+    await assertHealthy();
+  });
+
+  it('is disconnected when its queue stays over the limit without draining, even under the hard cap', async () => {
+    const setup = await RawClient.connect(port, { timeOut: 10_000 });
+    const big = randomBytes(900 * 1024);
+    expect((await setup.call(OpCode.create, req.create('/rb-stall', big))).err).toBe(Err.OK);
+    await setup.close();
+
+    const stalled = await RawClient.connect(port, { timeOut: 10_000 });
+    stalled.socket.pause();
+    // 24 × 900 KiB ≈ 21 MiB: over the gateway's 8 MiB maxClientQueue after
+    // the socket buffers take their share, and under its 32 MiB hard cap, so
+    // only the rule that the queue must drain in time can catch it.
+    for (let i = 0; i < 24; i++) void stalled.call(OpCode.getData, req.getData('/rb-stall'));
+
+    const mine = () => warnings(zk.gateways[0]!, 'not reading', `:${stalled.localPort}"`);
+    await waitFor('the gateway to drop the stalled client', () => mine().length > 0, 20_000);
+    expect(mine()).toHaveLength(1);
+    expect(mine()[0]).toMatchObject({ rule: 'no drain' });
+    stalled.socket.resume();
+    await socketClosed(stalled.socket, 15_000);
     await assertHealthy();
   });
 });

@@ -41,7 +41,11 @@ export interface GatewayOptions {
   cluster: string;
   tickTime: number;
   maxBuffer: number;
-  /** Bytes queued for a client that is not reading before it is disconnected. */
+  /**
+   * Bytes queued for a client beyond which it must drain within
+   * CLIENT_QUEUE_GRACE_MS or be disconnected; it is disconnected at once
+   * beyond CLIENT_QUEUE_HARD_CAP times this.
+   */
   maxClientQueue: number;
   maxClientCnxns: number;
   /** Four-letter words allowed, or '*' for all. */
@@ -65,6 +69,14 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
 };
 
 const MAX_EARLY_FRAMES = 1000;
+/**
+ * A client that reads takes a burst of replies far larger than
+ * maxClientQueue within moments; one whose queue stays over the limit this
+ * long without draining is not reading.
+ */
+const CLIENT_QUEUE_GRACE_MS = 5000;
+/** Bounds the memory a client that does not read can hold during its grace period. */
+const CLIENT_QUEUE_HARD_CAP = 4;
 
 /** One client TCP connection. */
 export interface Conn {
@@ -88,6 +100,8 @@ export interface Conn {
   latency: Latency;
   /** A frame arrived since the last touch: the only thing that keeps a session alive. */
   heard: boolean;
+  /** The socket is corked until the end of this turn, to send the turn's replies in one write. */
+  corked: boolean;
 }
 
 /**
@@ -100,6 +114,9 @@ export class Gateway {
   private readonly learners = new LearnerDirectory();
   private outgoing = new Map<string, GwToLearner[]>();
   private flushScheduled = false;
+  private corked: Conn[] = [];
+  /** Connections whose queue is over maxClientQueue, and since when (ms) without draining. */
+  private readonly overLimit = new Map<Conn, number>();
   private readonly numbers = new BatchNumbers();
   private readonly gaps = new BatchGaps();
   private nextConn = 1;
@@ -246,6 +263,7 @@ export class Gateway {
       pending: [],
       latency: new Latency(),
       heard: false,
+      corked: false,
     };
     this.conns.set(id, conn);
     conn.actor.start();
@@ -277,7 +295,10 @@ export class Gateway {
       if (!fourLetter) socket.end();
     });
     socket.on('error', () => undefined);
+    // Emptied its queue: whatever it held, the client is reading.
+    socket.on('drain', () => this.overLimit.delete(conn));
     socket.on('close', () => {
+      this.overLimit.delete(conn);
       // Promise 9: a frame cut short is bad input too, worth one line.
       if (decoder.midFrame && !refused && !fourLetter) {
         this.log.warn({ conn: id, remote: conn.remote, buffered: decoder.buffered }, 'connection closed in the middle of a frame');
@@ -394,12 +415,53 @@ export class Gateway {
     if (conn.socket.destroyed) return;
     conn.sent++;
     this.stats.sent++;
-    conn.socket.write(frame(body));
-    if (conn.socket.writableLength > this.opts.maxClientQueue) {
-      // A client that does not read must not hold memory or others' progress.
-      this.log.warn({ conn: conn.id, remote: conn.remote, queued: conn.socket.writableLength }, 'client is not reading; disconnecting');
-      conn.socket.destroy();
+    // Replies come in batches: one writev per connection per turn instead of
+    // one write syscall per reply. end() uncorks, so nothing is lost on close.
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.socket.cork();
+      if (this.corked.push(conn) === 1) process.nextTick(() => this.uncork());
     }
+    conn.socket.write(frame(body));
+  }
+
+  private uncork(): void {
+    const corked = this.corked;
+    this.corked = [];
+    const now = Date.now();
+    for (const conn of corked) {
+      conn.corked = false;
+      if (conn.socket.destroyed) continue;
+      conn.socket.uncork();
+      this.checkQueue(conn, now);
+    }
+  }
+
+  /**
+   * A client that does not read must not hold memory or others' progress,
+   * but a turn's burst may queue far more than maxClientQueue for a client
+   * that reads: only a queue that stays over the limit without draining, or
+   * one past the hard cap, costs the connection.
+   */
+  private checkQueue(conn: Conn, now: number): void {
+    const queued = conn.socket.writableLength;
+    const limit = this.opts.maxClientQueue;
+    const since = this.overLimit.get(conn);
+    if (queued <= limit) {
+      this.overLimit.delete(conn);
+    } else if (queued > limit * CLIENT_QUEUE_HARD_CAP) {
+      this.notReading(conn, { queued, rule: 'hard cap' });
+    } else if (since === undefined) {
+      this.overLimit.set(conn, now);
+    } else if (now - since >= CLIENT_QUEUE_GRACE_MS) {
+      this.notReading(conn, { queued, rule: 'no drain', overMs: now - since });
+    }
+  }
+
+  private notReading(conn: Conn, detail: Record<string, unknown>): void {
+    this.overLimit.delete(conn);
+    this.log.warn({ conn: conn.id, remote: conn.remote, ...detail }, 'client is not reading; disconnecting');
+    conn.socket.destroy();
   }
 
   private release(conn: Conn, state: string, reason: string): void {
@@ -477,6 +539,8 @@ export class Gateway {
 
   private housekeeping(): void {
     const now = Date.now();
+    // A client that is sent nothing more is judged here.
+    for (const c of this.overLimit.keys()) if (!c.socket.destroyed) this.checkQueue(c, now);
     for (const gone of this.learners.expire(now)) {
       this.log.warn({ learner: gone }, 'learner went away; moving its sessions');
       for (const c of this.conns.values()) {
