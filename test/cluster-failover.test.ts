@@ -239,6 +239,27 @@ describe('how a learner catches up', () => {
     expect(seen.get(f.id)).toBe('');
   }, 60_000);
 
+  it('a follower that missed more than the leader keeps in memory catches up by DIFF read from the leader\'s log', async () => {
+    const s = await cluster.settled();
+    const f = cluster.members.find((m) => m !== s.leader)!;
+    await f.kill();
+    const c = await connectClient(cluster.connectString);
+    await c.create('/far', Buffer.from('x'));
+    // More than the in-memory window (1,000 payloads); the leader's log still holds them all.
+    for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.create(`/far/n${i + j}`)));
+    await c.close();
+    const since = Date.now();
+    f.start();
+    const back = await cluster.settled(20_000);
+    expect(firstSyncMode(f), f.proc.output().slice(-4000)).toBe('diff');
+    expect(Number(lines(f, 'synchronized with leader')[0]!.txns)).toBeGreaterThanOrEqual(1501);
+    expect(leaderSyncModes(back.leader, f.id, since)[0]).toBe('diff');
+    expect(lines(back.leader, 'reading the log for a DIFF').filter((l) => l.learner === f.id && Number(l.time) >= since)).toHaveLength(1);
+    const seen = await readEverywhere('/far/n1499');
+    expect(seen.get(f.id)).toBe('');
+    expect(new Set(seen.values()).size).toBe(1);
+  }, 60_000);
+
   it('after kill -9 of every voter all acknowledged writes survive; a follower whose data directory was wiped catches up by SNAP', async () => {
     await cluster.settled();
     // Enough writes that every member has taken a snapshot: after a restart

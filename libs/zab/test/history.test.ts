@@ -7,8 +7,8 @@ import { makeZxid, quorumSize } from '../src/quorum.js';
 const z = (e: number, c: number) => makeZxid(e, c);
 const entry = (zxid: number): [number, Uint8Array] => [zxid, new Uint8Array([1])];
 
-function history(base: number, zxids: number[], capacity?: number) {
-  const h = new History(base, capacity);
+function history(base: number, zxids: number[], limits?: { capacity?: number; window?: number }) {
+  const h = new History(base, limits);
   for (const x of zxids) h.append(entry(x));
   return h;
 }
@@ -34,10 +34,41 @@ describe('sync planning (DIFF, TRUNC, SNAP)', () => {
   });
 
   it('forgets the oldest entries past its capacity and snaps learners behind them', () => {
-    const small = history(0, [1, 2, 3, 4, 5, 6], 3);
-    expect(small.after(0).map((e) => e[0])).toEqual([4, 5, 6]);
+    const small = history(0, [1, 2, 3, 4, 5, 6], { capacity: 3, window: 3 });
+    expect(small.after(3).map((e) => e[0])).toEqual([4, 5, 6]);
     expect(small.plan(2)).toEqual({ mode: 'snap' });
     expect(small.plan(3)).toEqual({ mode: 'diff', from: 3 });
+  });
+
+  it('keeps payloads of applied entries only within the window, and zxids of all', () => {
+    const w = history(z(1, 0), [z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(2, 1), z(2, 2)], { window: 2 });
+    // Nothing applied yet: every payload stays, whatever the window.
+    expect(w.memoryBase).toBe(z(1, 0));
+    expect(w.after(z(1, 0))).toHaveLength(6);
+    w.release(z(2, 1));
+    expect(w.memoryBase).toBe(z(1, 4));
+    expect(w.after(z(1, 4)).map((e) => e[0])).toEqual([z(2, 1), z(2, 2)]);
+    expect(() => w.after(z(1, 3))).toThrow(/invariant/);
+    // Plans are exact over the zxids whose payloads left memory.
+    expect(w.plan(z(1, 2))).toEqual({ mode: 'diff', from: z(1, 2) });
+    expect(w.plan(z(1, 9))).toEqual({ mode: 'trunc', truncTo: z(1, 4) });
+    expect(w.plan(z(1, 0))).toEqual({ mode: 'diff', from: z(1, 0) });
+    // The successor of each point, across the boundary between zxids and payloads.
+    expect([z(1, 0), z(1, 3), z(1, 4), z(2, 1), z(2, 2), z(1, 9)].map((x) => w.next(x))).toEqual([z(1, 1), z(1, 4), z(2, 1), z(2, 2), undefined, undefined]);
+    // An entry appended later is unapplied: its payload stays, and the window moves on.
+    w.append(entry(z(2, 3)));
+    expect(w.memoryBase).toBe(z(2, 1));
+    expect(w.after(z(2, 1)).map((e) => e[0])).toEqual([z(2, 2), z(2, 3)]);
+    expect(w.last).toBe(z(2, 3));
+  });
+
+  it('forgets what the log no longer holds', () => {
+    const f = history(0, [1, 2, 3, 4, 5], { window: 1 });
+    f.release(5);
+    f.forgetBefore(3);
+    expect(f.plan(1)).toEqual({ mode: 'snap' });
+    expect(f.plan(2)).toEqual({ mode: 'diff', from: 2 });
+    expect(f.next(2)).toBe(3);
   });
 
   it('refuses a zxid that does not increase', () => {

@@ -12,7 +12,7 @@ import {
   type ToLearner,
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
-import { AckTracker, hexZxid, isQuorum } from '@zooid/zab';
+import { AckTracker, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
 import { listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -221,14 +221,37 @@ export class LeaderRole {
   private syncLearner(id: string, l: LearnerState, learnerLast: number): void {
     const h = this.store.history;
     const plan = h.plan(learnerLast);
+    if (plan.mode === 'snap') return this.sendPlan(id, l, learnerLast, plan, []);
+    const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
+    if (from >= h.memoryBase) return this.sendPlan(id, l, learnerLast, plan, h.after(from));
+    this.log.info({ learner: id, from: hexZxid(from), memoryBase: hexZxid(h.memoryBase) }, 'reading the log for a DIFF');
+    void this.store.entriesAfter(from).then(
+      (txns) => this.sendPlan(id, l, learnerLast, txns ? plan : { mode: 'snap' }, txns ?? []),
+      (err: unknown) => {
+        this.log.warn({ err, learner: id }, 'reading the log for a DIFF failed; sending a snapshot');
+        this.sendPlan(id, l, learnerLast, { mode: 'snap' }, []);
+      },
+    );
+  }
+
+  /** Sends a planned sync, current as of now (commit point, broadcast sequence). */
+  private sendPlan(id: string, l: LearnerState, learnerLast: number, plan: SyncPlan, txns: LogEntry[]): void {
+    // A DIFF read from disk arrives later: the learner may have started over, or we stopped leading.
+    if (this.stopped || this.learners.get(id) !== l || l.stage !== 'sync') return;
+    const h = this.store.history;
+    if (plan.mode !== 'snap') {
+      // Whatever was proposed since the entries were gathered goes too, so that the sync is current with this.seq.
+      const upTo = txns.at(-1)?.[0] ?? (plan.mode === 'diff' ? plan.from : plan.truncTo);
+      if (upTo < h.memoryBase) return this.sendPlan(id, l, learnerLast, { mode: 'snap' }, []);
+      if (upTo < h.last) txns = txns.concat(h.after(upTo));
+    }
     const committed = this.acks ? this.acks.commitPoint : h.last;
     let msg: ToLearner;
     if (plan.mode === 'snap') {
       const snap = this.store.snapshotNow();
       msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: 'snap', truncTo: 0, snapshot: snap.bytes, snapZxid: snap.zxid, txns: h.after(snap.zxid), committed, seq: this.seq, parts: 0 };
     } else {
-      const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
-      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns: h.after(from), committed, seq: this.seq, parts: 0 };
+      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns, committed, seq: this.seq, parts: 0 };
     }
     this.log.info({ learner: id, mode: plan.mode, learnerLast: hexZxid(learnerLast), txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
     this.sendSync(id, msg);

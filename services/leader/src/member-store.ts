@@ -68,6 +68,7 @@ export class MemberStore {
       const { hdr, txn } = decodeTxn(rec.payload);
       this.tree.apply(hdr, txn);
       this.history.append([rec.zxid, rec.payload]);
+      this.history.release(rec.zxid);
       replayed++;
       progress?.update(replay.bytesRead);
     }
@@ -136,6 +137,7 @@ export class MemberStore {
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
   applied(): void {
+    this.history.release(this.tree.lastZxid);
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
@@ -157,9 +159,31 @@ export class MemberStore {
     try {
       const kept = await this.snapshots.prune();
       await this.log.purge(kept.at(-1) ?? 0, 2);
+      // A DIFF reads what left memory back from the log: only what it still holds.
+      this.history.forgetBefore(this.log.firstZxid);
     } catch (err) {
       this.logger.error({ err }, 'purge failed');
     }
+  }
+
+  /**
+   * The logged entries after `from`, for a DIFF: from memory while the
+   * history holds their payloads, else read back from the log. Null when a
+   * snapshot is the better sync: the log no longer holds them all, or they
+   * weigh more than the tree's data (as ZooKeeper's snapshotSizeFactor).
+   */
+  async entriesAfter(from: number): Promise<LogEntry[] | null> {
+    const h = this.history;
+    if (from >= h.memoryBase) return h.after(from);
+    const expected = h.next(from);
+    const reading = this.log.read(from);
+    if (expected === undefined || reading.totalBytes > Math.max(this.tree.approximateDataSize, PROGRESS_MIN_BYTES)) return null;
+    const entries: LogEntry[] = [];
+    for await (const rec of reading) entries.push([rec.zxid, rec.payload]);
+    const upTo = entries.at(-1)?.[0];
+    // The rest is in memory, unless the window moved past what was read meanwhile.
+    if (entries[0]?.[0] !== expected || upTo === undefined || upTo < this.history.memoryBase) return null;
+    return upTo < this.history.last ? entries.concat(this.history.after(upTo)) : entries;
   }
 
   snapshotNow(): { zxid: number; bytes: Buffer } {
