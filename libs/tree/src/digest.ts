@@ -38,7 +38,7 @@ export function metaHash(path: string, n: ZNode, aclHash: number): number {
   return crc32(meta, crc32(path, META_SEED));
 }
 
-export function dataHash(path: string, data: Buffer | null): number {
+export function dataHash(path: string, data: Uint8Array | null): number {
   return data === null ? crc32(path, NULL_DATA_SEED) : crc32(data, crc32(path, DATA_SEED));
 }
 

@@ -52,12 +52,42 @@ export function ownerFor(kind: NodeKind, sessionId: bigint, ttl: number): bigint
   }
 }
 
+/**
+ * Data up to this size is kept as a one-byte string, one character per byte:
+ * a small Buffer of its own costs about 200 bytes of heap (its ArrayBuffer
+ * and backing store), the string 16 plus its length. Most znodes are small.
+ */
+const COMPACT_DATA_BYTES = 1024;
+
+/** Reading data back from its compact form: the same bytes, a fresh Buffer each time. */
+const fromCompact = (s: string) => Buffer.from(s, 'latin1');
+
+/**
+ * A long-lived copy of bytes the tree keeps (large znode data, session
+ * passwords). Copying means a node never pins the frame its data arrived
+ * in; the copy is unpooled because a small pooled Buffer pins the whole
+ * 8 KiB pool slab it shares with short-lived allocations.
+ */
+export function keep(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+function compact(data: Uint8Array | null): string | Buffer | null {
+  if (data === null) return null;
+  if (data.length <= COMPACT_DATA_BYTES) return Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1');
+  return keep(data);
+}
+
 export class ZNode {
   /** Child names in creation order; null for a leaf, which most nodes are. */
   children: Set<string> | null = null;
+  /** The data, stored compactly (see COMPACT_DATA_BYTES); never shares memory with the caller's bytes. */
+  private stored: string | Buffer | null;
 
   constructor(
-    public data: Buffer | null,
+    data: Uint8Array | null,
     /** Interned: nodes with equal ACLs share one array (see AclTable). */
     public acl: readonly ACL[],
     public kind: NodeKind,
@@ -70,14 +100,26 @@ export class ZNode {
     public version: number,
     public cversion: number,
     public aversion: number,
-  ) {}
+  ) {
+    this.stored = compact(data);
+  }
+
+  /** The data (not to be modified); null for a node created without data. */
+  get data(): Buffer | null {
+    const s = this.stored;
+    return typeof s === 'string' ? fromCompact(s) : s;
+  }
+
+  set data(bytes: Uint8Array | null) {
+    this.stored = compact(bytes);
+  }
 
   get numChildren(): number {
     return this.children === null ? 0 : this.children.size;
   }
 
   get dataLength(): number {
-    return this.data === null ? 0 : this.data.length;
+    return this.stored === null ? 0 : this.stored.length;
   }
 }
 

@@ -20,7 +20,7 @@ import { checkTxn, simulate } from './checks.js';
 import { addHash, dataHash, formatDigest, metaHash, sessionHash, subHash } from './digest.js';
 import { CONFIG, QUOTA, ROOT, ZOOKEEPER, childName, joinPath, parentOf, watchParent } from './paths.js';
 import { LIMIT_NODE, STAT_NODE, StatsTrack, maxQuotaPrefix, statPath, trimQuotaPath } from './quota.js';
-import { ZNode, sharedOwner, toStat, ttlOf } from './stat.js';
+import { ZNode, keep, sharedOwner, toStat, ttlOf } from './stat.js';
 import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
 import { Overlay, type ViewSource } from './view.js';
 
@@ -47,23 +47,6 @@ export interface ApplyResult {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * A long-lived copy of bytes the tree keeps (znode data, session passwords).
- * Copying means a node never pins the frame its data arrived in; the copy is
- * unpooled because a small pooled Buffer pins the whole 8 KiB pool slab it
- * shares with short-lived allocations — up to 8 KiB per znode over time.
- */
-function keep(bytes: Uint8Array): Buffer {
-  if (bytes.length === 0) return EMPTY;
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
-function ownData(data: Uint8Array | null): Buffer | null {
-  return data === null ? null : keep(data);
-}
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
@@ -105,7 +88,6 @@ export class DataTree implements ViewSource {
     t.lastZxid = lastZxid;
     for (const [id, s] of sessions) t.putSession(id, s);
     for (const [path, node] of nodes) {
-      node.data = ownData(node.data);
       if (path === ROOT) t.root = t.insert(path, node);
       else if (t.nodes.size === 0) throw new Error('snapshot does not start with the root');
       else t.insert(path, node);
@@ -323,7 +305,7 @@ export class DataTree implements ViewSource {
   private create(t: CreateTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
     const parentPath = parentOf(t.path)!;
     const parent = this.getNode(parentPath)!;
-    const node = new ZNode(ownData(t.data), t.acl, t.kind, sharedOwner(t.ephemeralOwner), hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
+    const node = new ZNode(t.data, t.acl, t.kind, sharedOwner(t.ephemeralOwner), hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
     this.changeMeta(watchParent(parentPath), parent, () => {
       // The txn carries the parent's new cversion (it named sequential children at prep time).
       if (t.parentCVersion > parent.cversion) {
@@ -357,7 +339,7 @@ export class DataTree implements ViewSource {
 
   private setData(t: SetDataTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
     const node = this.nodes.get(t.path)!;
-    const data = ownData(t.data);
+    const data = t.data;
     const quota = maxQuotaPrefix(this.quotas, t.path);
     if (quota !== null) this.updateQuotaStat(quota, (data?.length ?? 0) - node.dataLength, 0);
     this.sum = subHash(this.sum, dataHash(t.path, node.data));
@@ -455,7 +437,7 @@ export class DataTree implements ViewSource {
   private replaceStatData(path: string, st: StatsTrack): void {
     const node = this.nodes.get(path);
     if (node === undefined) return;
-    const data = keep(Buffer.from(st.toString(), 'utf8'));
+    const data = Buffer.from(st.toString(), 'utf8');
     this.sum = subHash(this.sum, dataHash(path, node.data));
     this.sum = addHash(this.sum, dataHash(path, data));
     this.dataBytes += data.length - node.dataLength;
