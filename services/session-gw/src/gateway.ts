@@ -423,6 +423,9 @@ export class Gateway {
       if (this.corked.push(conn) === 1) process.nextTick(() => this.uncork());
     }
     conn.socket.write(frame(body));
+    // Checked on every write, so that a turn's replies cannot pile up past it.
+    const queued = conn.socket.writableLength;
+    if (queued > this.opts.maxClientQueue * CLIENT_QUEUE_HARD_CAP) this.notReading(conn, { queued, rule: 'hard cap' });
   }
 
   private uncork(): void {
@@ -440,22 +443,18 @@ export class Gateway {
   /**
    * A client that does not read must not hold memory or others' progress,
    * but a turn's burst may queue far more than maxClientQueue for a client
-   * that reads: only a queue that stays over the limit without draining, or
-   * one past the hard cap, costs the connection.
+   * that reads: below the hard cap, only a queue that stays over the limit
+   * without draining costs the connection.
    */
   private checkQueue(conn: Conn, now: number): void {
     const queued = conn.socket.writableLength;
-    const limit = this.opts.maxClientQueue;
-    const since = this.overLimit.get(conn);
-    if (queued <= limit) {
+    if (queued <= this.opts.maxClientQueue) {
       this.overLimit.delete(conn);
-    } else if (queued > limit * CLIENT_QUEUE_HARD_CAP) {
-      this.notReading(conn, { queued, rule: 'hard cap' });
-    } else if (since === undefined) {
-      this.overLimit.set(conn, now);
-    } else if (now - since >= CLIENT_QUEUE_GRACE_MS) {
-      this.notReading(conn, { queued, rule: 'no drain', overMs: now - since });
+      return;
     }
+    const since = this.overLimit.get(conn);
+    if (since === undefined) this.overLimit.set(conn, now);
+    else if (now - since >= CLIENT_QUEUE_GRACE_MS) this.notReading(conn, { queued, rule: 'no drain', overMs: now - since });
   }
 
   private notReading(conn: Conn, detail: Record<string, unknown>): void {
