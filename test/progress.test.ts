@@ -76,10 +76,11 @@ describe('a member starting from a large data directory', () => {
     }
   }, 60_000);
 
-  it('on a terminal, draws a bar for each', async () => {
+  /** Runs the member on a pseudo-terminal until it has recovered; returns what the terminal got. */
+  async function onTerminal(env: Record<string, string> = {}): Promise<string> {
     const cmd = `stty cols 160 rows 50; exec ${process.execPath} ${ZOOID_BIN} ${memberArgs().join(' ')}`;
     // Its own process group, so that the member is stopped by the group's id.
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, TERM: 'xterm', ZOOID_LOG_FORMAT: '' } });
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, TERM: 'xterm', ZOOID_LOG_FORMAT: '', ...env } });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     let raw = '';
     child.stdout.on('data', (d: Buffer) => (raw += d.toString()));
@@ -88,17 +89,31 @@ describe('a member starting from a large data directory', () => {
       await waitFor('the member to recover', () => raw.includes('recovered'), 30_000).catch((err: Error) => {
         throw new Error(`${err.message}\n--- terminal ---\n${raw}`);
       });
-      const full = '#'.repeat(30);
-      const empty = '.'.repeat(30);
-      expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kloading snapshot 0x[0-9a-f]+ \\[${empty}\\]   0% 0/\\d+ znodes`));
-      expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kloading snapshot 0x[0-9a-f]+ \\[${full}\\] 100% (\\d+)/\\1 znodes`));
-      expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kreplaying transaction log \\[${empty}\\]   0% 0 KiB/\\d+\\.\\d MiB`));
-      expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kreplaying transaction log \\[${full}\\] 100% (\\d+\\.\\d MiB)/\\1`));
-      // A terminal gets bars, not progress log lines.
-      expect(raw).not.toContain('"msg":"replaying transaction log"');
+      return raw;
     } finally {
       if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
       await exited;
     }
+  }
+  const full = '#'.repeat(30);
+  const empty = '.'.repeat(30);
+
+  it('on a terminal, draws a bar for each', async () => {
+    const raw = await onTerminal();
+    expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kloading snapshot 0x[0-9a-f]+ \\[${empty}\\]   0% 0/\\d+ znodes`));
+    expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kloading snapshot 0x[0-9a-f]+ \\[${full}\\] 100% (\\d+)/\\1 znodes`));
+    expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kreplaying transaction log \\[${empty}\\]   0% 0 KiB/\\d+\\.\\d MiB`));
+    expect(raw).toMatch(new RegExp(`\\r\\x1b\\[2Kreplaying transaction log \\[${full}\\] 100% (\\d+\\.\\d MiB)/\\1`));
+    // A terminal gets bars, not progress log lines.
+    expect(raw).not.toContain('"msg":"replaying transaction log"');
+  }, 60_000);
+
+  it('on a terminal shared with the other processes of zooid up, prints named bar lines', async () => {
+    // What the supervisor of `zooid up` sets for each child.
+    const raw = await onTerminal({ ZOOID_PROCESS_NAME: 'follower-1' });
+    expect(raw).toMatch(new RegExp(`^follower-1 replaying transaction log \\[${empty}\\]   0% 0 KiB/\\d+\\.\\d MiB\\r?$`, 'm'));
+    expect(raw).toMatch(new RegExp(`^follower-1 replaying transaction log \\[${full}\\] 100% (\\d+\\.\\d MiB)/\\1\\r?$`, 'm'));
+    expect(raw).toMatch(new RegExp(`^follower-1 loading snapshot 0x[0-9a-f]+ \\[${full}\\] 100% (\\d+)/\\1 znodes\\r?$`, 'm'));
+    expect(raw).not.toContain('\x1b[2Kfollower-1');
   }, 60_000);
 });

@@ -20,7 +20,8 @@ export class RoleProcess {
   constructor(readonly name: string, args: string[], log: Logger, onUnexpectedExit: (c: RoleProcess) => void) {
     this.proc = spawn(process.execPath, [ZOOID_BIN, ...args], {
       stdio: ['pipe', 'inherit', 'inherit'],
-      env: { ...process.env, ZOOID_SUPERVISED: '1' },
+      // The name tells the child's progress bars apart on the terminal they all share.
+      env: { ...process.env, ZOOID_SUPERVISED: '1', ZOOID_PROCESS_NAME: name },
     });
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve(signal ? null : code)));
     this.proc.once('exit', (code, signal) => {

@@ -19,6 +19,13 @@ export interface ProgressOptions {
   logger?: Logger;
   /** Without a terminal, a line at every this many percent. Default 10. */
   stepPercent?: number;
+  /**
+   * This process shares its terminal with others (the children of `zooid
+   * up`; default: ZOOID_PROCESS_NAME when the stream is stderr), named so:
+   * bars are prefixed with the name and printed a line per step, since bars
+   * redrawn in place by several processes would overwrite each other.
+   */
+  shared?: string;
 }
 
 export interface Progress {
@@ -39,13 +46,15 @@ function amount(n: number, unit: string | undefined): string {
 }
 
 /**
- * Reports the progress of a long job: a bar redrawn in place on a terminal
- * (several processes of `zooid up` may share it, so the bar is one line
- * that the next one replaces), and a few lines otherwise, for logs.
+ * Reports the progress of a long job: a bar redrawn in place on a terminal,
+ * a bar line per step on a terminal shared with other processes, and a few
+ * lines otherwise, for logs.
  */
 export function startProgress(o: ProgressOptions): Progress {
   const stream = o.stream ?? process.stderr;
-  const tty = Boolean(stream.isTTY);
+  const shared = o.shared ?? (o.stream === undefined ? process.env.ZOOID_PROCESS_NAME : undefined);
+  const label = shared ? `${shared} ${o.label}` : o.label;
+  const mode = !stream.isTTY ? 'lines' : shared ? 'bar lines' : 'bar';
   const total = Math.max(0, o.total);
   const step = Math.max(1, o.stepPercent ?? 10);
   const percent = (done: number) => (total === 0 ? 100 : Math.min(100, Math.floor((done / total) * 100)));
@@ -54,27 +63,31 @@ export function startProgress(o: ProgressOptions): Progress {
   let drawn = false;
 
   const counts = (done: number) => (o.unit === undefined ? '' : ` ${amount(done, o.unit)}/${amount(total, o.unit)}${o.unit === 'bytes' ? '' : ` ${o.unit}`}`);
-  const line = (done: number) => {
-    if (o.logger) o.logger.info({ done, total, percent: percent(done) }, o.label);
-    else stream.write(`${o.label}: ${o.unit === undefined ? `${percent(done)}%` : counts(done).trimStart()}\n`);
-  };
-  const draw = (done: number) => {
+  const bar = (done: number) => {
     const pct = percent(done);
     const filled = Math.round((pct / 100) * BAR_WIDTH);
-    stream.write(`\r\x1b[2K${o.label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(pct).padStart(3)}%${counts(done)}`);
+    return `${label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(pct).padStart(3)}%${counts(done)}`;
+  };
+  const line = (done: number) => {
+    if (mode === 'bar lines') stream.write(bar(done) + '\n');
+    else if (o.logger) o.logger.info({ done, total, percent: percent(done) }, label);
+    else stream.write(`${label}: ${o.unit === undefined ? `${percent(done)}%` : counts(done).trimStart()}\n`);
+  };
+  const draw = (done: number) => {
+    stream.write(`\r\x1b[2K${bar(done)}`);
     drawn = true;
   };
 
-  if (tty) draw(0);
+  if (mode === 'bar') draw(0);
   else line(0);
   return {
     update(done) {
-      if (tty) {
+      if (mode === 'bar') {
         const now = Date.now();
         if (now - lastDraw < REDRAW_MS && done < total) return;
         lastDraw = now;
         draw(done);
-      } else if (done < total && percent(done) >= nextLine) {
+      } else if (percent(done) >= nextLine && (done < total || mode === 'bar lines')) {
         line(done);
         while (nextLine <= percent(done)) nextLine += step;
       }

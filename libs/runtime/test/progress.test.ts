@@ -37,6 +37,23 @@ describe('startProgress on a terminal', () => {
   });
 });
 
+describe('startProgress on a terminal shared with other processes', () => {
+  it('prints a named bar line per step instead of redrawing', () => {
+    const s = screen(true);
+    const p = startProgress({ label: 'loading snapshot', total: 4, unit: 'znodes', stream: s, shared: 'follower-2', stepPercent: 50 });
+    for (let done = 1; done <= 4; done++) p.update(done);
+    p.end();
+    expect(s.text).toBe(
+      [
+        `follower-2 loading snapshot [${'.'.repeat(30)}]   0% 0/4 znodes`,
+        `follower-2 loading snapshot [${'#'.repeat(15)}${'.'.repeat(15)}]  50% 2/4 znodes`,
+        `follower-2 loading snapshot [${'#'.repeat(30)}] 100% 4/4 znodes`,
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('startProgress without a terminal', () => {
   it('writes a line at the start and at every step, none per item', () => {
     const s = screen(false);
