@@ -106,7 +106,7 @@ async function verify(port: number, rounds: Round[]): Promise<void> {
  */
 async function crashRounds(zk: Standalone, plan: number[], tag: string): Promise<Round[]> {
   const port = zk.ports[0]!;
-  const gwArgs = ['gateway', '--nats', zk.nats.url, '--id', 'gw0', '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', '500'];
+  const gwArgs = ['gateway', '--nats', zk.nats.url, '--id', 'gw0', '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', '500', '--admin-port', '0'];
   const rounds: Round[] = [];
   for (const [n, acks] of plan.entries()) {
     const base = `/crash-${tag}-${n}`;

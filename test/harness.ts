@@ -92,7 +92,7 @@ export async function startStandalone(opts: { gateways?: number; tickTime?: numb
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
     const port = await freePort();
     ports.push(port);
-    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick]));
+    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick, '--admin-port', '0']));
   }
   await Promise.all(ports.map((p) => waitForPort(p)));
   await Promise.all(ports.map((p) => waitServing(p)));

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function gatewayArgs(i: number): string[] {
-  return ['gateway', '--nats', zk.nats.url, '--id', `gw${i}`, '--client-port', String(zk.ports[i]), '--host', '127.0.0.1', '--tick-time', String(TICK)];
+  return ['gateway', '--nats', zk.nats.url, '--id', `gw${i}`, '--client-port', String(zk.ports[i]), '--host', '127.0.0.1', '--tick-time', String(TICK), '--admin-port', '0'];
 }
 
 async function restartGateway(i: number): Promise<void> {

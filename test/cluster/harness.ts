@@ -313,7 +313,7 @@ export class Cluster {
     for (let i = 0; i < opts.gateways; i++) {
       const id = `gw${i + 1}`;
       const port = await freePort();
-      c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', ...common]));
+      c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', '--admin-port', '0', ...common]));
     }
     for (const n of [...c.members, ...c.observers]) n.start();
     for (const g of c.gateways) g.start();

@@ -13,6 +13,15 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Whether listening on host:port would fail because something holds it. */
+export function portInUse(port: number, host = '0.0.0.0'): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    srv.listen(port, host, () => srv.close(() => resolve(false)));
+  });
+}
+
 /** Resolves once something accepts TCP connections on host:port; rejects at the deadline. */
 export async function waitForPort(port: number, host = '127.0.0.1', deadlineMs = 10_000): Promise<void> {
   const until = Date.now() + deadlineMs;

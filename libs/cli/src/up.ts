@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec, gatewaySpec } from './commands.js';
-import { waitForPort } from './ports.js';
+import { portInUse, waitForPort } from './ports.js';
 import { ProcessGroup } from './supervise.js';
 
 export const upSpec: FlagSpec = {
@@ -86,6 +86,17 @@ function topology(f: Record<string, string | boolean | undefined>): Topology {
   return t;
 }
 
+/** Refuses to start when a gateway's port is taken: its gateway would only die and be restarted, over and over. */
+async function checkPorts(t: Topology): Promise<void> {
+  for (let i = 0; i < t.gateways; i++) {
+    for (const [flag, first] of [['client-port', t.clientPort], ['admin-port', t.adminPort]] as const) {
+      if (first === 0) continue;
+      const port = first + i;
+      if (await portInUse(port)) throw new UsageError(`port ${port} (--${flag} of gateway-${i + 1}) is already in use; choose another with --${flag}`);
+    }
+  }
+}
+
 function warnAboutShape(t: Topology, log: Logger): void {
   if (t.followers === 0) log.warn('no voting members: gateways have nothing to serve until members join this bus');
   if (t.followers > 0 && t.followers % 2 === 0) {
@@ -99,6 +110,7 @@ function warnAboutShape(t: Topology, log: Logger): void {
 export async function up(argv: string[]): Promise<void> {
   const f = parseFlags(argv, upSpec);
   const t = topology(f);
+  await checkPorts(t);
   // Many children on one health port cannot all listen: the variable is for role processes.
   delete process.env.ZOOID_HEALTH_PORT;
   const log = createLogger('up');
