@@ -51,15 +51,19 @@ export function parseFlags(argv: string[], spec: FlagSpec): Record<string, strin
 export function intFlag(flags: Record<string, unknown>, name: string): number {
   const v = flags[name];
   const n = typeof v === 'string' ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got ${String(v)}`);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} (or ${envName(name)}) must be a non-negative integer, got ${String(v)}`);
   return n;
 }
 
 export class UsageError extends Error {}
 
-/** Re-emits the named flags that have a value, to hand them on to a child command. */
+/**
+ * Re-emits the named flags that have a value, to hand them on to a child
+ * command; as --name=value, so that a value starting with '-' stays a value
+ * and the child's own check names the flag.
+ */
 export function passFlags(flags: Record<string, unknown>, names: string[]): string[] {
-  return names.flatMap((n) => (flags[n] === undefined ? [] : [`--${n}`, String(flags[n])]));
+  return names.flatMap((n) => (flags[n] === undefined ? [] : [`--${n}=${String(flags[n])}`]));
 }
 
 export function usage(command: string, summary: string, spec: FlagSpec): string {
