@@ -341,6 +341,8 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   get pendingCount(): number {
     return this.pending.length;
   }
+  /** Some server accepted a TCP connection, whether or not a session followed. */
+  private reachedServer = false;
   /** The server of the current connection, if connected. */
   get server(): HostPort | undefined {
     return this._state === 'connected' ? this.conn?.server : undefined;
@@ -359,7 +361,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       const timer = setTimeout(() => {
         this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
         void this.close();
-        reject(new ZooKeeperError('ConnectionLoss', undefined, `could not connect to ${this.describeServers()} within ${timeoutMs} ms`));
+        // A server that accepts the TCP connection but sets up no session is not serving (no quorum yet, or still loading).
+        const why = this.reachedServer ? `reached ${this.describeServers()} but no session was established within ${timeoutMs} ms: is the ensemble serving?` : `could not connect to ${this.describeServers()} within ${timeoutMs} ms`;
+        reject(new ZooKeeperError('ConnectionLoss', undefined, why));
       }, timeoutMs);
       const waiter = {
         resolve: () => (clearTimeout(timer), resolve()),
@@ -692,6 +696,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.conn = conn;
     conn.attemptTimer = setTimeout(() => this.drop(conn), this.attemptTimeout);
     socket.on('connect', () => {
+      this.reachedServer = true;
       socket.write(
         frame(
           encodeConnectRequest({

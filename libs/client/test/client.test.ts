@@ -4,6 +4,7 @@
  * so the client is shown right about ZooKeeper, not merely consistent with
  * our own server. Waits are on conditions with deadlines.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@zooid/cli';
 import {
@@ -555,7 +556,22 @@ function table(name: string, start: () => Promise<TestServer>): void {
       const c = new ZooKeeperClient(`127.0.0.1:${dead}`, { sessionTimeout: 2000 });
       const err = await rejection(c.connect(1500));
       expect(err.code).toBe('ConnectionLoss');
+      expect(err.message).toContain('could not connect');
       expect(c.state).toBe('closed');
+    });
+
+    it('says so when a server accepts the connection but no session follows', async () => {
+      const mute = createServer(() => undefined); // accepts, never answers: a gateway with no member serving
+      await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+      try {
+        const port = (mute.address() as AddressInfo).port;
+        const c = new ZooKeeperClient(`127.0.0.1:${port}`, { sessionTimeout: 2000 });
+        const err = await rejection(c.connect(1500));
+        expect(err.code).toBe('ConnectionLoss');
+        expect(err.message).toContain(`reached 127.0.0.1:${port} but no session was established`);
+      } finally {
+        mute.close();
+      }
     });
   });
 }
