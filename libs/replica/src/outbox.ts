@@ -10,7 +10,11 @@ export class Outbox {
   private batches = new Map<string, LearnerToGw[]>();
   private scheduled = false;
 
-  constructor(private readonly send: (gateway: string, entries: LearnerToGw[]) => void) {}
+  constructor(
+    private readonly send: (gateway: string, entries: LearnerToGw[]) => void,
+    /** Runs the flush at the end of the turn. */
+    private readonly defer: (fn: () => void) => void,
+  ) {}
 
   push(gateway: string, entry: LearnerToGw): void {
     let batch = this.batches.get(gateway);
@@ -18,7 +22,7 @@ export class Outbox {
     batch.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.defer(() => this.flush());
     }
   }
 

@@ -42,6 +42,8 @@ export interface ReplicaOptions {
   /** Batches for a gateway go out through this. */
   send: (gateway: string, entries: LearnerToGw[]) => void;
   warn: (fields: object, msg: string) => void;
+  /** Runs a batch's send at the end of the turn (default setImmediate; a process shares one such callback between its batchers). */
+  defer?: (fn: () => void) => void;
 }
 
 interface Pending {
@@ -86,6 +88,7 @@ export class Replica {
   /** Connects from clients that have seen more than this learner has applied. */
   private behind: { gateway: string; conn: number; ask: ConnectAsk }[] = [];
   private readonly outbox: Outbox;
+  private readonly defer: (fn: () => void) => void;
   private readonly forwardBatch: Forwarded[] = [];
   private forwardScheduled = false;
   /** Requests handled since start, for four-letter words. */
@@ -95,7 +98,8 @@ export class Replica {
   constructor(private readonly opts: ReplicaOptions, tree = new DataTree()) {
     this.tree = tree;
     this.watches = new WatchManager(opts.tree);
-    this.outbox = new Outbox(opts.send);
+    this.defer = opts.defer ?? setImmediate;
+    this.outbox = new Outbox(opts.send, this.defer);
   }
 
   get sessionCount(): number {
@@ -376,7 +380,7 @@ export class Replica {
     this.forwardBatch.push(entry);
     if (this.forwardScheduled) return;
     this.forwardScheduled = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.forwardScheduled = false;
       this.opts.forward(this.forwardBatch.splice(0));
     });

@@ -4,7 +4,7 @@ import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { Empty, RequestError, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
+import { Empty, RequestError, atTurnEnd, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -273,7 +273,8 @@ export class LearnerRole {
       () => {
         this.flushing = false;
         this.events.metrics?.fsync(performance.now() - started, 0);
-        if (this.opts.voter && !this.stopped) this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid });
+        // With the turn's other publishes: one socket write for all of them.
+        if (this.opts.voter) atTurnEnd(() => !this.stopped && this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid }));
         if (this.flushAgain) {
           this.flushAgain = false;
           this.flush();

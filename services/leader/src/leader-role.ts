@@ -13,7 +13,7 @@ import {
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
 import { AckTracker, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
-import { listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
@@ -389,7 +389,7 @@ export class LeaderRole {
   private scheduleBroadcast(): void {
     if (this.bcScheduled) return;
     this.bcScheduled = true;
-    setImmediate(() => this.publishBroadcast());
+    atTurnEnd(() => this.publishBroadcast());
   }
 
   /** One publish reaches every learner: new proposals, the commit point and answered syncs. */

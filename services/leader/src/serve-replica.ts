@@ -1,7 +1,7 @@
 import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -33,6 +33,7 @@ export function serveReplica(
       maxSessionTimeout: opts.maxSessionTimeout,
       tree: opts.tree,
       forward,
+      defer: atTurnEnd,
       send: (gw, entries) => {
         // Over the bus's max_payload a batch goes as several messages; a reply
         // too large to cross at all costs the client its connection.

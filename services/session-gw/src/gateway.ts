@@ -23,7 +23,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { closeBus, connectBus, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, closeBus, connectBus, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
@@ -476,7 +476,7 @@ export class Gateway {
     batch.push(entry);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    atTurnEnd(() => this.flush());
   }
 
   private flush(): void {
