@@ -75,7 +75,7 @@ export function executeRead(
         watches.setAuth(auth.sessionId, auth.ids);
         watches.addChildWatch(auth.sessionId, path);
       }
-      const children = n.children === null ? [] : [...n.children];
+      const children = n.childNames();
       return { err: Err.OK, response: op === OpCode.getChildren ? { children } : { children, stat: toStat(n) } };
     }
     case OpCode.getACL: {
@@ -127,7 +127,7 @@ function multiRead(tree: DataTree, ops: MultiOp[], auth: AuthContext, config: Tr
     if (!readable(n, auth, config)) return { type: OpCode.error, err: Err.NOAUTH };
     return o.type === OpCode.getData
       ? { type: OpCode.getData, data: n.data, stat: toStat(n) }
-      : { type: OpCode.getChildren, children: n.children === null ? [] : [...n.children] };
+      : { type: OpCode.getChildren, children: n.childNames() };
   });
   return { err: Err.OK, response: results };
 }

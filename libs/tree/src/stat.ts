@@ -9,6 +9,7 @@
  * way EphemeralType does; clients see it only for plain ephemerals.
  */
 import type { ACL, Stat } from '@zooid/protocol';
+import { childName } from './paths.js';
 
 export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
 
@@ -81,7 +82,11 @@ function compact(data: Uint8Array | null): string | Buffer | null {
 }
 
 export class ZNode {
-  /** Child names in creation order; null for a leaf, which most nodes are. */
+  /**
+   * Child paths in creation order — the very strings the tree keys its nodes
+   * by, so that a child costs its parent no string of its own; null for a
+   * leaf, which most nodes are.
+   */
   children: Set<string> | null = null;
   /** The data, stored compactly (see COMPACT_DATA_BYTES); never shares memory with the caller's bytes. */
   private stored: string | Buffer | null;
@@ -112,6 +117,11 @@ export class ZNode {
 
   set data(bytes: Uint8Array | null) {
     this.stored = compact(bytes);
+  }
+
+  /** The children's names, in creation order. */
+  childNames(): string[] {
+    return this.children === null ? [] : Array.from(this.children, childName);
   }
 
   get numChildren(): number {

@@ -157,7 +157,7 @@ export class DataTree implements ViewSource {
       const children = this.nodes.get(p)?.children;
       if (!children) continue;
       count += children.size;
-      for (const c of children) stack.push(joinPath(p, c));
+      for (const c of children) stack.push(c);
     }
     return count;
   }
@@ -194,19 +194,18 @@ export class DataTree implements ViewSource {
   /** Every node, each parent before its children, children in creation order. */
   *walk(): Generator<[string, ZNode]> {
     yield [ROOT, this.root];
-    const stack: Array<{ path: string; names: Iterator<string> }> = [];
-    if (this.root.children) stack.push({ path: ROOT, names: this.root.children.values() });
+    const stack: Iterator<string>[] = [];
+    if (this.root.children) stack.push(this.root.children.values());
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const next = top.names.next();
+      const next = stack[stack.length - 1]!.next();
       if (next.done) {
         stack.pop();
         continue;
       }
-      const path = joinPath(top.path, next.value);
+      const path = next.value;
       const node = this.nodes.get(path)!;
       yield [path, node];
-      if (node.children) stack.push({ path, names: node.children.values() });
+      if (node.children) stack.push(node.children.values());
     }
   }
 
@@ -415,7 +414,7 @@ export class DataTree implements ViewSource {
       const n = this.nodes.get(p)!;
       count++;
       bytes += n.dataLength;
-      if (n.children) for (const c of n.children) stack.push(joinPath(p, c));
+      if (n.children) for (const c of n.children) stack.push(c);
     }
     const st = new StatsTrack();
     st.bytes = bytes;
@@ -459,7 +458,7 @@ export class DataTree implements ViewSource {
     if (path !== ROOT) {
       const parent = this.getNode(parentOf(path)!);
       if (parent === undefined) throw new Error(`invariant: parent of ${path} is missing`);
-      (parent.children ??= new Set()).add(childName(path));
+      (parent.children ??= new Set()).add(path);
     }
     node.acl = this.acls.intern(node.acl);
     this.nodes.set(path, node);
@@ -488,7 +487,7 @@ export class DataTree implements ViewSource {
     if (node.children !== null) throw new Error(`invariant: removing ${path}, which has children`);
     if (path !== ROOT) {
       const parent = this.getNode(parentOf(path)!)!;
-      if (!parent.children?.delete(childName(path))) throw new Error(`invariant: ${path} is not a child of its parent`);
+      if (!parent.children?.delete(path)) throw new Error(`invariant: ${path} is not a child of its parent`);
       if (parent.children.size === 0) parent.children = null;
     }
     this.nodes.delete(path);
@@ -532,11 +531,11 @@ export class DataTree implements ViewSource {
     for (const [path, n] of this.nodes) {
       if (path !== ROOT) {
         const parent = this.getNode(parentOf(path)!);
-        if (!parent?.children?.has(childName(path))) fail(`${path} is not listed by its parent`);
+        if (!parent?.children?.has(path)) fail(`${path} is not listed by its parent`);
       }
       if (n.children !== null) {
         if (n.children.size === 0) fail(`${path} keeps an empty child set`);
-        for (const c of n.children) if (!this.nodes.has(joinPath(path, c))) fail(`${path} lists missing child ${c}`);
+        for (const c of n.children) if (!this.nodes.has(c) || this.getNode(parentOf(c)!) !== n) fail(`${path} lists ${c}, not a child it has`);
       }
       if (n.kind === 'ephemeral') {
         ephemerals++;
