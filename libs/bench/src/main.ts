@@ -5,7 +5,7 @@ import type { ZooKeeperClient } from '@zooid/client';
 import { startProgress } from '@zooid/runtime/progress';
 import { external, startZooKeeper, startZooid, type System } from './systems.js';
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
-import { residentBytes } from './procs.js';
+import { settledResidentBytes } from './procs.js';
 import { chart, table, type SystemResult } from './report.js';
 
 const USAGE = `usage: npm run bench -- [flags]
@@ -49,9 +49,9 @@ async function benchSystem(sys: System, workloads: number[], base: Omit<Workload
     }
     let memory: SystemResult['memory'];
     if (znodes > 0 && sys.pids().length > 0) {
-      const before = residentBytes(sys.pids());
+      const before = await settledResidentBytes(sys.pids());
       await loadZnodes(clients, znodes, progressLine(`${sys.name} loading ${znodes} znodes`));
-      const after = residentBytes(sys.pids());
+      const after = await settledResidentBytes(sys.pids());
       memory = { znodes, rssBeforeBytes: before, rssAfterBytes: after, bytesPerZnode: (after - before) / znodes };
     }
     return { system: sys.name, runs, memory };

@@ -33,3 +33,21 @@ export function residentBytes(pids: number[]): number {
   }
   return total;
 }
+
+/**
+ * Resident size once it has settled: sampled every 500 ms until four samples
+ * in a row lie within 1 % of each other, or 20 s have passed. Right after a
+ * burst of writes the number mostly says when each runtime last collected
+ * garbage; both systems get the same wait.
+ */
+export async function settledResidentBytes(pids: number[]): Promise<number> {
+  const samples: number[] = [];
+  const until = Date.now() + 20_000;
+  for (;;) {
+    samples.push(residentBytes(pids));
+    const last = samples.slice(-4);
+    if (last.length === 4 && Math.max(...last) - Math.min(...last) <= 0.01 * Math.max(...last)) return last.at(-1)!;
+    if (Date.now() > until) return samples.at(-1)!;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
