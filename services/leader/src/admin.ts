@@ -76,7 +76,7 @@ export function nodeInfo(tree: DataTree, path: string): Record<string, unknown> 
   const st = toStat(n);
   const data = n.data ?? Buffer.alloc(0);
   const text = data.toString('utf8');
-  const children = n.children ? [...n.children].sort() : [];
+  const children = n.childNames().sort();
   const listed = children.slice(0, CHILDREN_LISTED);
   return {
     path,
