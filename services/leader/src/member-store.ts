@@ -89,8 +89,13 @@ export class MemberStore {
     return tree;
   }
 
+  /**
+   * The last zxid this member holds durably or is about to: its log's last
+   * record, or the snapshot a SNAP installed when no record followed it yet
+   * (the log is empty then, and 0 would understate the member's history).
+   */
   get lastLogged(): number {
-    return this.log.lastZxid;
+    return this.history.last;
   }
 
   /** Zab TRUNC: forget everything after zxid, on disk and in memory. */
