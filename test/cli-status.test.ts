@@ -193,6 +193,33 @@ describe('zooid up + zooid status', () => {
   });
 });
 
+describe('zooid standalone + zooid status', () => {
+  it('status finds the standalone member and gateway through the data directory; the record goes with it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-standalone-'));
+    const clientPort = await freePort();
+    const sa = startProc('standalone', ['standalone', '--client-port', String(clientPort), '--admin-port', '0', '--data-dir', dataDir, '--tick-time', '500']);
+    try {
+      const { code, view } = await waitFor(
+        'the standalone member and its gateway in status',
+        async () => {
+          const s = await statusJson(dataDir);
+          return s.view.members.length === 1 && s.view.gateways.length === 1 ? s : undefined;
+        },
+        20_000,
+      );
+      expect(code).toBe(0);
+      expect(view.members[0]).toMatchObject({ id: '1', role: 'leading' });
+      expect(view.gateways[0]).toMatchObject({ clientPort });
+      sa.child.kill('SIGTERM');
+      await sa.exited;
+      expect(existsSync(join(dataDir, 'nats.url'))).toBe(false);
+    } finally {
+      await killProc(sa, 'SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});
+
 describe('zooid status without a cluster', () => {
   let nats: ManagedNats;
   beforeAll(async () => {

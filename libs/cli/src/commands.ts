@@ -9,6 +9,7 @@ const loadObserver = () => import('@zooid/observer');
 const loadGateway = () => import('@zooid/session-gw');
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
+import { recordNatsUrl } from './bus-file.js';
 import { serveHealth } from './health.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
@@ -232,9 +233,11 @@ export async function standalone(argv: string[]): Promise<void> {
   const log = createLogger('standalone');
   const group = new ProcessGroup(log, { onDeath: 'stop' });
   const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
+  const forgetUrl = recordNatsUrl(resolve(String(f['data-dir'])), url);
   group.spawn('member', ['member', '--nats', url, '--id', '1', ...passFlags(f, standaloneMemberFlags)]);
   group.spawn('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...passFlags(f, standaloneGatewayFlags)]);
   log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
   group.stopOnSignals();
   process.exitCode = await group.done;
+  forgetUrl();
 }

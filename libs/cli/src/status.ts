@@ -10,7 +10,7 @@ import { subjects, unpack, type Presence } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger } from '@zooid/runtime';
 import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec } from './commands.js';
-import { natsUrlFile } from './up.js';
+import { natsUrlFile } from './bus-file.js';
 
 export const statusSpec: FlagSpec = {
   nats: { type: 'string', describe: 'NATS server URL(s) of the cluster' },

@@ -5,12 +5,13 @@
  * members and observers recover from their data directories, and the rest of
  * the cluster carries on meanwhile, which is the point of having one.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec, gatewaySpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
+import { natsUrlFile, recordNatsUrl } from './bus-file.js';
 import { ProcessGroup } from './supervise.js';
 
 export const upSpec: FlagSpec = {
@@ -23,11 +24,6 @@ export const upSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: 'one directory per member and observer, and nats.url' },
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
 };
-
-/** Where `up` records the cluster's bus, so `zooid status --data-dir` can find it. */
-export function natsUrlFile(dataDir: string): string {
-  return join(dataDir, 'nats.url');
-}
 
 export interface Topology {
   followers: number;
@@ -120,9 +116,7 @@ export async function up(argv: string[]): Promise<void> {
   const group = new ProcessGroup(log, { onDeath: 'restart' });
   const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
   const urlFile = natsUrlFile(t.dataDir);
-  // Written whole or not at all: status must never read half a URL.
-  writeFileSync(urlFile + '.tmp', url + '\n');
-  renameSync(urlFile + '.tmp', urlFile);
+  const forgetUrl = recordNatsUrl(t.dataDir, url);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
   for (const child of clusterPlan(t, url, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
@@ -140,7 +134,7 @@ export async function up(argv: string[]): Promise<void> {
   if (listening !== undefined) process.stdout.write(banner(t, url, urlFile, String(f.cluster), ports));
 
   process.exitCode = await group.done;
-  rmSync(urlFile, { force: true });
+  forgetUrl();
 }
 
 function banner(t: Topology, url: string, urlFile: string, cluster: string, ports: number[]): string {
