@@ -236,6 +236,13 @@ describe('zooid status without a cluster', () => {
     expect(r.stderr).toMatch(/no leader/);
   });
 
+  it('a role whose bus cannot be reached exits 1 with one line naming it, not a stack', async () => {
+    const url = `nats://127.0.0.1:${await freePort()}`;
+    const r = await zooid(['gateway', '--nats', url, '--client-port', String(await freePort()), '--admin-port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`zooid gateway: cannot reach the bus at ${url}: connection refused\n`);
+  });
+
   it('exits 1 when the data directory records no bus', async () => {
     const r = await zooid(['status', '--data-dir', join(tmpdir(), 'zooid-no-such-dir')]);
     expect(r.code).toBe(1);

@@ -36,6 +36,10 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
       process.exit(2);
     }
+    if ((err as { code?: string }).code === 'ZOOID_BUS_UNREACHABLE') {
+      process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
     throw err;
   }
 }

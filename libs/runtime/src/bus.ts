@@ -6,14 +6,25 @@ import type { Logger } from './log.js';
 export type { NatsConnection };
 
 /** Connects to NATS and keeps reconnecting forever: a member outlives bus restarts. */
+/** The bus could not be reached at start: a configuration problem worth one line, not a stack. */
+export class BusUnreachable extends Error {
+  /** Checked by code, so that a command line need not load the bus to recognise it. */
+  readonly code = 'ZOOID_BUS_UNREACHABLE';
+}
+
 export async function connectBus(url: string, name: string, log: Logger): Promise<NatsConnection> {
-  const nc = await connect({
-    servers: url.split(','),
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    pingInterval: 5_000,
-  });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url.split(','),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 5_000,
+    });
+  } catch (err) {
+    throw new BusUnreachable(`cannot reach the bus at ${url}: ${(err as Error).message}`, { cause: err });
+  }
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ bus: s.type }, 'bus connection %s', s.type);
