@@ -193,6 +193,25 @@ describe('zooid up + zooid status', () => {
   });
 });
 
+describe('zooid up --admin-port 0', () => {
+  it('runs its gateways without an admin port, and says no inspector address', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-up-noadmin-'));
+    const clientPort = await freePort();
+    const up = startProc('up', ['up', '--followers', '1', '--observers', '0', '--gateways', '1', '--client-port', String(clientPort), '--admin-port', '0', '--data-dir', dataDir, '--tick-time', '500']);
+    try {
+      await waitFor('up to print its connect string', () => up.output().includes('connect string'), 30_000);
+      expect(up.output()).not.toContain('inspector');
+      await waitFor('the gateway to answer ruok', async () => (await fourLetter(clientPort, 'ruok')) === 'imok', 20_000);
+      up.child.kill('SIGTERM');
+      await up.exited;
+      expect(up.child.exitCode).toBe(0);
+    } finally {
+      await killProc(up, 'SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});
+
 describe('zooid standalone + zooid status', () => {
   it('status finds the standalone member and gateway through the data directory; the record goes with it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'zooid-standalone-'));

@@ -75,6 +75,8 @@ function topology(f: Record<string, string | boolean | undefined>): Topology {
   };
   for (const flag of ['client-port', 'admin-port'] as const) {
     const first = flag === 'client-port' ? t.clientPort : t.adminPort;
+    // --admin-port 0: gateways without an admin port, as for `zooid gateway`.
+    if (flag === 'admin-port' && first === 0) continue;
     if (t.gateways > 0 && (first < 1 || first + t.gateways - 1 > 65535)) {
       throw new UsageError(`--${flag} ${first} leaves no room for ${t.gateways} gateway ports`);
     }
