@@ -301,22 +301,13 @@ export class LearnerRole {
 
   admin(ask: AdminAsk): Record<string, unknown> {
     return adminInfo(ask, {
-      dataDir: this.opts.dataDir,
+      opts: this.opts,
       serverState: this.opts.voter ? 'follower' : 'observer',
       tree: this.store.tree,
       replica: this.replica,
       sessions: 0,
       outstanding: 0,
       epoch: this.epoch,
-      conf: {
-        tickTime: this.opts.tickTime,
-        minSessionTimeout: this.opts.minSessionTimeout,
-        maxSessionTimeout: this.opts.maxSessionTimeout,
-        initLimit: this.opts.initLimit,
-        syncLimit: this.opts.syncLimit,
-        serverId: this.opts.id,
-        voters: this.opts.voters.join(','),
-      },
     });
   }
 }

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import type { AdminAsk } from '@zooid/protocol';
 import { toStat, type DataTree } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
+import type { RoleOptions } from './leader-role.js';
 
 export interface AdminView {
-  dataDir: string;
+  /** The role's configuration: `conf` and `dirs` report it. */
+  opts: RoleOptions;
   serverState: string;
   tree: DataTree;
   replica: Replica | undefined;
@@ -13,7 +15,6 @@ export interface AdminView {
   sessions: number;
   outstanding: number;
   epoch: number;
-  conf: Record<string, unknown>;
 }
 
 const sid = (id: bigint | number) => '0x' + id.toString(16);
@@ -24,6 +25,20 @@ function dirSize(dir: string): number {
   } catch {
     return 0;
   }
+}
+
+/** `conf`: the settings ZooKeeper's four-letter word shows, as this member has them. */
+function conf(o: RoleOptions): Record<string, unknown> {
+  return {
+    dataDir: o.dataDir,
+    tickTime: o.tickTime,
+    minSessionTimeout: o.minSessionTimeout,
+    maxSessionTimeout: o.maxSessionTimeout,
+    initLimit: o.initLimit,
+    syncLimit: o.syncLimit,
+    serverId: o.id,
+    voters: o.voters.join(','),
+  };
 }
 
 /** What a member reports for a four-letter word; the gateway formats it. */
@@ -55,9 +70,9 @@ export function adminInfo(ask: AdminAsk, m: AdminView): Record<string, unknown> 
     case 'wchp':
       return { ...base, byPath: (replica?.watches.byPath() ?? []).map((w) => ({ path: w.path, sessions: w.sessionIds.map(sid) })) };
     case 'dirs':
-      return { ...base, dataDirSize: dirSize(join(m.dataDir, 'snapshots')), logDirSize: dirSize(join(m.dataDir, 'log')) };
+      return { ...base, dataDirSize: dirSize(join(m.opts.dataDir, 'snapshots')), logDirSize: dirSize(join(m.opts.dataDir, 'log')) };
     case 'conf':
-      return { ...base, conf: { dataDir: m.dataDir, ...m.conf } };
+      return { ...base, conf: conf(m.opts) };
     default:
       return base;
   }
