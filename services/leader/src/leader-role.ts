@@ -223,9 +223,10 @@ export class LeaderRole {
     const plan = h.plan(learnerLast);
     if (plan.mode === 'snap') return this.sendPlan(id, l, learnerLast, plan, []);
     const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
-    if (from >= h.memoryBase) return this.sendPlan(id, l, learnerLast, plan, h.after(from));
+    // sendPlan takes the entries still in memory itself.
+    if (from >= h.memoryBase) return this.sendPlan(id, l, learnerLast, plan, []);
     this.log.info({ learner: id, from: hexZxid(from), memoryBase: hexZxid(h.memoryBase) }, 'reading the log for a DIFF');
-    void this.store.entriesAfter(from).then(
+    void this.store.logEntriesAfter(from).then(
       (txns) => this.sendPlan(id, l, learnerLast, txns ? plan : { mode: 'snap' }, txns ?? []),
       (err: unknown) => {
         this.log.warn({ err, learner: id }, 'reading the log for a DIFF failed; sending a snapshot');
@@ -240,7 +241,8 @@ export class LeaderRole {
     if (this.stopped || this.learners.get(id) !== l || l.stage !== 'sync') return;
     const h = this.store.history;
     if (plan.mode !== 'snap') {
-      // Whatever was proposed since the entries were gathered goes too, so that the sync is current with this.seq.
+      // The entries past those gathered come from memory, up to now, so that the sync is current with this.seq;
+      // a window that moved past what the log read gave means a snapshot after all.
       const upTo = txns.at(-1)?.[0] ?? (plan.mode === 'diff' ? plan.from : plan.truncTo);
       if (upTo < h.memoryBase) return this.sendPlan(id, l, learnerLast, { mode: 'snap' }, []);
       if (upTo < h.last) txns = txns.concat(h.after(upTo));
@@ -431,22 +433,13 @@ export class LeaderRole {
   /** Four-letter word and admin statistics. */
   admin(ask: AdminAsk): Record<string, unknown> {
     return adminInfo(ask, {
-      dataDir: this.opts.dataDir,
+      opts: this.opts,
       serverState: this.opts.voters.length === 1 ? 'standalone' : 'leader',
       tree: this.store.tree,
       replica: this.served?.replica,
       sessions: this.tracker.size,
       outstanding: this.pipeline?.outstanding ?? 0,
       epoch: this.epoch,
-      conf: {
-        tickTime: this.opts.tickTime,
-        minSessionTimeout: this.opts.minSessionTimeout,
-        maxSessionTimeout: this.opts.maxSessionTimeout,
-        initLimit: this.opts.initLimit,
-        syncLimit: this.opts.syncLimit,
-        serverId: this.opts.id,
-        voters: this.opts.voters.join(','),
-      },
     });
   }
 }

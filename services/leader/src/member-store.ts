@@ -172,23 +172,19 @@ export class MemberStore {
   }
 
   /**
-   * The logged entries after `from`, for a DIFF: from memory while the
-   * history holds their payloads, else read back from the log. Null when a
-   * snapshot is the better sync: the log no longer holds them all, or they
-   * weigh more than the tree's data (as ZooKeeper's snapshotSizeFactor).
+   * The logged entries after `from` read back from the log, for a DIFF from
+   * further back than the history keeps payloads (the caller tops them up
+   * from memory). Null when a snapshot is the better sync: the log no longer
+   * holds them all, or they weigh more than the tree's data (as ZooKeeper's
+   * snapshotSizeFactor).
    */
-  async entriesAfter(from: number): Promise<LogEntry[] | null> {
-    const h = this.history;
-    if (from >= h.memoryBase) return h.after(from);
-    const expected = h.next(from);
+  async logEntriesAfter(from: number): Promise<LogEntry[] | null> {
+    const expected = this.history.next(from);
     const reading = this.log.read(from);
     if (expected === undefined || reading.totalBytes > Math.max(this.tree.approximateDataSize, PROGRESS_MIN_BYTES)) return null;
     const entries: LogEntry[] = [];
     for await (const rec of reading) entries.push([rec.zxid, rec.payload]);
-    const upTo = entries.at(-1)?.[0];
-    // The rest is in memory, unless the window moved past what was read meanwhile.
-    if (entries[0]?.[0] !== expected || upTo === undefined || upTo < this.history.memoryBase) return null;
-    return upTo < this.history.last ? entries.concat(this.history.after(upTo)) : entries;
+    return entries[0]?.[0] === expected ? entries : null;
   }
 
   snapshotNow(): { zxid: number; bytes: Buffer } {
