@@ -28,13 +28,9 @@ with the same client and load, then compares memory with many znodes loaded.
 /** A bar per phase on a terminal, a line every quarter otherwise. */
 function progressLine(label: string) {
   const progress = startProgress({ label: label.padEnd(34), total: 100, stepPercent: 25 });
-  let ended = false;
   return (fraction: number) => {
-    if (ended) return;
     progress.update(Math.round(fraction * 100));
-    if (fraction < 1) return;
-    ended = true;
-    progress.end(`${label}: done`);
+    if (fraction >= 1) progress.end(`${label}: done`);
   };
 }
 

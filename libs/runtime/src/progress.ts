@@ -29,9 +29,9 @@ export interface ProgressOptions {
 }
 
 export interface Progress {
-  /** How much of the total is done so far; cheap enough to call per item. */
+  /** How much of the total is done so far; cheap enough to call per item. Ignored once ended. */
   update(done: number): void;
-  /** Takes the bar off the screen and reports the summary, if any, the way lines are reported. */
+  /** Takes the bar off the screen and reports the summary, if any, the way lines are reported; only the first call counts. */
   end(summary?: string): void;
 }
 
@@ -60,7 +60,7 @@ export function startProgress(o: ProgressOptions): Progress {
   const percent = (done: number) => (total === 0 ? 100 : Math.min(100, Math.floor((done / total) * 100)));
   let lastDraw = 0;
   let nextLine = step;
-  let drawn = false;
+  let ended = false;
 
   const counts = (done: number) => (o.unit === undefined ? '' : ` ${amount(done, o.unit)}/${amount(total, o.unit)}${o.unit === 'bytes' ? '' : ` ${o.unit}`}`);
   const bar = (done: number) => {
@@ -75,13 +75,13 @@ export function startProgress(o: ProgressOptions): Progress {
   };
   const draw = (done: number) => {
     stream.write(`\r\x1b[2K${bar(done)}`);
-    drawn = true;
   };
 
   if (mode === 'bar') draw(0);
   else line(0);
   return {
     update(done) {
+      if (ended) return;
       if (mode === 'bar') {
         const now = Date.now();
         if (now - lastDraw < REDRAW_MS && done < total) return;
@@ -93,8 +93,9 @@ export function startProgress(o: ProgressOptions): Progress {
       }
     },
     end(summary) {
-      if (drawn) stream.write('\r\x1b[2K');
-      drawn = false;
+      if (ended) return;
+      ended = true;
+      if (mode === 'bar') stream.write('\r\x1b[2K');
       if (summary === undefined) return;
       if (o.logger) o.logger.info(summary);
       else stream.write(summary + '\n');
