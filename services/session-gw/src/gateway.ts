@@ -100,8 +100,6 @@ export interface Conn {
   latency: Latency;
   /** A frame arrived since the last touch: the only thing that keeps a session alive. */
   heard: boolean;
-  /** The socket is corked until the end of this turn, to send the turn's replies in one write. */
-  corked: boolean;
 }
 
 /**
@@ -263,7 +261,6 @@ export class Gateway {
       pending: [],
       latency: new Latency(),
       heard: false,
-      corked: false,
     };
     this.conns.set(id, conn);
     conn.actor.start();
@@ -417,8 +414,7 @@ export class Gateway {
     this.stats.sent++;
     // Replies come in batches: one writev per connection per turn instead of
     // one write syscall per reply. end() uncorks, so nothing is lost on close.
-    if (!conn.corked) {
-      conn.corked = true;
+    if (conn.socket.writableCorked === 0) {
       conn.socket.cork();
       if (this.corked.push(conn) === 1) process.nextTick(() => this.uncork());
     }
@@ -433,7 +429,6 @@ export class Gateway {
     this.corked = [];
     const now = Date.now();
     for (const conn of corked) {
-      conn.corked = false;
       if (conn.socket.destroyed) continue;
       conn.socket.uncork();
       this.checkQueue(conn, now);
