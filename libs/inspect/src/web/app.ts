@@ -171,14 +171,8 @@ function renderCharts(v: ClusterView): void {
   for (const s of services) {
     const id = `svc-${s.kind}-${s.id}`;
     wanted.add(id);
-    let card = document.getElementById(id);
-    if (!card) {
-      card = document.createElement('div');
-      card.id = id;
-      card.className = 'service';
-      card.dataset.testid = 'service-charts';
-      list.appendChild(card);
-    }
+    const card = keyedChild(list, id, 'div', 'service');
+    card.dataset.testid = 'service-charts';
     card.classList.toggle('gone', s.gone);
     const title = `<h3>${s.kind} ${esc(s.id)} <span class="role ${esc(s.role)}">${esc(s.role)}</span>${s.phase ? ` <span class="muted">phase ${esc(s.phase)}</span>` : ''}</h3>`;
     let head = card.querySelector(':scope > h3');
@@ -195,6 +189,18 @@ function renderCharts(v: ClusterView): void {
     void drawMachines(s, body);
   }
   for (const el of [...list.children]) if (!wanted.has(el.id)) el.remove();
+}
+
+/** The element with this id, created under parent on first use: redraws update in place. */
+function keyedChild(parent: HTMLElement, id: string, tag: string, className: string): HTMLElement {
+  let el = document.getElementById(id);
+  if (!el) {
+    el = document.createElement(tag);
+    el.id = id;
+    el.className = className;
+    parent.appendChild(el);
+  }
+  return el;
 }
 
 async function drawMachines(s: ServiceView, body: HTMLElement): Promise<void> {
@@ -214,13 +220,7 @@ async function drawMachines(s: ServiceView, body: HTMLElement): Promise<void> {
     const chart = await chartFor(a.machine);
     const slotId = `${body.parentElement!.id}-${a.key.replace(/[^a-z0-9]/gi, '-')}`;
     slots.push(slotId);
-    let slot = document.getElementById(slotId);
-    if (!slot) {
-      slot = document.createElement('figure');
-      slot.id = slotId;
-      slot.className = 'machine';
-      body.appendChild(slot);
-    }
+    const slot = keyedChild(body, slotId, 'figure', 'machine');
     const caption = `<figcaption>${esc(a.key)} <span class="muted">(${esc(a.machine)})</span> · <b>${esc(a.counts ? 'sessions' : flatValue(a.value) || a.status)}</b>${ctxText(a)}</figcaption>`;
     const svg = chart
       ? renderSvg(chart, a.counts ? { counts: countsById(a.machine, a.counts), idPrefix: slotId } : { active: activeIds(a.machine, a.value), idPrefix: slotId })
