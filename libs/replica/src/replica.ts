@@ -52,6 +52,14 @@ interface Pending {
   frame: Uint8Array;
   /** Sent to the leader; the reply comes with its commit. */
   forwarded: boolean;
+  /**
+   * The connection the request came on. A session that moves to a new
+   * connection keeps its forwarded writes in the queue (its new requests
+   * wait behind them), but their answers belong to the old connection only:
+   * on the new one they would answer xids the client never sent.
+   */
+  gateway: string;
+  conn: number;
 }
 
 interface Attached {
@@ -228,7 +236,9 @@ export class Replica {
     }
     const ids: Id[] = [{ scheme: 'ip', id: ask.ip }];
     // Requests not yet sent to the leader died with the old connection; the
-    // client already reported them lost. Forwarded ones still come back.
+    // client already reported them lost. Forwarded ones still come back, and
+    // the new connection's requests wait behind them (their answers are
+    // dropped: see Pending).
     const queue = prior ? prior.queue.filter((p) => p.forwarded) : [];
     this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue });
   }
@@ -262,7 +272,7 @@ export class Replica {
     this.packetsReceived++;
     const xid = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(0) : 0;
     const op = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(4) : OpCode.error;
-    s.queue.push({ xid, op, frame, forwarded: false });
+    s.queue.push({ xid, op, frame, forwarded: false, gateway, conn });
     this.drain(s);
   }
 
@@ -333,11 +343,16 @@ export class Replica {
   private writeCommitted(s: Attached, hdr: TxnHeader, result: ApplyResult): void {
     const head = this.takeHead(s, hdr.cxid);
     if (!head) return;
-    if (!s.detached) {
+    if (this.answerable(s, head)) {
       this.reply(s, head.xid, hdr.zxid, result.err, head.op, result.response);
       if (head.op === OpCode.closeSession) this.out(s, ['x', s.conn, 'session closed']);
     }
     this.drain(s);
+  }
+
+  /** A request is answered only on the live connection it came on. */
+  private answerable(s: Attached, p: Pending): boolean {
+    return !s.detached && p.gateway === s.gateway && p.conn === s.conn;
   }
 
   /** The forwarded request at the head of the queue, if `cxid` answers it. */
@@ -355,7 +370,7 @@ export class Replica {
     const s = this.attached.get(sessionId);
     const head = s && this.takeHead(s, cxid);
     if (!s || !head) return;
-    if (!s.detached) this.reply(s, head.xid, this.tree.lastZxid, Err.OK, OpCode.sync, { path });
+    if (this.answerable(s, head)) this.reply(s, head.xid, this.tree.lastZxid, Err.OK, OpCode.sync, { path });
     this.drain(s);
   }
 
