@@ -14,9 +14,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Err, OpCode, subjects, unpack, type GatewayBatch } from '@zooid/protocol';
 import { startStandalone, waitFor, type Standalone } from './harness.js';
-import { RawClient, req } from './support/raw-client.js';
+import { logLines } from './support/procs.js';
+import { RawClient, req, type Reply } from './support/raw-client.js';
 
 const TICK = 200;
+/**
+ * How long a lost batch may hold a client up: a few heartbeats (half a tick
+ * each) and a reconnect, far below anything else that would reveal the loss
+ * (the gateway's 10 s connect deadline; here, with one client, nothing at all).
+ */
+const LOSS_NOTICED_MS = 2000;
+
+/** Resolves with the reply, or 'closed' when the connection closes first; rejects after the deadline. */
+function replyOrClose(c: RawClient, p: Promise<Reply>, deadlineMs: number, what: string): Promise<Reply | 'closed'> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = c.closed.then(() => 'closed' as const);
+  return Promise.race([
+    p.catch(() => closed),
+    closed,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: neither a reply nor a close within ${deadlineMs} ms`)), deadlineMs))),
+  ]).finally(() => clearTimeout(timer));
+}
 
 describe('a session that moves while a write of its old connection is in flight', () => {
   let zk: Standalone;
@@ -75,5 +93,64 @@ describe('a session that moves while a write of its old connection is in flight'
       a.destroy();
       b?.destroy();
     }
+  });
+});
+
+describe('batches lost at the end of a burst', () => {
+  let zk: Standalone;
+
+  beforeAll(async () => {
+    // Every 4th batch a gateway receives from the learner and every 5th the
+    // learner receives from a gateway is dropped. One client sends one
+    // request at a time, so each lost batch is the last of its burst.
+    zk = await startStandalone({
+      tickTime: TICK,
+      gateways: 1,
+      gatewayEnv: { ZOOID_TEST_DROP_LEARNER_BATCH_EVERY: '4' },
+      memberEnv: { ZOOID_TEST_DROP_GATEWAY_BATCH_EVERY: '5' },
+    });
+  });
+
+  afterAll(async () => {
+    await zk?.stop();
+  });
+
+  it('cost the client its connection within a heartbeat or two, and it goes on with its session', async () => {
+    const port = zk.ports[0]!;
+    let stalls = 0;
+    let worstMs = 0;
+    /** Connects (or resumes) until a handshake is answered; each attempt is answered or closed within the deadline. */
+    const handshake = async (prior?: RawClient): Promise<RawClient> => {
+      for (;;) {
+        const t0 = Date.now();
+        const { client } = prior ? await prior.resume(port, { deadlineMs: LOSS_NOTICED_MS }) : await RawClient.handshake(port, { timeOut: 10_000, deadlineMs: LOSS_NOTICED_MS });
+        if (client) return client;
+        stalls++;
+        worstMs = Math.max(worstMs, Date.now() - t0);
+      }
+    };
+    const first = await handshake();
+    let c = first;
+    let answered = 0;
+    for (let i = 0; i < 40; i++) {
+      const t0 = Date.now();
+      const r = await replyOrClose(c, c.call(OpCode.create, req.create(`/lossy-${i}`, `v${i}`)), LOSS_NOTICED_MS, `create /lossy-${i}`);
+      if (r === 'closed') {
+        stalls++;
+        worstMs = Math.max(worstMs, Date.now() - t0);
+        c = await handshake(c);
+        continue;
+      }
+      expect(r.err).toBe(Err.OK);
+      answered++;
+    }
+    console.log(`[bus-loss] 40 creates: ${answered} answered, ${stalls} connections lost to dropped batches, the longest wait for the close ${worstMs} ms`);
+    expect(c.sessionId).toBe(first.sessionId);
+    expect(answered).toBeGreaterThan(0);
+    // Both directions lost batches, and both were noticed.
+    const [gateway] = zk.gateways;
+    expect(logLines(gateway!).filter((l) => l.msg === 'batches from a learner were lost; closing its connections').length).toBeGreaterThan(0);
+    expect(logLines(zk.member).filter((l) => l.msg === 'batches from a gateway were lost; closing its connections here').length).toBeGreaterThan(0);
+    c.destroy();
   });
 });

@@ -134,17 +134,20 @@ export class Replica {
 
   /**
    * Batches from this gateway were lost: the requests of its clients here can
-   * no longer be answered in order, so their connections are closed (the
-   * clients reconnect and keep their sessions).
+   * no longer be answered in order, and a lost connect is one we never heard
+   * of. The gateway closes every connection it pinned here (the clients
+   * reconnect and keep their sessions); what they left here is let go.
    */
   dropGateway(gateway: string, reason: string): void {
     for (const s of this.attached.values()) {
       if (s.gateway !== gateway || s.detached) continue;
-      this.outbox.push(gateway, ['x', s.conn, reason]);
       s.detached = true;
       s.queue = s.queue.filter((p) => p.forwarded);
       if (s.queue.length === 0) this.attached.delete(s.sessionId);
     }
+    for (const [id, c] of this.connecting) if (c.gateway === gateway) this.connecting.delete(id);
+    this.behind = this.behind.filter((b) => b.gateway !== gateway);
+    this.outbox.push(gateway, ['X', 0, reason]);
   }
 
   /** A batch from a gateway. */

@@ -349,7 +349,7 @@ export class LeaderRole {
     );
     this.subs.push(
       listen<ForwardBatch>(this.nc, this.subj.leaderIn, this.log, ([learner, seq, entries]) => {
-        if (this.forwardGaps.check(learner, seq) === 'gap') {
+        if (this.forwardGaps.check(learner, seq, entries.length === 0) === 'gap') {
           // Writes of that learner's sessions were lost and would never be answered: make it start over.
           const l = this.learners.get(learner);
           this.log.warn({ learner, seq }, 'forwarded batches were lost; sending the learner away');

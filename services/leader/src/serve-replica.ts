@@ -1,7 +1,7 @@
 import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { atTurnEnd, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, listen, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -25,6 +25,7 @@ export function serveReplica(
   const subj = subjects(opts.cluster);
   const numbers = new BatchNumbers();
   const gaps = new BatchGaps();
+  const drop = testDrop('GATEWAY_BATCH');
   const replica = new Replica(
     {
       id: opts.id,
@@ -54,16 +55,25 @@ export function serveReplica(
     tree,
   );
   const sub = listen<GatewayBatch>(nc, subj.learnerIn(opts.id), log, ([gw, seq, entries]) => {
-    if (gaps.check(gw, seq) === 'gap') {
+    if (drop()) return;
+    if (gaps.check(gw, seq, entries.length === 0) === 'gap') {
       log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
       replica.dropGateway(gw, 'lost messages from the gateway');
       return;
     }
     replica.fromGateway(gw, entries);
   });
+  // After traffic, each gateway hears our last batch number: a lost last batch shows within a heartbeat.
+  const heartbeat = setInterval(
+    () => {
+      for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw), pack([opts.id, seq, []] satisfies LearnerBatch));
+    },
+    Math.max(20, Math.floor(opts.tickTime / 2)),
+  );
   return {
     replica,
     stop: (reason) => {
+      clearInterval(heartbeat);
       sub.unsubscribe();
       replica.detachAll(reason);
     },
