@@ -4,7 +4,7 @@ import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { Empty, RequestError, atTurnEnd, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
+import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -33,7 +33,7 @@ export class LearnerRole {
   private phase: LearnerPhase = 'discovery';
   private epoch = 0;
   private stream?: StreamPosition;
-  private buffered: Broadcast[] = [];
+  private buffered: [Broadcast, string][] = [];
   private replica?: Replica;
   private served?: ServedReplica;
   private lastHeard = Date.now();
@@ -62,8 +62,13 @@ export class LearnerRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLearner>(this.nc, this.subj.zabLearner(this.opts.id), this.log, (m) => void this.fromLeader(m)),
-      listen<Broadcast>(this.nc, this.subj.zabBroadcast, this.log, (b) => this.onBroadcast(b)),
+      listen<ToLearner>(this.nc, this.subj.zabLearnerAll(this.opts.id), this.log, (m, sender, subject) => {
+        // Only the leader we are synchronizing with speaks to us; a newepoch names its sender.
+        const from = m.t === 'newepoch' ? m.leader : this.leaderId;
+        if (sender !== from) return dropImpostor(this.log, subject, { claimed: from ?? 'no leader yet' });
+        void this.fromLeader(m);
+      }),
+      listen<Broadcast>(this.nc, this.subj.zabBroadcastAll, this.log, (b, sender) => this.onBroadcast(b, sender)),
     );
     const started = Date.now();
     this.sendInfo();
@@ -127,7 +132,7 @@ export class LearnerRole {
   }
 
   private toLeader(m: ToLeader): void {
-    this.nc.publish(this.subj.zabLeader, pack(m));
+    this.nc.publish(this.subj.zabLeader(this.opts.id), pack(m));
   }
 
   private sendInfo(): void {
@@ -220,7 +225,7 @@ export class LearnerRole {
       // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
       for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
-        this.nc.publish(this.subj.leaderIn, pack(batch));
+        this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
     });
     this.replica = this.served.replica;
@@ -229,7 +234,7 @@ export class LearnerRole {
     this.stream = new StreamPosition(m.epoch, m.seq);
     const early = this.buffered;
     this.buffered = [];
-    for (const b of early) this.onBroadcast(b);
+    for (const [b, sender] of early) this.onBroadcast(b, sender);
     this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
     // Until uptodate arrives, repeat the ack: it may have been lost.
     const again = setInterval(() => {
@@ -239,10 +244,13 @@ export class LearnerRole {
     this.timers.push(again);
   }
 
-  private onBroadcast(b: Broadcast): void {
+  private onBroadcast(b: Broadcast, sender: string): void {
     if (this.stopped) return;
+    // Learners follow one leader: another member's broadcast (an old leader not yet stepped down, or a forgery) is not ours.
+    const leader = this.leaderId ?? this.opts.leader;
+    if (leader !== undefined && sender !== leader) return;
     if (!this.stream) {
-      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push(b);
+      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push([b, sender]);
       return;
     }
     const verdict = this.stream.check(b);

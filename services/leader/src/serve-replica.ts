@@ -1,7 +1,7 @@
 import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { atTurnEnd, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -42,18 +42,20 @@ export function serveReplica(
         for (const id of refused) log.warn({ gateway: gw, conn: id, maxPayload: maxPayload(nc) }, 'reply too large for the bus; closing the connection');
         for (const part of parts) {
           const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
-          if (kept.length > 0) nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
+          if (kept.length > 0) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
         }
         if (refused.size > 0) {
           const closes = [...refused].map((id): LearnerToGw => ['x', id, 'reply too large for the bus']);
-          nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
+          nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
         }
       },
       warn: (fields, msg) => log.warn(fields, msg),
     },
     tree,
   );
-  const sub = listen<GatewayBatch>(nc, subj.learnerIn(opts.id), log, ([gw, seq, entries]) => {
+  const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, seq, entries], sender, subject) => {
+    // A gateway acts only on the connections it holds: the ones it attached under its own name.
+    if (gw !== sender) return dropImpostor(log, subject, { claimed: gw });
     if (gaps.check(gw, seq) === 'gap') {
       log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
       replica.dropGateway(gw, 'lost messages from the gateway');
