@@ -19,6 +19,15 @@ export interface LearnerEvents {
 }
 
 const RETRY_MS = 250;
+/**
+ * How long the leader's liveness subject must stay without a responder
+ * before the leader counts as gone. On a clustered bus, a leader whose
+ * nats-server died is briefly unreachable while it reconnects to another
+ * server and its subscription spreads over the routes; that is not a dead
+ * leader. A dead process stays unanswered, and is still noticed well within
+ * syncLimit.
+ */
+const LEADER_GONE_MS = 1000;
 
 /**
  * A learner (follower or observer) over the bus: the handshake with the
@@ -44,6 +53,8 @@ export class LearnerRole {
   private stopped = false;
   private syncing = false;
   private probing = false;
+  /** Since when the leader's liveness probe has found nobody answering, if it has. */
+  private unansweredSince?: number;
   private leaderId?: string;
   private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
   /** How far the parts of a long sync have arrived, for its progress report. */
@@ -109,18 +120,24 @@ export class LearnerRole {
   }
 
   /**
-   * A dead leader is noticed at once, not after syncLimit: its liveness
-   * subject has no responder left. A frozen one still has its subscription
-   * and is caught by the silence timeout instead.
+   * A dead leader is noticed within about a second, not after syncLimit: its
+   * liveness subject has no responder left. A frozen one still has its
+   * subscription and is caught by the silence timeout instead.
    */
   private probeLeader(): void {
     if (this.probing || this.leaderId === undefined) return;
     this.probing = true;
     this.nc
       .request(this.subj.zabAlive(this.leaderId, this.epoch), Empty, { timeout: this.opts.tickTime })
-      .catch((err: unknown) => {
-        if (err instanceof RequestError && err.isNoResponders()) this.end('leader is gone: nobody answers for it on the bus');
-      })
+      .then(
+        () => (this.unansweredSince = undefined),
+        (err: unknown) => {
+          if (!(err instanceof RequestError && err.isNoResponders())) return;
+          const now = Date.now();
+          this.unansweredSince ??= now;
+          if (now - this.unansweredSince >= LEADER_GONE_MS) this.end('leader is gone: nobody answers for it on the bus');
+        },
+      )
       .finally(() => (this.probing = false));
   }
 
@@ -257,6 +274,7 @@ export class LearnerRole {
     if (verdict === 'stale') return;
     if (verdict === 'gap') return this.end(`gap in the broadcast stream at seq ${b.seq} (epoch ${b.epoch})`);
     this.lastHeard = Date.now();
+    this.unansweredSince = undefined;
     if (b.proposals.length > 0) {
       const fresh = b.proposals.filter(([zxid]) => zxid > this.store.lastLogged);
       this.store.append(fresh);
