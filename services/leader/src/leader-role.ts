@@ -180,6 +180,11 @@ export class LeaderRole {
       }
       case 'ack':
         if (m.epoch !== this.epoch || !this.acks) return;
+        // Nobody can hold on disk what was never proposed: such an ack would commit too early.
+        if (m.zxid > this.store.history.last) {
+          this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
+          return;
+        }
         return this.ack(m.from, m.zxid);
     }
   }
