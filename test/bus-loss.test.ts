@@ -55,7 +55,7 @@ describe('a session that moves while a write of its old connection is in flight'
     const session = a.sessionId;
     // What reaches the member: the old write first, then the reconnect.
     const seen: string[] = [];
-    spy.subscribe(subjects().learnerIn('*'), {
+    spy.subscribe(subjects().learnerIn('*', '*'), {
       callback: (err, msg) => {
         if (err) return;
         for (const e of unpack<GatewayBatch>(msg.data)[2]) {

@@ -189,7 +189,7 @@ export class BusSpy {
     cluster: string,
   ) {
     const subj = subjects(cluster);
-    nc.subscribe(subj.presence, {
+    nc.subscribe(subj.presenceAll, {
       callback: (err, msg) => {
         if (err) return;
         try {
@@ -200,8 +200,8 @@ export class BusSpy {
         }
       },
     });
-    const prefix = subj.learnerIn('X').split('X')[0]!;
-    nc.subscribe(subj.learnerIn('*'), {
+    const prefix = subj.learnerIn('X', 'Y').split('X')[0]!;
+    nc.subscribe(subj.learnerIn('*', '*'), {
       callback: (err, msg) => {
         if (err) return;
         const learner = msg.subject.slice(prefix.length).split('.')[0]!;

@@ -118,7 +118,8 @@ function asPresence(raw: unknown): Presence | undefined {
 async function listen(url: string, cluster: string, waitMs: number): Promise<Presence[]> {
   const nc = await connectBus(url, 'zooid-status', createLogger('status'));
   const heard = new Map<string, Presence>();
-  nc.subscribe(subjects(cluster).presence, {
+  const subj = subjects(cluster);
+  nc.subscribe(subj.presenceAll, {
     callback: (err, msg) => {
       if (err) return;
       let p: Presence | undefined;
@@ -127,7 +128,7 @@ async function listen(url: string, cluster: string, waitMs: number): Promise<Pre
       } catch {
         return;
       }
-      if (p) heard.set(`${p.kind}/${p.id}`, p);
+      if (p && msg.subject === subj.presence(p.kind, p.id)) heard.set(`${p.kind}/${p.id}`, p);
     },
   });
   await nc.flush(); // the subscription is live before the clock starts
@@ -169,7 +170,7 @@ export async function status(argv: string[]): Promise<void> {
   const view = clusterView(heard);
   process.stdout.write(f.json ? JSON.stringify(view, null, 2) + '\n' : formatView(view));
   if (!findLeader(heard)) {
-    const subject = subjects(cluster).presence;
+    const subject = subjects(cluster).presenceAll;
     process.stderr.write(`zooid status: no leader among ${view.members.length} member(s) heard on ${subject} in ${waitMs} ms\n`);
     process.exitCode = 1;
   }

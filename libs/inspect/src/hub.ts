@@ -1,4 +1,4 @@
-import { pack, subjects, unpack, type InspectMessage, type Presence, type Vote } from '@zooid/protocol';
+import { pack, senderOf, subjects, unpack, type InspectMessage, type Presence, type Vote } from '@zooid/protocol';
 import type { Logger, NatsConnection } from '@zooid/runtime';
 import { flatValue, hex, zxidLag } from './values.js';
 import type { ClusterView, LogEntry, ServiceView, VoteView } from './view.js';
@@ -66,22 +66,23 @@ export class InspectorHub {
   }
 
   start(): void {
-    const on = <T>(subject: string, fn: (m: T) => void) =>
+    const on = <T>(subject: string, fn: (m: T, subject: string) => void) =>
       this.subs.push(
         this.nc.subscribe(subject, {
           callback: (err, msg) => {
             if (err) return;
             try {
-              fn(unpack<T>(msg.data));
+              fn(unpack<T>(msg.data), msg.subject);
             } catch (e) {
               this.log?.debug({ err: e, subject }, 'inspector dropped a message');
             }
           },
         }),
       );
-    on<Presence>(this.subj.presence, (p) => this.onPresence(p));
-    on<InspectMessage>(this.subj.inspectAll, (m) => this.onInspect(m));
-    on<Vote>(this.subj.election, (v) => this.onVote(v));
+    // Each service is believed only on its own subjects, which the bus lets no one else publish on.
+    on<Presence>(this.subj.presenceAll, (p, s) => s === this.subj.presence(p.kind, p.id) && this.onPresence(p));
+    on<InspectMessage>(this.subj.inspectAll, (m, s) => s === this.subj.inspect(m.kind, m.id) && this.onInspect(m));
+    on<Vote>(this.subj.electionAll, (v, s) => v.from === senderOf(s) && this.onVote(v));
     this.hello();
     this.timers.push(setInterval(() => this.housekeeping(), 500));
     this.timers.push(setInterval(() => void this.poll(), POLL_MS));

@@ -1,7 +1,8 @@
 /**
- * The internal bus: NATS subject names and the msgpackr-encoded messages the
- * services exchange. Everything that crosses a process boundary is defined
- * here, so a change of wire shape is a change of one file.
+ * The internal bus: the msgpackr-encoded messages the services exchange.
+ * Everything that crosses a process boundary is defined here, so a change of
+ * wire shape is a change of one file; the subjects it travels on, and who may
+ * use them, are in subjects.ts.
  *
  * Hot-path messages are batches of positional tuples, not objects: msgpackr
  * then writes no key names, and one publish carries everything a tick produced.
@@ -18,46 +19,6 @@ export function unpack<T>(data: Uint8Array): T {
   return packr.unpack(data) as T;
 }
 
-/** All subjects live under one prefix so several clusters can share a NATS server. */
-export function subjects(cluster = 'zooid') {
-  const p = cluster;
-  return {
-    /** gateway → learner: client connects, requests and disconnects (GatewayBatch). */
-    learnerIn: (learnerId: string) => `${p}.learner.${learnerId}.in`,
-    /** learner → gateway: replies, notifications, connect answers, closes (LearnerBatch). */
-    gatewayIn: (gatewayId: string) => `${p}.gw.${gatewayId}.in`,
-    /** gateway → leader: sessions that are alive (SessionTouch). */
-    touch: `${p}.leader.touch`,
-    /** learner → leader: forwarded writes (ForwardBatch). */
-    leaderIn: `${p}.leader.in`,
-    /** request/reply: a member's statistics for four-letter words and admin (AdminAsk → object). */
-    admin: (serviceId: string) => `${p}.admin.${serviceId}`,
-    /** every service announces itself here periodically (Presence). */
-    presence: `${p}.presence`,
-    /** voting members' election notifications (Vote). */
-    election: `${p}.election`,
-    /** learners → the current leader: handshake and acks (ToLeader). */
-    zabLeader: `${p}.zab.leader`,
-    /** the leader → one learner: epoch and sync (ToLearner). */
-    zabLearner: (learnerId: string) => `${p}.zab.learner.${learnerId}`,
-    /** the leader → every learner at once: proposals, commits, heartbeats (Broadcast). */
-    zabBroadcast: `${p}.zab.broadcast`,
-    /**
-     * request/reply: answered by the leader of an epoch while it leads. When
-     * its process dies the NATS server drops the subscription at once and a
-     * learner's probe gets "no responders": the bus's version of the TCP
-     * reset that tells a ZooKeeper follower its leader is gone.
-     */
-    zabAlive: (leader: string, epoch: number) => `${p}.zab.alive.${leader}.${epoch}`,
-    /** one service's actors, coalesced, for the inspector (InspectMessage). */
-    inspect: (kind: Presence['kind'], id: string) => `${p}.inspect.${kind}.${id}`,
-    /** every service's inspect subject, for a subscriber. */
-    inspectAll: `${p}.inspect.*.*`,
-    /** an inspector joined: publishers send machine definitions with their next message. */
-    inspectHello: `${p}.inspecthello`,
-  };
-}
-export type Subjects = ReturnType<typeof subjects>;
 
 /**
  * Every hot stream is a series of numbered batches from one sender to one

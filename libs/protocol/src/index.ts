@@ -11,4 +11,4 @@ export type { ReplyOp, ResponseBodies } from './replies.js';
 export { decodeConnectRequest, decodeConnectResponse, encodeConnectRequest, encodeConnectResponse } from './connect.js';
 export { FrameDecoder, FrameError, frame } from './frame.js';
 export { validatePath } from './path.js';
-export { busPermissions, identityName, inboxPrefix, isSubjectToken, senderOf, type BusIdentity, type BusPermissions } from './subjects.js';
+export * from './subjects.js';

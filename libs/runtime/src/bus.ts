@@ -1,4 +1,4 @@
-import { unpack } from '@zooid/protocol';
+import { senderOf, unpack } from '@zooid/protocol';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 export { Empty, RequestError } from '@nats-io/transport-node';
 import type { Logger } from './log.js';
@@ -43,16 +43,18 @@ export async function closeBus(nc: NatsConnection, deadlineMs = 2000): Promise<v
 }
 
 /**
- * Subscribes and hands each message, decoded, to `fn`. A message that does
- * not decode or that `fn` throws on is logged and dropped: bad input on the
- * bus never takes a process down.
+ * Subscribes and hands each message, decoded, to `fn` with its sender: the
+ * last token of the subject it came on, which the bus's permissions bind to
+ * the identity that published it. A message that does not decode or that
+ * `fn` throws on is logged and dropped: bad input on the bus never takes a
+ * process down.
  */
-export function listen<T>(nc: NatsConnection, subject: string, log: Logger, fn: (msg: T) => void): { unsubscribe(): void } {
+export function listen<T>(nc: NatsConnection, subject: string, log: Logger, fn: (msg: T, sender: string, subject: string) => void): { unsubscribe(): void } {
   return nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) return;
       try {
-        fn(unpack<T>(msg.data));
+        fn(unpack<T>(msg.data), senderOf(msg.subject), msg.subject);
       } catch (e) {
         log.warn({ err: e, subject }, 'dropped a bus message that could not be handled');
       }
@@ -131,4 +133,19 @@ export function splitForPayload<E>(
   });
   if (part.length > 0) parts.push(part);
   return { parts, tooBig };
+}
+
+const impostors = new Map<string, number>();
+
+/**
+ * Drops a message whose claims disagree with the subject it came on (a
+ * forgery, or a confused sender). The first from each subject is logged,
+ * then every thousandth, so a flood cannot fill the log.
+ */
+export function dropImpostor(log: Logger, subject: string, detail: Record<string, unknown>): void {
+  // Senders choose the subject's last token: forget everything rather than grow without bound.
+  if (impostors.size >= 1000 && !impostors.has(subject)) impostors.clear();
+  const n = (impostors.get(subject) ?? 0) + 1;
+  impostors.set(subject, n);
+  if (n === 1 || n % 1000 === 0) log.warn({ subject, dropped: n, ...detail }, 'dropped a bus message whose sender does not match its subject');
 }

@@ -4,7 +4,7 @@ import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import { StreamPosition, hexZxid } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { Empty, RequestError, atTurnEnd, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
+import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -19,6 +19,15 @@ export interface LearnerEvents {
 }
 
 const RETRY_MS = 250;
+/**
+ * How long the leader's liveness subject must stay without a responder
+ * before the leader counts as gone. On a clustered bus, a leader whose
+ * nats-server died is briefly unreachable while it reconnects to another
+ * server and its subscription spreads over the routes; that is not a dead
+ * leader. A dead process stays unanswered, and is still noticed well within
+ * syncLimit.
+ */
+const LEADER_GONE_MS = 1000;
 
 /**
  * A learner (follower or observer) over the bus: the handshake with the
@@ -33,7 +42,7 @@ export class LearnerRole {
   private phase: LearnerPhase = 'discovery';
   private epoch = 0;
   private stream?: StreamPosition;
-  private buffered: Broadcast[] = [];
+  private buffered: [Broadcast, string][] = [];
   private replica?: Replica;
   private served?: ServedReplica;
   private lastHeard = Date.now();
@@ -44,6 +53,8 @@ export class LearnerRole {
   private stopped = false;
   private syncing = false;
   private probing = false;
+  /** Since when the leader's liveness probe has found nobody answering, if it has. */
+  private unansweredSince?: number;
   private leaderId?: string;
   private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
   /** How far the parts of a long sync have arrived, for its progress report. */
@@ -62,8 +73,13 @@ export class LearnerRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLearner>(this.nc, this.subj.zabLearner(this.opts.id), this.log, (m) => void this.fromLeader(m)),
-      listen<Broadcast>(this.nc, this.subj.zabBroadcast, this.log, (b) => this.onBroadcast(b)),
+      listen<ToLearner>(this.nc, this.subj.zabLearnerAll(this.opts.id), this.log, (m, sender, subject) => {
+        // Only the leader we are synchronizing with speaks to us; a newepoch names its sender.
+        const from = m.t === 'newepoch' ? m.leader : this.leaderId;
+        if (sender !== from) return dropImpostor(this.log, subject, { claimed: from ?? 'no leader yet' });
+        void this.fromLeader(m);
+      }),
+      listen<Broadcast>(this.nc, this.subj.zabBroadcastAll, this.log, (b, sender) => this.onBroadcast(b, sender)),
     );
     const started = Date.now();
     this.sendInfo();
@@ -104,18 +120,24 @@ export class LearnerRole {
   }
 
   /**
-   * A dead leader is noticed at once, not after syncLimit: its liveness
-   * subject has no responder left. A frozen one still has its subscription
-   * and is caught by the silence timeout instead.
+   * A dead leader is noticed within about a second, not after syncLimit: its
+   * liveness subject has no responder left. A frozen one still has its
+   * subscription and is caught by the silence timeout instead.
    */
   private probeLeader(): void {
     if (this.probing || this.leaderId === undefined) return;
     this.probing = true;
     this.nc
       .request(this.subj.zabAlive(this.leaderId, this.epoch), Empty, { timeout: this.opts.tickTime })
-      .catch((err: unknown) => {
-        if (err instanceof RequestError && err.isNoResponders()) this.end('leader is gone: nobody answers for it on the bus');
-      })
+      .then(
+        () => (this.unansweredSince = undefined),
+        (err: unknown) => {
+          if (!(err instanceof RequestError && err.isNoResponders())) return;
+          const now = Date.now();
+          this.unansweredSince ??= now;
+          if (now - this.unansweredSince >= LEADER_GONE_MS) this.end('leader is gone: nobody answers for it on the bus');
+        },
+      )
       .finally(() => (this.probing = false));
   }
 
@@ -127,7 +149,7 @@ export class LearnerRole {
   }
 
   private toLeader(m: ToLeader): void {
-    this.nc.publish(this.subj.zabLeader, pack(m));
+    this.nc.publish(this.subj.zabLeader(this.opts.id), pack(m));
   }
 
   private sendInfo(): void {
@@ -220,14 +242,14 @@ export class LearnerRole {
       // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
       for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
-        this.nc.publish(this.subj.leaderIn, pack(batch));
+        this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
     });
     // After forwarding, the leader hears our last batch number: lost writes show within a heartbeat.
     this.timers.push(
       setInterval(
         () => {
-          for (const [, seq] of numbers.heartbeats()) this.nc.publish(this.subj.leaderIn, pack([this.opts.id, seq, []] satisfies ForwardBatch));
+          for (const [, seq] of numbers.heartbeats()) this.nc.publish(this.subj.leaderIn(this.opts.id), pack([this.opts.id, seq, []] satisfies ForwardBatch));
         },
         Math.max(20, Math.floor(this.opts.tickTime / 2)),
       ),
@@ -238,7 +260,7 @@ export class LearnerRole {
     this.stream = new StreamPosition(m.epoch, m.seq);
     const early = this.buffered;
     this.buffered = [];
-    for (const b of early) this.onBroadcast(b);
+    for (const [b, sender] of early) this.onBroadcast(b, sender);
     this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
     // Until uptodate arrives, repeat the ack: it may have been lost.
     const again = setInterval(() => {
@@ -248,16 +270,20 @@ export class LearnerRole {
     this.timers.push(again);
   }
 
-  private onBroadcast(b: Broadcast): void {
+  private onBroadcast(b: Broadcast, sender: string): void {
     if (this.stopped) return;
+    // Learners follow one leader: another member's broadcast (an old leader not yet stepped down, or a forgery) is not ours.
+    const leader = this.leaderId ?? this.opts.leader;
+    if (leader !== undefined && sender !== leader) return;
     if (!this.stream) {
-      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push(b);
+      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push([b, sender]);
       return;
     }
     const verdict = this.stream.check(b);
     if (verdict === 'stale') return;
     if (verdict === 'gap') return this.end(`gap in the broadcast stream at seq ${b.seq} (epoch ${b.epoch})`);
     this.lastHeard = Date.now();
+    this.unansweredSince = undefined;
     if (b.proposals.length > 0) {
       const fresh = b.proposals.filter(([zxid]) => zxid > this.store.lastLogged);
       this.store.append(fresh);

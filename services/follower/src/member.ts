@@ -1,9 +1,9 @@
 import { createActor } from 'xstate';
-import { pack, subjects, unpack, type Vote } from '@zooid/protocol';
+import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { Election, type ElectionStep } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
-import { closeBus, connectBus, type Logger } from '@zooid/runtime';
+import { closeBus, connectBus, dropImpostor, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
 
@@ -42,7 +42,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const roleOpts: RoleOptions = { ...opts, voters };
   let role: LeaderRole | LearnerRole | undefined;
   let election: ((v: Vote) => void) | undefined;
-  const publishVote = (v: Vote) => nc.publish(subj.election, pack(v));
+  const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));
   // The inspector sees the member machine (and the role it invokes); metrics are read when scraped.
   const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'member', id: opts.id }, log);
   const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, state(), voters.length));
@@ -115,11 +115,13 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
 
   const state = () => String(actor.getSnapshot().value);
   const subs = [
-    nc.subscribe(subj.election, {
+    nc.subscribe(subj.electionAll, {
       callback: (err, msg) => {
         if (err) return;
         try {
           const v = unpack<Vote>(msg.data);
+          // A vote counts for the member whose subject it came on, which only that member may publish.
+          if (v.from !== senderOf(msg.subject)) return dropImpostor(log, msg.subject, { claimed: v.from });
           if (v.from === opts.id) return;
           if (election) return election(v);
           const s = state();

@@ -13,7 +13,7 @@ import {
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
 import { AckTracker, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
-import { atTurnEnd, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
@@ -90,7 +90,10 @@ export class LeaderRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLeader>(this.nc, this.subj.zabLeader, this.log, (m) => this.onLearner(m)),
+      listen<ToLeader>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
+        if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
+        this.onLearner(m);
+      }),
     );
     const started = Date.now();
     this.timers.push(
@@ -141,7 +144,7 @@ export class LeaderRole {
   }
 
   private send(to: string, msg: ToLearner): void {
-    this.nc.publish(this.subj.zabLearner(to), pack(msg));
+    this.nc.publish(this.subj.zabLearner(to, this.opts.id), pack(msg));
   }
 
   private onLearner(m: ToLeader): void {
@@ -177,6 +180,11 @@ export class LeaderRole {
       }
       case 'ack':
         if (m.epoch !== this.epoch || !this.acks) return;
+        // Nobody can hold on disk what was never proposed: such an ack would commit too early.
+        if (m.zxid > this.store.history.last) {
+          this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
+          return;
+        }
         return this.ack(m.from, m.zxid);
     }
   }
@@ -348,7 +356,9 @@ export class LeaderRole {
       this.epoch,
     );
     this.subs.push(
-      listen<ForwardBatch>(this.nc, this.subj.leaderIn, this.log, ([learner, seq, entries]) => {
+      listen<ForwardBatch>(this.nc, this.subj.leaderInAll, this.log, ([learner, seq, entries], sender, subject) => {
+        // A learner speaks for the sessions it authenticated, and for no other learner's.
+        if (learner !== sender || entries.some((e) => e[1] !== sender)) return dropImpostor(this.log, subject, { claimed: learner });
         if (this.forwardGaps.check(learner, seq, entries.length === 0) === 'gap') {
           // Writes of that learner's sessions were lost and would never be answered: make it start over.
           const l = this.learners.get(learner);
@@ -358,7 +368,10 @@ export class LeaderRole {
         }
         this.pipeline!.submit(learner, entries);
       }),
-      listen<SessionTouch>(this.nc, this.subj.touch, this.log, (t) => this.tracker.touch(t.sessions, Date.now())),
+      listen<SessionTouch>(this.nc, this.subj.touchAll, this.log, (t, sender, subject) => {
+        if (t.gw !== sender) return dropImpostor(this.log, subject, { claimed: t.gw });
+        this.tracker.touch(t.sessions, Date.now());
+      }),
     );
     const half = Math.max(20, Math.floor(opts.tickTime / 2));
     this.timers.push(
@@ -412,7 +425,7 @@ export class LeaderRole {
     parts.forEach((proposals, i) => {
       const syncs = i === parts.length - 1 ? this.pendingSyncs : [];
       const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals, commit, syncs };
-      this.nc.publish(this.subj.zabBroadcast, pack(b));
+      this.nc.publish(this.subj.zabBroadcast(this.opts.id), pack(b));
     });
     this.pendingProposals = [];
     this.pendingSyncs = [];

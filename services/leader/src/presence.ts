@@ -45,7 +45,7 @@ export function memberPlumbing(
       sessions: r?.sessionCount ?? 0,
       serving: r?.serving ?? false,
     };
-    nc.publish(subj.presence, pack(p));
+    nc.publish(subj.presence(me.kind, me.id), pack(p));
   };
   const admin = nc.subscribe(subj.admin(me.id), {
     callback: (err, msg) => {

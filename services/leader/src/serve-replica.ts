@@ -1,7 +1,7 @@
 import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { atTurnEnd, listen, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -43,19 +43,21 @@ export function serveReplica(
         for (const id of refused) log.warn({ gateway: gw, conn: id, maxPayload: maxPayload(nc) }, 'reply too large for the bus; closing the connection');
         for (const part of parts) {
           const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
-          if (kept.length > 0) nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
+          if (kept.length > 0) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
         }
         if (refused.size > 0) {
           const closes = [...refused].map((id): LearnerToGw => ['x', id, 'reply too large for the bus']);
-          nc.publish(subj.gatewayIn(gw), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
+          nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
         }
       },
       warn: (fields, msg) => log.warn(fields, msg),
     },
     tree,
   );
-  const sub = listen<GatewayBatch>(nc, subj.learnerIn(opts.id), log, ([gw, seq, entries]) => {
+  const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, seq, entries], sender, subject) => {
     if (drop()) return;
+    // A gateway acts only on the connections it holds: the ones it attached under its own name.
+    if (gw !== sender) return dropImpostor(log, subject, { claimed: gw });
     if (gaps.check(gw, seq, entries.length === 0) === 'gap') {
       log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
       replica.dropGateway(gw, 'lost messages from the gateway');
@@ -66,7 +68,7 @@ export function serveReplica(
   // After traffic, each gateway hears our last batch number: a lost last batch shows within a heartbeat.
   const heartbeat = setInterval(
     () => {
-      for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw), pack([opts.id, seq, []] satisfies LearnerBatch));
+      for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, seq, []] satisfies LearnerBatch));
     },
     Math.max(20, Math.floor(opts.tickTime / 2)),
   );

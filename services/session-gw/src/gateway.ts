@@ -12,6 +12,7 @@ import {
   encodeReply,
   frame,
   pack,
+  senderOf,
   subjects,
   unpack,
   type GatewayBatch,
@@ -23,7 +24,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { atTurnEnd, closeBus, connectBus, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
@@ -149,21 +150,25 @@ export class Gateway {
 
   private async listen(): Promise<void> {
     this.startInspect();
-    this.nc.subscribe(this.subj.gatewayIn(this.opts.id), {
+    this.nc.subscribe(this.subj.gatewayInAll(this.opts.id), {
       callback: (err, msg) => {
         if (err) return;
         try {
-          this.fromLearner(unpack<LearnerBatch>(msg.data));
+          const batch = unpack<LearnerBatch>(msg.data);
+          if (batch[0] !== senderOf(msg.subject)) return dropImpostor(this.log, msg.subject, { claimed: batch[0] });
+          this.fromLearner(batch);
         } catch (e) {
           this.log.warn({ err: e }, 'dropped a malformed bus message');
         }
       },
     });
-    this.nc.subscribe(this.subj.presence, {
+    this.nc.subscribe(this.subj.presenceAll, {
       callback: (err, msg) => {
         if (err) return;
         try {
           const p = unpack<Presence>(msg.data);
+          // Connects go only to learners that announced themselves on their own subject: nobody else may publish there.
+          if (msg.subject !== this.subj.presence(p.kind, p.id)) return dropImpostor(this.log, msg.subject, { claimed: `${p.kind}.${p.id}` });
           for (const stopped of this.learners.observe(p, Date.now())) this.learnerStopped(stopped);
         } catch (e) {
           this.log.warn({ err: e }, 'dropped a malformed presence message');
@@ -506,7 +511,7 @@ export class Gateway {
         const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
         if (kept.length === 0) continue;
         const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), kept];
-        this.nc.publish(this.subj.learnerIn(learner), pack(msg));
+        this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
       }
       for (const id of refused) {
         const conn = this.conns.get(id);
@@ -522,7 +527,7 @@ export class Gateway {
     if (this.nc.isDraining() || this.nc.isClosed()) return;
     for (const [learner, seq] of this.numbers.heartbeats()) {
       const msg: GatewayBatch = [this.opts.id, seq, []];
-      this.nc.publish(this.subj.learnerIn(learner), pack(msg));
+      this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
     }
   }
 
@@ -537,7 +542,7 @@ export class Gateway {
       sessions.push(c.sessionId);
     }
     const msg: SessionTouch = { gw: this.opts.id, sessions };
-    this.nc.publish(this.subj.touch, pack(msg));
+    this.nc.publish(this.subj.touch(this.opts.id), pack(msg));
   }
 
   /**
@@ -584,7 +589,7 @@ export class Gateway {
       clientPort: this.port,
       adminPort: this.admin?.port,
     };
-    this.nc.publish(this.subj.presence, pack(p));
+    this.nc.publish(this.subj.presence('gateway', this.opts.id), pack(p));
   }
 
   private countFrom(ip: string): number {
