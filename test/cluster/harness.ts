@@ -52,6 +52,8 @@ export class Node {
   frozen = false;
   /** Stopped on purpose: a node that is not running otherwise has crashed. */
   down = false;
+  /** Extra environment for the node's next processes (the test-only fault hooks). */
+  env: Record<string, string> = {};
 
   constructor(
     readonly kind: 'member' | 'observer',
@@ -78,7 +80,7 @@ export class Node {
   }
 
   start(): Proc {
-    const p = startProc(`${this.kind}-${this.id}#${this.procs.length}`, this.args);
+    const p = startProc(`${this.kind}-${this.id}#${this.procs.length}`, this.args, this.env);
     this.procs.push(p);
     this.frozen = false;
     this.down = false;

@@ -218,7 +218,9 @@ export type ToLeader =
   | { t: 'ackepoch'; from: string; attempt: number; epoch: number; currentEpoch: number; lastZxid: number }
   | { t: 'acknl'; from: string; attempt: number; epoch: number }
   /** Cumulative: every proposal up to zxid is on the learner's disk. Also the heartbeat answer. */
-  | { t: 'ack'; from: string; epoch: number; zxid: number };
+  | { t: 'ack'; from: string; epoch: number; zxid: number }
+  /** Broadcasts fromSeq..toSeq of the epoch never arrived: send them to me (on my zab.learner subject). */
+  | { t: 'resend'; from: string; attempt: number; epoch: number; fromSeq: number; toSeq: number };
 
 /** Leader → one learner. */
 export type ToLearner =
@@ -249,12 +251,17 @@ export type ToLearner =
    */
   | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[]; bytes: number }
   | { t: 'uptodate'; attempt: number; epoch: number }
-  | { t: 'goaway'; attempt: number; reason: string };
+  | { t: 'goaway'; attempt: number; reason: string }
+  /** Broadcasts a learner asked for again, consecutive, in order (a long run goes as several messages). */
+  | { t: 'resent'; attempt: number; epoch: number; broadcasts: Broadcast[] }
+  /** The broadcasts from fromSeq are no longer kept: the learner must resync. */
+  | { t: 'noresend'; attempt: number; epoch: number; fromSeq: number };
 
 /**
  * Leader → all learners, one NATS publish for the whole ensemble. Every
  * message has the next sequence number of its epoch; a learner that sees a
- * gap resyncs. An empty message is the heartbeat.
+ * gap asks the leader to resend what it missed. An empty message is the
+ * heartbeat.
  */
 export interface Broadcast {
   epoch: number;

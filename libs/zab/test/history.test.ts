@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { History } from '../src/history.js';
 import { AckTracker } from '../src/acks.js';
-import { StreamPosition } from '../src/stream.js';
 import { makeZxid, quorumSize } from '../src/quorum.js';
 
 const z = (e: number, c: number) => makeZxid(e, c);
@@ -104,18 +103,5 @@ describe('quorum commit', () => {
     acks.ack('2', 1, 1000);
     expect(acks.quorumHeardSince(500, '1')).toBe(true);
     expect(acks.quorumHeardSince(1500, '1')).toBe(false);
-  });
-});
-
-describe('broadcast stream position', () => {
-  const b = (epoch: number, seq: number) => ({ epoch, seq, proposals: [], commit: 0, syncs: [] });
-
-  it('accepts the next, ignores old, reports gaps and newer epochs', () => {
-    const s = new StreamPosition(2, 5);
-    expect(s.check(b(2, 6))).toBe('next');
-    expect(s.check(b(2, 6))).toBe('stale');
-    expect(s.check(b(1, 99))).toBe('stale');
-    expect(s.check(b(2, 8))).toBe('gap');
-    expect(s.check(b(3, 1))).toBe('gap');
   });
 });

@@ -2,9 +2,9 @@ import { randomInt } from 'node:crypto';
 import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
-import { StreamPosition, hexZxid } from '@zooid/zab';
+import { BroadcastStream, hexZxid } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
-import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
+import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, testDrop, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
 
@@ -34,14 +34,16 @@ const LEADER_GONE_MS = 1000;
  * leader (info → newepoch → ackepoch → sync → acknl → uptodate), then the
  * broadcast stream: proposals are logged and acked after fdatasync (voters
  * only), commits are applied to the replica that serves clients. A gap in
- * the stream or a silent leader ends the role; the member looks again.
+ * the stream is filled by asking the leader to resend the missing part; a
+ * gap it cannot fill, or a silent leader, ends the role (the member looks
+ * again, and resyncs).
  */
 export class LearnerRole {
   private readonly subj;
   private readonly attempt = randomInt(1, 2 ** 31);
   private phase: LearnerPhase = 'discovery';
   private epoch = 0;
-  private stream?: StreamPosition;
+  private stream?: BroadcastStream;
   private buffered: [Broadcast, string][] = [];
   private replica?: Replica;
   private served?: ServedReplica;
@@ -56,6 +58,8 @@ export class LearnerRole {
   /** Since when the leader's liveness probe has found nobody answering, if it has. */
   private unansweredSince?: number;
   private leaderId?: string;
+  /** Test-only: drop every Nth broadcast, as a lossy bus would (ZOOID_TEST_DROP_BROADCAST_EVERY). */
+  private readonly dropBroadcast = testDrop('BROADCAST');
   private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
   /** How far the parts of a long sync have arrived, for its progress report. */
   private partsBytes = 0;
@@ -79,13 +83,18 @@ export class LearnerRole {
         if (sender !== from) return dropImpostor(this.log, subject, { claimed: from ?? 'no leader yet' });
         void this.fromLeader(m);
       }),
-      listen<Broadcast>(this.nc, this.subj.zabBroadcastAll, this.log, (b, sender) => this.onBroadcast(b, sender)),
+      listen<Broadcast>(this.nc, this.subj.zabBroadcastAll, this.log, (b, sender) => {
+        if (!this.dropBroadcast()) this.onBroadcast(b, sender);
+      }),
     );
     const started = Date.now();
     this.sendInfo();
     this.timers.push(
       setInterval(() => {
         const now = Date.now();
+        // A resend asked for may itself be lost: ask again, or resync in the end.
+        if (this.stream) this.askResend(now);
+        if (this.stopped) return;
         if (this.phase === 'broadcast') {
           if (now - this.lastHeard > this.opts.syncLimit * this.opts.tickTime) this.end('leader silent for syncLimit');
           else this.probeLeader();
@@ -210,6 +219,13 @@ export class LearnerRole {
         return;
       case 'goaway':
         return this.end(`leader refused: ${m.reason}`);
+      case 'resent':
+        if (m.epoch !== this.epoch || !this.stream) return;
+        for (const b of m.broadcasts) if (!this.stopped) this.receive(b);
+        return;
+      case 'noresend':
+        if (m.epoch !== this.epoch) return;
+        return this.end(`the leader no longer keeps the broadcasts from seq ${m.fromSeq}`);
     }
   }
 
@@ -257,7 +273,7 @@ export class LearnerRole {
     this.replica = this.served.replica;
     this.apply(m.committed);
     store.epochs.writeCurrent(m.epoch);
-    this.stream = new StreamPosition(m.epoch, m.seq);
+    this.stream = new BroadcastStream(m.epoch, m.seq, { retryMs: this.opts.tickTime, giveUpMs: this.opts.syncLimit * this.opts.tickTime });
     const early = this.buffered;
     this.buffered = [];
     for (const [b, sender] of early) this.onBroadcast(b, sender);
@@ -279,11 +295,35 @@ export class LearnerRole {
       if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push([b, sender]);
       return;
     }
-    const verdict = this.stream.check(b);
-    if (verdict === 'stale') return;
-    if (verdict === 'gap') return this.end(`gap in the broadcast stream at seq ${b.seq} (epoch ${b.epoch})`);
-    this.lastHeard = Date.now();
+    this.receive(b);
+  }
+
+  /** A broadcast of our epoch, from the stream or resent: handed on strictly in sequence. */
+  private receive(b: Broadcast): void {
+    const now = Date.now();
+    const r = this.stream!.receive(b, now);
+    if (r.verdict === 'stale') return;
+    if (r.verdict === 'newer') return this.end(`the leader moved on to epoch ${b.epoch}`);
+    if (r.verdict === 'overflow') return this.end(`too much waiting behind a gap in the broadcast stream at seq ${this.stream!.next}`);
+    this.lastHeard = now;
     this.unansweredSince = undefined;
+    for (const next of r.ready) {
+      this.deliver(next);
+      if (this.stopped) return;
+    }
+    this.askResend(now);
+  }
+
+  /** Asks the leader for the broadcasts missing before those waiting, or resyncs when it has not sent them in time. */
+  private askResend(now: number): void {
+    const step = this.stream!.poll(now);
+    if (step === undefined) return;
+    if (step === 'give-up') return this.end(`the broadcasts from seq ${this.stream!.next} did not come within syncLimit`);
+    this.log.info({ epoch: this.epoch, ...step.ask }, 'missed broadcasts; asking the leader to resend them');
+    this.toLeader({ t: 'resend', from: this.opts.id, attempt: this.attempt, epoch: this.epoch, ...step.ask });
+  }
+
+  private deliver(b: Broadcast): void {
     if (b.proposals.length > 0) {
       const fresh = b.proposals.filter(([zxid]) => zxid > this.store.lastLogged);
       this.store.append(fresh);

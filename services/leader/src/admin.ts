@@ -47,6 +47,8 @@ export function adminInfo(ask: AdminAsk, m: AdminView): Record<string, unknown> 
   const base = {
     serverState: m.serverState,
     zxid: tree.lastZxid,
+    /** Equal trees have equal digests: replicas can be compared at quiescence. */
+    digest: tree.digest(),
     epoch: m.epoch,
     nodeCount: tree.nodeCount,
     watchCount: replica?.watches.count ?? 0,

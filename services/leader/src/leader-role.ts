@@ -12,7 +12,7 @@ import {
   type ToLearner,
 } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
-import { AckTracker, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
+import { AckTracker, BroadcastWindow, broadcastBytes, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -63,6 +63,8 @@ export class LeaderRole {
   private phase: LeaderPhase = 'discovery';
   private readonly synced = new Set<string>();
   private seq = 0;
+  /** Recent broadcasts, for a learner that missed some. */
+  private readonly window = new BroadcastWindow();
   private acks?: AckTracker;
   private pipeline?: WritePipeline;
   private served?: ServedReplica;
@@ -186,7 +188,21 @@ export class LeaderRole {
           return;
         }
         return this.ack(m.from, m.zxid);
+      case 'resend':
+        return this.resend(m);
     }
+  }
+
+  /** A learner missed broadcasts: send them again, or tell it to resync when they are no longer kept. */
+  private resend(m: Extract<ToLeader, { t: 'resend' }>): void {
+    const l = this.learners.get(m.from);
+    if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || m.fromSeq > m.toSeq || m.toSeq > this.seq) return;
+    const missed = this.window.range(m.fromSeq, m.toSeq);
+    if (!missed) {
+      this.log.info({ learner: m.from, fromSeq: m.fromSeq, kept: this.window.first }, 'broadcasts asked for again are no longer kept; the learner resyncs');
+      return this.send(m.from, { t: 'noresend', attempt: l.attempt, epoch: this.epoch, fromSeq: m.fromSeq });
+    }
+    for (const broadcasts of splitForPayload(this.nc, missed, broadcastBytes, true).parts) this.send(m.from, { t: 'resent', attempt: l.attempt, epoch: this.epoch, broadcasts });
   }
 
   private onInfo(m: Extract<ToLeader, { t: 'info' }>): void {
@@ -425,6 +441,7 @@ export class LeaderRole {
     parts.forEach((proposals, i) => {
       const syncs = i === parts.length - 1 ? this.pendingSyncs : [];
       const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals, commit, syncs };
+      this.window.push(b);
       this.nc.publish(this.subj.zabBroadcast(this.opts.id), pack(b));
     });
     this.pendingProposals = [];
