@@ -40,6 +40,11 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
       process.exit(1);
     }
+    // A credential file that will not do: fixing it is the operator's, restarting cannot help.
+    if ((err as { code?: string }).code === 'ZOOID_BUS_CREDENTIALS') {
+      process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
     throw err;
   }
 }

@@ -24,7 +24,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
@@ -38,7 +38,7 @@ export interface GatewayOptions {
   id: string;
   clientPort: number;
   host: string;
-  natsUrl: string;
+  bus: BusConfig;
   cluster: string;
   tickTime: number;
   maxBuffer: number;
@@ -58,7 +58,7 @@ export interface GatewayOptions {
   stately?: string;
 }
 
-export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
+export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   clientPort: 2181,
   host: '0.0.0.0',
   cluster: 'zooid',
@@ -137,7 +137,7 @@ export class Gateway {
   }
 
   static async start(opts: GatewayOptions, log: Logger): Promise<Gateway> {
-    const nc = await connectBus(opts.natsUrl, `zooid-gateway-${opts.id}`, log);
+    const nc = await connectBus(opts.bus, { kind: 'gateway', id: opts.id }, log);
     if (maxPayload(nc) < opts.maxBuffer + FRAME_MARGIN + 4096) {
       // Requests and replies near jute.maxbuffer cannot cross such a bus; they cost their connection.
       log.warn({ maxPayload: maxPayload(nc), maxBuffer: opts.maxBuffer }, 'the NATS server\'s max_payload is below jute.maxbuffer: set max_payload to 8MB in its configuration');
