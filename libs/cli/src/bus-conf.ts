@@ -17,7 +17,7 @@ export interface BusServer {
   listen: string;
   port: number;
   clusterPort: number;
-  /** Its monitoring port (/varz, /routez, /healthz), always on loopback. */
+  /** Its monitoring port (/varz, /routez, /healthz), always on a loopback address. */
   monitorPort: number;
 }
 
@@ -30,6 +30,11 @@ export interface ServerConfInput {
   users: { who: BusIdentity; publicKey: string }[];
   /** Paths as the server will find them. */
   files: { ca: string; cert: string; key: string; pid?: string };
+}
+
+/** Monitoring stays on loopback: the server's own loopback address, or 127.0.0.1 when it listens on all. */
+export function monitorHost(s: BusServer): string {
+  return s.listen === '0.0.0.0' ? '127.0.0.1' : s.listen;
 }
 
 export function routeUrl(s: BusServer): string {
@@ -49,7 +54,7 @@ export function serverConf(c: ServerConfInput): string {
     port: server.port,
     // Gossiped to clients by the name their certificate holds, so a client can go back to a server it could not reach at first.
     client_advertise: `${server.host}:${server.port}`,
-    http: `127.0.0.1:${server.monitorPort}`,
+    http: `${monitorHost(server)}:${server.monitorPort}`,
     ...(files.pid ? { pid_file: files.pid } : {}),
     max_payload: NATS_MAX_PAYLOAD,
     // Clients prove who they are with their nkey; TLS keeps what they say private.

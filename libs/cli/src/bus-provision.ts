@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityName, isSubjectToken, type BusIdentity } from '@zooid/protocol';
 import { ensureCa, ensureServerCert } from './bus-certs.js';
-import { clientUrl, serverConf, type BusServer } from './bus-conf.js';
+import { clientUrl, monitorHost, serverConf, type BusServer } from './bus-conf.js';
 import { ensureSeed, type IdentityKey } from './bus-keys.js';
 import { writeIfChanged } from './files.js';
 
@@ -84,7 +84,7 @@ export async function provisionBus(plan: BusPlan): Promise<ProvisionedBus> {
       ...server,
       conf,
       url: clientUrl(server),
-      monitor: `http://127.0.0.1:${server.monitorPort}`,
+      monitor: `http://${monitorHost(server)}:${server.monitorPort}`,
       pidFile: pid && join(dir, pid),
     });
   }
