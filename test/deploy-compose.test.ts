@@ -496,13 +496,18 @@ describe('deploy/k8s', () => {
     const client = byKind('Service').find((s) => s.spec.ports.some((p: { port: number }) => p.port === 2181))!;
     expect(client).toBeDefined();
     const pdbs = byKind('PodDisruptionBudget');
-    for (const name of ['voter', 'observer', 'gateway']) {
+    for (const name of ['voter', 'observer', 'gateway', 'nats']) {
       const w = workloads.find((x) => x.metadata.name.includes(name))!;
       expect(w, name).toBeDefined();
       expect(pdbs.some((p) => matches(p.spec.selector.matchLabels, w.spec.template.metadata.labels)), `${name} has a PodDisruptionBudget`).toBe(true);
     }
-    const natsWorkload = workloads.find((w) => w.spec.template.spec.containers.some((c: { image: string }) => c.image.startsWith('nats:')));
-    expect(natsWorkload).toBeDefined();
+    // NATS: a three-server StatefulSet whose headless service names the routes' peers.
+    const nats = workloads.find((w) => w.spec.template.spec.containers.some((c: { image: string }) => c.image.startsWith('nats:')))!;
+    expect(nats.kind).toBe('StatefulSet');
+    expect(nats.spec.replicas).toBe(3);
+    const natsService = byKind('Service').find((s) => s.metadata.name === nats.spec.serviceName)!;
+    expect(natsService.spec.clusterIP).toBe('None');
+    expect(natsService.spec.ports.map((p: { port: number }) => p.port).sort()).toEqual([4222, 6222]);
   });
 
   it('probes every Zooid container with ruok on the port it answers on, with flags the commands know', () => {
@@ -523,28 +528,100 @@ describe('deploy/k8s', () => {
     }
   });
 
-  it("derives a voter's id from its pod ordinal and the ensemble from the replica count", () => {
-    const voters = byKind('StatefulSet').find((s) => s.metadata.name.includes('voter'))!;
-    const c = voters.spec.template.spec.containers[0];
-    const env = Object.fromEntries((c.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
-    // A stand-in `node` on PATH prints the arguments the shell would exec zooid with.
+  /** Each StatefulSet's containers, run as pod `<name>-<ordinal>` with stand-ins on PATH that print the command they would exec. */
+  function podCommands(w: K8sObject): { ordinal: number; container: K8sContainer; argv: string[]; env: Env }[] {
     const bin = mkdtempSync(join(tmpdir(), 'zooid-k8s-'));
     try {
-      mkdirSync(bin, { recursive: true });
-      writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
-      chmodSync(join(bin, 'node'), 0o755);
-      const replicas = voters.spec.replicas as number;
-      for (let ordinal = 0; ordinal < replicas; ordinal++) {
-        const [cmd, ...args] = [...c.command, ...(c.args ?? [])];
-        const r = spawnSync(cmd, args, { env: { PATH: `${bin}:/usr/bin:/bin`, ...env, HOSTNAME: `${voters.metadata.name}-${ordinal}` }, encoding: 'utf8' });
-        expect(r.status, r.stderr).toBe(0);
-        const argv = r.stdout.trim().split('\n');
-        expect(argv.slice(0, 2)).toEqual(['/app/bin/zooid.js', 'follower']);
-        expect(argv[argv.indexOf('--id') + 1]).toBe(String(ordinal + 1));
-        expect(argv[argv.indexOf('--ensemble') + 1]).toBe(Array.from({ length: replicas }, (_, i) => i + 1).join(','));
+      for (const standIn of ['node', 'nats-server']) {
+        writeFileSync(join(bin, standIn), `#!/bin/sh\nprintf "%s\\n" "${standIn}" "$@"\n`);
+        chmodSync(join(bin, standIn), 0o755);
       }
+      const out = [];
+      for (let ordinal = 0; ordinal < (w.spec.replicas as number); ordinal++) {
+        for (const c of w.spec.template.spec.containers as K8sContainer[]) {
+          const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+          const [cmd, ...args] = [...c.command!, ...(c.args ?? [])];
+          const r = spawnSync(cmd!, args, { env: { PATH: `${bin}:/usr/bin:/bin`, ...env, HOSTNAME: `${w.metadata.name}-${ordinal}` }, encoding: 'utf8' });
+          expect(r.status, r.stderr).toBe(0);
+          out.push({ ordinal, container: c, argv: r.stdout.trim().split('\n'), env });
+        }
+      }
+      return out;
     } finally {
       rmSync(bin, { recursive: true, force: true });
+    }
+  }
+  const flag = (argv: string[], name: string) => argv[argv.indexOf(name) + 1];
+  const statefulSet = (part: string) => byKind('StatefulSet').find((s) => s.metadata.name.includes(part))!;
+
+  it("derives each pod's id, its own nkey and its server's configuration from its ordinal", () => {
+    const voters = statefulSet('voter');
+    const replicas = voters.spec.replicas as number;
+    for (const { ordinal, argv } of podCommands(voters)) {
+      expect(argv.slice(0, 3)).toEqual(['node', '/app/bin/zooid.js', 'follower']);
+      expect(flag(argv, '--id')).toBe(String(ordinal + 1));
+      expect(flag(argv, '--ensemble')).toBe(Array.from({ length: replicas }, (_, i) => i + 1).join(','));
+      expect(flag(argv, '--nats-nkey')).toBe(`/etc/zooid/bus/member-${ordinal + 1}.nk`);
+    }
+    for (const [part, role, id] of [['observer', 'observer', (n: number) => `o${n}`], ['gateway', 'gateway', (n: number) => `gw${n}`]] as const) {
+      for (const { ordinal, argv } of podCommands(statefulSet(part))) {
+        expect(argv.slice(0, 3)).toEqual(['node', '/app/bin/zooid.js', role]);
+        expect(flag(argv, '--id')).toBe(id(ordinal + 1));
+        expect(flag(argv, '--nats-nkey')).toBe(`/etc/zooid/bus/${role}-${id(ordinal + 1)}.nk`);
+      }
+    }
+    for (const { ordinal, argv } of podCommands(statefulSet('nats'))) expect(argv).toEqual(['nats-server', '-c', `/etc/zooid/bus/nats-${ordinal + 1}.conf`]);
+  });
+
+  it('bus-secrets.sh makes the Secrets with every file each pod reads, and the servers every pod is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zooid-k8s-secrets-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      // A stand-in kubectl that records each secret it is asked to create.
+      writeFileSync(join(bin, 'kubectl'), '#!/bin/sh\nif [ "$1" = apply ]; then cat >/dev/null; else echo "$@" >> "$KUBECTL_LOG"; fi\n');
+      chmodSync(join(bin, 'kubectl'), 0o755);
+      const log = join(dir, 'kubectl.log');
+      const busDir = join(dir, 'bus');
+      const r = spawnSync('sh', [join(K8S, 'bus-secrets.sh'), busDir], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: log, ZOOID: `${process.execPath} ${ZOOID_BIN}` },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const secrets = new Map<string, Set<string>>();
+      for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+        const [, , , name, ...rest] = line.split(' ');
+        secrets.set(name!, new Set(rest.filter((a) => a.startsWith('--from-file=')).map((a) => a.slice('--from-file='.length).split('/').pop()!)));
+      }
+      // The CA key stays out of the cluster.
+      for (const files of secrets.values()) expect(files.has('ca-key.pem')).toBe(false);
+
+      for (const w of byKind('StatefulSet')) {
+        const volumes = w.spec.template.spec.volumes as { name: string; secret?: { secretName: string } }[];
+        for (const { container, argv, env } of podCommands(w)) {
+          const mount = (container as { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts!.find((m) => volumes.find((v) => v.name === m.name)?.secret)!;
+          const files = secrets.get(volumes.find((v) => v.name === mount.name)!.secret!.secretName)!;
+          expect(files, `${w.metadata.name}: its secret is made`).toBeDefined();
+          const inSecret = (path: string) => {
+            expect(path.startsWith(`${mount.mountPath}/`), `${w.metadata.name}: ${path} under ${mount.mountPath}`).toBe(true);
+            expect(files.has(path.slice(mount.mountPath.length + 1)), `${w.metadata.name}: ${path} in its secret`).toBe(true);
+          };
+          if (argv[0] === 'nats-server') {
+            const confPath = flag(argv, '-c')!;
+            inSecret(confPath);
+            const conf = JSON.parse(readFileSync(join(busDir, confPath.split('/').pop()!), 'utf8'));
+            for (const f of [conf.tls.cert_file, conf.tls.key_file, conf.cluster.tls.ca_file, conf.cluster.tls.cert_file]) inSecret(f);
+            continue;
+          }
+          inSecret(flag(argv, '--nats-nkey')!);
+          inSecret(env.ZOOID_NATS_TLS_CA!);
+          // Every server it is given is one that was provisioned, under that name.
+          const advertised = readdirSync(busDir).filter((f) => f.endsWith('.conf')).map((f) => JSON.parse(readFileSync(join(busDir, f), 'utf8')).client_advertise);
+          expect(env.ZOOID_NATS!.split(',').map((u) => u.replace('tls://', '')).sort()).toEqual(advertised.sort());
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
