@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { identityName, type BusIdentity } from '@zooid/protocol';
 import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
 import type { BusServer } from './bus-conf.js';
-import { BusPlanError, provisionBus, type ProvisionedBus } from './bus-provision.js';
+import type { ProvisionedBus } from './bus-provision.js';
 
 export const BUS_SUMMARY = 'Write a bus for roles you run yourself: nkeys, a CA and certificates, nats-server configurations (zooid bus init --dir DIR …).';
 
@@ -98,6 +98,7 @@ export async function bus(argv: string[]): Promise<void> {
   if (hosts.length > 1 && hosts.length !== count) throw new UsageError(`--hosts names ${hosts.length} hosts for ${count} servers`);
   const dir = resolve(f.dir);
   const mount = typeof f.mount === 'string' ? f.mount : dir;
+  const { BusPlanError, provisionBus } = await import('./bus-provision.js');
   try {
     const provisioned = await provisionBus({
       cluster: String(f.cluster),

@@ -9,7 +9,7 @@ import type { BusServer } from './bus-conf.js';
 import type { BusRecord } from './bus-file.js';
 import { seedFile } from './bus-keys.js';
 import { waitForRoutes } from './bus-monitor.js';
-import { provisionBus, type ProvisionedBus } from './bus-provision.js';
+import type { ProvisionedBus } from './bus-provision.js';
 import { startConfiguredNats } from './nats.js';
 import { freePort } from './ports.js';
 import type { ProcessGroup } from './supervise.js';
@@ -55,6 +55,8 @@ export interface LocalBusOptions {
 
 /** Provisions the bus in `<dataDir>/bus` and starts its servers under `group`, once their routes are all up. */
 export async function startLocalBus(group: ProcessGroup, opts: LocalBusOptions): Promise<ProvisionedBus> {
+  // Loaded here: the certificate code is for supervisors, not for every role's start.
+  const { provisionBus } = await import('./bus-provision.js');
   const bus = await provisionBus({
     cluster: opts.cluster,
     identities: [...opts.identities, STATUS_TOOL],
