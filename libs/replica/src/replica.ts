@@ -21,6 +21,8 @@ import {
   DataTree,
   WatchManager,
   authenticate,
+  passwordVerifier,
+  verifiesPassword,
   executeRead,
   executeWatchOp,
   type ApplyResult,
@@ -208,17 +210,17 @@ export class Replica {
       const timeout = this.negotiate(ask.timeOut);
       const passwd = randomBytes(16);
       this.connecting.set(sessionId, { gateway, conn, ask, timeout, passwd });
-      this.forward(['s', this.opts.id, sessionId, timeout, passwd]);
+      this.forward(['s', this.opts.id, sessionId, timeout, passwordVerifier(passwd)]);
       return;
     }
     const known = this.tree.sessions.get(ask.sessionId);
-    if (!known || !Buffer.from(known.passwd).equals(Buffer.from(ask.passwd))) {
+    if (!known || !verifiesPassword(known.verifier, ask.passwd)) {
       this.answerConnect(gateway, conn, ask, 0n, 0, new Uint8Array(16));
       this.outbox.push(gateway, ['x', conn, known ? 'wrong session password' : 'session expired']);
       return;
     }
     this.attach(gateway, conn, ask, ask.sessionId);
-    this.answerConnect(gateway, conn, ask, ask.sessionId, known.timeout, known.passwd);
+    this.answerConnect(gateway, conn, ask, ask.sessionId, known.timeout, ask.passwd);
   }
 
   private negotiate(requested: number): number {

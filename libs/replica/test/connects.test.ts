@@ -41,7 +41,7 @@ function learner(logged: { zxid: number }) {
 /** Commits a createSession for a session nobody on this learner asked for, to move the tree on. */
 function commitOther(replica: Replica, zxid: number): void {
   const sessionId = 99n;
-  replica.committed({ sessionId, cxid: 0, zxid, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, passwd: new Uint8Array(16) });
+  replica.committed({ sessionId, cxid: 0, zxid, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, verifier: new Uint8Array(32) });
 }
 
 describe('connects on a learner', () => {
@@ -88,7 +88,7 @@ describe('connects on a learner', () => {
     expect(create[0]).toBe('s');
     replica.fromGateway('gw', [['d', 1, 0n]]);
     const sessionId = create[2];
-    replica.committed({ sessionId, cxid: 0, zxid: 1, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, passwd: create[4] as Uint8Array });
+    replica.committed({ sessionId, cxid: 0, zxid: 1, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, verifier: create[4] as Uint8Array });
     await turn();
     expect(sent).toEqual([]);
     expect(replica.sessionCount).toBe(0);
