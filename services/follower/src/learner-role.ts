@@ -244,7 +244,7 @@ export class LearnerRole {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
         this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
-    });
+    }, () => store.lastLogged);
     this.replica = this.served.replica;
     this.apply(m.committed);
     store.epochs.writeCurrent(m.epoch);

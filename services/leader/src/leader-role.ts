@@ -180,6 +180,11 @@ export class LeaderRole {
       }
       case 'ack':
         if (m.epoch !== this.epoch || !this.acks) return;
+        // Nobody can hold on disk what was never proposed: such an ack would commit too early.
+        if (m.zxid > this.store.history.last) {
+          this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
+          return;
+        }
         return this.ack(m.from, m.zxid);
     }
   }
@@ -308,7 +313,7 @@ export class LeaderRole {
     const { store, opts } = this;
     const tree = store.tree;
     const preparer = new Preparer(tree, opts.tree);
-    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries));
+    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries), () => store.history.last);
     const replica = this.served.replica;
     const now = Date.now();
     for (const [id, s] of tree.sessions) this.tracker.add(id, s.timeout, now);

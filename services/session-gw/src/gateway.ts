@@ -274,7 +274,8 @@ export class Gateway {
     let fourLetter = false;
     let refused = false;
     socket.on('data', (chunk: Buffer) => {
-      if (fourLetter || refused) return;
+      // A released connection's last bytes are read only to see its end.
+      if (fourLetter || refused || !this.conns.has(id)) return;
       if (first) {
         first = false;
         const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
@@ -315,11 +316,15 @@ export class Gateway {
     this.stats.received++;
     if (conn.learner === undefined) {
       this.startSession(conn, f);
+      // Nothing more is read until the session exists (Netty's auto-read off,
+      // as ZooKeeper does): what the client sends meanwhile waits in its own
+      // socket buffers, not in our memory.
+      conn.socket.pause();
       return;
     }
     if (!conn.established) {
-      // A client may pipeline auth and setWatches behind its connect; more
-      // than that before the handshake completes is abuse.
+      // The rest of the chunk that carried the connect: a client may pipeline
+      // auth and setWatches behind it; more than that is abuse.
       if (conn.early.length >= MAX_EARLY_FRAMES) throw new Error('too many requests before the session was established');
       conn.early.push(f);
       return;
@@ -397,6 +402,7 @@ export class Gateway {
           if (e[3].length >= 8) conn.timeout = Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length).readInt32BE(4);
           conn.actor.send({ type: 'ESTABLISHED' });
           for (const f of conn.early.splice(0)) this.request(conn, f);
+          conn.socket.resume();
           break;
         case 'x':
           conn.actor.send({ type: 'SESSION_ENDED', reason: e[2] });
@@ -465,8 +471,13 @@ export class Gateway {
 
   private release(conn: Conn, state: string, reason: string): void {
     this.conns.delete(conn.id);
-    if (conn.learner !== undefined && conn.sessionId !== 0n) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
-    if (!conn.socket.destroyed) conn.socket.end();
+    // Also for a connect still in progress (session 0): the learner forgets it instead of keeping it waiting.
+    if (conn.learner !== undefined) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
+    if (!conn.socket.destroyed) {
+      // A connection paused before its session existed must still read the client's end, or it never closes.
+      conn.socket.resume();
+      conn.socket.end();
+    }
     this.log.debug({ conn: conn.id, state, reason }, 'connection released');
   }
 
