@@ -19,6 +19,7 @@ export const busInitSpec: FlagSpec = {
   observers: { type: 'string', describe: 'observer ids, comma-separated (e.g. o1,o2); none by default' },
   gateways: { type: 'string', default: 'gw1', describe: 'gateway ids, comma-separated' },
   tools: { type: 'string', default: 'status', describe: 'tool identities (`zooid status` is status)' },
+  auditors: { type: 'string', describe: 'read-only taps on every subject (client data included), for forensics; none by default' },
   servers: { type: 'string', describe: 'number of nats-servers (default: one per --hosts, or 3)' },
   hosts: { type: 'string', describe: "each server's host name as clients and the other servers reach it (default 127.0.0.1)" },
   mount: { type: 'string', describe: 'where the servers will find --dir, e.g. a container mount point (default --dir)' },
@@ -60,6 +61,7 @@ function identities(f: Record<string, unknown>): BusIdentity[] {
     ...list(f.observers).map((id): BusIdentity => ({ kind: 'observer', id })),
     ...list(f.gateways).map((id): BusIdentity => ({ kind: 'gateway', id })),
     ...list(f.tools).map((id): BusIdentity => ({ kind: 'tool', id })),
+    ...list(f.auditors).map((id): BusIdentity => ({ kind: 'auditor', id })),
   ];
 }
 
@@ -70,6 +72,7 @@ function summary(bus: ProvisionedBus, at: string): string {
     observer: (id) => `zooid observer --id ${id} …`,
     gateway: (id) => `zooid gateway --id ${id} …`,
     tool: (id) => (id === 'status' ? 'zooid status …' : `a tool (${id})`),
+    auditor: (id) => `a read-only tap (${id}): it sees every client's data`,
   };
   const width = Math.max(...bus.keys.map((k) => identityName(k.who).length), ...bus.servers.map((s) => s.name.length)) + 2;
   return [
