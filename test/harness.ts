@@ -65,7 +65,9 @@ export interface Standalone {
 }
 
 /** nats-server + one member + `gateways` gateways, as real processes. */
-export async function startStandalone(opts: { gateways?: number; tickTime?: number; dataDir?: string; memberArgs?: string[] } = {}): Promise<Standalone> {
+export async function startStandalone(
+  opts: { gateways?: number; tickTime?: number; dataDir?: string; memberArgs?: string[]; memberEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
+): Promise<Standalone> {
   const nats = await startNatsServer();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'zooid-test-'));
   const tick = String(opts.tickTime ?? 500);
@@ -75,13 +77,13 @@ export async function startStandalone(opts: { gateways?: number; tickTime?: numb
   const s: Standalone = {
     nats,
     dataDir,
-    member: startProc('member', memberArgs),
+    member: startProc('member', memberArgs, opts.memberEnv),
     gateways,
     ports,
     connectString: '',
     async restartMember() {
       await killProc(s.member);
-      s.member = startProc('member', memberArgs);
+      s.member = startProc('member', memberArgs, opts.memberEnv);
     },
     async stop() {
       await Promise.all([killProc(s.member, 'SIGTERM'), ...gateways.map((g) => killProc(g, 'SIGTERM'))]);
@@ -92,7 +94,7 @@ export async function startStandalone(opts: { gateways?: number; tickTime?: numb
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
     const port = await freePort();
     ports.push(port);
-    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick, '--admin-port', '0']));
+    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick, '--admin-port', '0'], opts.gatewayEnv));
   }
   await Promise.all(ports.map((p) => waitForPort(p)));
   await Promise.all(ports.map((p) => waitServing(p)));

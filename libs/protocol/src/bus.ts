@@ -24,35 +24,63 @@ export function unpack<T>(data: Uint8Array): T {
  * Every hot stream is a series of numbered batches from one sender to one
  * receiver. NATS delivers at most once, so a receiver that sees a gap knows
  * something was lost and drops what depended on it (the clients reconnect,
- * as after any connection loss) instead of answering out of order.
+ * as after any connection loss) instead of answering out of order. A gap is
+ * only visible once a later batch arrives, so after traffic the sender
+ * repeats its last number in a heartbeat: a batch with no entries.
  */
 export type GatewayBatch = [gateway: string, seq: number, entries: GwToLearner[]];
 export type LearnerBatch = [learner: string, seq: number, entries: LearnerToGw[]];
 export type ForwardBatch = [learner: string, seq: number, entries: Forwarded[]];
 
+/**
+ * Heartbeats a stream gets after its last batch. More than one, because the
+ * outage that loses a batch (a bus server restarting, a receiver not yet
+ * subscribed again) can lose the heartbeat right behind it too.
+ */
+const HEARTBEATS_AFTER_TRAFFIC = 2;
+
 /** The numbers a sender stamps on its batches, one series per receiver. */
 export class BatchNumbers {
   private readonly last = new Map<string, number>();
+  /** Receivers that had traffic lately, and how many heartbeats each is still owed. */
+  private readonly owed = new Map<string, number>();
 
   next(receiver: string): number {
     const n = (this.last.get(receiver) ?? 0) + 1;
     this.last.set(receiver, n);
+    this.owed.set(receiver, HEARTBEATS_AFTER_TRAFFIC);
     return n;
+  }
+
+  /**
+   * The heartbeats to send now (every half tick): each receiver's last
+   * number, for the streams that had traffic lately. An idle stream costs
+   * nothing.
+   */
+  heartbeats(): [receiver: string, seq: number][] {
+    const out: [string, number][] = [];
+    for (const [receiver, owed] of this.owed) {
+      out.push([receiver, this.last.get(receiver)!]);
+      if (owed > 1) this.owed.set(receiver, owed - 1);
+      else this.owed.delete(receiver);
+    }
+    return out;
   }
 }
 
 /**
  * What a receiver makes of a batch number: the next one, a gap (batches were
- * lost), or a restart (the sender began a new series).
+ * lost), or a restart (the sender began a new series). A heartbeat carries
+ * the sender's last number: the one we have, or a gap when we are behind it.
  */
 export class BatchGaps {
   private readonly last = new Map<string, number>();
 
-  check(sender: string, seq: number): 'next' | 'gap' | 'restart' {
+  check(sender: string, seq: number, heartbeat: boolean): 'next' | 'gap' | 'restart' {
     const prev = this.last.get(sender);
     this.last.set(sender, seq);
-    if (prev === undefined || seq <= prev) return 'restart';
-    return seq === prev + 1 ? 'next' : 'gap';
+    if (prev === undefined || seq < prev || (seq === prev && !heartbeat)) return 'restart';
+    return seq === prev + (heartbeat ? 0 : 1) ? 'next' : 'gap';
   }
 }
 
@@ -81,7 +109,12 @@ export type LearnerToGw =
   /** A reply or a notification frame body for the connection. */
   | [kind: 'o', conn: number, body: Uint8Array]
   /** Close the connection once what is queued has been written. */
-  | [kind: 'x', conn: number, reason: string];
+  | [kind: 'x', conn: number, reason: string]
+  /**
+   * The learner lost batches from this gateway: close every connection pinned
+   * to it, including connects it never received (conn is 0, unused).
+   */
+  | [kind: 'X', conn: 0, reason: string];
 
 /** Learner → leader: a write the learner cannot apply itself. */
 export type Forwarded =

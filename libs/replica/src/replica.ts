@@ -61,6 +61,14 @@ interface Pending {
   frame: Uint8Array;
   /** Sent to the leader; the reply comes with its commit. */
   forwarded: boolean;
+  /**
+   * The connection the request came on. A session that moves to a new
+   * connection keeps its forwarded writes in the queue (its new requests
+   * wait behind them), but their answers belong to the old connection only:
+   * on the new one they would answer xids the client never sent.
+   */
+  gateway: string;
+  conn: number;
 }
 
 interface Attached {
@@ -135,17 +143,20 @@ export class Replica {
 
   /**
    * Batches from this gateway were lost: the requests of its clients here can
-   * no longer be answered in order, so their connections are closed (the
-   * clients reconnect and keep their sessions).
+   * no longer be answered in order, and a lost connect is one we never heard
+   * of. The gateway closes every connection it pinned here (the clients
+   * reconnect and keep their sessions); what they left here is let go.
    */
   dropGateway(gateway: string, reason: string): void {
     for (const s of this.attached.values()) {
       if (s.gateway !== gateway || s.detached) continue;
-      this.outbox.push(gateway, ['x', s.conn, reason]);
       s.detached = true;
       s.queue = s.queue.filter((p) => p.forwarded);
       if (s.queue.length === 0) this.attached.delete(s.sessionId);
     }
+    for (const [id, c] of this.connecting) if (c.gateway === gateway) this.connecting.delete(id);
+    this.behind = this.behind.filter((b) => b.gateway !== gateway);
+    this.outbox.push(gateway, ['X', 0, reason]);
   }
 
   /** A batch from a gateway. */
@@ -242,7 +253,9 @@ export class Replica {
     }
     const ids: Id[] = [{ scheme: 'ip', id: ask.ip }];
     // Requests not yet sent to the leader died with the old connection; the
-    // client already reported them lost. Forwarded ones still come back.
+    // client already reported them lost. Forwarded ones still come back, and
+    // the new connection's requests wait behind them (their answers are
+    // dropped: see Pending).
     const queue = prior ? prior.queue.filter((p) => p.forwarded) : [];
     this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue });
   }
@@ -279,7 +292,7 @@ export class Replica {
     this.packetsReceived++;
     const xid = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(0) : 0;
     const op = frame.length >= 8 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readInt32BE(4) : OpCode.error;
-    s.queue.push({ xid, op, frame, forwarded: false });
+    s.queue.push({ xid, op, frame, forwarded: false, gateway, conn });
     this.drain(s);
   }
 
@@ -350,11 +363,16 @@ export class Replica {
   private writeCommitted(s: Attached, hdr: TxnHeader, result: ApplyResult): void {
     const head = this.takeHead(s, hdr.cxid);
     if (!head) return;
-    if (!s.detached) {
+    if (this.answerable(s, head)) {
       this.reply(s, head.xid, hdr.zxid, result.err, head.op, result.response);
       if (head.op === OpCode.closeSession) this.out(s, ['x', s.conn, 'session closed']);
     }
     this.drain(s);
+  }
+
+  /** A request is answered only on the live connection it came on. */
+  private answerable(s: Attached, p: Pending): boolean {
+    return !s.detached && p.gateway === s.gateway && p.conn === s.conn;
   }
 
   /** The forwarded request at the head of the queue, if `cxid` answers it. */
@@ -372,7 +390,7 @@ export class Replica {
     const s = this.attached.get(sessionId);
     const head = s && this.takeHead(s, cxid);
     if (!s || !head) return;
-    if (!s.detached) this.reply(s, head.xid, this.tree.lastZxid, Err.OK, OpCode.sync, { path });
+    if (this.answerable(s, head)) this.reply(s, head.xid, this.tree.lastZxid, Err.OK, OpCode.sync, { path });
     this.drain(s);
   }
 

@@ -246,6 +246,15 @@ export class LearnerRole {
         this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
     }, () => store.lastLogged);
+    // After forwarding, the leader hears our last batch number: lost writes show within a heartbeat.
+    this.timers.push(
+      setInterval(
+        () => {
+          for (const [, seq] of numbers.heartbeats()) this.nc.publish(this.subj.leaderIn(this.opts.id), pack([this.opts.id, seq, []] satisfies ForwardBatch));
+        },
+        Math.max(20, Math.floor(this.opts.tickTime / 2)),
+      ),
+    );
     this.replica = this.served.replica;
     this.apply(m.committed);
     store.epochs.writeCurrent(m.epoch);

@@ -359,7 +359,7 @@ export class LeaderRole {
       listen<ForwardBatch>(this.nc, this.subj.leaderInAll, this.log, ([learner, seq, entries], sender, subject) => {
         // A learner speaks for the sessions it authenticated, and for no other learner's.
         if (learner !== sender || entries.some((e) => e[1] !== sender)) return dropImpostor(this.log, subject, { claimed: learner });
-        if (this.forwardGaps.check(learner, seq) === 'gap') {
+        if (this.forwardGaps.check(learner, seq, entries.length === 0) === 'gap') {
           // Writes of that learner's sessions were lost and would never be answered: make it start over.
           const l = this.learners.get(learner);
           this.log.warn({ learner, seq }, 'forwarded batches were lost; sending the learner away');

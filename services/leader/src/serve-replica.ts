@@ -1,7 +1,7 @@
 import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
-import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { RoleOptions } from './leader-role.js';
 
 export interface ServedReplica {
@@ -27,6 +27,7 @@ export function serveReplica(
   const subj = subjects(opts.cluster);
   const numbers = new BatchNumbers();
   const gaps = new BatchGaps();
+  const drop = testDrop('GATEWAY_BATCH');
   const replica = new Replica(
     {
       id: opts.id,
@@ -57,18 +58,27 @@ export function serveReplica(
     tree,
   );
   const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, seq, entries], sender, subject) => {
+    if (drop()) return;
     // A gateway acts only on the connections it holds: the ones it attached under its own name.
     if (gw !== sender) return dropImpostor(log, subject, { claimed: gw });
-    if (gaps.check(gw, seq) === 'gap') {
+    if (gaps.check(gw, seq, entries.length === 0) === 'gap') {
       log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
       replica.dropGateway(gw, 'lost messages from the gateway');
       return;
     }
     replica.fromGateway(gw, entries);
   });
+  // After traffic, each gateway hears our last batch number: a lost last batch shows within a heartbeat.
+  const heartbeat = setInterval(
+    () => {
+      for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, seq, []] satisfies LearnerBatch));
+    },
+    Math.max(20, Math.floor(opts.tickTime / 2)),
+  );
   return {
     replica,
     stop: (reason) => {
+      clearInterval(heartbeat);
       sub.unsubscribe();
       replica.detachAll(reason);
     },

@@ -24,7 +24,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, testDrop, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
@@ -118,6 +118,7 @@ export class Gateway {
   private readonly overLimit = new Map<Conn, number>();
   private readonly numbers = new BatchNumbers();
   private readonly gaps = new BatchGaps();
+  private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
   private server?: Server;
   private timers: NodeJS.Timeout[] = [];
@@ -174,7 +175,12 @@ export class Gateway {
         }
       },
     });
-    this.timers.push(setInterval(() => this.touch(), Math.max(50, this.opts.tickTime / 2)));
+    this.timers.push(
+      setInterval(() => {
+        this.touch();
+        this.heartbeat();
+      }, Math.max(50, this.opts.tickTime / 2)),
+    );
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     // Half-open allowed: `echo ruok | nc -q1` closes its side before the
     // four-letter answer, which may need a round trip to a member, is written.
@@ -369,12 +375,18 @@ export class Gateway {
   }
 
   private fromLearner([learner, seq, entries]: LearnerBatch): void {
-    if (this.gaps.check(learner, seq) === 'gap') {
+    if (this.drop()) return;
+    if (this.gaps.check(learner, seq, entries.length === 0) === 'gap') {
       this.log.warn({ learner, seq }, 'batches from a learner were lost; closing its connections');
-      for (const c of this.conns.values()) if (c.learner === learner) c.actor.send({ type: 'SERVER_CLOSED', reason: 'lost messages from the learner' });
+      this.closePinned(learner, 'lost messages from the learner');
       return;
     }
     for (const e of entries) {
+      if (e[0] === 'X') {
+        this.log.warn({ learner, reason: e[2] }, 'the learner lost batches from us; closing its connections');
+        this.closePinned(learner, e[2]);
+        continue;
+      }
       const conn = this.conns.get(e[1]);
       if (!conn) continue;
       switch (e[0]) {
@@ -409,6 +421,11 @@ export class Gateway {
           break;
       }
     }
+  }
+
+  /** Every connection pinned to the learner, connecting or established: its clients reconnect with their sessions. */
+  private closePinned(learner: string, reason: string): void {
+    for (const c of this.conns.values()) if (c.learner === learner) c.actor.send({ type: 'SERVER_CLOSED', reason });
   }
 
   private answered(conn: Conn): void {
@@ -513,6 +530,15 @@ export class Gateway {
         this.log.warn({ conn: id, remote: conn.remote, maxPayload: maxPayload(this.nc) }, 'request too large for the bus; closing connection');
         conn.actor.send({ type: 'SERVER_CLOSED', reason: 'request too large for the bus' });
       }
+    }
+  }
+
+  /** After traffic, each learner hears our last batch number: a lost last batch shows within a heartbeat. */
+  private heartbeat(): void {
+    if (this.nc.isDraining() || this.nc.isClosed()) return;
+    for (const [learner, seq] of this.numbers.heartbeats()) {
+      const msg: GatewayBatch = [this.opts.id, seq, []];
+      this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
     }
   }
 

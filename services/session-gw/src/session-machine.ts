@@ -17,7 +17,12 @@ export interface SessionHooks {
   release: (state: string, reason: string) => void;
 }
 
-/** How long a connect may wait for a learner to answer. */
+/**
+ * How long a connect may wait for a learner to answer. Not how lost batches
+ * are noticed (a heartbeat shows those, and the connection is closed at
+ * once): it bounds a learner that holds a connect on purpose, for a client
+ * that has seen more than the learner has applied.
+ */
 export const CONNECT_DEADLINE_MS = 10_000;
 
 export const sessionMachine = setup({

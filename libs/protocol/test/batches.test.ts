@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { BatchGaps, BatchNumbers } from '../src/bus.js';
+
+describe('numbered batches', () => {
+  it('numbers each receiver\'s series from 1', () => {
+    const n = new BatchNumbers();
+    expect([n.next('a'), n.next('a'), n.next('b'), n.next('a')]).toEqual([1, 2, 1, 3]);
+  });
+
+  it('owes a stream two heartbeats with its last number after traffic, and nothing when idle', () => {
+    const n = new BatchNumbers();
+    expect(n.heartbeats()).toEqual([]);
+    n.next('a');
+    n.next('a');
+    n.next('b');
+    expect(n.heartbeats()).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    n.next('b');
+    expect(n.heartbeats()).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
+    expect(n.heartbeats()).toEqual([['b', 2]]);
+    expect(n.heartbeats()).toEqual([]);
+  });
+
+  it('sees the next batch, a gap, and a sender that started a new series', () => {
+    const g = new BatchGaps();
+    expect(g.check('a', 1, false)).toBe('restart');
+    expect(g.check('a', 2, false)).toBe('next');
+    expect(g.check('a', 4, false)).toBe('gap');
+    expect(g.check('a', 5, false)).toBe('next');
+    expect(g.check('a', 1, false)).toBe('restart');
+    expect(g.check('b', 7, false)).toBe('restart');
+  });
+
+  it('takes a heartbeat that matches the last batch as in step, and one ahead of it as a gap (the tail of a burst was lost)', () => {
+    const g = new BatchGaps();
+    g.check('a', 1, false);
+    expect(g.check('a', 1, true)).toBe('next');
+    expect(g.check('a', 1, true)).toBe('next');
+    expect(g.check('a', 3, true)).toBe('gap');
+    // The gap is reported once: the stream goes on from the heartbeat's number.
+    expect(g.check('a', 3, true)).toBe('next');
+    expect(g.check('a', 4, false)).toBe('next');
+    // A lower number is a new series (the sender restarted), not a loss.
+    expect(g.check('a', 2, true)).toBe('restart');
+  });
+
+  it('walks the same stream on both sides: every loss after the first batch heard is reported by the next batch or heartbeat', () => {
+    // A receiver that has heard nothing of a series takes any number as its start.
+    for (let lost = 2; lost <= 6; lost++) {
+      const n = new BatchNumbers();
+      const g = new BatchGaps();
+      const verdicts: string[] = [];
+      for (let i = 1; i <= 6; i++) {
+        const seq = n.next('r');
+        if (seq !== lost) verdicts.push(g.check('s', seq, false));
+      }
+      for (const [, seq] of n.heartbeats()) verdicts.push(g.check('s', seq, true));
+      expect(verdicts.filter((v) => v === 'gap'), `batch ${lost} lost`).toHaveLength(1);
+    }
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * Test-only fault injection: a receiver drops every Nth message of one bus
+ * stream, as a lossy bus would, so that tests with a real nats-server can
+ * lose chosen messages. Set by `ZOOID_TEST_DROP_<STREAM>_EVERY=N` in the
+ * receiving process's environment, read once when the stream's receiver is
+ * set up; never set outside tests, where the check is a constant `false`.
+ */
+export type DroppableStream = 'BROADCAST' | 'GATEWAY_BATCH' | 'LEARNER_BATCH';
+
+export function testDrop(stream: DroppableStream): () => boolean {
+  const every = Number(process.env[`ZOOID_TEST_DROP_${stream}_EVERY`] ?? 0);
+  if (!Number.isInteger(every) || every <= 0) return () => false;
+  let n = 0;
+  return () => ++n % every === 0;
+}
