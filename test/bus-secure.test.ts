@@ -290,19 +290,18 @@ describe('a provisioned bus of three servers', () => {
     const [, s2, s3] = bus.servers;
     const nc = track(await bus.connect(member('1'), [s2!, s3!]));
     const frozen = bus.servers.find((s) => s.info.url === `tls://${nc.getServer()}`)!;
-    const other = frozen === s2 ? s3! : s2!;
-    const moved = new Promise<number>((resolve) => {
-      void (async () => {
-        for await (const s of nc.status()) if (s.type === 'reconnect') return resolve(Date.now());
-      })();
-    });
+    let movedAt: number | undefined;
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') movedAt ??= Date.now();
+    })();
     const t0 = Date.now();
     frozen.signal('SIGSTOP');
     try {
-      const ms = (await moved) - t0;
-      expect(nc.getServer()).toBe(other.info.url.replace('tls://', ''));
-      expect(ms).toBeLessThan(3000);
-      process.stdout.write(`left a frozen nats-server after ${ms} ms\n`);
+      // Pings every 500 ms, three unanswered: about two seconds; the deadline leaves room for a loaded machine.
+      await waitFor('the client to move off the frozen server', () => movedAt, 5000);
+      // To any other server: the third one is known from the servers' gossip.
+      expect(nc.getServer()).not.toBe(frozen.info.url.replace('tls://', ''));
+      process.stdout.write(`left a frozen nats-server after ${movedAt! - t0} ms\n`);
     } finally {
       frozen.signal('SIGCONT');
     }
