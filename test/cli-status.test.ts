@@ -11,8 +11,8 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Presence } from '@zooid/protocol';
-import { clusterPlan, clusterView, freePort, startNatsServer, ZOOID_BIN, type ClusterView, type ManagedNats } from '@zooid/cli';
+import type { BusIdentity, Presence } from '@zooid/protocol';
+import { clusterPlan, clusterView, freePort, startNatsServer, topologyIdentities, ZOOID_BIN, type BusRecord, type ClusterView, type ManagedNats } from '@zooid/cli';
 import { fourLetter, killProc, startProc, waitFor, type Proc } from './harness.js';
 
 /** Long enough to hear every service's once-a-second announcement at least once. */
@@ -113,8 +113,11 @@ describe('zooid up + zooid status', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('records the bus in nats.url and prints the connect string', () => {
-    expect(readFileSync(join(dataDir, 'nats.url'), 'utf8').trim()).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+  it('records the bus in bus.json and prints the connect string', () => {
+    const record = JSON.parse(readFileSync(join(dataDir, 'bus.json'), 'utf8')) as BusRecord;
+    expect(record.servers.map((s) => s.name)).toEqual(['nats-1', 'nats-2', 'nats-3']);
+    for (const s of record.servers) expect(s.url).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
+    expect(record.credentials).toEqual({ nkey: join(dataDir, 'bus', 'tool-status.nk'), tlsCa: join(dataDir, 'bus', 'ca.pem') });
     expect(up.output()).toContain(`connect string  127.0.0.1:${clientPort},127.0.0.1:${clientPort + 1}`);
   });
 
@@ -176,18 +179,20 @@ describe('zooid up + zooid status', () => {
     expect(await fourLetter(clientPort, 'ruok')).toBe('imok');
   });
 
-  it('SIGTERM stops every child, the bus last, and removes nats.url', async () => {
+  it('SIGTERM stops every child, the bus last, and removes bus.json', async () => {
     const { view } = await statusJson(dataDir);
     const pids = [...view.members, ...view.gateways].map((p) => p.pid);
     expect(pids).toHaveLength(3);
-    const natsGuard = logLines(up).find((l) => l.msg === 'started nats-server')!.natsPid as number;
-    const natsPort = Number(readFileSync(join(dataDir, 'nats.url'), 'utf8').trim().split(':').pop());
+    const natsGuards = logLines(up).filter((l) => l.msg === 'started nats-server').map((l) => l.natsPid as number);
+    expect(natsGuards).toHaveLength(3);
+    const natsPids = view.bus.map((b) => b.pid!);
+    const natsPorts = view.bus.map((b) => Number(b.url.split(':').pop()));
     up.child.kill('SIGTERM');
     await up.exited;
     expect(up.child.exitCode).toBe(0);
-    for (const pid of [...pids, natsGuard]) expect(alive(pid), `pid ${pid}`).toBe(false);
-    expect(await refuses(natsPort)).toBe(true);
-    expect(existsSync(join(dataDir, 'nats.url'))).toBe(false);
+    for (const pid of [...pids, ...natsGuards, ...natsPids]) expect(alive(pid), `pid ${pid}`).toBe(false);
+    for (const port of natsPorts) expect(await refuses(port)).toBe(true);
+    expect(existsSync(join(dataDir, 'bus.json'))).toBe(false);
     // Members closed their bus connections before the bus went: none saw it vanish.
     expect(logLines(up).filter((l) => l.bus === 'disconnect')).toEqual([]);
   });
@@ -231,7 +236,7 @@ describe('zooid standalone + zooid status', () => {
       expect(view.gateways[0]).toMatchObject({ clientPort });
       sa.child.kill('SIGTERM');
       await sa.exited;
-      expect(existsSync(join(dataDir, 'nats.url'))).toBe(false);
+      expect(existsSync(join(dataDir, 'bus.json'))).toBe(false);
     } finally {
       await killProc(sa, 'SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
@@ -251,7 +256,12 @@ describe('zooid status without a cluster', () => {
   it('exits 1 and says so when no leader announces itself', async () => {
     const r = await zooid(['status', '--nats', nats.url, '--wait-ms', WAIT_MS, '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ members: [], gateways: [] });
+    // Given by --nats, the server has no known monitoring address: only its URL is shown.
+    expect(JSON.parse(r.stdout)).toEqual({
+      members: [],
+      gateways: [],
+      bus: [{ url: nats.url, name: null, pid: null, connections: null, routes: null, version: null, uptime: null, slowConsumers: null }],
+    });
     expect(r.stderr).toMatch(/no leader/);
   });
 
@@ -265,7 +275,7 @@ describe('zooid status without a cluster', () => {
   it('exits 1 when the data directory records no bus', async () => {
     const r = await zooid(['status', '--data-dir', join(tmpdir(), 'zooid-no-such-dir')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/nats\.url/);
+    expect(r.stderr).toMatch(/bus\.json/);
   });
 
   it('exits 2 on usage errors', async () => {
@@ -305,13 +315,26 @@ describe('status view and up plan (pure)', () => {
 
   it('runs one voter as the standalone member, more as followers of one ensemble', () => {
     const t = { followers: 1, observers: 1, gateways: 2, clientPort: 2181, adminPort: 8080, dataDir: '/d' };
-    const one = clusterPlan(t, 'nats://x:1', ['--cluster', 'c']);
+    const bus = (who: BusIdentity) => ['--nats', 'nats://x:1', '--nats-nkey', `/k/${who.kind}-${who.id}.nk`];
+    const one = clusterPlan(t, bus, ['--cluster', 'c']);
     expect(one.map((c) => c.name)).toEqual(['member-1', 'observer-1', 'gateway-1', 'gateway-2']);
     expect(one[0]!.args.slice(0, 5)).toEqual(['member', '--id', '1', '--data-dir', '/d/member-1']);
     expect(one[1]!.args.slice(0, 5)).toEqual(['observer', '--id', 'o1', '--data-dir', '/d/observer-1']);
     expect(one[3]!.args.slice(0, 5)).toEqual(['gateway', '--id', 'gw2', '--client-port', '2182']);
-    for (const c of one) expect(c.args.join(' ')).toContain('--nats nats://x:1 --cluster c');
-    const three = clusterPlan({ ...t, followers: 3 }, 'nats://x:1', []);
+    // Each child on the bus as itself.
+    expect(one.map((c) => c.args.join(' ').match(/--nats nats:\/\/x:1 --nats-nkey (\S+) --cluster c/)?.[1])).toEqual([
+      '/k/member-1.nk',
+      '/k/observer-o1.nk',
+      '/k/gateway-gw1.nk',
+      '/k/gateway-gw2.nk',
+    ]);
+    expect(topologyIdentities(t)).toEqual([
+      { kind: 'member', id: '1' },
+      { kind: 'observer', id: 'o1' },
+      { kind: 'gateway', id: 'gw1' },
+      { kind: 'gateway', id: 'gw2' },
+    ]);
+    const three = clusterPlan({ ...t, followers: 3 }, bus, []);
     expect(three[2]!.args.slice(0, 7)).toEqual(['follower', '--id', '3', '--ensemble', '1,2,3', '--data-dir', '/d/member-3']);
   });
 });

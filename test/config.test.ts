@@ -100,6 +100,13 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it("reads Zooid's own nats.* keys for the bus, and refuses servers that are not URLs", () => {
+    const c = parseConfig('nats.servers=tls://nats-1:4222,tls://nats-2:4222\nnats.nkey=/etc/zooid/bus/member-1.nk\nnats.tls.ca=/etc/zooid/bus/ca.pem\n');
+    expect(c.flags).toEqual({ nats: 'tls://nats-1:4222,tls://nats-2:4222', 'nats-nkey': '/etc/zooid/bus/member-1.nk', 'nats-tls-ca': '/etc/zooid/bus/ca.pem' });
+    expect(c.warnings).toEqual([]);
+    expect(() => parseConfig('nats.servers=http://x/y\n', 'z.cfg')).toThrow('z.cfg:1: invalid nats.servers=http://x/y: must be NATS URLs');
+  });
+
   it('maps each key to a flag some command has', () => {
     const flags = new Set([...Object.keys(memberSpec), ...Object.keys(gatewaySpec)]);
     for (const k of CONFIG_KEYS) expect(flags, k.key).toContain(k.flag);

@@ -3,14 +3,17 @@
  *
  *  - `docker compose config` (or Debian's docker-compose v1) validates the
  *    compose file when a client is installed;
- *  - every Zooid service of the compose file runs as local processes with its
- *    exact command and environment (the image's ENV under the service's),
- *    after the entrypoint the Dockerfile declares. Only what names the
- *    container world is rewritten: the NATS service's URL becomes a local
- *    nats-server's, data directories temp directories, ports free local
- *    ports. Then a client works through each gateway, `zooid status` shows
- *    one leader, two followers and the observers, and every health check the
- *    compose file and the Dockerfile declare passes;
+ *  - every service of the compose file runs as local processes with its
+ *    exact command and environment (for Zooid's, the image's ENV under the
+ *    service's, after the entrypoint the Dockerfile declares): bus-init
+ *    first, then the NATS servers on what it wrote, then the roles. Only
+ *    what names the container world is rewritten: each NATS service's host
+ *    becomes a loopback address of its own (127.0.0.N), its ports free
+ *    local ports, the `bus` volume a temp directory, data directories temp
+ *    directories, ports free local ports. Then a client works through each
+ *    gateway, `zooid status` shows one leader, two followers and the
+ *    observer, and every health check the compose file and the Dockerfile
+ *    declare passes;
  *  - the Kubernetes manifests parse, their selectors and probes line up, and
  *    the voters' shell command derives id and ensemble from the pod ordinal.
  */
@@ -20,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { envName, freePort, startNatsServer, waitForPort, ZOOID_BIN, type ManagedNats } from '@zooid/cli';
+import { envName, findNatsServer, freePort, portInUse, startNatsServer, waitForPort, waitForRoutes, ZOOID_BIN, type ManagedNats } from '@zooid/cli';
 import { fourLetter, waitFor } from './harness.js';
 import { NzkClient } from './clients/nzk.js';
 
@@ -39,6 +42,8 @@ interface ComposeService {
   healthcheck?: { test: string | string[] };
   volumes?: string[];
   container_name?: string;
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
 }
 
 const compose = parse(readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -103,6 +108,18 @@ const k8sZooid = workloads.flatMap((w) =>
 const natsServices = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('nats'));
 const zooidServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined || s.image?.startsWith('zooid'));
 const roleOf = (s: ComposeService) => argvOf(s.command)[0]!;
+/** The one-shot service that provisions the bus; the roles are the others. */
+const busInit = zooidServices.find(([, s]) => roleOf(s) === 'bus')!;
+const roleServices = zooidServices.filter(([, s]) => roleOf(s) !== 'bus');
+const argOf = (s: ComposeService, flag: string) => {
+  const args = argvOf(s.command);
+  return args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
+};
+/** The bus identity a role service runs as: its kind and --id. */
+const identityOf = (s: ComposeService) => {
+  const kind = { follower: 'member', member: 'member', observer: 'observer', gateway: 'gateway' }[roleOf(s)]!;
+  return `${kind}-${argOf(s, '--id')}`;
+};
 
 /** What `zooid <role> --help` says: an argument or ZOOID_* variable outside these flags would be ignored or refused. */
 const helpCache = new Map<string, string>();
@@ -132,64 +149,119 @@ describe('deploy/docker-compose.yml', () => {
     expect(r.stdout.trim().split('\n').sort()).toEqual(Object.keys(compose.services).sort());
   });
 
-  it('declares NATS from its official image, three voters with stable ids and volumes, scalable observers and gateways', () => {
-    expect(natsServices.map(([, s]) => s.image!.split(':')[0])).toEqual(['nats']);
-    const followers = zooidServices.filter(([, s]) => roleOf(s) === 'follower');
-    expect(followers).toHaveLength(3);
-    const ids = followers.map(([, s]) => argvOf(s.command)[argvOf(s.command).indexOf('--id') + 1]);
-    expect(ids.sort()).toEqual(['1', '2', '3']);
-    for (const [, s] of followers) expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
-    for (const role of ['observer', 'gateway']) {
-      const [name, s] = zooidServices.find(([, s]) => roleOf(s) === role)!;
-      expect(s.container_name, `${name} must scale`).toBeUndefined();
-      expect(argvOf(s.command)).not.toContain('--id');
+  it('declares three NATS servers from the official image, on what bus-init writes', () => {
+    expect(natsServices.map(([n, s]) => [n, s.image!.split(':')[0]])).toEqual([
+      ['nats-1', 'nats'],
+      ['nats-2', 'nats'],
+      ['nats-3', 'nats'],
+    ]);
+    const [initName, init] = busInit;
+    expect(argvOf(init.command).slice(0, 2)).toEqual(['bus', 'init']);
+    expect(init.restart).toBe('no');
+    expect(argOf(init, '--hosts')).toBe(natsServices.map(([n]) => n).join(','));
+    for (const [name, s] of natsServices) {
+      expect(s.depends_on?.[initName], name).toEqual({ condition: 'service_completed_successfully' });
+      expect(argvOf(s.command), name).toEqual(['nats-server', '-c', `/bus/${name}.conf`]);
+      expect(s.volumes, name).toEqual(['bus:/bus:ro']);
     }
-    const gw = zooidServices.find(([, s]) => roleOf(s) === 'gateway')![1];
-    // Published ports must reach ports the gateway listens on, the client port among them.
-    const portOf = (flag: string) => {
-      const args = argvOf(gw.command);
-      const v = args.includes(`--${flag}`) ? args[args.indexOf(`--${flag}`) + 1] : envOf(gw.environment)[envName(flag)];
-      return v === undefined ? undefined : Number(v);
-    };
-    const listening = ['client-port', 'admin-port', 'health-port'].map(portOf).filter((p) => p !== undefined);
-    const published = gw.ports!.map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target));
-    expect(published).toContain(portOf('client-port') ?? 2181);
-    for (const p of published) expect(listening, `published ${p}`).toContain(p);
-    for (const [name, s] of Object.entries(compose.services)) expect(s.healthcheck?.test, `${name} health check`).toBeDefined();
+  });
+
+  it('runs three voters with stable ids and volumes, and every role as its own bus identity, provisioned by bus-init', () => {
+    const followers = roleServices.filter(([, s]) => roleOf(s) === 'follower');
+    expect(followers.map(([, s]) => argOf(s, '--id')).sort()).toEqual(['1', '2', '3']);
+    for (const [, s] of followers) expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    const init = busInit[1];
+    const provisioned = [
+      ...(argOf(init, '--members') ?? '').split(',').map((id) => `member-${id}`),
+      ...(argOf(init, '--observers') ?? '').split(',').map((id) => `observer-${id}`),
+      ...(argOf(init, '--gateways') ?? '').split(',').map((id) => `gateway-${id}`),
+    ];
+    const identities = roleServices.map(([, s]) => identityOf(s));
+    expect(new Set(identities).size, 'one identity per service').toBe(identities.length);
+    expect(identities.sort()).toEqual(provisioned.sort());
+    expect(argOf(init, '--tools')).toBe('status');
+    for (const [name, s] of roleServices) {
+      expect(argOf(s, '--nats-nkey'), name).toBe(`/bus/${identityOf(s)}.nk`);
+      expect(s.volumes, name).toContain('bus:/bus:ro');
+      const env = envOf(s.environment);
+      expect(env.ZOOID_NATS, name).toBe(natsServices.map(([n]) => `tls://${n}:4222`).join(','));
+      expect(env.ZOOID_NATS_TLS_CA, name).toBe('/bus/ca.pem');
+      for (const [n] of natsServices) expect(s.depends_on?.[n], `${name} waits for ${n}`).toEqual({ condition: 'service_healthy' });
+    }
+  });
+
+  it('publishes ports the gateways listen on, and checks the health of every long-running service', () => {
+    for (const [name, gw] of roleServices.filter(([, s]) => roleOf(s) === 'gateway')) {
+      // Published ports must reach ports the gateway listens on, the client port among them.
+      const portOf = (flag: string) => {
+        const v = argOf(gw, `--${flag}`) ?? envOf(gw.environment)[envName(flag)];
+        return v === undefined ? undefined : Number(v);
+      };
+      const listening = ['client-port', 'admin-port', 'health-port'].map(portOf).filter((p) => p !== undefined);
+      const published = gw.ports!.map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target));
+      expect(published, name).toContain(portOf('client-port') ?? 2181);
+      for (const p of published) expect(listening, `${name} publishes ${p}`).toContain(p);
+    }
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.restart === 'no') continue;
+      expect(s.healthcheck?.test, `${name} health check`).toBeDefined();
+    }
   });
 
   it('uses only flags and ZOOID_* variables the commands know', () => {
     for (const [name, s] of zooidServices) {
       const known = flagsOf(roleOf(s));
       for (const a of argvOf(s.command).filter((a) => a.startsWith('--'))) expect(known, `${name}: ${a}`).toContain(a.slice(2));
-      for (const v of Object.keys({ ...dockerfile().env, ...envOf(s.environment) }).filter((k) => k.startsWith('ZOOID_') && !LOG_VARS.has(k))) {
+      // The image's variables are for roles; bus init has no use for them.
+      const env = roleOf(s) === 'bus' ? envOf(s.environment) : { ...dockerfile().env, ...envOf(s.environment) };
+      for (const v of Object.keys(env).filter((k) => k.startsWith('ZOOID_') && !LOG_VARS.has(k))) {
         expect(known, `${name}: ${v}`).toContain(envFlag(v));
       }
     }
   });
 
-  describe('its Zooid services as local processes', () => {
+  describe('its services as local processes', () => {
     const instances: { service: string; role: string; args: string[]; env: Env; clientPort?: number; health: string[]; child: ChildProcess; out: () => string }[] = [];
+    const servers: { service: string; child: ChildProcess; health: string[]; out: () => string }[] = [];
     const temps: string[] = [];
-    let nats: ManagedNats;
     const clientPorts: number[] = [];
     const df = dockerfile();
-    // Two of each scalable service: they must not collide (ids, ports, directories).
-    const SCALE: Record<string, number> = { observer: 2, gateway: 2 };
+    // Each NATS service on a loopback address of its own, all on the same ports, as in their containers.
+    const natsHosts = new Map(natsServices.map(([n], i) => [n, `127.0.0.${i + 1}`]));
+    const ports = { client: 0, cluster: 0, monitor: 0 };
+    // Where the `bus` volume is mounted in the containers, and the directory that stands in for it.
+    const busMount = busInit[1].volumes![0]!.split(':')[1]!;
+    let busDir: string;
+
+    const tempDir = (name: string) => {
+      const d = mkdtempSync(join(tmpdir(), `zooid-compose-${name}-`));
+      temps.push(d);
+      return d;
+    };
+
+    /** A port free on every NATS service's address. */
+    async function portForAll(): Promise<number> {
+      for (;;) {
+        const p = await freePort();
+        const taken = await Promise.all([...natsHosts.values()].map((ip) => portInUse(p, ip)));
+        if (!taken.some(Boolean) && !Object.values(ports).includes(p)) return p;
+      }
+    }
+
+    /** NATS URLs and the bus volume's paths, as the local stand-ins. */
+    function rewrite(v: string): string {
+      let out = v;
+      for (const [n, ip] of natsHosts) out = out.split(`${n}:4222`).join(`${ip}:${ports.client}`);
+      if (out === busMount) return busDir;
+      return out.split(`${busMount}/`).join(`${busDir}/`);
+    }
 
     /** Rewrites what names the container world; everything else stays as written. */
-    async function localize(service: string, s: ComposeService) {
-      const urls = natsServices.map(([n]) => `nats://${n}:4222`);
-      const host = (v: string) => urls.reduce((acc, u) => acc.split(u).join(nats.url), v);
-      const dataDir = () => {
-        const d = mkdtempSync(join(tmpdir(), `zooid-compose-${service}-`));
-        temps.push(d);
-        return d;
-      };
-      const args = argvOf(s.command).map(host);
+    async function localize(s: ComposeService) {
+      const args = argvOf(s.command).map(rewrite);
       let clientPort: number | undefined;
       for (let i = 0; i < args.length - 1; i++) {
-        if (args[i] === '--data-dir') args[i + 1] = dataDir();
+        if (args[i] === '--data-dir') args[i + 1] = tempDir('data');
         if (/^--[a-z-]*port$/.test(args[i]!)) {
           const p = await freePort();
           if (args[i] === '--client-port') clientPort = p;
@@ -198,12 +270,12 @@ describe('deploy/docker-compose.yml', () => {
       }
       const env: Env = {};
       for (const [k, v] of Object.entries({ ...df.env, ...envOf(s.environment) })) {
-        if (k === 'ZOOID_DATA_DIR') env[k] = dataDir();
+        if (k === 'ZOOID_DATA_DIR') env[k] = tempDir('data');
         else if (/^ZOOID_\w*PORT$/.test(k)) {
           const p = await freePort();
           if (k === 'ZOOID_CLIENT_PORT') clientPort = p;
           env[k] = String(p);
-        } else env[k] = host(v);
+        } else env[k] = rewrite(v);
       }
       // A port the role binds by default, set by neither: moved off its fixed number too.
       for (const flag of defaultPortsOf(argvOf(s.command)[0]!)) {
@@ -216,43 +288,63 @@ describe('deploy/docker-compose.yml', () => {
       return { args, env, clientPort };
     }
 
-    function start(service: string, args: string[], env: Env, health: string[], clientPort: number | undefined) {
-      // The container's environment is the image's and the service's; nothing of ours leaks in.
-      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ZOOID_'))) as Env;
-      expect(df.entrypoint.slice(0, 2)).toEqual(['node', '/app/bin/zooid.js']);
-      const child = spawn(process.execPath, [ZOOID_BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The container's environment is the image's and the service's; nothing of ours leaks in.
+    const base = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ZOOID_'))) as Env;
+
+    function spawnKept(cmd: string, args: string[], env: Env) {
+      const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const keep = (d: Buffer) => (out = (out + d.toString()).slice(-100_000));
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
-      instances.push({ service, role: args[0]!, args, env, clientPort, health, child, out: () => out });
+      return { child, out: () => out };
+    }
+
+    function start(service: string, args: string[], env: Env, health: string[], clientPort: number | undefined) {
+      expect(df.entrypoint.slice(0, 2)).toEqual(['node', '/app/bin/zooid.js']);
+      const { child, out } = spawnKept(process.execPath, [ZOOID_BIN, ...args], { ...base(), ...env });
+      instances.push({ service, role: args[0]!, args, env, clientPort, health, child, out });
     }
 
     beforeAll(async () => {
-      nats = await startNatsServer();
-      for (const [name, s] of zooidServices) {
-        const test = argvOf(s.healthcheck?.test);
-        for (let i = 0; i < (SCALE[roleOf(s)] ?? 1); i++) {
-          const { args, env, clientPort } = await localize(name, s);
-          if (roleOf(s) === 'gateway') clientPorts.push(clientPort ?? 2181);
-          start(name, args, env, test, clientPort);
-        }
+      busDir = tempDir('bus');
+      ports.client = await portForAll();
+      ports.cluster = await portForAll();
+      ports.monitor = await portForAll();
+      // bus-init, with the NATS services' local hosts and ports.
+      const [, init] = busInit;
+      const initArgs = argvOf(init.command).map((a) => (a === argOf(init, '--hosts') ? a.split(',').map((h) => natsHosts.get(h) ?? h).join(',') : rewrite(a)));
+      initArgs.push('--client-port', String(ports.client), '--cluster-port', String(ports.cluster), '--monitor-port', String(ports.monitor));
+      const r = spawnSync(process.execPath, [ZOOID_BIN, ...initArgs], { env: { ...base(), ...envOf(init.environment) }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // The NATS services, on what it wrote.
+      for (const [name, s] of natsServices) {
+        const [cmd, ...args] = argvOf(s.command).map(rewrite);
+        expect(cmd).toBe('nats-server');
+        servers.push({ service: name, health: argvOf(s.healthcheck?.test), ...spawnKept(findNatsServer(), args, base()) });
+      }
+      await Promise.all([...natsHosts.values()].map((ip) => waitForPort(ports.client, ip, 10_000)));
+      await waitForRoutes([...natsHosts.values()].map((ip) => `http://${ip}:${ports.monitor}`));
+      for (const [name, s] of roleServices) {
+        const { args, env, clientPort } = await localize(s);
+        if (roleOf(s) === 'gateway') clientPorts.push(clientPort ?? 2181);
+        start(name, args, env, argvOf(s.healthcheck?.test), clientPort);
       }
       await Promise.all(clientPorts.map((p) => waitForPort(p, '127.0.0.1', 30_000)));
     }, 60_000);
 
     afterAll(async () => {
-      await Promise.all(
-        instances.map(async ({ child }) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const gone = new Promise((r) => child.once('exit', r));
-          process.kill(child.pid!, 'SIGTERM');
-          const t = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
-          await gone;
-          clearTimeout(t);
-        }),
-      );
-      await nats?.stop();
+      const stop = async ({ child }: { child: ChildProcess }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid!, 'SIGTERM');
+        const t = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
+        await gone;
+        clearTimeout(t);
+      };
+      // Roles first, the bus last, as compose's dependencies order them.
+      await Promise.all(instances.map(stop));
+      await Promise.all(servers.map(stop));
       for (const d of temps) rmSync(d, { recursive: true, force: true });
     }, 30_000);
 
@@ -269,12 +361,14 @@ describe('deploy/docker-compose.yml', () => {
       }
     }, 60_000);
 
-    it('shows one leader, two followers and the observers in `zooid status`', async () => {
+    it('shows one leader, two followers and the observer in `zooid status`', async () => {
       const observers = instances.filter((i) => i.role === 'observer').length;
       const view = await waitFor(
         'status with every member serving',
         () => {
-          const r = spawnSync(process.execPath, [ZOOID_BIN, 'status', '--json', '--nats', nats.url, '--wait-ms', '1500'], { encoding: 'utf8' });
+          // As the compose file's header says: status in a role's container, with the tool's key.
+          const env = { ...base(), ...instances[0]!.env, ZOOID_NATS_NKEY: join(busDir, 'tool-status.nk') };
+          const r = spawnSync(process.execPath, [ZOOID_BIN, 'status', '--json', '--wait-ms', '1500'], { env, encoding: 'utf8' });
           if (r.status !== 0) return undefined;
           const v = JSON.parse(r.stdout) as { members: { id: string; role: string }[]; gateways: { id: string }[] };
           const roles = v.members.map((m) => m.role).sort();
@@ -289,6 +383,13 @@ describe('deploy/docker-compose.yml', () => {
     }, 60_000);
 
     it("passes the compose file's and the Dockerfile's health checks in every service", async () => {
+      for (const srv of servers) {
+        expect(srv.health[0], `${srv.service}: exec-form health check`).toBe('CMD');
+        // Asked inside its container on 127.0.0.1:8222; here on its own address and port.
+        const [cmd, ...args] = srv.health.slice(1).map((a) => a.replace('127.0.0.1:8222', `${natsHosts.get(srv.service)}:${ports.monitor}`));
+        const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: 10_000 });
+        expect(r.status, `${srv.service}: ${r.stderr}\n${srv.out().slice(-2000)}`).toBe(0);
+      }
       for (const inst of instances) {
         for (const test of [inst.health, ['CMD', ...df.health]]) {
           expect(test[0], `${inst.service}: exec-form health check`).toBe('CMD');
@@ -395,13 +496,18 @@ describe('deploy/k8s', () => {
     const client = byKind('Service').find((s) => s.spec.ports.some((p: { port: number }) => p.port === 2181))!;
     expect(client).toBeDefined();
     const pdbs = byKind('PodDisruptionBudget');
-    for (const name of ['voter', 'observer', 'gateway']) {
+    for (const name of ['voter', 'observer', 'gateway', 'nats']) {
       const w = workloads.find((x) => x.metadata.name.includes(name))!;
       expect(w, name).toBeDefined();
       expect(pdbs.some((p) => matches(p.spec.selector.matchLabels, w.spec.template.metadata.labels)), `${name} has a PodDisruptionBudget`).toBe(true);
     }
-    const natsWorkload = workloads.find((w) => w.spec.template.spec.containers.some((c: { image: string }) => c.image.startsWith('nats:')));
-    expect(natsWorkload).toBeDefined();
+    // NATS: a three-server StatefulSet whose headless service names the routes' peers.
+    const nats = workloads.find((w) => w.spec.template.spec.containers.some((c: { image: string }) => c.image.startsWith('nats:')))!;
+    expect(nats.kind).toBe('StatefulSet');
+    expect(nats.spec.replicas).toBe(3);
+    const natsService = byKind('Service').find((s) => s.metadata.name === nats.spec.serviceName)!;
+    expect(natsService.spec.clusterIP).toBe('None');
+    expect(natsService.spec.ports.map((p: { port: number }) => p.port).sort()).toEqual([4222, 6222]);
   });
 
   it('probes every Zooid container with ruok on the port it answers on, with flags the commands know', () => {
@@ -422,28 +528,100 @@ describe('deploy/k8s', () => {
     }
   });
 
-  it("derives a voter's id from its pod ordinal and the ensemble from the replica count", () => {
-    const voters = byKind('StatefulSet').find((s) => s.metadata.name.includes('voter'))!;
-    const c = voters.spec.template.spec.containers[0];
-    const env = Object.fromEntries((c.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
-    // A stand-in `node` on PATH prints the arguments the shell would exec zooid with.
+  /** Each StatefulSet's containers, run as pod `<name>-<ordinal>` with stand-ins on PATH that print the command they would exec. */
+  function podCommands(w: K8sObject): { ordinal: number; container: K8sContainer; argv: string[]; env: Env }[] {
     const bin = mkdtempSync(join(tmpdir(), 'zooid-k8s-'));
     try {
-      mkdirSync(bin, { recursive: true });
-      writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
-      chmodSync(join(bin, 'node'), 0o755);
-      const replicas = voters.spec.replicas as number;
-      for (let ordinal = 0; ordinal < replicas; ordinal++) {
-        const [cmd, ...args] = [...c.command, ...(c.args ?? [])];
-        const r = spawnSync(cmd, args, { env: { PATH: `${bin}:/usr/bin:/bin`, ...env, HOSTNAME: `${voters.metadata.name}-${ordinal}` }, encoding: 'utf8' });
-        expect(r.status, r.stderr).toBe(0);
-        const argv = r.stdout.trim().split('\n');
-        expect(argv.slice(0, 2)).toEqual(['/app/bin/zooid.js', 'follower']);
-        expect(argv[argv.indexOf('--id') + 1]).toBe(String(ordinal + 1));
-        expect(argv[argv.indexOf('--ensemble') + 1]).toBe(Array.from({ length: replicas }, (_, i) => i + 1).join(','));
+      for (const standIn of ['node', 'nats-server']) {
+        writeFileSync(join(bin, standIn), `#!/bin/sh\nprintf "%s\\n" "${standIn}" "$@"\n`);
+        chmodSync(join(bin, standIn), 0o755);
       }
+      const out = [];
+      for (let ordinal = 0; ordinal < (w.spec.replicas as number); ordinal++) {
+        for (const c of w.spec.template.spec.containers as K8sContainer[]) {
+          const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+          const [cmd, ...args] = [...c.command!, ...(c.args ?? [])];
+          const r = spawnSync(cmd!, args, { env: { PATH: `${bin}:/usr/bin:/bin`, ...env, HOSTNAME: `${w.metadata.name}-${ordinal}` }, encoding: 'utf8' });
+          expect(r.status, r.stderr).toBe(0);
+          out.push({ ordinal, container: c, argv: r.stdout.trim().split('\n'), env });
+        }
+      }
+      return out;
     } finally {
       rmSync(bin, { recursive: true, force: true });
+    }
+  }
+  const flag = (argv: string[], name: string) => argv[argv.indexOf(name) + 1];
+  const statefulSet = (part: string) => byKind('StatefulSet').find((s) => s.metadata.name.includes(part))!;
+
+  it("derives each pod's id, its own nkey and its server's configuration from its ordinal", () => {
+    const voters = statefulSet('voter');
+    const replicas = voters.spec.replicas as number;
+    for (const { ordinal, argv } of podCommands(voters)) {
+      expect(argv.slice(0, 3)).toEqual(['node', '/app/bin/zooid.js', 'follower']);
+      expect(flag(argv, '--id')).toBe(String(ordinal + 1));
+      expect(flag(argv, '--ensemble')).toBe(Array.from({ length: replicas }, (_, i) => i + 1).join(','));
+      expect(flag(argv, '--nats-nkey')).toBe(`/etc/zooid/bus/member-${ordinal + 1}.nk`);
+    }
+    for (const [part, role, id] of [['observer', 'observer', (n: number) => `o${n}`], ['gateway', 'gateway', (n: number) => `gw${n}`]] as const) {
+      for (const { ordinal, argv } of podCommands(statefulSet(part))) {
+        expect(argv.slice(0, 3)).toEqual(['node', '/app/bin/zooid.js', role]);
+        expect(flag(argv, '--id')).toBe(id(ordinal + 1));
+        expect(flag(argv, '--nats-nkey')).toBe(`/etc/zooid/bus/${role}-${id(ordinal + 1)}.nk`);
+      }
+    }
+    for (const { ordinal, argv } of podCommands(statefulSet('nats'))) expect(argv).toEqual(['nats-server', '-c', `/etc/zooid/bus/nats-${ordinal + 1}.conf`]);
+  });
+
+  it('bus-secrets.sh makes the Secrets with every file each pod reads, and the servers every pod is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zooid-k8s-secrets-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      // A stand-in kubectl that records each secret it is asked to create.
+      writeFileSync(join(bin, 'kubectl'), '#!/bin/sh\nif [ "$1" = apply ]; then cat >/dev/null; else echo "$@" >> "$KUBECTL_LOG"; fi\n');
+      chmodSync(join(bin, 'kubectl'), 0o755);
+      const log = join(dir, 'kubectl.log');
+      const busDir = join(dir, 'bus');
+      const r = spawnSync('sh', [join(K8S, 'bus-secrets.sh'), busDir], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECTL_LOG: log, ZOOID: `${process.execPath} ${ZOOID_BIN}` },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const secrets = new Map<string, Set<string>>();
+      for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+        const [, , , name, ...rest] = line.split(' ');
+        secrets.set(name!, new Set(rest.filter((a) => a.startsWith('--from-file=')).map((a) => a.slice('--from-file='.length).split('/').pop()!)));
+      }
+      // The CA key stays out of the cluster.
+      for (const files of secrets.values()) expect(files.has('ca-key.pem')).toBe(false);
+
+      for (const w of byKind('StatefulSet')) {
+        const volumes = w.spec.template.spec.volumes as { name: string; secret?: { secretName: string } }[];
+        for (const { container, argv, env } of podCommands(w)) {
+          const mount = (container as { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts!.find((m) => volumes.find((v) => v.name === m.name)?.secret)!;
+          const files = secrets.get(volumes.find((v) => v.name === mount.name)!.secret!.secretName)!;
+          expect(files, `${w.metadata.name}: its secret is made`).toBeDefined();
+          const inSecret = (path: string) => {
+            expect(path.startsWith(`${mount.mountPath}/`), `${w.metadata.name}: ${path} under ${mount.mountPath}`).toBe(true);
+            expect(files.has(path.slice(mount.mountPath.length + 1)), `${w.metadata.name}: ${path} in its secret`).toBe(true);
+          };
+          if (argv[0] === 'nats-server') {
+            const confPath = flag(argv, '-c')!;
+            inSecret(confPath);
+            const conf = JSON.parse(readFileSync(join(busDir, confPath.split('/').pop()!), 'utf8'));
+            for (const f of [conf.tls.cert_file, conf.tls.key_file, conf.cluster.tls.ca_file, conf.cluster.tls.cert_file]) inSecret(f);
+            continue;
+          }
+          inSecret(flag(argv, '--nats-nkey')!);
+          inSecret(env.ZOOID_NATS_TLS_CA!);
+          // Every server it is given is one that was provisioned, under that name.
+          const advertised = readdirSync(busDir).filter((f) => f.endsWith('.conf')).map((f) => JSON.parse(readFileSync(join(busDir, f), 'utf8')).client_advertise);
+          expect(env.ZOOID_NATS!.split(',').map((u) => u.replace('tls://', '')).sort()).toEqual(advertised.sort());
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -5,6 +5,7 @@
  * against one running cluster of real processes.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_BUFFER, Err, FRAME_MARGIN, OpCode, encodeConnectRequest, encodeRequest, frame } from '@zooid/protocol';
@@ -140,6 +141,33 @@ describe('bad frames before a session exists', () => {
       await assertHealthy();
     });
   }
+});
+
+/** Resident size of a process, from /proc. */
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+describe('a connect from a client that claims to have seen the future', () => {
+  it('is refused as ZooKeeper refuses it, and what it sends behind the connect is never buffered', async () => {
+    const gw = zk.gateways[0]!.child.pid!;
+    const before = rssBytes(gw);
+    const s = await openSocket(port);
+    s.on('error', () => undefined);
+    // Epoch 0x10000: no member has logged anything like it.
+    s.write(frame(encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0x10000 * 2 ** 32, timeOut: 4000, sessionId: 0n, passwd: new Uint8Array(16), readOnly: false })));
+    // 200 MB of well-framed requests behind it, written without waiting for any answer.
+    const big = frame(encodeRequest({ xid: 1, type: OpCode.setData }, { path: '/rb', data: randomBytes(DEFAULT_MAX_BUFFER - 1024), version: -1 }));
+    for (let i = 0; i < 200 && !s.destroyed; i++) s.write(big);
+    await socketClosed(s);
+    await waitFor('the member to log the refusal', () => warnings(zk.member, 'refusing a connect', '0x1000000000000').length > 0, 5000);
+    expect(warnings(zk.member, 'refusing a connect', '0x1000000000000')).toHaveLength(1);
+    s.destroy();
+    // The gateway stopped reading after the connect: the flood stayed in the socket buffers.
+    expect(rssBytes(gw) - before).toBeLessThan(64 * 1024 * 1024);
+    await assertHealthy();
+  });
 });
 
 describe('bad requests inside a session', () => {

@@ -1,6 +1,8 @@
 /**
- * A replicated Zooid cluster of real processes for the cluster tests: a
- * nats-server, voting members, an observer and gateways, each its own child
+ * A replicated Zooid cluster of real processes for the cluster tests: a bus
+ * as `zooid up` runs it (three nats-servers clustered over TLS routes, every
+ * process with its own nkey and subject permissions), voting members, an
+ * observer and gateways, each its own child
  * process that a test kills, freezes (SIGSTOP), thaws (SIGCONT), restarts or
  * wipes by pid. The test reads the cluster the way an operator does: from the
  * presence announcements on the bus and from `zooid status --json`; and it
@@ -8,12 +10,14 @@
  * session is pinned to. Every wait is a condition with a deadline.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { subjects, unpack, type GatewayBatch, type Presence } from '@zooid/protocol';
-import { freePort, startNatsServer, waitForPort, ZOOID_BIN, type ClusterView, type ManagedNats } from '@zooid/cli';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createUser } from '@nats-io/nkeys';
+import { subjects, unpack, type BusIdentity, type GatewayBatch, type Presence } from '@zooid/protocol';
+import { freePort, waitForPort, ZOOID_BIN, type ClusterView } from '@zooid/cli';
+import { startSecureBus, type SecureBus } from '../support/secure-bus.js';
 import { killProc, startProc, waitFor as waitForAny, waitServing, type Proc } from '../harness.js';
 import { logLines, type LogLine } from '../support/procs.js';
 
@@ -220,8 +224,9 @@ export class BusSpy {
     });
   }
 
-  static async start(url: string, cluster: string): Promise<BusSpy> {
-    const nc = await connect({ servers: url, name: 'cluster-test-spy', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  /** Listens as the bus's auditor: the only identity that may read a learner's client traffic without being that learner. */
+  static async start(bus: SecureBus, cluster: string): Promise<BusSpy> {
+    const nc = await bus.connect(SPY);
     const spy = new BusSpy(nc, cluster);
     await nc.flush();
     return spy;
@@ -260,7 +265,12 @@ export interface ClusterOptions {
   initLimit?: number;
   snapCount?: number;
   cluster?: string;
+  /** nats-servers of the bus. */
+  natsServers?: number;
 }
+
+const SPY: BusIdentity = { kind: 'auditor', id: 'spy' };
+const STATUS: BusIdentity = { kind: 'tool', id: 'status' };
 
 export interface Settled {
   leader: Node;
@@ -278,7 +288,7 @@ export class Cluster {
   private readonly root: string;
 
   private constructor(
-    readonly nats: ManagedNats,
+    readonly bus: SecureBus,
     readonly spy: BusSpy,
     readonly opts: Required<ClusterOptions>,
   ) {
@@ -295,27 +305,38 @@ export class Cluster {
       initLimit: 10,
       snapCount: 100_000,
       cluster: 'zooid',
+      natsServers: 3,
       ...o,
     };
-    const nats = await startNatsServer();
-    const spy = await BusSpy.start(nats.url, opts.cluster);
-    const c = new Cluster(nats, spy, opts);
-    const common = ['--nats', nats.url, '--cluster', opts.cluster, '--tick-time', String(opts.tickTime)];
-    const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount)];
     const ensemble = Array.from({ length: opts.voters }, (_, i) => String(i + 1));
+    const observers = Array.from({ length: opts.observers }, (_, i) => `obs${i + 1}`);
+    const gateways = Array.from({ length: opts.gateways }, (_, i) => `gw${i + 1}`);
+    const bus = await startSecureBus({
+      servers: opts.natsServers,
+      cluster: opts.cluster,
+      identities: [
+        ...ensemble.map((id): BusIdentity => ({ kind: 'member', id })),
+        ...observers.map((id): BusIdentity => ({ kind: 'observer', id })),
+        ...gateways.map((id): BusIdentity => ({ kind: 'gateway', id })),
+        STATUS,
+        SPY,
+      ],
+    });
+    const spy = await BusSpy.start(bus, opts.cluster);
+    const c = new Cluster(bus, spy, opts);
+    const common = (who: BusIdentity) => [...c.busArgs(who), '--cluster', opts.cluster, '--tick-time', String(opts.tickTime)];
+    const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount)];
     for (const id of ensemble) {
       const dir = join(c.root, `m${id}`);
-      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common, ...limits]));
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits]));
     }
-    for (let i = 0; i < opts.observers; i++) {
-      const id = `obs${i + 1}`;
+    for (const id of observers) {
       const dir = join(c.root, id);
-      c.observers.push(new Node('observer', id, dir, ['observer', '--id', id, '--data-dir', dir, ...common, ...limits]));
+      c.observers.push(new Node('observer', id, dir, ['observer', '--id', id, '--data-dir', dir, ...common({ kind: 'observer', id }), ...limits]));
     }
-    for (let i = 0; i < opts.gateways; i++) {
-      const id = `gw${i + 1}`;
+    for (const id of gateways) {
       const port = await freePort();
-      c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', '--admin-port', '0', ...common]));
+      c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', '--admin-port', '0', ...common({ kind: 'gateway', id })]));
     }
     for (const n of [...c.members, ...c.observers]) n.start();
     for (const g of c.gateways) g.start();
@@ -427,7 +448,7 @@ export class Cluster {
     return new Promise((resolve, reject) => {
       execFile(
         process.execPath,
-        [ZOOID_BIN, 'status', '--nats', this.nats.url, '--cluster', this.opts.cluster, '--json', '--wait-ms', String(waitMs)],
+        [ZOOID_BIN, 'status', ...this.busArgs(STATUS), '--cluster', this.opts.cluster, '--json', '--wait-ms', String(waitMs)],
         { env: { ...process.env, ZOOID_LOG_FORMAT: 'json' }, timeout: waitMs + 15_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -451,7 +472,24 @@ export class Cluster {
     for (const n of this.learners) if (n.frozen) n.thaw();
     await Promise.all([...this.learners.map((n) => n.stop()), ...this.gateways.map((g) => g.stop())]);
     await this.spy.close().catch(() => undefined);
-    await this.nats.stop();
+    await this.bus.stop();
     rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** The flags that put a process on this cluster's bus as `who`. */
+  busArgs(who: BusIdentity): string[] {
+    return ['--nats', this.bus.urls, '--nats-nkey', this.bus.seed(who), '--nats-tls-ca', this.bus.ca];
+  }
+
+  /** A seed file for an nkey the bus does not know: an intruder's. */
+  strangerSeed(): string {
+    const file = join(this.root, 'stranger.nk');
+    writeFileSync(file, new TextDecoder().decode(createUser().getSeed()) + '\n', { mode: 0o600 });
+    return file;
+  }
+
+  /** A fresh directory under the cluster's root, removed with it. */
+  tempDir(name: string): string {
+    return mkdtempSync(join(this.root, `${name}-`));
   }
 }

@@ -10,9 +10,11 @@ import { chart, table, type SystemResult } from './report.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
-Runs Zooid (zooid up: 3 voting members, 1 gateway) and Apache ZooKeeper 3.8
-(3 servers on loopback) one after the other on this machine and drives both
-with the same client and load, then compares memory with many znodes loaded.
+Runs Zooid (zooid up: 3 voting members, 1 gateway, on its secured bus of 3
+nats-servers), Zooid on one open nats-server (no auth, no TLS: what the
+secured bus costs) and Apache ZooKeeper 3.8 (3 servers on loopback) one
+after the other on this machine and drives them with the same client and
+load, then compares memory with many znodes loaded.
 
   --workload 0,80,100   read percentages to run
   --duration 20         measured seconds per workload
@@ -20,7 +22,7 @@ with the same client and load, then compares memory with many znodes loaded.
   --sessions 16         client sessions
   --inflight 16         requests in flight per session
   --znodes 100000       znodes loaded for the memory comparison (0 skips it)
-  --only zooid|zookeeper  run one side only
+  --only zooid|zooid-open-bus|zookeeper  run one system only
   --connect HOST:PORT   bench a running ZooKeeper-compatible server instead
   --out DIR             where results go (default bench/results)
 `;
@@ -96,11 +98,12 @@ export async function main(argv: string[]): Promise<void> {
   const starters: [string, () => Promise<System>][] = values.connect
     ? [[values.connect, async () => external(values.connect!)]]
     : [
-        ['zooid', startZooid],
+        ['zooid', () => startZooid()],
+        ['zooid-open-bus', () => startZooid({ openBus: true })],
         ['zookeeper', startZooKeeper],
       ];
   const chosen = values.only ? starters.filter(([n]) => n === values.only) : starters;
-  if (chosen.length === 0) throw new Error('--only takes zooid or zookeeper');
+  if (chosen.length === 0) throw new Error('--only takes zooid, zooid-open-bus or zookeeper');
 
   const results: SystemResult[] = [];
   for (const [name, start] of chosen) {

@@ -8,20 +8,22 @@ export interface SystemResult {
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** The comparison table: one row per workload per system, then Zooid/ZooKeeper ratios. */
+/** The comparison table: one row per workload per system, then the ratios between systems. */
 export function table(results: SystemResult[]): string {
   const rows = [['system', 'reads', 'ops/s', 'p50 ms', 'p99 ms', 'errors']];
   for (const r of results) {
     for (const run of r.runs) rows.push([r.system, `${run.readPercent}%`, fmt(run.throughput), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), String(run.errors)]);
   }
-  const zooid = results.find((r) => r.system === 'zooid');
-  const zk = results.find((r) => r.system === 'zookeeper');
-  if (zooid && zk) {
-    for (const run of zooid.runs) {
-      const other = zk.runs.find((o) => o.readPercent === run.readPercent);
+  // Zooid against ZooKeeper, and the secured bus against an open one: what it costs.
+  for (const [a, b] of [['zooid', 'zookeeper'], ['zooid-open-bus', 'zookeeper'], ['zooid', 'zooid-open-bus']] as const) {
+    const mine = results.find((r) => r.system === a);
+    const theirs = results.find((r) => r.system === b);
+    if (!mine || !theirs) continue;
+    for (const run of mine.runs) {
+      const other = theirs.runs.find((o) => o.readPercent === run.readPercent);
       if (!other) continue;
       rows.push([
-        'zooid/zookeeper',
+        `${a}/${b}`,
         `${run.readPercent}%`,
         `${fmt(run.throughput / other.throughput, 2)}x`,
         `${fmt(run.p50Ms / other.p50Ms, 2)}x`,
@@ -38,7 +40,7 @@ export function table(results: SystemResult[]): string {
     lines.push('', 'memory (resident size of all processes)');
     for (const r of mem) {
       const m = r.memory!;
-      lines.push(`  ${r.system.padEnd(10)} ${fmt(m.rssAfterBytes / 2 ** 20, 1)} MiB with ${fmt(m.znodes)} znodes; ${fmt(m.bytesPerZnode)} bytes per znode added`);
+      lines.push(`  ${r.system.padEnd(14)} ${fmt(m.rssAfterBytes / 2 ** 20, 1)} MiB with ${fmt(m.znodes)} znodes; ${fmt(m.bytesPerZnode)} bytes per znode added`);
     }
   }
   return lines.join('\n');

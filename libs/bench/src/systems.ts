@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { ZOOID_BIN, freePort } from '@zooid/cli';
+import { ZOOID_BIN, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
 
 /** A system under test: where clients connect, which processes are its, and how to stop it. */
@@ -40,21 +40,34 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
   return exited.finally(() => clearTimeout(force));
 }
 
-/** `zooid up` with three voting members, no observer and one gateway. */
-export async function startZooid(): Promise<System> {
+/**
+ * `zooid up` with three voting members, no observer and one gateway, on the
+ * bus it provisions (three nats-servers, an nkey per process, TLS) — or,
+ * with `openBus`, on one nats-server without authentication or TLS, as
+ * Zooid ran before its bus was secured: the difference is what the secured,
+ * clustered bus costs.
+ */
+export async function startZooid(opts: { openBus?: boolean } = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir], {
+  let nats: ManagedNats | undefined;
+  const bus: string[] = [];
+  if (opts.openBus) {
+    nats = await startNatsServer();
+    bus.push('--nats', nats.url);
+  }
+  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus], {
     stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, ZOOID_LOG_LEVEL: 'warn', ZOOID_LOG_FORMAT: 'json' },
   });
   await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
   return {
-    name: 'zooid',
+    name: opts.openBus ? 'zooid-open-bus' : 'zooid',
     connectString: `127.0.0.1:${port}`,
-    pids: () => processTree(child.pid!),
+    pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
       await stopChild(child);
+      await nats?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,17 +1,38 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BusConfig } from '@zooid/runtime';
+import { writeFileAtomic } from './files.js';
 
-/** Where `up` and `standalone` record the cluster's bus, so `zooid status --data-dir` can find it. */
-export function natsUrlFile(dataDir: string): string {
-  return join(dataDir, 'nats.url');
+/** A server of a recorded bus; what is known beyond its URL when `up` runs it. */
+export interface RecordedServer {
+  url: string;
+  name?: string;
+  /** Its monitoring endpoint (/varz), on this machine. */
+  monitor?: string;
+  /** Where nats-server writes its pid. */
+  pidFile?: string;
+}
+
+/** How `zooid status --data-dir` reaches the bus of an `up` or `standalone`: the servers and a tool's credentials. */
+export interface BusRecord {
+  servers: RecordedServer[];
+  credentials: Omit<BusConfig, 'servers'>;
+}
+
+/** Where `up` and `standalone` record their bus, so `zooid status --data-dir` can find it. */
+export function busRecordFile(dataDir: string): string {
+  return join(dataDir, 'bus.json');
 }
 
 /** Records the bus in dataDir for `zooid status`; returns what removes it again. */
-export function recordNatsUrl(dataDir: string, url: string): () => void {
-  const file = natsUrlFile(dataDir);
+export function recordBus(dataDir: string, record: BusRecord): () => void {
+  const file = busRecordFile(dataDir);
   mkdirSync(dataDir, { recursive: true });
-  // Written whole or not at all: status must never read half a URL.
-  writeFileSync(file + '.tmp', url + '\n');
-  renameSync(file + '.tmp', file);
+  // Written whole or not at all: status must never read half a record.
+  writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n');
   return () => rmSync(file, { force: true });
+}
+
+export function readBusRecord(dataDir: string): BusRecord {
+  return JSON.parse(readFileSync(busRecordFile(dataDir), 'utf8')) as BusRecord;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_MAX_BUFFER } from '@zooid/protocol';
+import { DEFAULT_MAX_BUFFER, isSubjectToken, type BusIdentity } from '@zooid/protocol';
 // The roles are loaded when their command runs: `zooid shell` or `status`
 // should neither pay for nor depend on the whole server at start-up.
 const loadFollower = () => import('@zooid/follower');
@@ -9,13 +9,15 @@ const loadObserver = () => import('@zooid/observer');
 const loadGateway = () => import('@zooid/session-gw');
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { recordNatsUrl } from './bus-file.js';
+import { recordBus, type BusRecord } from './bus-file.js';
+import { busConfig, busSpec, givenBusArgs, givenBusRecord } from './bus-flags.js';
+import { localBusArgs, localBusRecord, startLocalBus } from './local-bus.js';
 import { serveHealth } from './health.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
 /** Flags every role understands; supervisors hand them on to their children. */
 export const commonSpec: FlagSpec = {
-  nats: { type: 'string', describe: 'NATS server URL(s), comma-separated' },
+  ...busSpec,
   cluster: { type: 'string', default: 'zooid', describe: 'subject prefix, to share one NATS between clusters' },
   'tick-time': { type: 'string', default: '2000', describe: 'ZooKeeper tickTime in ms' },
   'max-buffer': { type: 'string', default: String(DEFAULT_MAX_BUFFER), describe: 'largest request in bytes (jute.maxbuffer)' },
@@ -89,9 +91,10 @@ export const standaloneSpec: FlagSpec = {
 const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'config'];
 const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'config'];
 
-function requireNats(flags: Record<string, unknown>): string {
-  if (typeof flags.nats !== 'string') throw new UsageError('--nats URL is required');
-  return flags.nats;
+/** An id is the last token of the subjects its process speaks on, so it must be one. */
+function checkId(kind: string, id: string): string {
+  if (!isSubjectToken(id)) throw new UsageError(`--id ${id}: a ${kind} id must be letters, digits, _ or - (at most 64)`);
+  return id;
 }
 
 /** Options every member and observer shares, from their flags. */
@@ -112,7 +115,7 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
   return {
     id,
     dataDir,
-    natsUrl: requireNats(f),
+    bus: busConfig(f),
     cluster: String(f.cluster),
     tickTime,
     initLimit: intFlag(f, 'init-limit'),
@@ -156,7 +159,7 @@ function ensembleOf(f: Record<string, string | boolean | undefined>, id: string)
 /** `zooid follower`: a voting member of an ensemble. */
 export async function follower(argv: string[]): Promise<void> {
   const f = parseFlags(argv, followerSpec);
-  const id = String(f.id);
+  const id = checkId('member', String(f.id));
   const ensemble = ensembleOf(f, id);
   const opts = { ...roleOptions(f, id), ensemble };
   const log = createLogger('member', { member: id });
@@ -166,7 +169,7 @@ export async function follower(argv: string[]): Promise<void> {
 /** `zooid member`: the single voting member of a standalone ensemble. */
 export async function member(argv: string[]): Promise<void> {
   const f = parseFlags(argv, memberSpec);
-  const id = String(f.id);
+  const id = checkId('member', String(f.id));
   const opts = { ...roleOptions(f, id), ensemble: [id] };
   const log = createLogger('member', { member: id });
   await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
@@ -175,7 +178,7 @@ export async function member(argv: string[]): Promise<void> {
 /** `zooid observer`: a non-voting learner that serves reads. */
 export async function observer(argv: string[]): Promise<void> {
   const f = parseFlags(argv, observerSpec);
-  const id = typeof f.id === 'string' ? f.id : `o-${randomBytes(3).toString('hex')}`;
+  const id = checkId('observer', typeof f.id === 'string' ? f.id : `o-${randomBytes(3).toString('hex')}`);
   const opts = roleOptions(f, id);
   const log = createLogger('observer', { observer: id });
   await runUntilStopped(f, log, async () => (await loadObserver()).runObserver(opts, log));
@@ -184,7 +187,7 @@ export async function observer(argv: string[]): Promise<void> {
 /** `zooid gateway`: a client-facing session gateway. */
 export async function gateway(argv: string[]): Promise<void> {
   const f = parseFlags(argv, gatewaySpec);
-  const id = typeof f.id === 'string' ? f.id : randomBytes(4).toString('hex');
+  const id = checkId('gateway', typeof f.id === 'string' ? f.id : randomBytes(4).toString('hex'));
   const log = createLogger('gateway', { gateway: id });
   const wl = String(f['4lw-whitelist']);
   const maxClientCnxns = intFlag(f, 'max-client-cnxns');
@@ -193,7 +196,7 @@ export async function gateway(argv: string[]): Promise<void> {
     {
       ...defaultGatewayOptions,
       id,
-      natsUrl: requireNats(f),
+      bus: busConfig(f),
       cluster: String(f.cluster),
       clientPort: intFlag(f, 'client-port'),
       host: String(f.host),
@@ -223,21 +226,38 @@ export async function gateway(argv: string[]): Promise<void> {
 
 /**
  * `zooid standalone`: a managed nats-server (unless --nats), one member and
- * one gateway, supervised. Ctrl-C stops them all; a child that dies is
- * reported and takes the group down, so nothing runs half-broken.
+ * one gateway, supervised. The server requires TLS and each child's own
+ * nkey, as a clustered bus does. Ctrl-C stops them all; a child that dies
+ * is reported and takes the group down, so nothing runs half-broken.
  */
 export async function standalone(argv: string[]): Promise<void> {
   const f = parseFlags(argv, standaloneSpec);
   // Two children on one health port cannot both listen: the variable is for role processes.
   delete process.env.ZOOID_HEALTH_PORT;
   const log = createLogger('standalone');
+  const dataDir = resolve(String(f['data-dir']));
   const group = new ProcessGroup(log, { onDeath: 'stop' });
-  const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
-  const forgetUrl = recordNatsUrl(resolve(String(f['data-dir'])), url);
-  group.spawn('member', ['member', '--nats', url, '--id', '1', ...passFlags(f, standaloneMemberFlags)]);
-  group.spawn('gateway', ['gateway', '--nats', url, '--id', 'gw1', ...passFlags(f, standaloneGatewayFlags)]);
-  log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
   group.stopOnSignals();
+  const member: BusIdentity = { kind: 'member', id: '1' };
+  const gateway: BusIdentity = { kind: 'gateway', id: 'gw1' };
+  let busArgs: (who: BusIdentity) => string[];
+  let record: BusRecord;
+  if (typeof f.nats === 'string') {
+    busArgs = () => givenBusArgs(f);
+    record = givenBusRecord(f);
+  } else {
+    const taken = [intFlag(f, 'client-port'), intFlag(f, 'admin-port')];
+    const bus = await startLocalBus(group, { dataDir, cluster: String(f.cluster), servers: 1, identities: [member, gateway], taken }).catch(async (err: unknown) => {
+      await group.stop(1);
+      throw err;
+    });
+    busArgs = (who) => localBusArgs(bus, who);
+    record = localBusRecord(bus);
+  }
+  const forgetBus = recordBus(dataDir, record);
+  group.spawn('member', ['member', '--id', '1', ...busArgs(member), ...passFlags(f, standaloneMemberFlags)]);
+  group.spawn('gateway', ['gateway', '--id', 'gw1', ...busArgs(gateway), ...passFlags(f, standaloneGatewayFlags)]);
+  log.info({ clientPort: f['client-port'], dataDir: f['data-dir'] }, 'zooid standalone running; Ctrl-C stops it');
   process.exitCode = await group.done;
-  forgetUrl();
+  forgetBus();
 }

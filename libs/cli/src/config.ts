@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist';
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -42,6 +42,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
   { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
+  // Zooid's own: the bus, which ZooKeeper does not have.
+  { key: 'nats.servers', flag: 'nats', kind: 'urls' },
+  { key: 'nats.nkey', flag: 'nats-nkey', kind: 'path' },
+  { key: 'nats.creds', flag: 'nats-creds', kind: 'path' },
+  { key: 'nats.tls.ca', flag: 'nats-tls-ca', kind: 'path' },
+  { key: 'nats.tls.cert', flag: 'nats-tls-cert', kind: 'path' },
+  { key: 'nats.tls.key', flag: 'nats-tls-key', kind: 'path' },
 ];
 
 /** ZooKeeper keys that have no meaning in Zooid, and why: warned about, never fatal. */
@@ -100,6 +107,8 @@ function problem(k: ConfigKey, value: string): string | undefined {
     case 'path':
     case 'host':
       return value === '' ? 'must not be empty' : undefined;
+    case 'urls':
+      return value.split(',').every((u) => /^((nats|tls):\/\/)?[^\s,/]+$/.test(u.trim())) ? undefined : 'must be NATS URLs (nats:// or tls://host:port), separated by commas';
     case 'whitelist': {
       if (value === '*') return undefined;
       const words = value.split(',').map((w) => w.trim());

@@ -1,11 +1,12 @@
 import { UsageError, usage } from './args.js';
+import { BUS_SUMMARY, bus, busInitSpec } from './bus-command.js';
 import { follower, followerSpec, gateway, gatewaySpec, member, memberSpec, observer, observerSpec, standalone, standaloneSpec } from './commands.js';
 import { MissingNatsServer } from './nats.js';
 import { SHELL_SUMMARY, shell, shellSpec } from './shell.js';
 import { status, statusSpec } from './status.js';
 import { up, upSpec } from './up.js';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec }> = {
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec; usage?: string }> = {
   standalone: { run: standalone, summary: 'Run a one-member ensemble with its own nats-server and one gateway.', spec: standaloneSpec },
   member: { run: member, summary: 'Run the voting member of a standalone ensemble.', spec: memberSpec },
   follower: { run: follower, summary: 'Run a voting member of an ensemble (--id N --ensemble 1,2,3).', spec: followerSpec },
@@ -14,6 +15,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   up: { run: up, summary: 'Run a local cluster (nats-server, members, observers, gateways), restarting what dies.', spec: upSpec },
   status: { run: status, summary: "Show the cluster's members and gateways from their presence announcements.", spec: statusSpec },
   shell: { run: shell, summary: SHELL_SUMMARY, spec: shellSpec },
+  bus: { run: bus, summary: BUS_SUMMARY, spec: busInitSpec, usage: 'bus init' },
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -26,7 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(usage(name!, cmd.summary, cmd.spec) + '\n');
+    process.stdout.write(usage(cmd.usage ?? name!, cmd.summary, cmd.spec) + '\n');
     return;
   }
   try {
@@ -39,6 +41,11 @@ export async function main(argv: string[]): Promise<void> {
     if ((err as { code?: string }).code === 'ZOOID_BUS_UNREACHABLE') {
       process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
       process.exit(1);
+    }
+    // A credential file that will not do: fixing it is the operator's, restarting cannot help.
+    if ((err as { code?: string }).code === 'ZOOID_BUS_CREDENTIALS') {
+      process.stderr.write(`zooid ${name}: ${(err as Error).message}\n`);
+      process.exit(2);
     }
     throw err;
   }

@@ -55,20 +55,31 @@ nats.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
  */
 export const NATS_MAX_PAYLOAD = 8 * 1024 * 1024;
 
-/** Starts a real nats-server on a free loopback port and waits until it accepts connections. */
+/** Starts a real nats-server on a free loopback port and waits until it accepts connections: no authentication, no TLS. */
 export async function startNatsServer(opts: { port?: number; host?: string } = {}): Promise<ManagedNats> {
-  const bin = findNatsServer();
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
-  // Its own process group: Ctrl-C in a terminal signals the whole foreground
-  // group, and the bus must outlive the members that are still shutting down
-  // on it. The supervisor stops it last; the pipe still catches the supervisor's death.
   // max_payload has no command-line flag; the file is read once at start.
   const confDir = mkdtempSync(join(tmpdir(), 'zooid-nats-'));
   const conf = join(confDir, 'nats.conf');
   writeFileSync(conf, `max_payload: ${NATS_MAX_PAYLOAD}\n`);
-  const child = spawn(process.execPath, ['-e', GUARD, bin, '-c', conf, '-a', host, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
-  child.once('exit', () => rmSync(confDir, { recursive: true, force: true }));
+  const nats = await runNats(['-c', conf, '-a', host, '-p', String(port)], `nats://${host}:${port}`, port, host);
+  nats.child.once('exit', () => rmSync(confDir, { recursive: true, force: true }));
+  return nats;
+}
+
+/** Starts nats-server with a configuration written by provisionBus, and waits until it accepts connections. */
+export function startConfiguredNats(server: { conf: string; url: string; port: number; listen: string }): Promise<ManagedNats> {
+  const host = server.listen === '0.0.0.0' ? '127.0.0.1' : server.listen;
+  return runNats(['-c', server.conf], server.url, server.port, host);
+}
+
+async function runNats(args: string[], url: string, port: number, host: string): Promise<ManagedNats> {
+  const bin = findNatsServer();
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground
+  // group, and the bus must outlive the members that are still shutting down
+  // on it. The supervisor stops it last; the pipe still catches the supervisor's death.
+  const child = spawn(process.execPath, ['-e', GUARD, bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -86,7 +97,7 @@ export async function startNatsServer(opts: { port?: number; host?: string } = {
     throw err;
   }
   return {
-    url: `nats://${host}:${port}`,
+    url,
     port,
     child,
     stop: async () => {

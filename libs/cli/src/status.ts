@@ -4,18 +4,19 @@
  * does — it asks nobody — so it works the same against a healthy cluster, a
  * half-dead one and one still electing.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { subjects, unpack, type Presence } from '@zooid/protocol';
-import { closeBus, connectBus, createLogger } from '@zooid/runtime';
+import { closeBus, connectBus, createLogger, type BusConfig } from '@zooid/runtime';
 import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec } from './commands.js';
-import { natsUrlFile } from './bus-file.js';
+import { busRecordFile, readBusRecord, type RecordedServer } from './bus-file.js';
+import { busConfig, busSpec } from './bus-flags.js';
+import { busServerRow, type BusServerRow } from './bus-monitor.js';
 
 export const statusSpec: FlagSpec = {
-  nats: { type: 'string', describe: 'NATS server URL(s) of the cluster' },
+  ...busSpec,
   // A zoo.cfg's dataDir is a member's, not the `zooid up` directory this flag names.
-  'data-dir': { type: 'string', config: false, describe: 'data directory of a `zooid up`, whose nats.url names the bus (./data without --nats)' },
+  'data-dir': { type: 'string', config: false, describe: 'data directory of a `zooid up` or `standalone`, whose bus.json names the bus and its credentials (./data without --nats)' },
   cluster: commonSpec.cluster!,
   config: commonSpec.config!,
   json: { type: 'boolean', default: false, describe: 'print JSON instead of tables' },
@@ -45,6 +46,8 @@ export interface GatewayRow {
 export interface ClusterView {
   members: MemberRow[];
   gateways: GatewayRow[];
+  /** The bus's servers, from their monitoring endpoints where known. */
+  bus: BusServerRow[];
 }
 
 const EPOCH_UNIT = 2 ** 32;
@@ -67,7 +70,7 @@ function lag(p: Presence, leader: Presence | undefined): number | null {
 
 const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id, 'en', { numeric: true });
 
-export function clusterView(heard: Presence[]): ClusterView {
+export function clusterView(heard: Presence[], bus: BusServerRow[] = []): ClusterView {
   const leader = findLeader(heard);
   const learners = heard.filter((p) => p.kind !== 'gateway');
   // Voting members first, then observers, each in id order.
@@ -86,6 +89,7 @@ export function clusterView(heard: Presence[]): ClusterView {
       .filter((p) => p.kind === 'gateway')
       .sort(byId)
       .map((p) => ({ id: p.id, clientPort: p.clientPort ?? null, sessions: p.sessions, pid: p.pid, host: p.host })),
+    bus,
   };
 }
 
@@ -104,7 +108,11 @@ export function formatView(v: ClusterView): string {
     ['GATEWAY', 'CLIENT PORT', 'SESSIONS', 'PID', 'HOST'],
     v.gateways.map((g) => [g.id, g.clientPort ?? '-', g.sessions, g.pid, g.host]),
   );
-  return members + '\n' + gateways;
+  const bus = table(
+    ['BUS', 'URL', 'PID', 'CONNECTIONS', 'ROUTES', 'UPTIME'],
+    v.bus.map((b) => [b.name ?? '-', b.url, b.pid ?? '-', b.connections ?? '-', b.routes ?? '-', b.uptime ?? (b.error ? 'unreachable' : '-')]),
+  );
+  return members + '\n' + gateways + (v.bus.length > 0 ? '\n' + bus : '');
 }
 
 /** Drops what is not a presence announcement rather than trusting the subject. */
@@ -115,8 +123,8 @@ function asPresence(raw: unknown): Presence | undefined {
 }
 
 /** The latest announcement of every service heard within `waitMs`. */
-async function listen(url: string, cluster: string, waitMs: number): Promise<Presence[]> {
-  const nc = await connectBus(url, 'zooid-status', createLogger('status'));
+async function listen(bus: BusConfig, cluster: string, waitMs: number): Promise<Presence[]> {
+  const nc = await connectBus(bus, { kind: 'tool', id: 'status' }, createLogger('status'));
   const heard = new Map<string, Presence>();
   const subj = subjects(cluster);
   nc.subscribe(subj.presenceAll, {
@@ -137,14 +145,19 @@ async function listen(url: string, cluster: string, waitMs: number): Promise<Pre
   return [...heard.values()];
 }
 
-function busUrl(f: Record<string, string | boolean | undefined>): string | undefined {
+/** The bus and its servers: from the flags, or from what `up` or `standalone` recorded in the data directory. */
+function findBus(f: Record<string, string | boolean | undefined>): { bus: BusConfig; servers: RecordedServer[] } | undefined {
   if (typeof f.nats === 'string' && typeof f['data-dir'] === 'string') throw new UsageError('give --nats or --data-dir, not both');
-  if (typeof f.nats === 'string') return f.nats;
-  const file = natsUrlFile(resolve(typeof f['data-dir'] === 'string' ? f['data-dir'] : './data'));
+  if (typeof f.nats === 'string') {
+    const bus = busConfig(f);
+    return { bus, servers: bus.servers.split(',').map((url) => ({ url: url.trim() })) };
+  }
+  const dataDir = resolve(typeof f['data-dir'] === 'string' ? f['data-dir'] : './data');
   try {
-    return readFileSync(file, 'utf8').trim();
+    const record = readBusRecord(dataDir);
+    return { bus: { servers: record.servers.map((s) => s.url).join(','), ...record.credentials }, servers: record.servers };
   } catch {
-    process.stderr.write(`zooid status: no ${file}: is \`zooid up\` running on that data directory?\n`);
+    process.stderr.write(`zooid status: no bus recorded in ${busRecordFile(dataDir)}: is \`zooid up\` running on that data directory?\n`);
     return undefined;
   }
 }
@@ -154,21 +167,16 @@ export async function status(argv: string[]): Promise<void> {
   const f = parseFlags(argv, statusSpec);
   const waitMs = intFlag(f, 'wait-ms');
   const cluster = String(f.cluster);
-  const url = busUrl(f);
-  if (!url) {
+  const found = findBus(f);
+  if (!found) {
     process.exitCode = 1;
     return;
   }
-  let heard: Presence[];
-  try {
-    heard = await listen(url, cluster, waitMs);
-  } catch (err) {
-    process.stderr.write(`zooid status: cannot reach the bus at ${url}: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  const view = clusterView(heard);
+  // A bus that cannot be reached, or credentials refused, end here as one line (see main).
+  const [heard, rows] = await Promise.all([listen(found.bus, cluster, waitMs), Promise.all(found.servers.map(busServerRow))]);
+  const view = clusterView(heard, rows);
   process.stdout.write(f.json ? JSON.stringify(view, null, 2) + '\n' : formatView(view));
+  for (const r of rows.filter((r) => r.error)) process.stderr.write(`zooid status: bus server ${r.name ?? r.url} did not answer on its monitoring port: ${r.error}\n`);
   if (!findLeader(heard)) {
     const subject = subjects(cluster).presenceAll;
     process.stderr.write(`zooid status: no leader among ${view.members.length} member(s) heard on ${subject} in ${waitMs} ms\n`);

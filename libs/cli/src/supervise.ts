@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@zooid/runtime';
-import { startNatsServer } from './nats.js';
+import type { ManagedNats } from './nats.js';
 
 /** The zooid executable, for starting role processes. */
 export const ZOOID_BIN = fileURLToPath(new URL('../../../bin/zooid.js', import.meta.url));
@@ -78,7 +78,7 @@ interface Slot {
 }
 
 /**
- * A process group: an optional managed nats-server and role processes.
+ * A process group: managed nats-servers, if any, and role processes.
  * Stopping is idempotent and ordered — role processes first, the bus last,
  * so members never see their bus vanish while they shut down.
  */
@@ -87,23 +87,25 @@ export class ProcessGroup {
   readonly done: Promise<number>;
   private resolveDone!: (code: number) => void;
   private readonly roles: Slot[] = [];
-  private bus?: Slot;
+  private readonly buses: Slot[] = [];
   private stopping?: Promise<number>;
 
   constructor(private readonly log: Logger, private readonly opts: GroupOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** The bus URL: `given` when set, otherwise that of a nats-server started (and supervised) now. */
-  async natsUrl(given: string | undefined): Promise<string> {
-    if (given) return given;
-    let nats = await startNatsServer();
-    this.log.info({ url: nats.url, natsPid: nats.child.pid }, 'started nats-server');
+  /**
+   * Starts a nats-server with `start` and supervises it like the other
+   * children; a restart runs `start` again (the same configuration and
+   * ports: every child already holds the server list).
+   */
+  async nats(name: string, start: () => Promise<ManagedNats>): Promise<ManagedNats> {
+    let nats = await start();
+    this.log.info({ child: name, url: nats.url, natsPid: nats.child.pid }, 'started nats-server');
     const slot: Slot = {
-      name: 'nats-server',
-      // A restarted bus takes the same port: every child already holds the URL.
+      name,
       start: async () => {
-        nats = await startNatsServer({ port: nats.port });
+        nats = await start();
         watch();
       },
       stop: () => nats.stop(),
@@ -120,8 +122,8 @@ export class ProcessGroup {
       });
     };
     watch();
-    this.bus = slot;
-    return nats.url;
+    this.buses.push(slot);
+    return nats;
   }
 
   /** Starts `zooid <args>` as a member of the group. */
@@ -152,9 +154,9 @@ export class ProcessGroup {
   /** Stops every child; the first caller's code is the group's exit code. */
   stop(code = 0): Promise<number> {
     this.stopping ??= (async () => {
-      for (const s of [...this.roles, this.bus]) clearTimeout(s?.timer);
+      for (const s of [...this.roles, ...this.buses]) clearTimeout(s.timer);
       await Promise.all(this.roles.map((s) => s.stop()));
-      await this.bus?.stop();
+      await Promise.all(this.buses.map((s) => s.stop()));
       this.resolveDone(code);
       return code;
     })();

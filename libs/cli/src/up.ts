@@ -1,17 +1,20 @@
 /**
  * `zooid up`: a whole local cluster as real processes under supervision — a
- * managed nats-server (unless --nats), voting members, observers and
- * gateways. Unlike standalone, a child that dies is reported and restarted:
+ * managed NATS cluster (unless --nats), voting members, observers and
+ * gateways, each on the bus with an identity of its own. Unlike standalone, a child that dies is reported and restarted:
  * members and observers recover from their data directories, and the rest of
  * the cluster carries on meanwhile, which is the point of having one.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec, gatewaySpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
-import { natsUrlFile, recordNatsUrl } from './bus-file.js';
+import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
+import { givenBusArgs, givenBusRecord } from './bus-flags.js';
+import { localBusArgs, localBusDir, localBusRecord, startLocalBus } from './local-bus.js';
 import { ProcessGroup } from './supervise.js';
 
 export const upSpec: FlagSpec = {
@@ -21,7 +24,8 @@ export const upSpec: FlagSpec = {
   gateways: { type: 'string', default: '1', describe: 'session gateways' },
   'client-port': { type: 'string', default: '2181', describe: 'client port of the first gateway; the next ones count up' },
   'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port of the first gateway; the next ones count up' },
-  'data-dir': { type: 'string', default: './data', describe: 'one directory per member and observer, and nats.url' },
+  'data-dir': { type: 'string', default: './data', describe: "one directory per member and observer, the bus's keys in bus/, and bus.json" },
+  'nats-servers': { type: 'string', default: '3', describe: 'nats-servers of the managed bus, clustered (without --nats)' },
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
 };
 
@@ -39,27 +43,38 @@ export interface ChildPlan {
   args: string[];
 }
 
+/** The bus identity of every child of a topology, in plan order. */
+export function topologyIdentities(t: Topology): BusIdentity[] {
+  return [
+    ...Array.from({ length: t.followers }, (_, i): BusIdentity => ({ kind: 'member', id: String(i + 1) })),
+    ...Array.from({ length: t.observers }, (_, i): BusIdentity => ({ kind: 'observer', id: `o${i + 1}` })),
+    ...Array.from({ length: t.gateways }, (_, i): BusIdentity => ({ kind: 'gateway', id: `gw${i + 1}` })),
+  ];
+}
+
 /**
- * The `zooid` command line of every child of a topology. `shared` are flags
- * every role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
+ * The `zooid` command line of every child of a topology. `busArgs` are the
+ * flags that put a child on the bus as itself; `shared` are flags every
+ * role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
  */
-export function clusterPlan(t: Topology, natsUrl: string, shared: string[], gatewayOnly: string[] = []): ChildPlan[] {
+export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = []): ChildPlan[] {
   const plan: ChildPlan[] = [];
-  const bus = ['--nats', natsUrl, ...shared];
   const ensemble = Array.from({ length: t.followers }, (_, i) => String(i + 1)).join(',');
   for (let i = 1; i <= t.followers; i++) {
     const dataDir = join(t.dataDir, `member-${i}`);
     // One voter is a standalone ensemble: the member command needs no election.
     const role = t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(i), '--ensemble', ensemble];
-    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...bus] });
+    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared] });
   }
   for (let i = 1; i <= t.observers; i++) {
-    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus] });
+    const bus = busArgs({ kind: 'observer', id: `o${i}` });
+    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared] });
   }
   for (let i = 0; i < t.gateways; i++) {
     // Admin ports count up like client ports; --admin-port 0 turns them all off.
     const admin = ['--admin-port', t.adminPort ? String(t.adminPort + i) : '0'];
-    plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...admin, ...bus, ...gatewayOnly] });
+    const bus = busArgs({ kind: 'gateway', id: `gw${i + 1}` });
+    plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...admin, ...bus, ...shared, ...gatewayOnly] });
   }
   return plan;
 }
@@ -116,13 +131,28 @@ export async function up(argv: string[]): Promise<void> {
   mkdirSync(t.dataDir, { recursive: true });
 
   const group = new ProcessGroup(log, { onDeath: 'restart' });
-  const url = await group.natsUrl(typeof f.nats === 'string' ? f.nats : undefined);
-  const urlFile = natsUrlFile(t.dataDir);
-  const forgetUrl = recordNatsUrl(t.dataDir, url);
+  group.stopOnSignals();
+  let busArgs: (who: BusIdentity) => string[];
+  let record: BusRecord;
+  if (typeof f.nats === 'string') {
+    // The operator's bus: every child connects to it as the flags say.
+    busArgs = () => givenBusArgs(f);
+    record = givenBusRecord(f);
+  } else {
+    const servers = intFlag(f, 'nats-servers');
+    if (servers < 1) throw new UsageError('--nats-servers must be at least 1');
+    const taken = Array.from({ length: t.gateways }, (_, i) => [t.clientPort + i, t.adminPort ? t.adminPort + i : 0]).flat();
+    const bus = await startLocalBus(group, { dataDir: t.dataDir, cluster: String(f.cluster), servers, identities: topologyIdentities(t), taken }).catch(async (err: unknown) => {
+      await group.stop(1);
+      throw err;
+    });
+    busArgs = (who) => localBusArgs(bus, who);
+    record = localBusRecord(bus);
+  }
+  const forgetBus = recordBus(t.dataDir, record);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, url, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
-  group.stopOnSignals();
+  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([
@@ -133,20 +163,21 @@ export async function up(argv: string[]): Promise<void> {
     group.done.then(() => undefined),
   ]);
   if (listening === false) log.warn({ ports }, 'gateways are not listening yet; still supervising');
-  if (listening !== undefined) process.stdout.write(banner(t, url, urlFile, String(f.cluster), ports));
+  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', String(f.cluster), ports));
 
   process.exitCode = await group.done;
-  forgetUrl();
+  forgetBus();
 }
 
-function banner(t: Topology, url: string, urlFile: string, cluster: string, ports: number[]): string {
+function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[]): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const statusCmd = `zooid status --data-dir ${t.dataDir}` + (cluster === 'zooid' ? '' : ` --cluster ${cluster}`);
+  const where = managed ? `recorded in ${busRecordFile(t.dataDir)}; keys and certificates in ${localBusDir(t.dataDir)}` : `recorded in ${busRecordFile(t.dataDir)}`;
   return [
     `zooid up: ${n(t.followers, 'voting member')}, ${n(t.observers, 'observer')}, ${n(t.gateways, 'gateway')}; data in ${t.dataDir}`,
     `  connect string  ${ports.length ? ports.map((p) => `127.0.0.1:${p}`).join(',') : '(no gateways)'}`,
     ...(ports.length && t.adminPort ? [`  inspector       http://127.0.0.1:${t.adminPort}/ (admin commands under /commands, metrics on /metrics)`] : []),
-    `  bus             ${url} (recorded in ${urlFile})`,
+    `  bus             ${bus.servers.map((s) => s.url).join(',')} (${where})`,
     `  status          ${statusCmd}`,
     `  stop            Ctrl-C, or kill ${process.pid}`,
     '',

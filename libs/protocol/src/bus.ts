@@ -119,7 +119,8 @@ export type LearnerToGw =
 /** Learner → leader: a write the learner cannot apply itself. */
 export type Forwarded =
   | [kind: 'w', learner: string, sessionId: bigint, cxid: number, op: number, body: Uint8Array, auth: AuthId[]]
-  | [kind: 's', learner: string, sessionId: bigint, timeout: number, passwd: Uint8Array];
+  /** A new session: its password stays on the learner that made it; the ensemble keeps what verifies it. */
+  | [kind: 's', learner: string, sessionId: bigint, timeout: number, verifier: Uint8Array];
 
 export type AuthId = [scheme: string, id: string];
 

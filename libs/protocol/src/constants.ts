@@ -122,3 +122,8 @@ export const Xid = { notification: -1, ping: -2, auth: -4, setWatches: -8 } as c
 /** jute.maxbuffer default (0xfffff) plus the margin ZooKeeper's server allows. */
 export const DEFAULT_MAX_BUFFER = 0xfffff;
 export const FRAME_MARGIN = 1024;
+
+/** A zxid as logs and four-letter words show it. */
+export function hexZxid(zxid: number): string {
+  return '0x' + zxid.toString(16);
+}

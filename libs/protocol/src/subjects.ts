@@ -9,7 +9,7 @@
 
 /** A process's identity on the bus: what it is and its id (the subject token it may speak as). */
 export interface BusIdentity {
-  kind: 'member' | 'observer' | 'gateway' | 'tool';
+  kind: 'member' | 'observer' | 'gateway' | 'tool' | 'auditor';
   id: string;
 }
 
@@ -86,7 +86,8 @@ export type Subjects = ReturnType<typeof subjects>;
 
 /** nats-server's permissions for one user, as its configuration file spells them. */
 export interface BusPermissions {
-  publish: { allow: string[] };
+  /** An empty allow list would mean no restriction to nats-server: who may publish nothing is denied everything. */
+  publish: { allow: string[] } | { deny: string[] };
   subscribe: { allow: string[] };
   /** May answer requests on the reply subject they name (and only that). */
   allow_responses: boolean;
@@ -98,7 +99,8 @@ export interface BusPermissions {
  * cannot vote or ack as a voter (their ids are not voters'); gateways reach
  * learners and keep sessions alive but never see the broadcast or another
  * gateway's replies; tools (`zooid status`, tests) only read presence and
- * ask members for statistics. Nobody but members and observers subscribes
+ * ask members for statistics; an auditor only listens. Nobody but members,
+ * observers and an auditor subscribes
  * to the broadcast, forwarded writes or a learner's client traffic.
  */
 export function busPermissions(cluster: string, who: BusIdentity): BusPermissions {
@@ -170,5 +172,9 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
         subscribe: { allow: [...seeing, inbox] },
         allow_responses: false,
       };
+    case 'auditor':
+      // Reads every subject of the cluster and says nothing: a tap for tests and
+      // forensics, provisioned only when asked for, never run by a Zooid process.
+      return { publish: { deny: ['>'] }, subscribe: { allow: [`${cluster}.>`, inbox] }, allow_responses: false };
   }
 }

@@ -8,6 +8,7 @@ import {
   encodeReply,
   encodeNotification,
   encodeConnectResponse,
+  hexZxid,
   type AuthId,
   type ConnectAsk,
   type Forwarded,
@@ -20,6 +21,8 @@ import {
   DataTree,
   WatchManager,
   authenticate,
+  passwordVerifier,
+  verifiesPassword,
   executeRead,
   executeWatchOp,
   type ApplyResult,
@@ -42,6 +45,12 @@ export interface ReplicaOptions {
   /** Batches for a gateway go out through this. */
   send: (gateway: string, entries: LearnerToGw[]) => void;
   warn: (fields: object, msg: string) => void;
+  /**
+   * The newest zxid this learner knows exists: the last it has logged. A
+   * client that has seen more is ahead of everything this learner knows of,
+   * and is refused as ZooKeeper refuses it (default: the tree's last zxid).
+   */
+  lastLogged?: () => number;
   /** Runs a batch's send at the end of the turn (default setImmediate; a process shares one such callback between its batchers). */
   defer?: (fn: () => void) => void;
 }
@@ -93,7 +102,7 @@ export class Replica {
   readonly watches: WatchManager;
   private readonly attached = new Map<bigint, Attached>();
   private readonly connecting = new Map<bigint, Connecting>();
-  /** Connects from clients that have seen more than this learner has applied. */
+  /** Connects from clients that have seen a zxid this learner has logged but not yet applied. */
   private behind: { gateway: string; conn: number; ask: ConnectAsk }[] = [];
   private readonly outbox: Outbox;
   private readonly defer: (fn: () => void) => void;
@@ -196,9 +205,14 @@ export class Replica {
 
   private connect(gateway: string, conn: number, ask: ConnectAsk): void {
     if (ask.lastZxidSeen > this.tree.lastZxid) {
-      // The client has seen a newer state than we hold. ZooKeeper refuses it;
-      // we let it wait until the commits it has seen arrive here, so it never
-      // reads older than it already has (the gateway's connect deadline bounds the wait).
+      const logged = this.opts.lastLogged?.() ?? this.tree.lastZxid;
+      if (ask.lastZxidSeen > logged || this.behind.length >= MAX_BEHIND) {
+        // As ZooKeeper: no session with a client that has seen what we cannot show it; it tries again elsewhere.
+        this.opts.warn({ conn, lastZxidSeen: hexZxid(ask.lastZxidSeen), logged: hexZxid(logged), waiting: this.behind.length }, 'refusing a connect from a client that has seen a newer zxid than this learner knows of');
+        this.outbox.push(gateway, ['x', conn, 'client has seen a newer zxid than this learner']);
+        return;
+      }
+      // Its commit is on the way: the client waits for it here, so it never reads older than it already has.
       this.behind.push({ gateway, conn, ask });
       return;
     }
@@ -207,17 +221,17 @@ export class Replica {
       const timeout = this.negotiate(ask.timeOut);
       const passwd = randomBytes(16);
       this.connecting.set(sessionId, { gateway, conn, ask, timeout, passwd });
-      this.forward(['s', this.opts.id, sessionId, timeout, passwd]);
+      this.forward(['s', this.opts.id, sessionId, timeout, passwordVerifier(passwd)]);
       return;
     }
     const known = this.tree.sessions.get(ask.sessionId);
-    if (!known || !Buffer.from(known.passwd).equals(Buffer.from(ask.passwd))) {
+    if (!known || !verifiesPassword(known.verifier, ask.passwd)) {
       this.answerConnect(gateway, conn, ask, 0n, 0, new Uint8Array(16));
       this.outbox.push(gateway, ['x', conn, known ? 'wrong session password' : 'session expired']);
       return;
     }
     this.attach(gateway, conn, ask, ask.sessionId);
-    this.answerConnect(gateway, conn, ask, ask.sessionId, known.timeout, known.passwd);
+    this.answerConnect(gateway, conn, ask, ask.sessionId, known.timeout, ask.passwd);
   }
 
   private negotiate(requested: number): number {
@@ -258,6 +272,9 @@ export class Replica {
   }
 
   private disconnected(gateway: string, conn: number, sessionId: bigint): void {
+    // A connect still waiting here is forgotten with its connection; a session it was creating expires unattached.
+    this.behind = this.behind.filter((b) => b.gateway !== gateway || b.conn !== conn);
+    for (const [id, c] of this.connecting) if (c.gateway === gateway && c.conn === conn) this.connecting.delete(id);
     const s = this.attached.get(sessionId);
     if (!s || s.gateway !== gateway || s.conn !== conn) return;
     s.detached = true;
@@ -404,6 +421,9 @@ export class Replica {
     });
   }
 }
+
+/** Connects waiting for a commit this learner has logged; more than this many is abuse, not lag. */
+const MAX_BEHIND = 10_000;
 
 /** Random 63-bit positive ids: unique without coordination between learners. */
 function newSessionId(): bigint {

@@ -5,7 +5,7 @@
  * connection's requests still wait behind those writes.
  */
 import { describe, expect, it } from 'vitest';
-import { Err, JuteReader, OpCode, decodeRequest, encodeRequest, readReplyHeader, type ConnectAsk, type Forwarded, type LearnerToGw } from '@zooid/protocol';
+import { Err, JuteReader, OpCode, decodeConnectResponse, decodeRequest, encodeRequest, readReplyHeader, type ConnectAsk, type Forwarded, type LearnerToGw } from '@zooid/protocol';
 import { DataTree, Preparer, txnType } from '@zooid/tree';
 import { Replica } from '../src/replica.js';
 
@@ -38,7 +38,7 @@ async function setup() {
     for (const e of forwarded.splice(0, n)) {
       zxid++;
       if (e[0] === 's') {
-        replica.committed({ sessionId: e[2], cxid: 0, zxid, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId: e[2], timeout: e[3], passwd: e[4] });
+        replica.committed({ sessionId: e[2], cxid: 0, zxid, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId: e[2], timeout: e[3], verifier: e[4] });
         continue;
       }
       const [, , sessionId, cxid, op, body] = e;
@@ -58,9 +58,11 @@ async function setup() {
   const create = forwarded[0]!;
   expect(create[0]).toBe('s');
   const sessionId = create[2] as bigint;
-  const passwd = create[4] as Uint8Array;
   commit();
   await turn();
+  // The password reaches only the client, in its ConnectResponse; the leader got what verifies it.
+  const answer = sent.find(([, e]) => e[0] === 'c')![1] as Extract<LearnerToGw, { 0: 'c' }>;
+  const passwd = decodeConnectResponse(answer[3]).passwd;
   sent.length = 0;
   return { replica, forwarded, sent, sessionId, passwd, commit };
 }

@@ -28,7 +28,7 @@ async function attached() {
   const create = forwarded.shift()![0]!;
   expect(create[0]).toBe('s');
   const sessionId = create[2] as bigint;
-  replica.committed({ sessionId, cxid: 0, zxid: 1, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, passwd: create[4] as Uint8Array });
+  replica.committed({ sessionId, cxid: 0, zxid: 1, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, verifier: create[4] as Uint8Array });
   return { replica, forwarded, sent, sessionId };
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { PRIVATE_DIR, PRIVATE_FILE } from './fsutil.js';
 
 /**
  * Zab's acceptedEpoch and currentEpoch, one small text file each (as in
@@ -46,9 +47,9 @@ export class EpochFiles {
   /** temp file + fsync + rename + directory fsync: a crash leaves the old value or the new one. */
   private write(name: string, epoch: number): void {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`bad epoch ${epoch}`);
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: PRIVATE_DIR });
     const tmp = join(this.dir, name + '.tmp');
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'w', PRIVATE_FILE);
     try {
       writeSync(fd, `${epoch}\n`);
       fsyncSync(fd);

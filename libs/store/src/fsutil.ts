@@ -3,6 +3,13 @@ import { join } from 'node:path';
 
 export type LogFn = (msg: string, fields?: object) => void;
 
+/**
+ * A member's files hold every client's data and what verifies their
+ * sessions: only the member's own user may read them.
+ */
+export const PRIVATE_FILE = 0o600;
+export const PRIVATE_DIR = 0o700;
+
 /** Shared source of zeros for preallocation and zero checks; never written to. */
 export const ZEROS = Buffer.alloc(1 << 20);
 
@@ -66,7 +73,7 @@ export async function isZeroRange(fh: FileHandle, from: number, to: number): Pro
  */
 export async function writeAtomically(dir: string, name: string, bufs: readonly Uint8Array[]): Promise<void> {
   const tmp = join(dir, name + '.tmp');
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', PRIVATE_FILE);
   try {
     await writeFully(fh, bufs, 0);
     await fh.sync();

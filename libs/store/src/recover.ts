@@ -1,6 +1,7 @@
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EpochFiles } from './epoch.js';
-import type { LogFn } from './fsutil.js';
+import { PRIVATE_DIR, type LogFn } from './fsutil.js';
 import { SnapshotStore, type Snapshot } from './snapshot.js';
 import { TxnLog, type LogReading } from './txnlog.js';
 
@@ -28,6 +29,9 @@ export interface Recovered {
  * snapshot and the log records after it.
  */
 export async function recover(dir: string, opts: RecoverOptions = {}): Promise<Recovered> {
+  // Also a data directory made by an older version or by hand: it holds every client's data.
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  await chmod(dir, PRIVATE_DIR);
   const log = await TxnLog.open(join(dir, 'log'), { segmentBytes: opts.segmentBytes, log: opts.log });
   const snapshots = new SnapshotStore(join(dir, 'snapshots'), { retain: opts.retain, log: opts.log, pruneOnWrite: opts.pruneOnWrite });
   const snapshot = await snapshots.loadNewest();

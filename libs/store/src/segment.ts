@@ -1,6 +1,6 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ZEROS, isZeroRange, readFully, writeFully } from './fsutil.js';
+import { PRIVATE_FILE, ZEROS, isZeroRange, readFully, writeFully } from './fsutil.js';
 import { INVALID, RECORD_HEADER_BYTES, checkRecord, zxidAt, type LogRecord } from './record.js';
 
 /**
@@ -161,7 +161,7 @@ export async function cutSegment(fh: FileHandle, end: number, preallocBytes: num
  */
 export async function prepareSpare(dir: string, bytes: number): Promise<void> {
   const tmp = join(dir, SPARE_NAME + '.tmp');
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', PRIVATE_FILE);
   try {
     for (let pos = 0; pos < bytes; pos += ZEROS.length) {
       await writeFully(fh, [ZEROS.subarray(0, Math.min(ZEROS.length, bytes - pos))], pos);

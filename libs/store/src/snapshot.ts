@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir, isNotFound, writeAtomically, type LogFn } from './fsutil.js';
+import { PRIVATE_DIR, fsyncDir, isNotFound, writeAtomically, type LogFn } from './fsutil.js';
 
 /**
  * File snapshot.<zxid as 16 hex digits>: a header, then the opaque bytes.
@@ -53,7 +53,7 @@ export class SnapshotStore {
   write(zxid: number, bytes: Uint8Array): Promise<void> {
     if (!Number.isSafeInteger(zxid) || zxid < 0) return Promise.reject(new RangeError(`bad snapshot zxid ${zxid}`));
     const run = this.queue.then(async () => {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR });
       const header = Buffer.alloc(HEADER_BYTES);
       header.writeUInt32BE(MAGIC, 0);
       header.writeUInt32BE(VERSION, 4);

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, isNotFound, removeDurably, writeFully, type LogFn } from './fsutil.js';
+import { PRIVATE_DIR, fsyncDir, isNotFound, removeDurably, writeFully, type LogFn } from './fsutil.js';
 import { recoverSegments, type Segment } from './tail.js';
 import { RECORD_HEADER_BYTES, writeRecord, type LogRecord } from './record.js';
 import {
@@ -80,7 +80,7 @@ export class TxnLog {
       throw new RangeError(`segmentBytes must be an integer >= ${SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES}`);
     }
     const log = opts.log ?? ((msg, fields) => console.warn(msg, fields ?? ''));
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     const names = await readdir(dir);
     for (const name of names) if (name.endsWith('.tmp')) await unlink(join(dir, name));
     const found = names

@@ -1,3 +1,5 @@
+import { chmod, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recover } from '../src/index.js';
 import { collect, records, tempDir } from './helpers.js';
@@ -27,5 +29,25 @@ describe('recover', () => {
     expect((await collect(r.replay)).map((rec) => rec.zxid)).toEqual([6, 7, 8]);
     expect(r.epochs.readCurrent()).toBe(1);
     await r.log.close();
+  });
+
+  it('keeps everything private to its user: directories 0700, files 0600, also a directory made open by hand', async () => {
+    const dir = await tempDir();
+    await chmod(dir, 0o755);
+    const r = await recover(dir, { segmentBytes: 4096 });
+    r.log.append(records(1, 8));
+    await r.log.flush();
+    await r.snapshots.write(5, Buffer.from('state at 5'));
+    r.epochs.writeAccepted(1);
+    r.epochs.writeCurrent(1);
+    await r.log.close();
+    const modes: string[] = [`. ${((await stat(dir)).mode & 0o777).toString(8)}`];
+    for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      const path = join(e.parentPath, e.name);
+      modes.push(`${path.slice(dir.length + 1)} ${((await stat(path)).mode & 0o777).toString(8)}`);
+    }
+    expect(modes.length).toBeGreaterThan(5);
+    for (const m of modes) expect(m).toMatch(/ (600|700)$/);
+    expect(modes.filter((m) => m.endsWith(' 700')).map((m) => m.split(' ')[0])).toEqual(expect.arrayContaining(['.', 'log', 'snapshots']));
   });
 });

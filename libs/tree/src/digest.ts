@@ -42,10 +42,10 @@ export function dataHash(path: string, data: Uint8Array | null): number {
   return data === null ? crc32(path, NULL_DATA_SEED) : crc32(data, crc32(path, DATA_SEED));
 }
 
-export function sessionHash(sessionId: bigint, timeout: number, passwd: Uint8Array): number {
+export function sessionHash(sessionId: bigint, timeout: number, verifier: Uint8Array): number {
   session.writeBigInt64BE(sessionId, 0);
   session.writeInt32BE(timeout, 8);
-  return crc32(passwd, crc32(session, SESSION_SEED));
+  return crc32(verifier, crc32(session, SESSION_SEED));
 }
 
 export function addHash(sum: number, h: number): number {

@@ -21,5 +21,6 @@ export type {
   CloseSessionTxn,
 } from './txn.js';
 export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
+export { passwordVerifier, verifiesPassword } from './session-secret.js';
 export { CONTAINER_OWNER, MAX_TTL, toStat, ttlOf, type NodeKind, type ZNode } from './stat.js';
 export { DEFAULT_MAX_DATA_BYTES, type TreeConfig } from './config.js';

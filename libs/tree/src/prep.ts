@@ -32,7 +32,7 @@ import { Overlay, copyView, type NodeView } from './view.js';
 
 export interface CreateSessionRequest {
   timeout: number;
-  passwd: Uint8Array;
+  verifier: Uint8Array;
 }
 
 /** The path of a container or TTL node to reap (the leader's own request). */
@@ -124,9 +124,9 @@ export class Preparer {
       case OpCode.deleteContainer:
         return errorTxn(this.deleteContainer((req as DeleteContainerRequest).path, zxid, now));
       case OpCode.createSession: {
-        const { timeout, passwd } = req as CreateSessionRequest;
+        const { timeout, verifier } = req as CreateSessionRequest;
         this.view.setSession(auth.sessionId, true, zxid);
-        return { type: 'createSession', sessionId: auth.sessionId, timeout, passwd };
+        return { type: 'createSession', sessionId: auth.sessionId, timeout, verifier };
       }
       case OpCode.closeSession:
         return this.closeSession(auth.sessionId, zxid);

@@ -26,7 +26,7 @@ export function encodeSnapshot(tree: DataTree): Buffer {
   for (const [id, s] of tree.sessions) {
     w.i64(id);
     w.i32(s.timeout);
-    w.bytes(s.passwd);
+    w.bytes(s.verifier);
   }
 
   const aclIndex = new Map<readonly ACL[], number>();
@@ -71,9 +71,9 @@ export function decodeSnapshot(buf: Uint8Array, onProgress?: (done: number, tota
   for (let i = r.u32(); i > 0; i--) {
     const id = r.i64();
     const timeout = r.i32();
-    const passwd = r.bytes(true); // the tree copies it
-    if (passwd === null) throw new RangeError('session without a password');
-    sessions.push([id, { timeout, passwd }]);
+    const verifier = r.bytes(true); // the tree copies it
+    if (verifier === null) throw new RangeError('session without a password verifier');
+    sessions.push([id, { timeout, verifier }]);
   }
 
   const acls: ACL[][] = [];

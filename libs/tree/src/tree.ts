@@ -26,7 +26,8 @@ import { Overlay, type ViewSource } from './view.js';
 
 export interface SessionInfo {
   timeout: number;
-  passwd: Uint8Array;
+  /** What verifies the session's password (session-secret.ts), not the password. */
+  verifier: Uint8Array;
 }
 
 /** A watch event a txn fires; the WatchManager turns it into notifications. */
@@ -229,7 +230,7 @@ export class DataTree implements ViewSource {
   private applyTxn(hdr: TxnHeader, txn: Txn, triggers: WatchTrigger[]): { err: number; response?: unknown } {
     switch (txn.type) {
       case 'createSession':
-        this.putSession(txn.sessionId, { timeout: txn.timeout, passwd: txn.passwd });
+        this.putSession(txn.sessionId, { timeout: txn.timeout, verifier: txn.verifier });
         return { err: Err.OK };
       case 'closeSession':
         this.closeSession(txn.sessionId, hdr.zxid, triggers);
@@ -371,17 +372,17 @@ export class DataTree implements ViewSource {
     if (owned) for (const path of [...owned].sort()) this.delete(path, zxid, triggers);
     const s = this.sessionMap.get(sessionId);
     if (s) {
-      this.sum = subHash(this.sum, sessionHash(sessionId, s.timeout, s.passwd));
+      this.sum = subHash(this.sum, sessionHash(sessionId, s.timeout, s.verifier));
       this.sessionMap.delete(sessionId);
     }
   }
 
   private putSession(sessionId: bigint, s: SessionInfo): void {
     const old = this.sessionMap.get(sessionId);
-    if (old) this.sum = subHash(this.sum, sessionHash(sessionId, old.timeout, old.passwd));
-    const info = { timeout: s.timeout, passwd: keep(s.passwd) };
+    if (old) this.sum = subHash(this.sum, sessionHash(sessionId, old.timeout, old.verifier));
+    const info = { timeout: s.timeout, verifier: keep(s.verifier) };
     this.sessionMap.set(sessionId, info);
-    this.sum = addHash(this.sum, sessionHash(sessionId, info.timeout, info.passwd));
+    this.sum = addHash(this.sum, sessionHash(sessionId, info.timeout, info.verifier));
   }
 
   // ---------------------------------------------------------------- quotas
@@ -546,7 +547,7 @@ export class DataTree implements ViewSource {
       sum = addHash(addHash(sum, metaHash(path, n, this.acls.hashOf(n.acl))), dataHash(path, n.data));
       bytes += path.length + n.dataLength;
     }
-    for (const [id, s] of this.sessionMap) sum = addHash(sum, sessionHash(id, s.timeout, s.passwd));
+    for (const [id, s] of this.sessionMap) sum = addHash(sum, sessionHash(id, s.timeout, s.verifier));
     if (ephemerals !== this.ephemeralCount) fail('ephemeral index holds stale paths');
     if (sum !== this.sum) fail(`digest ${formatDigest(this.sum)} != recomputed ${formatDigest(sum)}`);
     if (bytes !== this.dataBytes) fail(`approximate data size ${this.dataBytes} != ${bytes}`);

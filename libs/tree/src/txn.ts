@@ -78,7 +78,8 @@ export interface CreateSessionTxn {
   type: 'createSession';
   sessionId: bigint;
   timeout: number;
-  passwd: Uint8Array;
+  /** What verifies the session's password; the password itself never enters the log. */
+  verifier: Uint8Array;
 }
 /** Ends a session; apply deletes every ephemeral it owns at that point. */
 export interface CloseSessionTxn {
@@ -195,7 +196,7 @@ function writeTxn(w: Writer, txn: Txn): void {
     case 'createSession':
       w.i64(txn.sessionId);
       w.i32(txn.timeout);
-      w.bytes(txn.passwd);
+      w.bytes(txn.verifier);
       break;
     case 'closeSession':
       w.i64(txn.sessionId);
@@ -240,9 +241,9 @@ function readTxn(r: Reader, nested: boolean): Txn {
     case TAG.createSession: {
       const sessionId = r.i64();
       const timeout = r.i32();
-      const passwd = r.bytes();
-      if (passwd === null) throw new RangeError('createSession without a password');
-      return { type: 'createSession', sessionId, timeout, passwd };
+      const verifier = r.bytes();
+      if (verifier === null) throw new RangeError('createSession without a password verifier');
+      return { type: 'createSession', sessionId, timeout, verifier };
     }
     case TAG.closeSession:
       return { type: 'closeSession', sessionId: r.i64() };

@@ -16,7 +16,7 @@ const txns: Txn[] = [
   { type: 'multi', txns: [] },
   { type: 'multi', txns: [{ type: 'error', err: 0 }, { type: 'error', err: -101 }, { type: 'error', err: -2 }] },
   { type: 'multi', txns: [{ type: 'delete', path: '/x' }, { type: 'check', path: '/y', version: 0 }] },
-  { type: 'createSession', sessionId: -1n, timeout: 30000, passwd: Buffer.alloc(16, 9) },
+  { type: 'createSession', sessionId: -1n, timeout: 30000, verifier: Buffer.alloc(32, 9) },
   { type: 'closeSession', sessionId: 0x100000923710000n },
 ];
 

@@ -43,7 +43,7 @@ function generate(seed: number, count: number): Request[] {
   const newSession = () => {
     const s: AuthContext = { sessionId: nextId++, ids: r() < 0.5 ? [LOCAL_IP, ALICE] : [LOCAL_IP] };
     sessions.push(s);
-    out.push([s, OpCode.createSession, { timeout: 10_000, passwd: Buffer.from([int(256)]) }]);
+    out.push([s, OpCode.createSession, { timeout: 10_000, verifier: Buffer.from([int(256)]) }]);
   };
   const version = () => (r() < 0.6 ? -1 : int(3));
   const createReq = () => {

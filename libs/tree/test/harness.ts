@@ -47,7 +47,7 @@ export class Harness {
   /** Opens a session (a createSession txn) with the given auth ids. */
   session(ids: Id[] = [LOCAL_IP], timeout = 30_000): AuthContext {
     const auth: AuthContext = { sessionId: this.nextSession++, ids };
-    this.write(auth, OpCode.createSession, { timeout, passwd: Buffer.alloc(16, 1) });
+    this.write(auth, OpCode.createSession, { timeout, verifier: Buffer.alloc(16, 1) });
     return auth;
   }
 

@@ -242,7 +242,7 @@ describe('sessions', () => {
   it('are created and closed by txns, with timeout and password', () => {
     const h = new Harness();
     const s = h.session([], 12_000);
-    expect(h.tree.sessions.get(s.sessionId)).toEqual({ timeout: 12_000, passwd: Buffer.alloc(16, 1) });
+    expect(h.tree.sessions.get(s.sessionId)).toEqual({ timeout: 12_000, verifier: Buffer.alloc(16, 1) });
     const d = h.tree.digest();
     h.write(s, OpCode.closeSession, undefined);
     expect(h.tree.sessions.size).toBe(0);

@@ -4,3 +4,4 @@ export * from './history.js';
 export * from './acks.js';
 export * from './stream.js';
 export { assert } from './assert.js';
+export { hexZxid } from '@zooid/protocol';

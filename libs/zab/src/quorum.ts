@@ -19,7 +19,3 @@ export function makeZxid(epoch: number, counter: number): number {
   assert(epoch >= 0 && epoch < 2 ** 21 && counter >= 0 && counter < 2 ** 32, 'zxid out of range');
   return epoch * 2 ** 32 + counter;
 }
-
-export function hexZxid(zxid: number): string {
-  return '0x' + zxid.toString(16);
-}

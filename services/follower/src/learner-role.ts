@@ -20,12 +20,13 @@ export interface LearnerEvents {
 
 const RETRY_MS = 250;
 /**
- * How long the leader's liveness subject must stay without a responder
- * before the leader counts as gone. On a clustered bus, a leader whose
- * nats-server died is briefly unreachable while it reconnects to another
- * server and its subscription spreads over the routes; that is not a dead
- * leader. A dead process stays unanswered, and is still noticed well within
- * syncLimit.
+ * How long the leader's liveness subject must stay without a responder (at
+ * least; a tick when that is longer) before the leader counts as gone. On a
+ * clustered bus, a leader whose nats-server died is unreachable while it
+ * reconnects to another server and its subscription spreads over the
+ * routes — longer when other servers are down too, and it has to try them
+ * first; that is not a dead leader. A dead process stays unanswered, and is
+ * still noticed well within syncLimit.
  */
 const LEADER_GONE_MS = 1000;
 
@@ -144,7 +145,7 @@ export class LearnerRole {
           if (!(err instanceof RequestError && err.isNoResponders())) return;
           const now = Date.now();
           this.unansweredSince ??= now;
-          if (now - this.unansweredSince >= LEADER_GONE_MS) this.end('leader is gone: nobody answers for it on the bus');
+          if (now - this.unansweredSince >= Math.max(LEADER_GONE_MS, this.opts.tickTime)) this.end('leader is gone: nobody answers for it on the bus');
         },
       )
       .finally(() => (this.probing = false));
@@ -260,7 +261,7 @@ export class LearnerRole {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
         this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
-    });
+    }, () => store.lastLogged);
     // After forwarding, the leader hears our last batch number: lost writes show within a heartbeat.
     this.timers.push(
       setInterval(

@@ -3,12 +3,12 @@ import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { Election, type ElectionStep } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
-import { closeBus, connectBus, dropImpostor, type Logger } from '@zooid/runtime';
+import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
 
 export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
-  natsUrl: string;
+  bus: BusConfig;
   ensemble: string[];
   snapCount: number;
   snapRetain: number;
@@ -36,7 +36,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const voters = opts.ensemble;
   if (!voters.includes(opts.id)) throw new Error(`member id ${opts.id} is not in the ensemble ${voters.join(',')}`);
   if (voters.length % 2 === 0) log.warn({ voters: voters.length }, 'an even ensemble tolerates no more failures than one member fewer');
-  const nc = await connectBus(opts.natsUrl, `zooid-member-${opts.id}`, log);
+  const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
   const roleOpts: RoleOptions = { ...opts, voters };

@@ -329,7 +329,7 @@ export class LeaderRole {
     const { store, opts } = this;
     const tree = store.tree;
     const preparer = new Preparer(tree, opts.tree);
-    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries));
+    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries), () => store.history.last);
     const replica = this.served.replica;
     const now = Date.now();
     for (const [id, s] of tree.sessions) this.tracker.add(id, s.timeout, now);

@@ -77,7 +77,7 @@ export class WritePipeline {
     const now = this.deps.now();
     for (const e of entries) {
       if (e[0] === 's') {
-        this.propose(e[2], 0, now, OpCode.createSession, { timeout: e[3], passwd: e[4] }, []);
+        this.propose(e[2], 0, now, OpCode.createSession, { timeout: e[3], verifier: e[4] }, []);
         continue;
       }
       const [, , sessionId, cxid, op, body, auth] = e;

@@ -21,6 +21,8 @@ export function serveReplica(
   nc: NatsConnection,
   log: Logger,
   forward: (entries: Forwarded[]) => void,
+  /** The newest zxid this member has logged: clients that have seen more are refused. */
+  lastLogged: () => number,
 ): ServedReplica {
   const subj = subjects(opts.cluster);
   const numbers = new BatchNumbers();
@@ -34,6 +36,7 @@ export function serveReplica(
       maxSessionTimeout: opts.maxSessionTimeout,
       tree: opts.tree,
       forward,
+      lastLogged,
       defer: atTurnEnd,
       send: (gw, entries) => {
         // Over the bus's max_payload a batch goes as several messages; a reply

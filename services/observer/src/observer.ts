@@ -2,10 +2,10 @@ import { createActor } from 'xstate';
 import { MemberStore, memberGauges, memberPlumbing, zabRoleMachine, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { LearnerRole } from '@zooid/follower';
-import { closeBus, connectBus, type Logger } from '@zooid/runtime';
+import { closeBus, connectBus, type BusConfig, type Logger } from '@zooid/runtime';
 
 export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
-  natsUrl: string;
+  bus: BusConfig;
   snapCount: number;
   snapRetain: number;
   /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
@@ -22,7 +22,7 @@ const RETRY_MS = 500;
  * leader goes away it simply syncs again with the next one.
  */
 export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{ done: Promise<void>; stop(): void }> {
-  const nc = await connectBus(opts.natsUrl, `zooid-observer-${opts.id}`, log);
+  const nc = await connectBus(opts.bus, { kind: 'observer', id: opts.id }, log);
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
   let role: LearnerRole | undefined;
   let stopped = false;

@@ -24,7 +24,7 @@ import {
   type Presence,
   type SessionTouch,
 } from '@zooid/protocol';
-import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
+import { atTurnEnd, closeBus, connectBus, dropImpostor, maxPayload, splitForPayload, testDrop, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
 import { LearnerDirectory } from './learners.js';
 import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
@@ -38,7 +38,7 @@ export interface GatewayOptions {
   id: string;
   clientPort: number;
   host: string;
-  natsUrl: string;
+  bus: BusConfig;
   cluster: string;
   tickTime: number;
   maxBuffer: number;
@@ -58,7 +58,7 @@ export interface GatewayOptions {
   stately?: string;
 }
 
-export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'natsUrl'> = {
+export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   clientPort: 2181,
   host: '0.0.0.0',
   cluster: 'zooid',
@@ -138,7 +138,7 @@ export class Gateway {
   }
 
   static async start(opts: GatewayOptions, log: Logger): Promise<Gateway> {
-    const nc = await connectBus(opts.natsUrl, `zooid-gateway-${opts.id}`, log);
+    const nc = await connectBus(opts.bus, { kind: 'gateway', id: opts.id }, log);
     if (maxPayload(nc) < opts.maxBuffer + FRAME_MARGIN + 4096) {
       // Requests and replies near jute.maxbuffer cannot cross such a bus; they cost their connection.
       log.warn({ maxPayload: maxPayload(nc), maxBuffer: opts.maxBuffer }, 'the NATS server\'s max_payload is below jute.maxbuffer: set max_payload to 8MB in its configuration');
@@ -280,7 +280,8 @@ export class Gateway {
     let fourLetter = false;
     let refused = false;
     socket.on('data', (chunk: Buffer) => {
-      if (fourLetter || refused) return;
+      // A released connection's last bytes are read only to see its end.
+      if (fourLetter || refused || !this.conns.has(id)) return;
       if (first) {
         first = false;
         const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
@@ -321,11 +322,15 @@ export class Gateway {
     this.stats.received++;
     if (conn.learner === undefined) {
       this.startSession(conn, f);
+      // Nothing more is read until the session exists (Netty's auto-read off,
+      // as ZooKeeper does): what the client sends meanwhile waits in its own
+      // socket buffers, not in our memory.
+      conn.socket.pause();
       return;
     }
     if (!conn.established) {
-      // A client may pipeline auth and setWatches behind its connect; more
-      // than that before the handshake completes is abuse.
+      // The rest of the chunk that carried the connect: a client may pipeline
+      // auth and setWatches behind it; more than that is abuse.
       if (conn.early.length >= MAX_EARLY_FRAMES) throw new Error('too many requests before the session was established');
       conn.early.push(f);
       return;
@@ -409,6 +414,7 @@ export class Gateway {
           if (e[3].length >= 8) conn.timeout = Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length).readInt32BE(4);
           conn.actor.send({ type: 'ESTABLISHED' });
           for (const f of conn.early.splice(0)) this.request(conn, f);
+          conn.socket.resume();
           break;
         case 'x':
           conn.actor.send({ type: 'SESSION_ENDED', reason: e[2] });
@@ -482,8 +488,13 @@ export class Gateway {
 
   private release(conn: Conn, state: string, reason: string): void {
     this.conns.delete(conn.id);
-    if (conn.learner !== undefined && conn.sessionId !== 0n) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
-    if (!conn.socket.destroyed) conn.socket.end();
+    // Also for a connect still in progress (session 0): the learner forgets it instead of keeping it waiting.
+    if (conn.learner !== undefined) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
+    if (!conn.socket.destroyed) {
+      // A connection paused before its session existed must still read the client's end, or it never closes.
+      conn.socket.resume();
+      conn.socket.end();
+    }
     this.log.debug({ conn: conn.id, state, reason }, 'connection released');
   }
 
