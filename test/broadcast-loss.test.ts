@@ -7,6 +7,7 @@
  * receives through the test-only hook ZOOID_TEST_DROP_BROADCAST_EVERY.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { pack, subjects, unpack, type AdminAsk } from '@zooid/protocol';
 import { Cluster } from './cluster/harness.js';
 import { WriteLoad, clientPerLearner, sessionOf, within } from './cluster/clients.js';
@@ -15,12 +16,16 @@ const TICK = 200;
 const DROP_EVERY = 5;
 
 let cluster: Cluster;
+/** Asks members for their trees, as `zooid status` does. */
+let tool: NatsConnection;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ tickTime: TICK, observers: 0, gateways: 2 });
+  cluster = await Cluster.start({ tickTime: TICK, observers: 0, gateways: 2, natsServers: 1 });
+  tool = await cluster.bus.connect({ kind: 'tool', id: 'status' });
 }, 60_000);
 
 afterAll(async () => {
+  await tool?.close();
   await cluster?.stop();
 });
 
@@ -31,7 +36,7 @@ function log(msg: string): void {
 /** A member's zxid and tree digest, as it answers an admin ask. */
 async function treeOf(id: string): Promise<{ zxid: number; digest: string }> {
   const ask: AdminAsk = { command: 'mntr' };
-  const m = await cluster.spy.nc.request(subjects(cluster.opts.cluster).admin(id), pack(ask), { timeout: 2000 });
+  const m = await tool.request(subjects(cluster.opts.cluster).admin(id), pack(ask), { timeout: 2000 });
   const r = unpack<{ zxid: number; digest: string }>(m.data);
   return { zxid: Number(r.zxid), digest: r.digest };
 }
