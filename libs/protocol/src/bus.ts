@@ -33,29 +33,36 @@ export type LearnerBatch = [learner: string, seq: number, entries: LearnerToGw[]
 export type ForwardBatch = [learner: string, seq: number, entries: Forwarded[]];
 
 /**
- * Heartbeats a stream gets after its last batch. More than one, because the
- * outage that loses a batch (a bus server restarting, a receiver not yet
- * subscribed again) can lose the heartbeat right behind it too.
+ * How long after its last batch a stream keeps announcing its number. The
+ * outage that loses a batch loses the heartbeats behind it too, until both
+ * ends are on a working bus server again: a frozen server is left within
+ * about 2–3 s (runtime's ping settings), and what is published after that
+ * is buffered by the client and delivered once it has reconnected.
  */
-const HEARTBEATS_AFTER_TRAFFIC = 2;
+export const HEARTBEAT_WINDOW_MS = 5000;
 
 /** The numbers a sender stamps on its batches, one series per receiver. */
 export class BatchNumbers {
   private readonly last = new Map<string, number>();
   /** Receivers that had traffic lately, and how many heartbeats each is still owed. */
   private readonly owed = new Map<string, number>();
+  private readonly afterTraffic: number;
+
+  /** `heartbeatMs`: how often the sender calls heartbeats(). */
+  constructor(heartbeatMs: number) {
+    this.afterTraffic = Math.max(2, Math.ceil(HEARTBEAT_WINDOW_MS / heartbeatMs));
+  }
 
   next(receiver: string): number {
     const n = (this.last.get(receiver) ?? 0) + 1;
     this.last.set(receiver, n);
-    this.owed.set(receiver, HEARTBEATS_AFTER_TRAFFIC);
+    this.owed.set(receiver, this.afterTraffic);
     return n;
   }
 
   /**
-   * The heartbeats to send now (every half tick): each receiver's last
-   * number, for the streams that had traffic lately. An idle stream costs
-   * nothing.
+   * The heartbeats to send now: each receiver's last number, for the streams
+   * that had traffic within the window. An idle stream costs nothing.
    */
   heartbeats(): [receiver: string, seq: number][] {
     const out: [string, number][] = [];

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { BatchGaps, BatchNumbers } from '../src/bus.js';
+import { BatchGaps, BatchNumbers, HEARTBEAT_WINDOW_MS } from '../src/bus.js';
 
 describe('numbered batches', () => {
   it('numbers each receiver\'s series from 1', () => {
-    const n = new BatchNumbers();
+    const n = new BatchNumbers(HEARTBEAT_WINDOW_MS / 2);
     expect([n.next('a'), n.next('a'), n.next('b'), n.next('a')]).toEqual([1, 2, 1, 3]);
   });
 
-  it('owes a stream two heartbeats with its last number after traffic, and nothing when idle', () => {
-    const n = new BatchNumbers();
+  it('owes a stream heartbeats with its last number for the window after traffic, and nothing when idle', () => {
+    const n = new BatchNumbers(HEARTBEAT_WINDOW_MS / 2);
     expect(n.heartbeats()).toEqual([]);
     n.next('a');
     n.next('a');
@@ -24,6 +24,14 @@ describe('numbered batches', () => {
     ]);
     expect(n.heartbeats()).toEqual([['b', 2]]);
     expect(n.heartbeats()).toEqual([]);
+  });
+
+  it('spreads the window over heartbeats at the sender\'s pace', () => {
+    const n = new BatchNumbers(HEARTBEAT_WINDOW_MS / 10);
+    n.next('a');
+    let beats = 0;
+    while (n.heartbeats().length > 0) beats++;
+    expect(beats).toBe(10);
   });
 
   it('sees the next batch, a gap, and a sender that started a new series', () => {
@@ -52,7 +60,7 @@ describe('numbered batches', () => {
   it('walks the same stream on both sides: every loss after the first batch heard is reported by the next batch or heartbeat', () => {
     // A receiver that has heard nothing of a series takes any number as its start.
     for (let lost = 2; lost <= 6; lost++) {
-      const n = new BatchNumbers();
+      const n = new BatchNumbers(HEARTBEAT_WINDOW_MS / 2);
       const g = new BatchGaps();
       const verdicts: string[] = [];
       for (let i = 1; i <= 6; i++) {

@@ -223,6 +223,8 @@ export class LearnerRole {
       case 'resent':
         if (m.epoch !== this.epoch || !this.stream) return;
         for (const b of m.broadcasts) if (!this.stopped) this.receive(b);
+        // Once for the whole run: what is still missing after all of it.
+        if (!this.stopped) this.askResend(Date.now());
         return;
       case 'noresend':
         if (m.epoch !== this.epoch) return;
@@ -254,7 +256,8 @@ export class LearnerRole {
     await store.log.flush();
     this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
     this.events.synced?.(m.mode);
-    const numbers = new BatchNumbers();
+    const heartbeatMs = Math.max(20, Math.floor(this.opts.tickTime / 2));
+    const numbers = new BatchNumbers(heartbeatMs);
     this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => {
       // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
       for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
@@ -268,7 +271,7 @@ export class LearnerRole {
         () => {
           for (const [, seq] of numbers.heartbeats()) this.nc.publish(this.subj.leaderIn(this.opts.id), pack([this.opts.id, seq, []] satisfies ForwardBatch));
         },
-        Math.max(20, Math.floor(this.opts.tickTime / 2)),
+        heartbeatMs,
       ),
     );
     this.replica = this.served.replica;
@@ -297,6 +300,7 @@ export class LearnerRole {
       return;
     }
     this.receive(b);
+    if (!this.stopped) this.askResend(Date.now());
   }
 
   /** A broadcast of our epoch, from the stream or resent: handed on strictly in sequence. */
@@ -312,7 +316,6 @@ export class LearnerRole {
       this.deliver(next);
       if (this.stopped) return;
     }
-    this.askResend(now);
   }
 
   /** Asks the leader for the broadcasts missing before those waiting, or resyncs when it has not sent them in time. */

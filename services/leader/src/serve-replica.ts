@@ -25,7 +25,8 @@ export function serveReplica(
   lastLogged: () => number,
 ): ServedReplica {
   const subj = subjects(opts.cluster);
-  const numbers = new BatchNumbers();
+  const heartbeatMs = Math.max(20, Math.floor(opts.tickTime / 2));
+  const numbers = new BatchNumbers(heartbeatMs);
   const gaps = new BatchGaps();
   const drop = testDrop('GATEWAY_BATCH');
   const replica = new Replica(
@@ -73,7 +74,7 @@ export function serveReplica(
     () => {
       for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, seq, []] satisfies LearnerBatch));
     },
-    Math.max(20, Math.floor(opts.tickTime / 2)),
+    heartbeatMs,
   );
   return {
     replica,

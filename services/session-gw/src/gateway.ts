@@ -116,7 +116,9 @@ export class Gateway {
   private corked: Conn[] = [];
   /** Connections whose queue is over maxClientQueue, and since when (ms) without draining. */
   private readonly overLimit = new Map<Conn, number>();
-  private readonly numbers = new BatchNumbers();
+  /** Sessions are touched, and learners hear our batch numbers, this often. */
+  private readonly halfTick: number;
+  private readonly numbers: BatchNumbers;
   private readonly gaps = new BatchGaps();
   private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
@@ -135,6 +137,8 @@ export class Gateway {
     private readonly log: Logger,
   ) {
     this.subj = subjects(opts.cluster);
+    this.halfTick = Math.max(50, opts.tickTime / 2);
+    this.numbers = new BatchNumbers(this.halfTick);
   }
 
   static async start(opts: GatewayOptions, log: Logger): Promise<Gateway> {
@@ -179,7 +183,7 @@ export class Gateway {
       setInterval(() => {
         this.touch();
         this.heartbeat();
-      }, Math.max(50, this.opts.tickTime / 2)),
+      }, this.halfTick),
     );
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     // Half-open allowed: `echo ruok | nc -q1` closes its side before the
