@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls';
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls' | 'digest';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -42,6 +42,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
   { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
+  // ZooKeeper turns unknown zoo.cfg keys into zookeeper.* system properties, so this is where its super user is set.
+  { key: 'DigestAuthenticationProvider.superDigest', flag: 'super-digest', kind: 'digest' },
   // Zooid's own: the bus, which ZooKeeper does not have.
   { key: 'nats.servers', flag: 'nats', kind: 'urls' },
   { key: 'nats.nkey', flag: 'nats-nkey', kind: 'path' },
@@ -109,6 +111,8 @@ function problem(k: ConfigKey, value: string): string | undefined {
       return value === '' ? 'must not be empty' : undefined;
     case 'urls':
       return value.split(',').every((u) => /^((nats|tls):\/\/)?[^\s,/]+$/.test(u.trim())) ? undefined : 'must be NATS URLs (nats:// or tls://host:port), separated by commas';
+    case 'digest':
+      return /^[^:]+:[A-Za-z0-9+/]{27}=$/.test(value) ? undefined : 'must be user:base64(sha1(user:password))';
     case 'whitelist': {
       if (value === '*') return undefined;
       const words = value.split(',').map((w) => w.trim());

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { commonSpec, gatewaySpec } from './commands.js';
+import { commonSpec, gatewaySpec, memberSpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
 import { givenBusArgs, givenBusRecord } from './bus-flags.js';
@@ -27,6 +27,9 @@ export const upSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: "one directory per member and observer, the bus's keys in bus/, and bus.json" },
   'nats-servers': { type: 'string', default: '3', describe: 'nats-servers of the managed bus, clustered (without --nats)' },
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+  'admin-host': gatewaySpec['admin-host']!,
+  'admin-token': gatewaySpec['admin-token']!,
+  'super-digest': memberSpec['super-digest']!,
 };
 
 export interface Topology {
@@ -57,18 +60,18 @@ export function topologyIdentities(t: Topology): BusIdentity[] {
  * flags that put a child on the bus as itself; `shared` are flags every
  * role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
  */
-export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = []): ChildPlan[] {
+export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = [], memberOnly: string[] = []): ChildPlan[] {
   const plan: ChildPlan[] = [];
   const ensemble = Array.from({ length: t.followers }, (_, i) => String(i + 1)).join(',');
   for (let i = 1; i <= t.followers; i++) {
     const dataDir = join(t.dataDir, `member-${i}`);
     // One voter is a standalone ensemble: the member command needs no election.
     const role = t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(i), '--ensemble', ensemble];
-    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared] });
+    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared, ...memberOnly] });
   }
   for (let i = 1; i <= t.observers; i++) {
     const bus = busArgs({ kind: 'observer', id: `o${i}` });
-    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared] });
+    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared, ...memberOnly] });
   }
   for (let i = 0; i < t.gateways; i++) {
     // Admin ports count up like client ports; --admin-port 0 turns them all off.
@@ -152,7 +155,7 @@ export async function up(argv: string[]): Promise<void> {
   const forgetBus = recordBus(t.dataDir, record);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
+  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token']), passFlags(f, ['super-digest']))) group.spawn(child.name, child.args);
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([

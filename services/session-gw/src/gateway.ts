@@ -54,6 +54,7 @@ export interface GatewayOptions {
   /** Admin HTTP (inspector, /commands, /metrics); none when undefined. */
   adminPort?: number;
   adminHost?: string;
+  adminToken?: string;
   /** Mirror the cluster to the Stately inspector (`sky` or a ws:// URL). */
   stately?: string;
 }
@@ -66,7 +67,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   maxBuffer: DEFAULT_MAX_BUFFER,
   maxClientQueue: 8 * 1024 * 1024,
   maxClientCnxns: 60,
-  fourLetterWhitelist: '*',
+  fourLetterWhitelist: new Set(['srvr', 'ruok']),
 };
 
 const MAX_EARLY_FRAMES = 1000;
@@ -192,7 +193,7 @@ export class Gateway {
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
     if (this.opts.adminPort !== undefined) {
-      this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? this.opts.host, stately: this.opts.stately }, this.log);
+      this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? '127.0.0.1', stately: this.opts.stately, token: this.opts.adminToken }, this.log);
     }
     this.announce();
     this.log.info({ port: this.port }, 'gateway listening');
