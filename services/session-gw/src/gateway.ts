@@ -30,6 +30,7 @@ import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
 import { InspectPublisher } from '@zooid/inspect';
 import { AdminHttp } from './admin-http.js';
+import { createSecureServer, type SecurePortOptions } from './tls.js';
 import type { AdminContext } from './admin/gather.js';
 import { Latency } from './admin/latency.js';
 import { GatewayMetrics } from './admin/metrics.js';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   adminPort?: number;
   adminHost?: string;
   adminToken?: string;
+  /** TLS client port (secureClientPort), beside the plain one. */
+  secure?: SecurePortOptions;
   /** Mirror the cluster to the Stately inspector (`sky` or a ws:// URL). */
   stately?: string;
 }
@@ -122,6 +125,7 @@ export class Gateway {
   private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
   private server?: Server;
+  private secureServer?: Server;
   private timers: NodeJS.Timeout[] = [];
   private readonly subj;
   readonly stats = { received: 0, sent: 0, startedAt: Date.now(), latency: new Latency() };
@@ -129,6 +133,7 @@ export class Gateway {
   private inspect?: InspectPublisher;
   private admin?: AdminHttp;
   port = 0;
+  securePort = 0;
 
   constructor(
     readonly opts: GatewayOptions,
@@ -192,11 +197,12 @@ export class Gateway {
     });
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    if (this.opts.secure) this.securePort = await this.listenSecure(this.opts.secure);
     if (this.opts.adminPort !== undefined) {
       this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? '127.0.0.1', stately: this.opts.stately, token: this.opts.adminToken }, this.log);
     }
     this.announce();
-    this.log.info({ port: this.port }, 'gateway listening');
+    this.log.info({ port: this.port, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
   }
 
   async stop(): Promise<void> {
@@ -204,8 +210,18 @@ export class Gateway {
     await this.admin?.stop();
     this.inspect?.stop();
     for (const c of this.conns.values()) c.socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all([this.server, this.secureServer].map((srv) => new Promise<void>((resolve) => (srv ? srv.close(() => resolve()) : resolve()))));
     await closeBus(this.nc);
+  }
+
+  private async listenSecure(opts: SecurePortOptions): Promise<number> {
+    const server = (this.secureServer = createSecureServer(opts, this.log, (socket) => this.accept(socket)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, this.opts.host, () => resolve());
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : opts.port;
   }
 
   get connections(): Iterable<Conn> {
