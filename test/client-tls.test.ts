@@ -98,3 +98,21 @@ describe('TLS client port', () => {
     expect(err).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER_CERT/);
   });
 });
+
+describe('zooid up --secure-client-port', () => {
+  it('gives every gateway a TLS port, counting up, with certificates in <data-dir>/tls', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zooid-tls-up-'));
+    const [plain, secure] = [await freePort(), await freePort()];
+    const up = startProc('up', ['up', '--followers', '1', '--observers', '0', '--gateways', '1', '--nats-servers', '1', '--client-port', String(plain), '--secure-client-port', String(secure), '--admin-port', '0', '--data-dir', dir, '--tick-time', '500']);
+    try {
+      await waitServing(plain, 30_000);
+      await waitForPort(secure, '127.0.0.1', 10_000);
+      const r = await zooidShell([`127.0.0.1:${secure}`, '--tls-ca', join(dir, 'tls', 'ca.pem'), '-c', 'create /via-up up-over-tls\nget /via-up']);
+      expect(r.out).toMatch(/^up-over-tls$/m);
+      expect(r.code).toBe(0);
+    } finally {
+      await killProc(up, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
