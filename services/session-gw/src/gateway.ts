@@ -30,7 +30,7 @@ import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
 import { InspectPublisher } from '@zooid/inspect';
 import { AdminHttp } from './admin-http.js';
-import { createSecureServer, type SecurePortOptions } from './tls.js';
+import { createSecureServer, x509Id, type SecurePortOptions } from './tls.js';
 import type { AdminContext } from './admin/gather.js';
 import { Latency } from './admin/latency.js';
 import { GatewayMetrics } from './admin/metrics.js';
@@ -88,6 +88,8 @@ export interface Conn {
   id: number;
   socket: Socket;
   ip: string;
+  /** The x509 id of a verified client certificate on the TLS port. */
+  x509: string | undefined;
   remote: string;
   actor: Actor<typeof sessionMachine>;
   sessionId: bigint;
@@ -275,6 +277,7 @@ export class Gateway {
       id,
       socket,
       ip,
+      x509: x509Id(socket),
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
       actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) }, inspect: this.inspect?.observer('session') }),
       sessionId: 0n,
@@ -375,6 +378,7 @@ export class Gateway {
         readOnly: req.readOnly ?? false,
         hasReadOnlyByte: req.readOnly !== undefined,
         ip: conn.ip,
+        x509: conn.x509,
       },
     ]);
   }

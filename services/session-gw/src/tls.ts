@@ -4,8 +4,10 @@
  * ssl.clientAuth: `none` asks for none, `want` asks and admits a client
  * without one, `need` refuses a client without a certificate the CA signed.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { TLSSocket, createServer, type Server } from 'node:tls';
 import type { Logger } from '@zooid/runtime';
 
 export type ClientAuth = 'none' | 'want' | 'need';
@@ -42,4 +44,17 @@ export function createSecureServer(opts: SecurePortOptions, log: Logger, accept:
     socket.destroy();
   });
   return server;
+}
+
+/**
+ * ZooKeeper's X509AuthenticationProvider id: the subject of a client
+ * certificate the CA verified, as Java's X500Principal.getName() writes it
+ * (RFC 2253: most specific first, comma-separated). Unverified ("want" with
+ * a stranger's certificate) or absent: no id.
+ */
+export function x509Id(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  const raw = socket.getPeerCertificate().raw;
+  if (!raw) return undefined;
+  return new X509Certificate(raw).subject.split('\n').reverse().join(',');
 }
