@@ -105,7 +105,9 @@ describe('zooid up --secure-client-port', () => {
     const [plain, secure] = [await freePort(), await freePort()];
     const up = startProc('up', ['up', '--followers', '1', '--observers', '0', '--gateways', '1', '--nats-servers', '1', '--client-port', String(plain), '--secure-client-port', String(secure), '--admin-port', '0', '--data-dir', dir, '--tick-time', '500']);
     try {
-      await waitServing(plain, 30_000);
+      await waitServing(plain, 30_000).catch((err: unknown) => {
+        throw new Error(`${String(err)}\nzooid up said:\n${up.output().slice(-4000)}`);
+      });
       await waitForPort(secure, '127.0.0.1', 10_000);
       const r = await zooidShell([`127.0.0.1:${secure}`, '--tls-ca', join(dir, 'tls', 'ca.pem'), '-c', 'create /via-up up-over-tls\nget /via-up']);
       expect(r.out).toMatch(/^up-over-tls$/m);
