@@ -54,7 +54,7 @@ beforeAll(async () => {
   member = startProc('member', ['member', '--nats', nats.url, '--data-dir', dataDir, '--tick-time', '500']);
   gateway = startProc('gateway', [
     'gateway', '--nats', nats.url, '--id', 'gwa', '--client-port', String(port), '--host', '127.0.0.1',
-    '--admin-port', String(adminPort), '--tick-time', '500',
+    '--admin-port', String(adminPort), '--tick-time', '500', '--4lw-whitelist', '*',
   ]);
   await waitForPort(port);
   await waitForPort(adminPort);

@@ -61,6 +61,7 @@ autopurge.snapRetainCount=5
 autopurge.purgeInterval=24
 jute.maxbuffer=4194304
 snapCount=50000
+DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
 ! a properties comment
 server.1=zoo1:2888:3888
 server.2=zoo2:2888:3888;2181
@@ -88,6 +89,7 @@ describe('parseConfig', () => {
       'purge-interval': '24',
       'max-buffer': '4194304',
       'snap-count': '50000',
+      'super-digest': 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=',
       // Observers (server.4) vote in no quorum.
       ensemble: '1,2,3,5',
     });
@@ -137,6 +139,7 @@ describe('parseConfig', () => {
     ['autopurge.snapRetainCount=0', 'autopurge.snapRetainCount=0'],
     ['4lw.commands.whitelist=ruok,stats', '4lw.commands.whitelist=ruok,stats'],
     ['dataDir=', 'dataDir='],
+    ['DigestAuthenticationProvider.superDigest=super:password', 'DigestAuthenticationProvider.superDigest=super:password'],
     ['tickTime=2000 # ms', 'tickTime=2000 # ms'],
     ['server.1=zoo1:2888', 'server.1=zoo1:2888'],
     ['server.x=zoo1:2888:3888', 'server.x=zoo1:2888:3888'],
@@ -315,7 +318,7 @@ describe('real processes configured by a zoo.cfg', () => {
   it('standalone hands the file on to its children; its flags and the environment still win', async () => {
     const dataDir = tempDir();
     const clientPort = await freePort();
-    const file = cfgFile([`tickTime=600`, `dataDir=${dataDir}`, `clientPort=${clientPort}`, 'minSessionTimeout=5000', 'maxSessionTimeout=9000', 'initLimit=7', 'bogus=1'].join('\n'));
+    const file = cfgFile([`tickTime=600`, `dataDir=${dataDir}`, `clientPort=${clientPort}`, 'minSessionTimeout=5000', 'maxSessionTimeout=9000', 'initLimit=7', '4lw.commands.whitelist=conf,srvr,ruok', 'bogus=1'].join('\n'));
     const sa = start(['standalone', '--config', file, '--nats', nats.url, '--max-session-timeout', '30000'], { ZOOID_TICK_TIME: '800', ZOOID_ADMIN_PORT: String(await freePort()) });
     await waitForPort(clientPort, '127.0.0.1', 20_000);
     await waitFor('standalone serving', async () => (await fourLetter(clientPort, 'srvr')).includes('Mode:'), 20_000, 100);

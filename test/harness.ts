@@ -94,7 +94,7 @@ export async function startStandalone(
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
     const port = await freePort();
     ports.push(port);
-    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick, '--admin-port', '0'], opts.gatewayEnv));
+    gateways.push(startProc(`gateway${i}`, ['gateway', '--nats', nats.url, '--id', `gw${i}`, '--client-port', String(port), '--host', '127.0.0.1', '--tick-time', tick, '--admin-port', '0', '--4lw-whitelist', '*'], opts.gatewayEnv));
   }
   await Promise.all(ports.map((p) => waitForPort(p)));
   await Promise.all(ports.map((p) => waitServing(p)));

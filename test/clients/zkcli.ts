@@ -19,9 +19,21 @@ export interface ZkCliRun {
 
 const NOISE = [/^SLF4J:/, /^Connecting to /, /^Welcome to ZooKeeper!$/, /^JLine support is (disabled|enabled)$/, /^WATCHER::$/, /^\s*$/];
 
-export function runZkCli(server: string, commands: string[], deadlineMs = 60_000): Promise<ZkCliRun> {
+/**
+ * zkCli.sh's own JVM with `jvmFlags` and the jars its class path misses for
+ * TLS: Debian's zookeeper.jar names netty-handler but not netty-codec and
+ * netty-resolver, which ClientCnxnSocketNetty's SslHandler needs.
+ */
+function secureZkCli(server: string, jvmFlags: string[]): [string, string[]] {
+  const cp = ['/etc/zookeeper/conf', '/usr/share/java/zookeeper.jar', '/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'].join(':');
+  return ['/usr/bin/java', ['-Xmx128m', '-XX:TieredStopAtLevel=1', '-cp', cp, ...jvmFlags, 'org.apache.zookeeper.ZooKeeperMain', '-server', server]];
+}
+
+/** With `jvmFlags` (TLS, JAAS), the same CLI runs from its jars with those system properties. */
+export function runZkCli(server: string, commands: string[], deadlineMs = 60_000, jvmFlags?: string[]): Promise<ZkCliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ZKCLI, ['-server', server], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, JAVA_OPTS: '-Xmx128m -XX:TieredStopAtLevel=1' } });
+    const [cmd, args] = jvmFlags ? secureZkCli(server, jvmFlags) : [ZKCLI, ['-server', server]];
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, JAVA_OPTS: '-Xmx128m -XX:TieredStopAtLevel=1' } });
     let raw = '';
     child.stdout.on('data', (d) => (raw += d));
     child.stderr.on('data', (d) => (raw += d));

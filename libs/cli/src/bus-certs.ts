@@ -62,8 +62,8 @@ async function generateKeys(): Promise<CryptoKeyPair> {
   return webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 }
 
-/** The bus's CA from `dir`, made when there is none. */
-export async function ensureCa(dir: string): Promise<Ca> {
+/** The CA in `dir` (the bus's, unless named otherwise), made when there is none. */
+export async function ensureCa(dir: string, name = 'Zooid bus CA'): Promise<Ca> {
   const file = caFile(dir);
   const keyFile = caKeyFile(dir);
   if (existsSync(file) && existsSync(keyFile)) {
@@ -72,7 +72,7 @@ export async function ensureCa(dir: string): Promise<Ca> {
   const keys = await generateKeys();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=Zooid bus CA',
+    name: `CN=${name}`,
     notBefore: new Date(now - DAY_MS),
     notAfter: new Date(now + CA_DAYS * DAY_MS),
     keys,

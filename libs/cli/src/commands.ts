@@ -13,6 +13,7 @@ import { recordBus, type BusRecord } from './bus-file.js';
 import { busConfig, busSpec, givenBusArgs, givenBusRecord } from './bus-flags.js';
 import { localBusArgs, localBusRecord, startLocalBus } from './local-bus.js';
 import { serveHealth } from './health.js';
+import { clientTlsFlags, clientTlsSpec, ensureClientTls, secureOptions } from './client-tls.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
 /** Flags every role understands; supervisors hand them on to their children. */
@@ -65,10 +66,13 @@ export const gatewaySpec: FlagSpec = {
   'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port' },
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
   'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
-  '4lw-whitelist': { type: 'string', default: '*', describe: 'four-letter words allowed, comma-separated, or *' },
+  // ZooKeeper 3.8's default (srvr) plus ruok, which health checks ask: cons/dump/wchp would give away session ids.
+  '4lw-whitelist': { type: 'string', default: 'srvr,ruok', describe: 'four-letter words allowed, comma-separated, or *' },
   'admin-port': { type: 'string', default: '8080', describe: 'admin HTTP port: inspector page, /commands, /metrics (0: none)' },
-  'admin-host': { type: 'string', describe: 'address the admin port listens on (default: --host)' },
+  'admin-host': { type: 'string', default: '127.0.0.1', describe: 'address the admin port listens on' },
+  'admin-token': { type: 'string', describe: 'bearer token every admin HTTP request must carry' },
   stately: { type: 'string', describe: 'also mirror the cluster to the Stately inspector: sky, or a ws:// URL (needs internet)' },
+  ...clientTlsSpec,
   ...healthSpec,
 };
 
@@ -85,11 +89,15 @@ export const standaloneSpec: FlagSpec = {
   host: gatewaySpec.host!,
   'max-client-cnxns': gatewaySpec['max-client-cnxns']!,
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+  'admin-host': gatewaySpec['admin-host']!,
+  'admin-token': gatewaySpec['admin-token']!,
+  'super-digest': memberSpec['super-digest']!,
+  ...clientTlsSpec,
 };
 
 /** Flags the standalone supervisor hands on to its member and to its gateway. */
-const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'config'];
-const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'config'];
+const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'super-digest', 'config'];
+const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'admin-host', 'admin-token', ...clientTlsFlags, 'config'];
 
 /** An id is the last token of the subjects its process speaks on, so it must be one. */
 function checkId(kind: string, id: string): string {
@@ -206,8 +214,10 @@ export async function gateway(argv: string[]): Promise<void> {
       maxClientCnxns: maxClientCnxns === 0 ? Number.POSITIVE_INFINITY : maxClientCnxns,
       fourLetterWhitelist: wl.trim() === '*' ? '*' : new Set(wl.split(',').map((w) => w.trim())),
       adminPort: intFlag(f, 'admin-port') || undefined,
-      adminHost: typeof f['admin-host'] === 'string' ? f['admin-host'] : undefined,
+      adminHost: String(f['admin-host']),
+      adminToken: typeof f['admin-token'] === 'string' ? f['admin-token'] : undefined,
       stately: typeof f.stately === 'string' ? f.stately : undefined,
+      secure: secureOptions(f),
     },
     log,
   );
@@ -254,6 +264,7 @@ export async function standalone(argv: string[]): Promise<void> {
     busArgs = (who) => localBusArgs(bus, who);
     record = localBusRecord(bus);
   }
+  await ensureClientTls(f, dataDir);
   const forgetBus = recordBus(dataDir, record);
   group.spawn('member', ['member', '--id', '1', ...busArgs(member), ...passFlags(f, standaloneMemberFlags)]);
   group.spawn('gateway', ['gateway', '--id', 'gw1', ...busArgs(gateway), ...passFlags(f, standaloneGatewayFlags)]);

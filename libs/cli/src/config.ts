@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls';
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls' | 'digest' | 'clientAuth';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -36,12 +36,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'minSessionTimeout', flag: 'min-session-timeout', kind: 'int', min: 1 },
   { key: 'maxSessionTimeout', flag: 'max-session-timeout', kind: 'int', min: 1 },
   { key: '4lw.commands.whitelist', flag: '4lw-whitelist', kind: 'whitelist' },
+  { key: 'secureClientPort', flag: 'secure-client-port', kind: 'port' },
+  { key: 'ssl.clientAuth', flag: 'ssl-client-auth', kind: 'clientAuth' },
   { key: 'admin.serverPort', flag: 'admin-port', kind: 'port' },
   { key: 'admin.serverAddress', flag: 'admin-host', kind: 'host' },
   { key: 'autopurge.snapRetainCount', flag: 'snap-retain', kind: 'int', min: 1 },
   { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
   { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
+  // ZooKeeper turns unknown zoo.cfg keys into zookeeper.* system properties, so this is where its super user is set.
+  { key: 'DigestAuthenticationProvider.superDigest', flag: 'super-digest', kind: 'digest' },
   // Zooid's own: the bus, which ZooKeeper does not have.
   { key: 'nats.servers', flag: 'nats', kind: 'urls' },
   { key: 'nats.nkey', flag: 'nats-nkey', kind: 'path' },
@@ -65,7 +69,6 @@ const NOT_APPLICABLE: Record<string, string> = {
   syncEnabled: 'observers always log what they learn',
   leaderServes: 'the leader always serves the sessions pinned to it',
   'admin.enableServer': 'the gateway serves admin HTTP unless --admin-port is 0',
-  secureClientPort: 'TLS on the client port is not supported yet',
 };
 
 export interface ServerEntry {
@@ -109,6 +112,10 @@ function problem(k: ConfigKey, value: string): string | undefined {
       return value === '' ? 'must not be empty' : undefined;
     case 'urls':
       return value.split(',').every((u) => /^((nats|tls):\/\/)?[^\s,/]+$/.test(u.trim())) ? undefined : 'must be NATS URLs (nats:// or tls://host:port), separated by commas';
+    case 'clientAuth':
+      return /^(none|want|need)$/i.test(value) ? undefined : 'must be none, want or need';
+    case 'digest':
+      return /^[^:]+:[A-Za-z0-9+/]{27}=$/.test(value) ? undefined : 'must be user:base64(sha1(user:password))';
     case 'whitelist': {
       if (value === '*') return undefined;
       const words = value.split(',').map((w) => w.trim());

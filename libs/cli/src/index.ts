@@ -10,7 +10,7 @@ export { CONFIG_KEYS, ConfigError, loadConfig, parseConfig, type ConfigKey, type
 export { commonSpec, followerSpec, gatewaySpec, memberSpec, observerSpec, standaloneSpec } from './commands.js';
 export { provisionBus, BusPlanError, type BusPlan, type ProvisionedBus, type ProvisionedServer } from './bus-provision.js';
 export { seedFile, ensureSeed, type IdentityKey } from './bus-keys.js';
-export { serverNames } from './bus-certs.js';
+export { ensureCa, ensureServerCert, serverNames } from './bus-certs.js';
 export type { BusServer } from './bus-conf.js';
 export { waitForRoutes, monitorJson, type BusServerRow } from './bus-monitor.js';
 export { localBusDir, STATUS_TOOL } from './local-bus.js';

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { ZooKeeperClient, formatEvent, type WatchedEvent } from '@zooid/client';
+import { ZooKeeperClient, formatEvent, type ClientOptions, type WatchedEvent } from '@zooid/client';
 import type { FlagSpec } from './args.js';
 import { UsageError } from './args.js';
 import { startProgress, type Progress } from '@zooid/runtime/progress';
@@ -23,6 +23,10 @@ export const shellSpec: FlagSpec = {
   server: { type: 'string', describe: 'connect string, as zkCli.sh takes it (also -server); the positional argument wins' },
   'session-timeout': { type: 'string', default: '30000', describe: 'requested session timeout in ms' },
   'connect-timeout': { type: 'string', default: '15000', describe: 'give up when no server answers within this many ms' },
+  tls: { type: 'boolean', describe: 'connect to a TLS client port (secureClientPort)' },
+  'tls-ca': { type: 'string', describe: 'PEM CA the server certificate must chain to (default: the system CAs)' },
+  'tls-cert': { type: 'string', describe: 'PEM client certificate, for servers that ask for one' },
+  'tls-key': { type: 'string', describe: 'PEM key of --tls-cert' },
 };
 
 export const SHELL_SUMMARY = 'An interactive ZooKeeper shell like zkCli.sh: zooid shell [host:port,...] [-c "cmd"] (default 127.0.0.1:2181).';
@@ -35,6 +39,7 @@ interface ShellOptions {
   connectString: string;
   sessionTimeout: number;
   connectTimeout: number;
+  tls: ClientOptions['tls'];
   interactive: boolean;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
@@ -73,7 +78,7 @@ class Shell implements ShellContext {
     const old = this.zk;
     this.zk = undefined;
     await old?.close();
-    const zk = new ZooKeeperClient(this.opts.connectString, { sessionTimeout: this.opts.sessionTimeout, watcher: (e) => this.onEvent(e) });
+    const zk = new ZooKeeperClient(this.opts.connectString, { sessionTimeout: this.opts.sessionTimeout, tls: this.opts.tls, watcher: (e) => this.onEvent(e) });
     this.zk = zk;
     await zk.connect(this.opts.connectTimeout);
   }
@@ -244,6 +249,14 @@ async function piped(sh: Shell, stdin: NodeJS.ReadStream): Promise<boolean> {
   return ok;
 }
 
+/** --tls and its files; any of the files implies --tls. */
+function tlsOf(v: { tls?: boolean; 'tls-ca'?: string; 'tls-cert'?: string; 'tls-key'?: string }): ClientOptions['tls'] {
+  if (!v.tls && !v['tls-ca'] && !v['tls-cert']) return undefined;
+  if (Boolean(v['tls-cert']) !== Boolean(v['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
+  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+  return { ca: read(v['tls-ca']), cert: read(v['tls-cert']), key: read(v['tls-key']) };
+}
+
 export async function shell(argv: string[]): Promise<void> {
   // zkCli spells it -server; node's parser wants --server.
   const args = argv.map((a) => (a === '-server' ? '--server' : a));
@@ -254,6 +267,10 @@ export async function shell(argv: string[]): Promise<void> {
       server: { type: 'string' },
       'session-timeout': { type: 'string' },
       'connect-timeout': { type: 'string' },
+      tls: { type: 'boolean' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -273,6 +290,7 @@ export async function shell(argv: string[]): Promise<void> {
     connectString: positionals[0] ?? values.server ?? '127.0.0.1:2181',
     sessionTimeout: num('session-timeout'),
     connectTimeout: num('connect-timeout'),
+    tls: tlsOf(values),
     interactive: isInteractive,
     stdout,
     stderr,

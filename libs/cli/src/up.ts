@@ -10,8 +10,9 @@ import { join, resolve } from 'node:path';
 import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { commonSpec, gatewaySpec } from './commands.js';
+import { commonSpec, gatewaySpec, memberSpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
+import { clientTlsSpec, ensureClientTls } from './client-tls.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
 import { givenBusArgs, givenBusRecord } from './bus-flags.js';
 import { localBusArgs, localBusDir, localBusRecord, startLocalBus } from './local-bus.js';
@@ -27,6 +28,11 @@ export const upSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: "one directory per member and observer, the bus's keys in bus/, and bus.json" },
   'nats-servers': { type: 'string', default: '3', describe: 'nats-servers of the managed bus, clustered (without --nats)' },
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+  'admin-host': gatewaySpec['admin-host']!,
+  'admin-token': gatewaySpec['admin-token']!,
+  'super-digest': memberSpec['super-digest']!,
+  ...clientTlsSpec,
+  'secure-client-port': { type: 'string', describe: 'TLS client port of the first gateway; the next ones count up' },
 };
 
 export interface Topology {
@@ -35,6 +41,8 @@ export interface Topology {
   gateways: number;
   clientPort: number;
   adminPort: number;
+  /** First gateway's TLS client port; none when absent. */
+  securePort?: number;
   dataDir: string;
 }
 
@@ -57,24 +65,25 @@ export function topologyIdentities(t: Topology): BusIdentity[] {
  * flags that put a child on the bus as itself; `shared` are flags every
  * role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
  */
-export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = []): ChildPlan[] {
+export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = [], memberOnly: string[] = []): ChildPlan[] {
   const plan: ChildPlan[] = [];
   const ensemble = Array.from({ length: t.followers }, (_, i) => String(i + 1)).join(',');
   for (let i = 1; i <= t.followers; i++) {
     const dataDir = join(t.dataDir, `member-${i}`);
     // One voter is a standalone ensemble: the member command needs no election.
     const role = t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(i), '--ensemble', ensemble];
-    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared] });
+    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared, ...memberOnly] });
   }
   for (let i = 1; i <= t.observers; i++) {
     const bus = busArgs({ kind: 'observer', id: `o${i}` });
-    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared] });
+    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared, ...memberOnly] });
   }
   for (let i = 0; i < t.gateways; i++) {
     // Admin ports count up like client ports; --admin-port 0 turns them all off.
     const admin = ['--admin-port', t.adminPort ? String(t.adminPort + i) : '0'];
+    const secure = t.securePort ? ['--secure-client-port', String(t.securePort + i)] : [];
     const bus = busArgs({ kind: 'gateway', id: `gw${i + 1}` });
-    plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...admin, ...bus, ...shared, ...gatewayOnly] });
+    plan.push({ name: `gateway-${i + 1}`, args: ['gateway', '--id', `gw${i + 1}`, '--client-port', String(t.clientPort + i), ...secure, ...admin, ...bus, ...shared, ...gatewayOnly] });
   }
   return plan;
 }
@@ -86,6 +95,7 @@ function topology(f: Record<string, string | boolean | undefined>): Topology {
     gateways: intFlag(f, 'gateways'),
     clientPort: intFlag(f, 'client-port'),
     adminPort: intFlag(f, 'admin-port'),
+    securePort: f['secure-client-port'] === undefined ? undefined : intFlag(f, 'secure-client-port'),
     dataDir: resolve(String(f['data-dir'])),
   };
   for (const flag of ['client-port', 'admin-port'] as const) {
@@ -149,10 +159,11 @@ export async function up(argv: string[]): Promise<void> {
     busArgs = (who) => localBusArgs(bus, who);
     record = localBusRecord(bus);
   }
+  await ensureClientTls(f, t.dataDir);
   const forgetBus = recordBus(t.dataDir, record);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist']))) group.spawn(child.name, child.args);
+  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth']), passFlags(f, ['super-digest']))) group.spawn(child.name, child.args);
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([

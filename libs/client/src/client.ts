@@ -20,7 +20,8 @@
  * an auth.
  */
 import { EventEmitter } from 'node:events';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import {
   AddWatchMode,
   CreateFlags,
@@ -76,6 +77,8 @@ export interface ClientOptions {
   attemptTimeout?: number;
   /** Keep the connect string's order instead of shuffling it. */
   noShuffle?: boolean;
+  /** Connect with TLS (a secureClientPort): the CA to trust, and a client certificate if the server asks. */
+  tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
 }
 
 /** Where the client is in its life: `connecting` also covers a reconnect. */
@@ -270,6 +273,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   private readonly requestedTimeout: number;
   private readonly defaultWatcher: Watcher | undefined;
   private readonly attemptTimeout: number;
+  private readonly tls: ClientOptions['tls'];
   private readonly watches = new WatchManager();
   private readonly pending = new Queue<Pending>();
   private readonly authWaiters = new Queue<AuthWaiter>();
@@ -309,6 +313,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     }
     this.requestedTimeout = opts.sessionTimeout ?? 30_000;
     this.defaultWatcher = opts.watcher;
+    this.tls = opts.tls;
     this.attemptTimeout = opts.attemptTimeout ?? Math.max(1000, Math.floor(this.requestedTimeout / this.servers.length));
     if (opts.sessionId !== undefined) {
       this._sessionId = opts.sessionId;
@@ -681,7 +686,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (this.isTerminal()) return;
     const server = this.servers[this.nextServer % this.servers.length]!;
     this.nextServer = (this.nextServer + 1) % this.servers.length;
-    const socket = tcpConnect({ host: server.host, port: server.port });
+    const socket = this.tls
+      ? // SNI takes names only; the certificate is checked against an address all the same.
+        tlsConnect({ ...this.tls, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host })
+      : tcpConnect({ host: server.host, port: server.port });
     socket.setNoDelay(true);
     const conn: Conn = {
       socket,
@@ -695,7 +703,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     };
     this.conn = conn;
     conn.attemptTimer = setTimeout(() => this.drop(conn), this.attemptTimeout);
-    socket.on('connect', () => {
+    socket.on(this.tls ? 'secureConnect' : 'connect', () => {
       this.reachedServer = true;
       socket.write(
         frame(

@@ -107,6 +107,8 @@ export interface ConnectAsk {
   hasReadOnlyByte: boolean;
   /** Client address, for ip ACLs. */
   ip: string;
+  /** Subject of the client's verified TLS certificate (RFC 2253), for x509 ACLs. */
+  x509?: string;
 }
 
 /** Learner → gateway entries. */

@@ -252,6 +252,7 @@ export class Replica {
       this.outbox.push(prior.gateway, ['x', prior.conn, 'session moved to another connection']);
     }
     const ids: Id[] = [{ scheme: 'ip', id: ask.ip }];
+    if (ask.x509 !== undefined) ids.push({ scheme: 'x509', id: ask.x509 });
     // Requests not yet sent to the leader died with the old connection; the
     // client already reported them lost. Forwarded ones still come back, and
     // the new connection's requests wait behind them (their answers are

@@ -16,7 +16,7 @@ export const OPEN_ACL: readonly ACL[] = [{ perms: Perms.ALL, id: ANYONE }];
 export const READ_ACL: readonly ACL[] = [{ perms: Perms.READ, id: ANYONE }];
 
 /** Schemes whose ids 'auth' expands to (AuthenticationProvider.isAuthenticated). */
-const AUTHENTICATED_SCHEMES = new Set(['digest']);
+const AUTHENTICATED_SCHEMES = new Set(['digest', 'x509']);
 
 export interface AuthContext {
   sessionId: bigint;
@@ -41,7 +41,7 @@ export function checkACL(acl: readonly ACL[], perm: number, ids: readonly Id[], 
     if (scheme === 'world' && id === 'anyone') return true;
     for (const mine of ids) {
       if (mine.scheme !== scheme) continue;
-      if (scheme === 'digest' && mine.id === id) return true;
+      if ((scheme === 'digest' || scheme === 'x509') && mine.id === id) return true;
       if (scheme === 'ip' && ipMatches(mine.id, id)) return true;
     }
   }
@@ -69,7 +69,7 @@ export function fixupACL(acl: readonly ACL[], ids: readonly Id[]): ACL[] | null 
         expanded = true;
       }
       if (!expanded) return null;
-    } else if ((scheme === 'digest' && isValidDigestId(id)) || (scheme === 'ip' && isValidIpExpr(id))) {
+    } else if ((scheme === 'digest' && isValidDigestId(id)) || (scheme === 'ip' && isValidIpExpr(id)) || (scheme === 'x509' && id !== '')) {
       out.push(a);
     } else {
       return null;

@@ -2,7 +2,7 @@ export { DataTree, type ApplyResult, type SessionInfo, type WatchTrigger } from 
 export { Preparer, sequenceSuffix, type CreateSessionRequest, type DeleteContainerRequest } from './prep.js';
 export { executeRead, executeWatchOp, type ReadResult } from './reads.js';
 export { WatchManager, type Notification } from './watches.js';
-export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, type AuthContext } from './acl.js';
+export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, maskDigests, type AuthContext } from './acl.js';
 export { encodeTxn, decodeTxn, txnType } from './txn.js';
 export type {
   Txn,

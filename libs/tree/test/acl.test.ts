@@ -204,4 +204,12 @@ describe('checkACL and fixupACL directly', () => {
     expect(fixupACL([acl(5, 'auth', '')], [LOCAL_IP, { scheme: 'super', id: '' }])).toBeNull();
     expect(fixupACL([acl(5, 'auth', '')], [LOCAL_IP, digestId('u:p')])).toEqual([acl(5, 'digest', digestOf('u:p'))]);
   });
+
+  it('x509: a certificate subject matches exactly, expands from auth, and must not be empty', () => {
+    const alice = { scheme: 'x509', id: 'CN=alice,O=Example' };
+    expect(checkACL([acl(1, 'x509', 'CN=alice,O=Example')], 1, [alice], {})).toBe(true);
+    expect(checkACL([acl(1, 'x509', 'CN=alice')], 1, [alice], {})).toBe(false);
+    expect(fixupACL([acl(31, 'auth', '')], [LOCAL_IP, alice])).toEqual([acl(31, 'x509', 'CN=alice,O=Example')]);
+    expect(fixupACL([acl(31, 'x509', '')], [])).toBeNull();
+  });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AdminAsk } from '@zooid/protocol';
-import { toStat, type DataTree } from '@zooid/tree';
+import { Perms, type AdminAsk } from '@zooid/protocol';
+import { checkACL, maskDigests, toStat, type DataTree } from '@zooid/tree';
 import type { Replica } from '@zooid/replica';
 import type { RoleOptions } from './leader-role.js';
 
@@ -91,14 +91,16 @@ export function nodeInfo(tree: DataTree, path: string): Record<string, unknown> 
   const n = tree.getNode(path);
   if (!n) return { path, error: 'no node' };
   const st = toStat(n);
+  const stat = { ...st, czxid: sid(st.czxid), mzxid: sid(st.mzxid), pzxid: sid(st.pzxid), ephemeralOwner: sid(st.ephemeralOwner) };
+  // The admin page presents no credentials: it reads as world:anyone would, and digest hashes never leave.
+  const meta = { path, stat, kind: n.kind, acl: maskDigests(n.acl) };
+  if (!checkACL(n.acl, Perms.READ, [], {})) return { ...meta, error: 'not readable by world:anyone' };
   const data = n.data ?? Buffer.alloc(0);
   const text = data.toString('utf8');
   const children = n.childNames().sort();
   const listed = children.slice(0, CHILDREN_LISTED);
   return {
-    path,
-    stat: { ...st, czxid: sid(st.czxid), mzxid: sid(st.mzxid), pzxid: sid(st.pzxid), ephemeralOwner: sid(st.ephemeralOwner) },
-    kind: n.kind,
+    ...meta,
     data: data.toString('base64'),
     text: Buffer.from(text, 'utf8').equals(data) ? text : null,
     children: listed,

@@ -6,17 +6,21 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InspectorHub, bridgeToStately, createStatelyInspector, inspectorAssets, type ClusterView, type LogEntry } from '@zooid/inspect';
 import type { Logger } from '@zooid/runtime';
 import type { Gateway } from './gateway.js';
 import { ADMIN_COMMANDS, runCommand } from './admin/commands.js';
+import { AdminGuard } from './admin-guard.js';
 
 export interface AdminHttpOptions {
   port: number;
   host: string;
   /** Mirror the cluster to the Stately inspector: `sky` or a ws:// URL. */
   stately?: string;
+  /** Required of every request when set (--admin-token). */
+  token?: string;
 }
 
 const SSE_MAX_BUFFER = 4 * 1024 * 1024;
@@ -35,6 +39,7 @@ const TYPES: Record<string, string> = {
 export class AdminHttp {
   private readonly server: Server;
   private readonly streams = new Set<ServerResponse>();
+  private readonly guard: AdminGuard;
   private stopBridge: (() => void) | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   port = 0;
@@ -43,7 +48,9 @@ export class AdminHttp {
     private readonly gw: Gateway,
     readonly hub: InspectorHub,
     private readonly log: Logger,
+    opts: AdminHttpOptions,
   ) {
+    this.guard = new AdminGuard({ token: opts.token, hostNames: [opts.host, hostname()] });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => {
         this.log.warn({ err, url: req.url }, 'admin request failed');
@@ -60,7 +67,7 @@ export class AdminHttp {
    */
   static async start(gw: Gateway, opts: AdminHttpOptions, log: Logger): Promise<AdminHttp | undefined> {
     const hub = new InspectorHub(gw.bus, { cluster: gw.opts.cluster, ask: (id, ask) => gw.ask(id, ask) }, log);
-    const admin = new AdminHttp(gw, hub, log);
+    const admin = new AdminHttp(gw, hub, log, opts);
     try {
       await new Promise<void>((resolve, reject) => {
         admin.server.once('error', reject);
@@ -101,6 +108,7 @@ export class AdminHttp {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
+    if (!this.guard.admit(req, res, url)) return;
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();

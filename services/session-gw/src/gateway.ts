@@ -30,6 +30,7 @@ import { sessionMachine } from './session-machine.js';
 import { FOUR_LETTER_WORDS, fourLetterReply } from './fourletter.js';
 import { InspectPublisher } from '@zooid/inspect';
 import { AdminHttp } from './admin-http.js';
+import { createSecureServer, x509Id, type SecurePortOptions } from './tls.js';
 import type { AdminContext } from './admin/gather.js';
 import { Latency } from './admin/latency.js';
 import { GatewayMetrics } from './admin/metrics.js';
@@ -54,6 +55,9 @@ export interface GatewayOptions {
   /** Admin HTTP (inspector, /commands, /metrics); none when undefined. */
   adminPort?: number;
   adminHost?: string;
+  adminToken?: string;
+  /** TLS client port (secureClientPort), beside the plain one. */
+  secure?: SecurePortOptions;
   /** Mirror the cluster to the Stately inspector (`sky` or a ws:// URL). */
   stately?: string;
 }
@@ -66,7 +70,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   maxBuffer: DEFAULT_MAX_BUFFER,
   maxClientQueue: 8 * 1024 * 1024,
   maxClientCnxns: 60,
-  fourLetterWhitelist: '*',
+  fourLetterWhitelist: new Set(['srvr', 'ruok']),
 };
 
 const MAX_EARLY_FRAMES = 1000;
@@ -84,6 +88,8 @@ export interface Conn {
   id: number;
   socket: Socket;
   ip: string;
+  /** The x509 id of a verified client certificate on the TLS port. */
+  x509: string | undefined;
   remote: string;
   actor: Actor<typeof sessionMachine>;
   sessionId: bigint;
@@ -123,6 +129,7 @@ export class Gateway {
   private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
   private server?: Server;
+  private secureServer?: Server;
   private timers: NodeJS.Timeout[] = [];
   private readonly subj;
   readonly stats = { received: 0, sent: 0, startedAt: Date.now(), latency: new Latency() };
@@ -130,6 +137,7 @@ export class Gateway {
   private inspect?: InspectPublisher;
   private admin?: AdminHttp;
   port = 0;
+  securePort = 0;
 
   constructor(
     readonly opts: GatewayOptions,
@@ -195,11 +203,12 @@ export class Gateway {
     });
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    if (this.opts.secure) this.securePort = await this.listenSecure(this.opts.secure);
     if (this.opts.adminPort !== undefined) {
-      this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? this.opts.host, stately: this.opts.stately }, this.log);
+      this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? '127.0.0.1', stately: this.opts.stately, token: this.opts.adminToken }, this.log);
     }
     this.announce();
-    this.log.info({ port: this.port }, 'gateway listening');
+    this.log.info({ port: this.port, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
   }
 
   async stop(): Promise<void> {
@@ -207,8 +216,18 @@ export class Gateway {
     await this.admin?.stop();
     this.inspect?.stop();
     for (const c of this.conns.values()) c.socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all([this.server, this.secureServer].map((srv) => new Promise<void>((resolve) => (srv ? srv.close(() => resolve()) : resolve()))));
     await closeBus(this.nc);
+  }
+
+  private async listenSecure(opts: SecurePortOptions): Promise<number> {
+    const server = (this.secureServer = createSecureServer(opts, this.log, (socket) => this.accept(socket)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, this.opts.host, () => resolve());
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : opts.port;
   }
 
   get connections(): Iterable<Conn> {
@@ -262,6 +281,7 @@ export class Gateway {
       id,
       socket,
       ip,
+      x509: x509Id(socket),
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
       actor: createActor(sessionMachine, { input: { release: (state, reason) => this.release(conn, state, reason) }, inspect: this.inspect?.observer('session') }),
       sessionId: 0n,
@@ -362,6 +382,7 @@ export class Gateway {
         readOnly: req.readOnly ?? false,
         hasReadOnlyByte: req.readOnly !== undefined,
         ip: conn.ip,
+        x509: conn.x509,
       },
     ]);
   }
