@@ -1,7 +1,9 @@
 /**
  * Test-only fault injection: a receiver drops every Nth message of one bus
  * stream, as a lossy bus would, so that tests with a real nats-server can
- * lose chosen messages. Set by `ZOOID_TEST_DROP_<STREAM>_EVERY=N` in the
+ * lose chosen messages. Batch streams count only batches that carry
+ * entries, so which request is lost does not depend on how many heartbeats
+ * the timing happened to interleave. Set by `ZOOID_TEST_DROP_<STREAM>_EVERY=N` in the
  * receiving process's environment, read once when the stream's receiver is
  * set up; never set outside tests, where the check is a constant `false`.
  */

@@ -59,7 +59,7 @@ export function serveReplica(
     tree,
   );
   const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, seq, entries], sender, subject) => {
-    if (drop()) return;
+    if (entries.length > 0 && drop()) return;
     // A gateway acts only on the connections it holds: the ones it attached under its own name.
     if (gw !== sender) return dropImpostor(log, subject, { claimed: gw });
     if (gaps.check(gw, seq, entries.length === 0) === 'gap') {

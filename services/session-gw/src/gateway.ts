@@ -400,7 +400,7 @@ export class Gateway {
   }
 
   private fromLearner([learner, seq, entries]: LearnerBatch): void {
-    if (this.drop()) return;
+    if (entries.length > 0 && this.drop()) return;
     if (this.gaps.check(learner, seq, entries.length === 0) === 'gap') {
       this.log.warn({ learner, seq }, 'batches from a learner were lost; closing its connections');
       this.closePinned(learner, 'lost messages from the learner');
