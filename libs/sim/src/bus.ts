@@ -1,0 +1,87 @@
+import type { Rng } from './rng.js';
+import type { Scheduler } from './scheduler.js';
+import type { Proc } from './process.js';
+
+export interface BusFaults {
+  /** Probability that a message is lost. */
+  drop: number;
+  /** Probability that a message is delivered twice. */
+  duplicate: number;
+  /** Delivery delay bounds in ms; independent delays reorder messages. */
+  minDelay: number;
+  maxDelay: number;
+  /** Probability that a message takes up to ten times the longest delay (reordering well past its neighbours). */
+  straggle: number;
+}
+
+export const CALM: BusFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 1, straggle: 0 };
+
+/**
+ * The simulated bus. Point-to-point messages between processes, each with a
+ * random delay, possibly lost, duplicated or overtaken. A partition cuts a
+ * direction between two processes (asymmetric when only one way is cut) at
+ * send time and at delivery time, as a dead route would. A bus server
+ * restart loses everything in flight and everything sent while it is down.
+ */
+export class SimBus<M> {
+  faults: BusFaults = CALM;
+  private readonly cut = new Set<string>();
+  private generation = 0;
+  private downUntil = 0;
+  readonly handlers = new Map<string, { proc: Proc; deliver: (from: string, msg: M) => void }>();
+  sent = 0;
+  lost = 0;
+
+  constructor(
+    private readonly sched: Scheduler,
+    private readonly rng: Rng,
+  ) {}
+
+  attach(proc: Proc, deliver: (from: string, msg: M) => void): void {
+    this.handlers.set(proc.id, { proc, deliver });
+  }
+
+  send(from: string, to: string, msg: M): void {
+    this.sent++;
+    const f = this.faults;
+    if (this.sched.now < this.downUntil || this.cut.has(`${from}>${to}`) || this.rng.chance(f.drop)) {
+      this.lost++;
+      return;
+    }
+    const copies = this.rng.chance(f.duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let delay = this.rng.int(f.minDelay, f.maxDelay);
+      if (this.rng.chance(f.straggle)) delay += this.rng.int(f.maxDelay, 10 * f.maxDelay);
+      const gen = this.generation;
+      this.sched.after(delay, () => {
+        if (gen !== this.generation || this.cut.has(`${from}>${to}`)) {
+          this.lost++;
+          return;
+        }
+        const h = this.handlers.get(to);
+        h?.proc.run(() => h.deliver(from, msg));
+      });
+    }
+  }
+
+  /** Cuts from → to; with `both`, to → from too. */
+  block(from: string, to: string, both = true): void {
+    this.cut.add(`${from}>${to}`);
+    if (both) this.cut.add(`${to}>${from}`);
+  }
+
+  /** Splits processes into groups that cannot reach each other. */
+  partition(groups: readonly (readonly string[])[]): void {
+    for (const a of groups) for (const b of groups) if (a !== b) for (const x of a) for (const y of b) this.block(x, y, false);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** The bus server restarts: what is in flight is gone, and nothing passes for `downMs`. */
+  restart(downMs: number): void {
+    this.generation++;
+    this.downUntil = this.sched.now + downMs;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * What the simulated clients did and saw, and what the ensemble recorded
+ * about itself: the checker's whole input.
+ */
+export type ZOp =
+  | { type: 'create'; path: string; data: string; ephemeral: boolean; sequential: boolean }
+  /** version −1: unconditional; otherwise a compare-and-set. */
+  | { type: 'set'; path: string; data: string; version: number }
+  | { type: 'delete'; path: string; version: number }
+  | { type: 'get'; path: string; watch: boolean }
+  | { type: 'close' };
+
+export interface Completion {
+  err: number;
+  /** The reply header's zxid. */
+  zxid: number;
+  /** get: the data read (utf8); create: the created path. */
+  data?: string;
+  /** get and set: the stat's version. */
+  version?: number;
+}
+
+export interface HistOp {
+  id: number;
+  client: string;
+  /** Session id in hex. */
+  session: string;
+  /** Which connection of the client carried it. */
+  conn: number;
+  xid: number;
+  op: ZOp;
+  call: number;
+  ret?: number;
+  /** Absent: no answer came (timeout, connection lost) — it may or may not have taken effect. */
+  result?: Completion;
+}
+
+/** What a client received, in the order it received it. */
+export type ClientEvent =
+  | { kind: 'reply'; session: string; conn: number; op: number; xid: number; zxid: number; at: number }
+  | { kind: 'watch'; session: string; conn: number; path: string; type: number; at: number };
+
+export interface AppliedTxn {
+  zxid: number;
+  payload: Uint8Array;
+}
+
+export interface EnsembleRecord {
+  /** Per member life (`id#incarnation`): the committed transactions it applied, in order. */
+  applied: Map<string, AppliedTxn[]>;
+  /** Every time a member became leader. */
+  leaders: { epoch: number; member: string; at: number }[];
+  /** Every session expiry proposed, by whom, and whether that member led the epoch then. */
+  expiries: { session: string; by: string; leading: boolean; at: number }[];
+  /** At quiescence: each live member's last applied zxid and tree digest. */
+  final: { member: string; lastZxid: number; digest: string }[];
+}
+
+export interface History {
+  ops: HistOp[];
+  events: ClientEvent[];
+  ensemble: EnsembleRecord;
+}
+
+export interface Violation {
+  kind:
+    | 'logs-diverge'
+    | 'lost-write'
+    | 'reply-mismatch'
+    | 'not-linearizable'
+    | 'stale-read'
+    | 'read-mismatch'
+    | 'fifo'
+    | 'watch-order'
+    | 'digests-differ'
+    | 'two-leaders'
+    | 'expiry-not-by-leader';
+  detail: string;
+}
+
+export function emptyRecord(): EnsembleRecord {
+  return { applied: new Map(), leaders: [], expiries: [], final: [] };
+}
