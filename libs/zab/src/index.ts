@@ -5,3 +5,8 @@ export * from './acks.js';
 export * from './stream.js';
 export { assert } from './assert.js';
 export { hexZxid } from '@zooid/protocol';
+export * from './core/effects.js';
+export * from './core/invariants.js';
+export * from './core/leader.js';
+export * from './core/learner.js';
+export { splitBySize } from './core/split.js';
