@@ -53,6 +53,8 @@ export interface ReplicaOptions {
   lastLogged?: () => number;
   /** Runs a batch's send at the end of the turn (default setImmediate; a process shares one such callback between its batchers). */
   defer?: (fn: () => void) => void;
+  /** Random bytes for session ids and passwords (default node:crypto; a simulator passes its seeded generator). */
+  random?: (n: number) => Uint8Array;
 }
 
 interface Pending {
@@ -217,9 +219,10 @@ export class Replica {
       return;
     }
     if (ask.sessionId === 0n) {
-      const sessionId = newSessionId();
+      const random = this.opts.random ?? randomBytes;
+      const sessionId = newSessionId(Buffer.from(random(8)));
       const timeout = this.negotiate(ask.timeOut);
-      const passwd = randomBytes(16);
+      const passwd = random(16);
       this.connecting.set(sessionId, { gateway, conn, ask, timeout, passwd });
       this.forward(['s', this.opts.id, sessionId, timeout, passwordVerifier(passwd)]);
       return;
@@ -427,8 +430,7 @@ export class Replica {
 const MAX_BEHIND = 10_000;
 
 /** Random 63-bit positive ids: unique without coordination between learners. */
-function newSessionId(): bigint {
-  const b = randomBytes(8);
+function newSessionId(b: Buffer): bigint {
   b[0]! &= 0x7f;
   const id = b.readBigUInt64BE(0);
   return id === 0n ? 1n : id;

@@ -1,5 +1,4 @@
 import type { Rng } from './rng.js';
-import type { Scheduler } from './scheduler.js';
 import type { Proc } from './process.js';
 
 export interface DiskFaults {
@@ -17,21 +16,22 @@ interface Rec {
 
 /**
  * A process's disk: an append-only log of records plus small named files
- * (epochs). Writes are volatile until an fsync issued after them completes;
- * a crash keeps only what was synced, and may leave a torn record after it,
+ * (epochs, a snapshot). Every change — append, truncate, file write — is
+ * volatile until an fsync issued after it completes; a crash goes back to
+ * what the last completed fsync saw, and may leave a torn record after it,
  * which reading cuts by its checksum as libs/store cuts a torn tail.
  */
 export class SimDisk {
   faults: DiskFaults = { minFsync: 1, maxFsync: 5, torn: 0 };
   private log: Rec[] = [];
-  private durable = 0;
   private files = new Map<string, Uint8Array>();
+  private durableLog: Rec[] = [];
   private durableFiles = new Map<string, Uint8Array>();
-  fsyncs = 0;
+  private issued = 0;
+  private completed = 0;
 
   constructor(
     private readonly proc: Proc,
-    private readonly sched: Scheduler,
     private readonly rng: Rng,
   ) {}
 
@@ -39,10 +39,9 @@ export class SimDisk {
     this.log.push({ data, sum: checksum(data) });
   }
 
-  /** Drops the records from index `keep` on (a truncation is itself synced by the next fsync). */
+  /** Keeps the first `keep` records. */
   truncate(keep: number): void {
     this.log.length = Math.min(this.log.length, keep);
-    this.durable = Math.min(this.durable, keep);
   }
 
   writeFile(name: string, data: Uint8Array): void {
@@ -55,12 +54,16 @@ export class SimDisk {
 
   /** Makes everything written so far durable, then calls `done` on this process. */
   fsync(done: () => void): void {
-    const upTo = this.log.length;
+    const log = this.log.slice();
     const files = new Map(this.files);
-    this.fsyncs++;
+    const n = ++this.issued;
     this.proc.after(this.rng.int(this.faults.minFsync, this.faults.maxFsync), () => {
-      this.durable = Math.max(this.durable, Math.min(upTo, this.log.length));
-      for (const [k, v] of files) this.durableFiles.set(k, v);
+      // A later fsync that finished first already made a newer state durable.
+      if (n > this.completed) {
+        this.completed = n;
+        this.durableLog = log;
+        this.durableFiles = files;
+      }
       done();
     });
   }
@@ -75,21 +78,22 @@ export class SimDisk {
     return out;
   }
 
-  /** Power loss: unsynced writes are gone, except possibly a torn piece of the next one. */
+  /** Power loss: back to the last synced state, plus possibly a torn piece of the next record. */
   crash(): void {
-    const next = this.log[this.durable];
-    this.log = this.log.slice(0, this.durable);
+    const d = this.durableLog;
+    const extends_ = this.log.length > d.length && d.every((r, i) => this.log[i] === r);
+    const next = extends_ ? this.log[d.length] : undefined;
+    this.log = d.slice();
     if (next && next.data.length > 1 && this.rng.chance(this.faults.torn)) {
       this.log.push({ data: next.data.subarray(0, this.rng.int(1, next.data.length - 1)), sum: next.sum });
     }
     this.files = new Map(this.durableFiles);
+    this.issued = this.completed;
   }
 
   /** Start-up cuts a torn tail, as libs/store does on open. */
   recover(): void {
-    const intact = this.records().length;
-    this.log.length = intact;
-    this.durable = Math.min(this.durable, intact);
+    this.log.length = this.records().length;
   }
 }
 
@@ -97,5 +101,5 @@ export class SimDisk {
 function checksum(b: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193) >>> 0;
-  return h ^ b.length;
+  return (h ^ b.length) >>> 0;
 }

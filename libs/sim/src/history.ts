@@ -74,7 +74,9 @@ export interface Violation {
     | 'watch-order'
     | 'digests-differ'
     | 'two-leaders'
-    | 'expiry-not-by-leader';
+    | 'expiry-not-by-leader'
+    /** An invariant the real code asserts threw, or the simulated process failed. */
+    | 'assertion';
   detail: string;
 }
 

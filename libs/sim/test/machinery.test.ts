@@ -113,7 +113,7 @@ describe('the simulated disk', () => {
   it('keeps only synced records across a crash, and cuts a torn one', () => {
     const s = new Scheduler();
     const p = new Proc('p', s);
-    const d = new SimDisk(p, s, new Rng(3));
+    const d = new SimDisk(p, new Rng(3));
     d.faults = { minFsync: 5, maxFsync: 5, torn: 1 };
     d.append(Uint8Array.of(1, 1));
     let synced = false;

@@ -1,0 +1,739 @@
+import { OpCode, JuteReader, decodeRequest, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote, type Id } from '@zooid/protocol';
+import { Replica } from '@zooid/replica';
+import { DataTree, Preparer, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
+import {
+  Election,
+  EpochLeaders,
+  History,
+  LeaderCore,
+  LearnerCore,
+  makeZxid,
+  type DurableState,
+  type Effect,
+  type Effects,
+  type ElectionStep,
+} from '@zooid/zab';
+import type { SimBus } from './bus.js';
+import { SimDisk } from './disk.js';
+import type { EnsembleRecord } from './history.js';
+import type { SimMsg } from './messages.js';
+import { Proc } from './process.js';
+import type { Rng } from './rng.js';
+import { SkewedClock, type Scheduler } from './scheduler.js';
+
+/** Mutations a planted-defect test switches on, one at a time; never set in a normal run. */
+export interface Defects {
+  /** The leader commits with one voter's ack fewer than a quorum: its own fsync also counts as another voter's ack. */
+  oneAckShort?: boolean;
+  /** A follower acks proposals as soon as they are appended, before they are on disk. */
+  ackBeforeFsync?: boolean;
+  /** A learner's host logs and applies the proposals of a broadcast from an older epoch than its leader's. */
+  acceptOldEpoch?: boolean;
+}
+
+export interface Timing {
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+}
+
+const FINALIZE_WAIT_MS = 200;
+const REVOTE_MS = 400;
+const PROBE_TIMEOUT_MS = 200;
+
+type Mode =
+  | { kind: 'looking'; election: Election; finalizing: boolean; votedAt: number }
+  | { kind: 'leading'; core: LeaderCore; pipeline: LeaderPipeline }
+  | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number }
+  | { kind: 'idle' };
+
+export interface World {
+  sched: Scheduler;
+  bus: SimBus<SimMsg>;
+  voters: readonly string[];
+  members: readonly string[];
+  timing: Timing;
+  record: EnsembleRecord;
+  defects: Defects;
+  /** An invariant inside the real code threw: the run has failed. */
+  fail: (member: string, err: unknown) => void;
+}
+
+/**
+ * One member (voter or observer) as the services host it: the real Zab cores
+ * for each role stint, the real election, the real Replica and DataTree, over
+ * the simulated bus, disk and clock. Effects run in order, an epoch write
+ * fsynced before anything after it; a core gets no new input until the list
+ * it returned has run.
+ */
+export class Member {
+  readonly proc: Proc;
+  readonly disk: SimDisk;
+  readonly clock: SkewedClock;
+  private mode: Mode = { kind: 'idle' };
+  private replica?: Replica;
+  private entries: LogEntry[] = [];
+  private snap?: { zxid: number; bytes: Uint8Array };
+  private applied = 0;
+  private lifeKey = '';
+  private lives = 0;
+  private round = 0;
+  private epochLeaders = new EpochLeaders();
+  private inputs: (() => Effects)[] = [];
+  private busy = false;
+  private flushing = false;
+  private touched = new Set<bigint>();
+  private readonly outSeq = new Map<string, number>();
+  private readonly inSeq = new Map<string, number>();
+  serving = false;
+
+  constructor(
+    readonly id: string,
+    readonly voter: boolean,
+    private readonly w: World,
+    private readonly rng: Rng,
+    clock: { offsetMs: number; driftPpm: number },
+  ) {
+    this.proc = new Proc(id, w.sched);
+    this.disk = new SimDisk(this.proc, rng.fork());
+    this.clock = new SkewedClock(w.sched, clock.offsetMs, clock.driftPpm);
+    w.bus.attach(this.proc, (from, msg) => this.guard(() => this.receive(from, msg)));
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  get lastZxid(): number {
+    return this.replica?.tree.lastZxid ?? 0;
+  }
+
+  get digest(): string | undefined {
+    return this.replica?.tree.digest();
+  }
+
+  get role(): string {
+    return this.mode.kind === 'leading' ? `leading ${this.mode.core.epoch}` : this.mode.kind;
+  }
+
+  start(): void {
+    this.disk.recover();
+    this.entries = [];
+    this.snap = undefined;
+    const snap = this.disk.readFile('snap');
+    if (snap) this.snap = { zxid: Number(Buffer.from(snap).readBigUInt64BE(0)), bytes: snap.subarray(8) };
+    for (const r of this.disk.records()) this.entries.push(decodeEntry(r));
+    this.touched.clear();
+    this.inSeq.clear();
+    this.outSeq.clear();
+    this.next();
+    this.every(this.w.timing.tickTime / 2, () => this.tick());
+  }
+
+  crash(): void {
+    this.proc.crash();
+    this.disk.crash();
+    this.mode = { kind: 'idle' };
+    this.replica = undefined;
+    this.serving = false;
+    this.inputs = [];
+    this.busy = false;
+    this.flushing = false;
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.proc.after(ms, () => {
+      this.guard(fn);
+      this.every(ms, fn);
+    });
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.w.fail(this.id, err);
+      this.crash();
+    }
+  }
+
+  // ------------------------------------------------------------ roles
+
+  private get lastLogged(): number {
+    return this.entries.at(-1)?.[0] ?? this.snap?.zxid ?? 0;
+  }
+
+  private durableState(): DurableState {
+    return { acceptedEpoch: this.readEpoch('accepted'), currentEpoch: this.readEpoch('current'), lastLogged: this.lastLogged };
+  }
+
+  private readEpoch(kind: string): number {
+    const b = this.disk.readFile(kind);
+    return b ? Buffer.from(b).readUInt32BE(0) : 0;
+  }
+
+  /** Looks for a leader (voter), or starts observing again (observer). */
+  private next(): void {
+    this.serving = false;
+    if (!this.voter) return this.learn(undefined);
+    const election = new Election(this.id, this.w.voters, { leader: this.id, epoch: this.readEpoch('current'), zxid: this.lastLogged }, ++this.round);
+    this.mode = { kind: 'looking', election, finalizing: false, votedAt: this.w.sched.now };
+    this.vote(election.vote());
+    if (this.w.voters.length === 1) this.decided(this.id);
+  }
+
+  private vote(v: Vote): void {
+    for (const m of this.w.voters) if (m !== this.id) this.send(m, { t: 'vote', vote: v });
+  }
+
+  private onVote(v: Vote): void {
+    const m = this.mode;
+    if (m.kind !== 'looking') {
+      // A looking member learns who leads, so a restarted member joins instead of forcing an election.
+      if (v.state === 'looking' && (m.kind === 'leading' || (m.kind === 'learning' && this.voter && m.core.leader))) {
+        const leader = m.kind === 'leading' ? this.id : m.core.leader!;
+        const state = m.kind === 'leading' ? 'leading' : 'following';
+        this.send(v.from, { t: 'vote', vote: { from: this.id, state, round: v.round, leader, epoch: this.readEpoch('current'), zxid: this.lastLogged } });
+      }
+      return;
+    }
+    this.considerVote(m, m.election.receive(v));
+  }
+
+  private considerVote(m: Extract<Mode, { kind: 'looking' }>, step: ElectionStep): void {
+    if (step.send) this.vote(step.send);
+    if (step.join) return this.decided(step.join.leader);
+    if (step.quorum && !m.finalizing) {
+      m.finalizing = true;
+      this.proc.after(FINALIZE_WAIT_MS, () => {
+        if (this.mode !== m) return;
+        m.finalizing = false;
+        if (m.election.hasQuorum()) this.decided(m.election.current().leader);
+      });
+    }
+  }
+
+  private decided(leader: string): void {
+    if (leader === this.id) this.lead();
+    else this.learn(leader);
+  }
+
+  private lead(): void {
+    const history = new History(this.snap?.zxid ?? 0, { window: 1_000_000 });
+    for (const e of this.entries) history.append(e);
+    const core = new LeaderCore(
+      { id: this.id, voters: this.w.voters, ...this.w.timing, maxMessageBytes: 1 << 20, epochLeaders: this.epochLeaders },
+      this.durableState(),
+      history,
+    );
+    this.rebuild();
+    this.mode = { kind: 'leading', core, pipeline: new LeaderPipeline(this, core, history) };
+    this.input(core, () => core.start(this.now));
+  }
+
+  private learn(leader: string | undefined): void {
+    const attempt = this.rng.u32();
+    const core = new LearnerCore(
+      {
+        id: this.id,
+        voter: this.voter,
+        leader,
+        ...this.w.timing,
+        attempt,
+        leaderGoneMs: this.w.timing.tickTime * 2,
+        epochLeaders: this.epochLeaders,
+      },
+      this.durableState(),
+    );
+    this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0 };
+    this.input(core, () => core.start(this.now));
+  }
+
+  private ended(): void {
+    this.replica?.detachAll('role ended');
+    this.replica = undefined;
+    this.serving = false;
+    this.mode = { kind: 'idle' };
+    this.inputs = [];
+    this.proc.after(this.voter ? 0 : 100, () => this.guard(() => this.next()));
+  }
+
+  private tick(): void {
+    const m = this.mode;
+    if (m.kind === 'leading') {
+      this.input(m.core, () => m.core.tick(this.now));
+      m.pipeline.touch([...this.touched]);
+      this.touched.clear();
+      m.pipeline.expire();
+    } else if (m.kind === 'learning') {
+      this.input(m.core, () => m.core.tick(this.now));
+      if (this.touched.size > 0 && m.core.leader) {
+        this.send(m.core.leader, { t: 'touch', sessions: [...this.touched] });
+        this.touched.clear();
+      }
+    } else if (m.kind === 'looking') {
+      if (this.w.sched.now - m.votedAt >= REVOTE_MS) {
+        m.votedAt = this.w.sched.now;
+        this.vote(m.election.vote());
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ effects
+
+  /** Hands the core an input once the effects of the previous one have run. */
+  private input(core: LeaderCore | LearnerCore, fn: () => Effects): void {
+    this.inputs.push(() => (this.currentCore() === core ? fn() : []));
+    this.pump();
+  }
+
+  private currentCore(): LeaderCore | LearnerCore | undefined {
+    const m = this.mode;
+    return m.kind === 'leading' || m.kind === 'learning' ? m.core : undefined;
+  }
+
+  private pump(): void {
+    while (!this.busy && this.inputs.length > 0) this.run(this.inputs.shift()!(), 0);
+    const m = this.mode;
+    if (m.kind === 'leading' && m.core.due && !this.flushing) {
+      // As the services do: one flush at the end of the turn carries what the turn's inputs produced.
+      this.flushing = true;
+      const core = m.core;
+      this.proc.after(0, () =>
+        this.guard(() => {
+          this.flushing = false;
+          this.input(core, () => (core.due ? core.flush(this.now) : []));
+        }),
+      );
+    }
+  }
+
+  private run(fx: Effects, from: number): void {
+    const core = this.currentCore();
+    for (let i = from; i < fx.length; i++) {
+      if (this.currentCore() !== core) return;
+      const e = fx[i]!;
+      if (e.type === 'persistEpoch') {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(e.epoch);
+        this.disk.writeFile(e.kind, b);
+        this.busy = true;
+        this.disk.fsync(() =>
+          this.guard(() => {
+            this.busy = false;
+            this.run(fx, i + 1);
+            this.pump();
+          }),
+        );
+        return;
+      }
+      this.perform(e);
+    }
+  }
+
+  private perform(e: Effect): void {
+    const m = this.mode;
+    switch (e.type) {
+      case 'log':
+        return this.logEntries(e.entries);
+      case 'send':
+        return this.send(e.to, { t: 'toLearner', msg: e.msg });
+      case 'broadcast':
+        for (const to of this.w.members) if (to !== this.id) this.send(to, { t: 'broadcast', msg: e.msg });
+        return;
+      case 'toLeader':
+        return this.toLeader(e.msg);
+      case 'commit':
+        this.commitTo(e.zxid);
+        if (m.kind === 'leading') m.pipeline.committed(e.zxid);
+        return;
+      case 'prepareSync': {
+        if (m.kind !== 'leading') return;
+        const snapshot = e.plan.mode === 'snap' ? { zxid: this.replica!.tree.lastZxid, bytes: encodeSnapshot(this.replica!.tree) } : undefined;
+        this.input(m.core, () => m.core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot }));
+        return;
+      }
+      case 'install':
+        return this.install(e.sync);
+      case 'answerSync':
+        this.replica?.synced(e.sessionId, e.cxid, e.path);
+        return;
+      case 'probeLeader':
+        return this.probe(e.leader, e.epoch);
+      case 'phase':
+        if (e.phase === 'synchronization' && m.kind === 'leading') this.w.record.leaders.push({ epoch: e.epoch, member: this.id, at: this.w.sched.now });
+        if (e.phase === 'broadcast') {
+          this.serving = true;
+          if (m.kind === 'leading') m.pipeline.begin(e.epoch, this.now);
+        }
+        return;
+      case 'end':
+        return this.ended();
+    }
+  }
+
+  private toLeader(msg: ToLeader): void {
+    const m = this.mode;
+    if (m.kind !== 'learning') return;
+    // Only the leader subscribes to zab.leader.*: an observer's handshake goes to whichever voter leads.
+    const leader = m.core.leader;
+    if (leader) this.send(leader, { t: 'toLeader', msg });
+    else for (const v of this.w.voters) this.send(v, { t: 'toLeader', msg });
+  }
+
+  private logEntries(entries: LogEntry[]): void {
+    const m = this.mode;
+    if (m.kind !== 'learning') return;
+    for (const e of entries) {
+      this.entries.push(e);
+      this.disk.append(encodeEntry(e));
+    }
+    const upTo = entries.at(-1)![0];
+    const core = m.core;
+    if (this.w.defects.ackBeforeFsync) {
+      this.input(core, () => core.durable(upTo));
+      return;
+    }
+    this.disk.fsync(() => this.guard(() => this.input(core, () => core.durable(upTo))));
+  }
+
+  /** Brings log and tree to the leader's, fsyncs, then tells the core. */
+  private install(sync: Extract<ToLearner, { t: 'sync' }>): void {
+    const m = this.mode;
+    if (m.kind !== 'learning') return;
+    if (sync.mode === 'trunc') {
+      this.entries = this.entries.filter(([z]) => z <= sync.truncTo);
+      this.disk.truncate(this.entries.length);
+    } else if (sync.mode === 'snap') {
+      const zxid = Buffer.alloc(8);
+      zxid.writeBigUInt64BE(BigInt(sync.snapZxid));
+      this.snap = { zxid: sync.snapZxid, bytes: sync.snapshot! };
+      this.disk.writeFile('snap', Buffer.concat([zxid, sync.snapshot!]));
+      this.entries = [];
+      this.disk.truncate(0);
+    }
+    for (const e of sync.txns) {
+      if (e[0] <= this.lastLogged) continue;
+      this.entries.push(e);
+      this.disk.append(encodeEntry(e));
+    }
+    this.rebuild();
+    const core = m.core;
+    this.disk.fsync(() => this.guard(() => this.input(core, () => core.installed(this.lastLogged, this.now))));
+  }
+
+  /** A fresh replica from the snapshot; the log is applied as commits come. */
+  private rebuild(): void {
+    this.replica?.detachAll('resynchronizing');
+    const tree = this.snap ? decodeSnapshot(this.snap.bytes) : new DataTree();
+    this.applied = tree.lastZxid;
+    this.lifeKey = `${this.id}#${this.lives++}`;
+    this.w.record.applied.set(this.lifeKey, []);
+    this.replica = new Replica(
+      {
+        id: this.id,
+        tickTime: this.w.timing.tickTime,
+        minSessionTimeout: 2 * this.w.timing.tickTime,
+        maxSessionTimeout: 20 * this.w.timing.tickTime,
+        tree: {},
+        forward: (entries) => this.forward(entries),
+        send: (gw, entries) => {
+          const seq = (this.outSeq.get(gw) ?? 0) + 1;
+          this.outSeq.set(gw, seq);
+          this.send(gw, { t: 'out', seq, entries });
+        },
+        warn: () => {},
+        lastLogged: () => this.lastLogged,
+        defer: (fn) => this.proc.after(0, () => this.guard(fn)),
+        random: (n) => this.rng.bytes(n),
+      },
+      tree,
+    );
+  }
+
+  /** Applies logged transactions up to zxid to the replica. */
+  private commitTo(zxid: number): void {
+    const r = this.replica;
+    if (!r) return;
+    const record = this.w.record.applied.get(this.lifeKey)!;
+    for (const [z, payload] of this.entries) {
+      if (z <= this.applied) continue;
+      if (z > zxid) break;
+      const { hdr, txn } = decodeTxn(payload);
+      r.committed(hdr, txn);
+      this.applied = z;
+      record.push({ zxid: z, payload });
+    }
+  }
+
+  private forward(entries: Forwarded[]): void {
+    const m = this.mode;
+    if (m.kind === 'leading') return m.pipeline.submit(this.id, entries);
+    if (m.kind !== 'learning' || !m.core.leader) return;
+    this.send(m.core.leader, { t: 'fwd', attempt: m.attempt, seq: ++m.fwdSeq, entries });
+  }
+
+  private probe(leader: string, epoch: number): void {
+    const m = this.mode;
+    if (m.kind !== 'learning') return;
+    const n = ++m.probe;
+    const core = m.core;
+    this.send(leader, { t: 'probe', epoch, n });
+    this.proc.after(PROBE_TIMEOUT_MS, () => {
+      if (this.mode === m && m.probe === n) this.input(core, () => core.probed('timeout', this.now));
+    });
+  }
+
+  // ------------------------------------------------------------ messages
+
+  send(to: string, msg: SimMsg): void {
+    this.w.bus.send(this.id, to, structuredClone(msg));
+  }
+
+  private receive(from: string, msg: SimMsg): void {
+    const m = this.mode;
+    switch (msg.t) {
+      case 'vote':
+        return this.onVote(msg.vote);
+      case 'toLeader':
+        if (m.kind === 'leading' && msg.msg.from === from) this.input(m.core, () => m.core.step(msg.msg, this.now));
+        return;
+      case 'toLearner': {
+        if (m.kind !== 'learning') return;
+        const ok = from === m.core.leader || (msg.msg.t === 'newepoch' && msg.msg.leader === from);
+        if (ok) this.input(m.core, () => m.core.step(msg.msg, this.now));
+        return;
+      }
+      case 'broadcast':
+        if (m.kind !== 'learning') return;
+        if (this.w.defects.acceptOldEpoch && m.core.epoch > msg.msg.epoch) return this.takeStale(msg.msg);
+        this.input(m.core, () => m.core.broadcast(msg.msg, from, this.now));
+        return;
+      case 'probe': {
+        const answered = m.kind === 'leading' && m.core.epoch === msg.epoch && m.core.serving;
+        this.send(from, { t: 'alive', n: msg.n, answered });
+        return;
+      }
+      case 'alive':
+        if (m.kind === 'learning' && m.probe === msg.n) {
+          m.probe++;
+          this.input(m.core, () => m.core.probed(msg.answered ? 'answered' : 'nobody', this.now));
+        }
+        return;
+      case 'fwd':
+        if (m.kind === 'leading') m.pipeline.forwarded(from, msg.attempt, msg.seq, msg.entries);
+        return;
+      case 'touch':
+        // From a gateway, or relayed by a learner: the leader's session clock is the only one that counts.
+        if (m.kind === 'leading') m.pipeline.touch(msg.sessions);
+        else for (const s of msg.sessions) this.touched.add(s);
+        return;
+      case 'gw':
+        return this.fromGateway(from, msg.seq, msg.entries);
+      case 'out':
+        return;
+    }
+  }
+
+  /** The planted defect: an old leader's proposals logged and applied as if they were the current epoch's. */
+  private takeStale(b: Broadcast): void {
+    const fresh = b.proposals.filter(([z]) => z > this.lastLogged);
+    for (const e of fresh) {
+      this.entries.push(e);
+      this.disk.append(encodeEntry(e));
+    }
+    if (fresh.length > 0) this.commitTo(fresh.at(-1)![0]);
+  }
+
+  private fromGateway(gw: string, seq: number, entries: GwToLearner[]): void {
+    const prev = this.inSeq.get(gw);
+    this.inSeq.set(gw, seq);
+    for (const e of entries) if (e[0] === 'r') this.touched.add(e[2]);
+    if (!this.serving || !this.replica) {
+      this.send(gw, { t: 'out', seq: 0, entries: [['X', 0, 'not serving']] });
+      return;
+    }
+    if (prev !== undefined && seq !== prev + 1) {
+      this.replica.dropGateway(gw, 'batches from the gateway were lost');
+      return;
+    }
+    this.replica.fromGateway(gw, entries);
+  }
+
+  // ------------------------------------------------------------ leader side, used by LeaderPipeline
+
+  appendLocal(e: LogEntry): void {
+    this.entries.push(e);
+    this.disk.append(encodeEntry(e));
+  }
+
+  get tree(): DataTree | undefined {
+    return this.replica?.tree;
+  }
+
+  get world(): World {
+    return this.w;
+  }
+
+  feed(core: LeaderCore, fn: () => Effects): void {
+    this.input(core, fn);
+  }
+
+  synced(sessionId: bigint, cxid: number, path: string): void {
+    this.replica?.synced(sessionId, cxid, path);
+  }
+}
+
+/**
+ * The leader's write pipeline as the leader service runs it — validate with
+ * the real Preparer, assign the zxid, log, propose, fsync, ack — plus the
+ * session clock. Host code: the consensus decisions stay in LeaderCore.
+ */
+class LeaderPipeline {
+  private epoch = 0;
+  private counter = 0;
+  private preparer?: Preparer;
+  private inflight: ({ zxid: number; sync?: undefined } | { sync: { learner: string; sessionId: bigint; cxid: number; path: string } })[] = [];
+  private readonly fwd = new Map<string, { attempt: number; seq: number }>();
+  private readonly heard = new Map<bigint, number>();
+  private readonly expiring = new Set<bigint>();
+  private flushing = false;
+  private pending = 0;
+
+  constructor(
+    private readonly m: Member,
+    private readonly core: LeaderCore,
+    private readonly history: History,
+  ) {}
+
+  begin(epoch: number, now: number): void {
+    this.epoch = epoch;
+    this.preparer = new Preparer(this.m.tree!);
+    for (const id of this.m.tree!.sessions.keys()) this.heard.set(id, now);
+  }
+
+  forwarded(learner: string, attempt: number, seq: number, entries: Forwarded[]): void {
+    const prior = this.fwd.get(learner);
+    const expected = prior && prior.attempt === attempt ? prior.seq + 1 : 1;
+    if (seq < expected) return;
+    this.fwd.set(learner, { attempt, seq });
+    if (seq > expected) {
+      this.m.feed(this.core, () => this.core.sendAway(learner, 'forwarded writes were lost'));
+      return;
+    }
+    this.submit(learner, entries);
+  }
+
+  touch(sessions: bigint[]): void {
+    const now = this.m.now;
+    for (const s of sessions) if (this.heard.has(s)) this.heard.set(s, now);
+  }
+
+  submit(learner: string, entries: Forwarded[]): void {
+    if (!this.preparer || !this.core.serving) return;
+    for (const e of entries) {
+      if (e[0] === 's') {
+        this.propose(e[2], 0, OpCode.createSession, { timeout: e[3], verifier: e[4] }, []);
+        continue;
+      }
+      const [, , sessionId, cxid, op, body, auth] = e;
+      const req = decodeRequest(op, new JuteReader(body)).req;
+      if (op === OpCode.sync) {
+        const mark = { learner, sessionId, cxid, path: (req as { path: string }).path };
+        if (this.inflight.length === 0) this.answerSync(mark);
+        else this.inflight.push({ sync: mark });
+        continue;
+      }
+      this.propose(sessionId, cxid, op, req, auth.map(([scheme, id]) => ({ scheme, id })));
+    }
+  }
+
+  /** The leader's session clock: a session not heard of for its timeout is closed by a transaction. */
+  expire(): void {
+    const tree = this.m.tree;
+    if (!this.preparer || !this.core.serving || !tree) return;
+    const now = this.m.now;
+    for (const [id, heard] of this.heard) {
+      const s = tree.sessions.get(id);
+      if (!s) {
+        if (!this.inflight.length) this.heard.delete(id);
+        continue;
+      }
+      if (this.expiring.has(id) || now - heard <= s.timeout) continue;
+      this.expiring.add(id);
+      this.m.world.record.expiries.push({ session: id.toString(16), by: this.m.id, leading: this.core.serving, at: this.m.world.sched.now });
+      this.propose(id, 0, OpCode.closeSession, undefined, []);
+    }
+  }
+
+  committed(zxid: number): void {
+    this.history.release(zxid);
+    this.preparer?.applied(zxid);
+    while (this.inflight.length > 0) {
+      const head = this.inflight[0]!;
+      if (head.sync) {
+        this.inflight.shift();
+        this.answerSync(head.sync);
+        continue;
+      }
+      if (head.zxid > zxid) break;
+      this.inflight.shift();
+    }
+    const tree = this.m.tree;
+    if (tree) for (const id of tree.sessions.keys()) if (!this.heard.has(id)) this.heard.set(id, this.m.now);
+  }
+
+  private answerSync(mark: { learner: string; sessionId: bigint; cxid: number; path: string }): void {
+    if (mark.learner === this.m.id) this.m.synced(mark.sessionId, mark.cxid, mark.path);
+    else this.m.feed(this.core, () => this.core.answerSync(mark.learner, mark.sessionId, mark.cxid, mark.path));
+  }
+
+  private propose(sessionId: bigint, cxid: number, op: number, req: unknown, ids: Id[]): void {
+    const zxid = makeZxid(this.epoch, ++this.counter);
+    const time = this.m.now;
+    const txn: Txn = this.preparer!.prepare(op, req, { sessionId, ids }, zxid, time);
+    const hdr: TxnHeader = { sessionId, cxid, zxid, time, type: txnType(txn) };
+    const entry: LogEntry = [zxid, encodeTxn(hdr, txn)];
+    this.m.appendLocal(entry);
+    this.history.append(entry);
+    this.inflight.push({ zxid });
+    this.m.feed(this.core, () => this.core.propose([entry]));
+    this.pending = zxid;
+    this.schedule();
+  }
+
+  /** Group commit: one fsync for what a turn appended; the fsync is the leader's own ack. */
+  private schedule(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.m.proc.after(0, () => {
+      const upTo = this.pending;
+      const core = this.core;
+      const now = () => this.m.now;
+      this.m.disk.fsync(() => {
+        this.flushing = false;
+        this.m.feed(core, () => {
+          const fx = core.durable(upTo, now());
+          if (this.m.world.defects.oneAckShort) {
+            const other = this.m.world.voters.find((v) => v !== this.m.id);
+            if (other) fx.push(...core.step({ t: 'ack', from: other, epoch: this.epoch, zxid: upTo }, now()));
+          }
+          return fx;
+        });
+        if (this.pending > upTo) this.schedule();
+      });
+    });
+  }
+}
+
+function encodeEntry([zxid, payload]: LogEntry): Uint8Array {
+  const b = Buffer.alloc(8 + payload.length);
+  b.writeBigUInt64BE(BigInt(zxid));
+  b.set(payload, 8);
+  return b;
+}
+
+function decodeEntry(b: Uint8Array): LogEntry {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  return [Number(buf.readBigUInt64BE(0)), buf.subarray(8)];
+}

@@ -1,0 +1,18 @@
+import type { Broadcast, Forwarded, GwToLearner, LearnerToGw, ToLeader, ToLearner, Vote } from '@zooid/protocol';
+
+/** Everything that travels on the simulated bus: the members' real messages, and the hosts' plumbing around them. */
+export type SimMsg =
+  | { t: 'vote'; vote: Vote }
+  | { t: 'toLeader'; msg: ToLeader }
+  | { t: 'toLearner'; msg: ToLearner }
+  | { t: 'broadcast'; msg: Broadcast }
+  /** The liveness probe of zab.alive.<leader>.<epoch>, and its answers. */
+  | { t: 'probe'; epoch: number; n: number }
+  | { t: 'alive'; n: number; answered: boolean }
+  /** Learner → leader: forwarded writes, numbered per stint so a lost batch shows. */
+  | { t: 'fwd'; attempt: number; seq: number; entries: Forwarded[] }
+  /** Gateway → member → leader: sessions with a live connection. */
+  | { t: 'touch'; sessions: bigint[] }
+  /** Gateway ↔ learner batches, numbered per sender so a lost batch shows. */
+  | { t: 'gw'; seq: number; entries: GwToLearner[] }
+  | { t: 'out'; seq: number; entries: LearnerToGw[] };
