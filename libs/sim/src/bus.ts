@@ -25,7 +25,8 @@ export const CALM: BusFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 1
  */
 export class SimBus<M> {
   faults: BusFaults = CALM;
-  private readonly cut = new Set<string>();
+  /** Directed links that are cut, each with how many faults cut it (overlapping faults heal independently). */
+  private readonly cut = new Map<string, number>();
   private generation = 0;
   private downUntil = 0;
   readonly handlers = new Map<string, { proc: Proc; deliver: (from: string, msg: M) => void }>();
@@ -64,17 +65,27 @@ export class SimBus<M> {
     }
   }
 
-  /** Cuts from → to; with `both`, to → from too. */
-  block(from: string, to: string, both = true): void {
-    this.cut.add(`${from}>${to}`);
-    if (both) this.cut.add(`${to}>${from}`);
+  /** Cuts from → to (with `both`, to → from too); returns what undoes it. */
+  block(from: string, to: string, both = true): () => void {
+    const links = both ? [`${from}>${to}`, `${to}>${from}`] : [`${from}>${to}`];
+    for (const l of links) this.cut.set(l, (this.cut.get(l) ?? 0) + 1);
+    return () => {
+      for (const l of links) {
+        const n = (this.cut.get(l) ?? 0) - 1;
+        if (n > 0) this.cut.set(l, n);
+        else this.cut.delete(l);
+      }
+    };
   }
 
-  /** Splits processes into groups that cannot reach each other. */
-  partition(groups: readonly (readonly string[])[]): void {
-    for (const a of groups) for (const b of groups) if (a !== b) for (const x of a) for (const y of b) this.block(x, y, false);
+  /** Splits processes into groups that cannot reach each other; returns what heals it. */
+  partition(groups: readonly (readonly string[])[]): () => void {
+    const undo: (() => void)[] = [];
+    for (const a of groups) for (const b of groups) if (a !== b) for (const x of a) for (const y of b) undo.push(this.block(x, y, false));
+    return () => undo.forEach((u) => u());
   }
 
+  /** Every cut healed at once. */
   heal(): void {
     this.cut.clear();
   }

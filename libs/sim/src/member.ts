@@ -78,6 +78,7 @@ export class Member {
   private lifeKey = '';
   private lives = 0;
   private round = 0;
+  /** The leaders this life of the process has seen per epoch (the cores assert one each); a restart forgets them. */
   private epochLeaders = new EpochLeaders();
   private inputs: (() => Effects)[] = [];
   private busy = false;
@@ -123,6 +124,7 @@ export class Member {
     const snap = this.disk.readFile('snap');
     if (snap) this.snap = { zxid: Number(Buffer.from(snap).readBigUInt64BE(0)), bytes: snap.subarray(8) };
     for (const r of this.disk.records()) this.entries.push(decodeEntry(r));
+    this.epochLeaders = new EpochLeaders();
     this.touched.clear();
     this.inSeq.clear();
     this.outSeq.clear();
@@ -361,8 +363,9 @@ export class Member {
       case 'probeLeader':
         return this.probe(e.leader, e.epoch);
       case 'phase':
-        if (e.phase === 'synchronization' && m.kind === 'leading') this.w.record.leaders.push({ epoch: e.epoch, member: this.id, at: this.w.sched.now });
         if (e.phase === 'broadcast') {
+          // Established: a quorum acknowledged this leader's epoch (one that only chose an epoch never led it).
+          if (m.kind === 'leading') this.w.record.leaders.push({ epoch: e.epoch, member: this.id, at: this.w.sched.now });
           this.serving = true;
           if (m.kind === 'leading') m.pipeline.begin(e.epoch, this.now);
         }

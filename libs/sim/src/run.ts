@@ -112,12 +112,10 @@ export function runSeed(o: RunOptions): RunResult {
         byId.get(f.member)!.proc.pause(f.ms);
         return;
       case 'partition':
-        bus.partition(f.groups);
-        sched.after(f.ms, () => bus.heal());
+        sched.after(f.ms, bus.partition(f.groups));
         return;
       case 'cut':
-        bus.block(f.from, f.to, false);
-        sched.after(f.ms, () => bus.heal());
+        sched.after(f.ms, bus.block(f.from, f.to, false));
         return;
       case 'bus-restart':
         bus.restart(f.downMs);

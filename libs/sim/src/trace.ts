@@ -1,0 +1,66 @@
+import { hexZxid } from '@zooid/zab';
+import { runSeed, type Fault, type RunOptions, type RunResult } from './run.js';
+
+/**
+ * Shrinks a failing seed's fault schedule: drops one applied fault at a time
+ * and keeps the drop when the replay still shows a violation of the same
+ * kind. Each replay is the same seed with fewer faults, so the answer is a
+ * schedule that reproduces exactly.
+ */
+export function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): RunResult {
+  const kind = failed.violations[0]!.kind;
+  let best = failed;
+  let keep = new Set(failed.applied);
+  let runs = 0;
+  for (let changed = true; changed && runs < maxRuns; ) {
+    changed = false;
+    for (const i of [...keep]) {
+      if (runs++ >= maxRuns) break;
+      const without = new Set([...keep].filter((x) => x !== i));
+      const r = runSeed({ ...o, only: without });
+      if (r.violations.some((v) => v.kind === kind)) {
+        keep = without;
+        best = r;
+        changed = true;
+      }
+    }
+  }
+  return best;
+}
+
+/** What to print for a failing seed: how to replay it, its faults, its violations and the operations they name. */
+export function describeFailure(o: RunOptions, r: RunResult): string {
+  const lines: string[] = [];
+  const faults = r.applied.map((i) => `  #${i} ${formatFault(r.faults[i]!)}`);
+  lines.push(`seed ${r.seed}: ${r.violations.length} violation(s); replay: npm run sim -- --seed ${r.seed}${o.steps ? ` --steps ${o.steps}` : ''} --faults ${r.applied.join(',') || 'none'}`);
+  lines.push(`faults (${r.applied.length}):`, ...faults);
+  lines.push('violations:');
+  for (const v of r.violations.slice(0, 10)) lines.push(`  ${v.kind}: ${v.detail}`);
+  const named = new Set<number>();
+  for (const v of r.violations.slice(0, 10)) for (const m of v.detail.matchAll(/op (\d+)/g)) named.add(Number(m[1]));
+  if (named.size > 0) lines.push('operations named:');
+  for (const id of [...named].sort((a, b) => a - b)) {
+    const op = r.history.ops[id];
+    if (!op) continue;
+    const res = op.result ? `err ${op.result.err} at ${hexZxid(op.result.zxid)}${op.result.data !== undefined ? ` "${op.result.data}"` : ''}${op.result.version !== undefined ? ` v${op.result.version}` : ''}` : 'no answer';
+    lines.push(`  op ${id} ${op.client} session ${op.session} conn ${op.conn} xid ${op.xid} ${JSON.stringify(op.op)} called ${op.call} ms → ${res}${op.ret !== undefined ? ` at ${op.ret} ms` : ''}`);
+  }
+  const leaders = r.history.ensemble.leaders.map((l) => `${l.member}@e${l.epoch} (${l.at} ms)`).join(', ');
+  lines.push(`leaders: ${leaders || 'none'}`);
+  return lines.join('\n');
+}
+
+function formatFault(f: Fault): string {
+  switch (f.kind) {
+    case 'crash':
+      return `${f.at} ms: crash member ${f.member}, back after ${f.downMs} ms`;
+    case 'pause':
+      return `${f.at} ms: pause member ${f.member} for ${f.ms} ms`;
+    case 'partition':
+      return `${f.at} ms: partition ${f.groups.map((g) => `{${g.join(',')}}`).join(' | ')} for ${f.ms} ms`;
+    case 'cut':
+      return `${f.at} ms: cut ${f.from} → ${f.to} (one way) for ${f.ms} ms`;
+    case 'bus-restart':
+      return `${f.at} ms: bus server restarts, down ${f.downMs} ms`;
+  }
+}
