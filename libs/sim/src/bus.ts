@@ -28,6 +28,8 @@ export class SimBus<M> {
   /** Directed links that are cut, each with how many faults cut it (overlapping faults heal independently). */
   private readonly cut = new Map<string, number>();
   private generation = 0;
+  /** Senders whose messages take a slow route for a while: extra delay, in ms. */
+  private readonly slow = new Map<string, number>();
   private downUntil = 0;
   readonly handlers = new Map<string, { proc: Proc; deliver: (from: string, msg: M) => void }>();
   sent = 0;
@@ -53,6 +55,7 @@ export class SimBus<M> {
     for (let i = 0; i < copies; i++) {
       let delay = this.rng.int(f.minDelay, f.maxDelay);
       if (this.rng.chance(f.straggle)) delay += this.rng.int(f.maxDelay, 10 * f.maxDelay);
+      delay += this.slow.get(from) ?? 0;
       const gen = this.generation;
       this.sched.after(delay, () => {
         if (gen !== this.generation || this.cut.has(`${from}>${to}`)) {
@@ -85,9 +88,18 @@ export class SimBus<M> {
     return () => undo.forEach((u) => u());
   }
 
+  /** What `from` sends takes `extraMs` longer (a congested route), until the returned function is called. */
+  delay(from: string, extraMs: number): () => void {
+    this.slow.set(from, extraMs);
+    return () => {
+      if (this.slow.get(from) === extraMs) this.slow.delete(from);
+    };
+  }
+
   /** Every cut healed at once. */
   heal(): void {
     this.cut.clear();
+    this.slow.clear();
   }
 
   /** The bus server restarts: what is in flight is gone, and nothing passes for `downMs`. */

@@ -130,6 +130,8 @@ export class SimClient {
     if (!this.connected) return;
     const head = this.pending[0];
     if (head && this.sched.now - head.op.call > REQUEST_TIMEOUT_MS) return this.lost();
+    // Now and then the gateway moves the session to another learner, as when it rebalances or goes away.
+    if (this.rng.chance(0.01)) return this.lost();
     if (this.stopped || this.pending.length >= this.opts.pipeline || !this.rng.chance(0.5)) return;
     this.issue(this.pickOp());
   }

@@ -132,6 +132,13 @@ export class Member {
     this.every(this.w.timing.tickTime / 2, () => this.tick());
   }
 
+  /** Starts the process again after a crash (a no-op if something else already did). */
+  restart(): void {
+    if (this.proc.alive) return;
+    this.proc.restart();
+    this.start();
+  }
+
   crash(): void {
     this.proc.crash();
     this.disk.crash();
@@ -154,8 +161,10 @@ export class Member {
     try {
       fn();
     } catch (err) {
+      // An assert in the real code stops the process; its supervisor starts it again.
       this.w.fail(this.id, err);
       this.crash();
+      this.w.sched.after(1000, () => this.restart());
     }
   }
 

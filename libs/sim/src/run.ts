@@ -15,13 +15,22 @@ export interface RunOptions {
   observers?: number;
   clients?: number;
   defects?: Defects & { forgetLastZxid?: boolean };
+  /** Relative weights of the kinds of fault (default DEFAULT_MIX). */
+  mix?: FaultMix;
+  /** Share of member faults aimed at the current leader (default 1/3). */
+  leaderBias?: number;
   /** Replays only these faults of the seed's schedule (by index), to shrink a failing trace. */
   only?: ReadonlySet<number>;
 }
 
+/** `member: 'leader'` names whoever leads when the fault strikes (a random member when nobody does). */
 export type Fault =
   | { at: number; kind: 'crash'; member: string; downMs: number }
+  /** Several members lose power at once (a rack, a zone) and come back one by one. */
+  | { at: number; kind: 'crash-many'; members: string[]; downMs: number[] }
   | { at: number; kind: 'pause'; member: string; ms: number }
+  /** What a member sends is held up by `extraMs` for `ms` (a congested route between bus servers). */
+  | { at: number; kind: 'slow'; member: string; extraMs: number; ms: number }
   | { at: number; kind: 'partition'; groups: string[][]; ms: number }
   | { at: number; kind: 'cut'; from: string; to: string; ms: number }
   | { at: number; kind: 'bus-restart'; downMs: number };
@@ -87,7 +96,7 @@ export function runSeed(o: RunOptions): RunResult {
     (_, i) => new SimClient(`c${i + 1}`, sched, bus, rng.fork(), members, ops, events, { pipeline: 3, forgetLastZxid: o.defects?.forgetLastZxid }),
   );
 
-  const faults = schedule(faultRng, members, steps * TIMING.tickTime);
+  const faults = schedule(faultRng, members, steps * TIMING.tickTime, o.mix ?? DEFAULT_MIX, o.leaderBias ?? 1 / 3);
   const applied: number[] = [];
   faults.forEach((f, i) => {
     if (o.only && !o.only.has(i)) return;
@@ -96,26 +105,33 @@ export function runSeed(o: RunOptions): RunResult {
       inject(f);
     });
   });
+  const resolve = (member: string): Member => {
+    if (member !== 'leader') return byId.get(member)!;
+    return [...byId.values()].find((m) => m.role.startsWith('leading')) ?? byId.get(faultRng.pick(members))!;
+  };
+  const crash = (m: Member, downMs: number) => {
+    if (!m.proc.alive) return;
+    m.crash();
+    sched.after(downMs, () => m.restart());
+  };
   function inject(f: Fault): void {
     switch (f.kind) {
-      case 'crash': {
-        const m = byId.get(f.member)!;
-        if (!m.proc.alive) return;
-        m.crash();
-        sched.after(f.downMs, () => {
-          m.proc.restart();
-          m.start();
-        });
+      case 'crash':
+        return crash(resolve(f.member), f.downMs);
+      case 'crash-many':
+        f.members.forEach((id, i) => crash(byId.get(id)!, f.downMs[i]!));
         return;
-      }
       case 'pause':
-        byId.get(f.member)!.proc.pause(f.ms);
+        resolve(f.member).proc.pause(f.ms);
+        return;
+      case 'slow':
+        sched.after(f.ms, bus.delay(resolve(f.member).id, f.extraMs));
         return;
       case 'partition':
         sched.after(f.ms, bus.partition(f.groups));
         return;
       case 'cut':
-        sched.after(f.ms, bus.block(f.from, f.to, false));
+        sched.after(f.ms, bus.block(resolve(f.from).id, resolve(f.to).id, false));
         return;
       case 'bus-restart':
         bus.restart(f.downMs);
@@ -155,23 +171,57 @@ export function runSeed(o: RunOptions): RunResult {
   }
 }
 
+export type FaultKind = Fault['kind'];
+
+/** How often each kind of fault is drawn, relative to the others. */
+export type FaultMix = Record<FaultKind, number>;
+
+export const DEFAULT_MIX: FaultMix = { crash: 30, 'crash-many': 10, pause: 10, slow: 5, partition: 15, cut: 15, 'bus-restart': 15 };
+
 /** The seed's faults: drawn up front from their own generator, so a subset can be replayed exactly. */
-function schedule(rng: Rng, members: readonly string[], span: number): Fault[] {
+function schedule(rng: Rng, members: readonly string[], span: number, mix: FaultMix, leaderBias: number): Fault[] {
   const faults: Fault[] = [];
+  const kinds = Object.entries(mix) as [FaultKind, number][];
+  const total = kinds.reduce((n, [, w]) => n + w, 0);
   let at = 1000 + rng.int(100, 1000);
   while (at < 1000 + span) {
-    const r = rng.float();
-    const member = rng.pick(members);
-    if (r < 0.35) faults.push({ at, kind: 'crash', member, downMs: rng.int(50, 3000) });
-    else if (r < 0.5) faults.push({ at, kind: 'pause', member, ms: rng.int(50, 2000) });
-    else if (r < 0.7) {
-      const shuffled = [...members].sort(() => rng.float() - 0.5);
-      const cut = rng.int(1, members.length - 1);
-      faults.push({ at, kind: 'partition', groups: [shuffled.slice(0, cut), shuffled.slice(cut)], ms: rng.int(200, 3000) });
-    } else if (r < 0.85) {
-      const to = rng.pick(members.filter((m) => m !== member));
-      faults.push({ at, kind: 'cut', from: member, to, ms: rng.int(200, 3000) });
-    } else faults.push({ at, kind: 'bus-restart', downMs: rng.int(10, 500) });
+    let r = rng.float() * total;
+    const kind = kinds.find(([, w]) => (r -= w) < 0)?.[0] ?? kinds.at(-1)![0];
+    // Faults that strike whoever leads at the time: that is where the protocol is most delicate.
+    const member = rng.chance(leaderBias) ? 'leader' : rng.pick(members);
+    const other = rng.pick(members);
+    switch (kind) {
+      case 'crash':
+        faults.push({ at, kind, member, downMs: rng.int(50, 3000) });
+        break;
+      case 'crash-many': {
+        const hit = members.filter(() => rng.chance(0.6));
+        faults.push({ at, kind, members: hit, downMs: hit.map(() => rng.int(50, 3000)) });
+        break;
+      }
+      case 'pause':
+        faults.push({ at, kind, member, ms: rng.int(50, 2000) });
+        break;
+      case 'slow':
+        faults.push({ at, kind, member, extraMs: rng.int(100, 2000), ms: rng.int(200, 3000) });
+        break;
+      case 'partition': {
+        const shuffled = [...members];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = rng.int(0, i);
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const cut = rng.int(1, members.length - 1);
+        faults.push({ at, kind, groups: [shuffled.slice(0, cut), shuffled.slice(cut)], ms: rng.int(200, 3000) });
+        break;
+      }
+      case 'cut':
+        faults.push(rng.chance(0.5) ? { at, kind, from: member, to: other, ms: rng.int(200, 3000) } : { at, kind, from: other, to: member, ms: rng.int(200, 3000) });
+        break;
+      case 'bus-restart':
+        faults.push({ at, kind, downMs: rng.int(10, 500) });
+        break;
+    }
     at += rng.int(200, 1500);
   }
   return faults;

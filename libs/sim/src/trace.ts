@@ -54,6 +54,10 @@ function formatFault(f: Fault): string {
   switch (f.kind) {
     case 'crash':
       return `${f.at} ms: crash member ${f.member}, back after ${f.downMs} ms`;
+    case 'crash-many':
+      return `${f.at} ms: crash members ${f.members.map((m, i) => `${m} (back after ${f.downMs[i]} ms)`).join(', ') || 'none'}`;
+    case 'slow':
+      return `${f.at} ms: what ${f.member} sends is held up ${f.extraMs} ms, for ${f.ms} ms`;
     case 'pause':
       return `${f.at} ms: pause member ${f.member} for ${f.ms} ms`;
     case 'partition':

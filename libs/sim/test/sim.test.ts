@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { runSeed, type FaultMix, type RunOptions, type RunResult } from '../src/run.js';
+import { describeFailure } from '../src/trace.js';
+import type { Violation } from '../src/history.js';
+
+/** Seeds every `npm test` runs: a few seconds of simulated faults each, well inside the time budget on two cores. */
+const BUDGET = Number(process.env.ZOOID_SIM_SEEDS ?? 200);
+
+const fingerprint = (r: RunResult) =>
+  JSON.stringify({ ops: r.history.ops, events: r.history.events, applied: [...r.history.ensemble.applied], v: r.violations }, (_k, x) =>
+    typeof x === 'bigint' ? x.toString(16) : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x,
+  );
+
+describe('the simulator', () => {
+  it('replays a seed exactly', () => {
+    const a = runSeed({ seed: 7 });
+    const b = runSeed({ seed: 7 });
+    expect(a.ops).toBeGreaterThan(0);
+    expect(fingerprint(b)).toBe(fingerprint(a));
+    expect(fingerprint(runSeed({ seed: 8 }))).not.toBe(fingerprint(a));
+  });
+
+  it('replays a subset of a seed\'s faults exactly', () => {
+    const only = new Set([0, 2]);
+    expect(fingerprint(runSeed({ seed: 5, only }))).toBe(fingerprint(runSeed({ seed: 5, only })));
+  });
+
+  it(`finds no violation in ${BUDGET} seeds`, { timeout: 170_000 }, () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= BUDGET; seed++) {
+      const r = runSeed({ seed });
+      if (r.violations.length > 0) failures.push(describeFailure({ seed }, r));
+    }
+    expect(failures.join('\n\n')).toBe('');
+  });
+});
+
+/**
+ * Each planted defect must be caught within a few seeds: the first seed
+ * (from 1) whose run with the defect shows a violation of a kind that defect
+ * should cause, while the same seed without it shows none.
+ */
+function catches(defects: RunOptions['defects'], kinds: Violation['kind'][], opts: Omit<RunOptions, 'seed' | 'defects'> = {}, seeds = 40): number | undefined {
+  for (let seed = 1; seed <= seeds; seed++) {
+    const bad = runSeed({ seed, defects, ...opts });
+    if (!bad.violations.some((v) => kinds.includes(v.kind))) continue;
+    if (runSeed({ seed, ...opts }).violations.length > 0) continue;
+    return seed;
+  }
+  return undefined;
+}
+
+const DIVERGENCE: Violation['kind'][] = ['logs-diverge', 'lost-write', 'not-linearizable', 'read-mismatch', 'digests-differ'];
+const SLOW_LEADERS: FaultMix = { crash: 10, 'crash-many': 0, pause: 0, slow: 50, partition: 10, cut: 0, 'bus-restart': 0 };
+
+describe('planted defects are caught', { timeout: 120_000 }, () => {
+  it('committing on one ack fewer than a quorum', () => {
+    expect(catches({ oneAckShort: true }, DIVERGENCE)).toBeDefined();
+  });
+
+  it('acking (and so committing and applying) before the fsync', () => {
+    expect(catches({ ackBeforeFsync: true }, DIVERGENCE)).toBeDefined();
+  });
+
+  it('accepting a broadcast from an old epoch', () => {
+    expect(catches({ acceptOldEpoch: true }, DIVERGENCE, { mix: SLOW_LEADERS, leaderBias: 0.8 })).toBeDefined();
+  });
+
+  it('answering reads before the session\'s last zxid', () => {
+    expect(catches({ forgetLastZxid: true }, ['stale-read'])).toBeDefined();
+  });
+});
