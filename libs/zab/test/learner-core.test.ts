@@ -66,14 +66,17 @@ describe('learner core: handshake', () => {
     expect(l.phase).toBe('discovery');
   });
 
-  it('asserts one leader per epoch across its stints', () => {
+  it('never acks a second leader for an epoch it already acked, in a later stint either', () => {
     const seen = new EpochLeaders();
     const a = learner({ leader: undefined, epochLeaders: seen });
     a.start(0);
     a.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
-    const b = learner({ leader: undefined, epochLeaders: seen });
+    const b = learner({ leader: undefined, epochLeaders: seen }, { acceptedEpoch: 2, currentEpoch: 1, lastLogged: 0 });
     b.start(0);
-    expect(() => b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '3' }, 0)).toThrow(/two leaders for epoch 2/);
+    expect(b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '3' }, 0)).toEqual([]);
+    // The same leader again (this member resyncs within its epoch) is welcome.
+    expect(toLeader(b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0), 'ackepoch')).toHaveLength(1);
+    expect(() => seen.note(2, '3')).toThrow(/two leaders for epoch 2/);
   });
 
   it('installs the sync, then applies its commit point, makes the epoch current, and acks it — in that order', () => {
