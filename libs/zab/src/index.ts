@@ -3,7 +3,7 @@ export * from './election.js';
 export * from './history.js';
 export * from './acks.js';
 export * from './stream.js';
-export { assert } from './assert.js';
+export { assert, InvariantError } from './assert.js';
 export { hexZxid } from '@zooid/protocol';
 export * from './core/effects.js';
 export * from './core/invariants.js';

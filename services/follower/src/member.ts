@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
-import { Election, type ElectionStep } from '@zooid/zab';
+import { Election, EpochLeaders, type ElectionStep } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
@@ -39,7 +39,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
-  const roleOpts: RoleOptions = { ...opts, voters };
+  const roleOpts: RoleOptions = { ...opts, voters, epochLeaders: new EpochLeaders() };
   let role: LeaderRole | LearnerRole | undefined;
   let election: ((v: Vote) => void) | undefined;
   const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));

@@ -3,6 +3,7 @@ import { MemberStore, memberGauges, memberPlumbing, zabRoleMachine, type RoleOpt
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { LearnerRole } from '@zooid/follower';
 import { closeBus, connectBus, type BusConfig, type Logger } from '@zooid/runtime';
+import { EpochLeaders } from '@zooid/zab';
 
 export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
   bus: BusConfig;
@@ -43,12 +44,13 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
   });
   const announce = plumbing.announce;
 
+  const epochLeaders = new EpochLeaders();
   const stint = () => {
     if (stopped) return;
     const actor = createActor(observerMachine, {
       input: {
         host: ({ phase, end }) => {
-          const r = new LearnerRole({ ...opts, voters: [], voter: false }, store, nc, log, {
+          const r = new LearnerRole({ ...opts, voters: [], voter: false, epochLeaders }, store, nc, log, {
             phase: (p, e) => {
               phase(p, e);
               announce();

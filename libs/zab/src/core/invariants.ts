@@ -48,6 +48,12 @@ export function checkQuorum(members: Iterable<string>, voters: readonly string[]
 export class EpochLeaders {
   private readonly seen = new Map<number, string>();
 
+  /** Whether another leader already had this epoch: a learner must not ack a second one. */
+  conflicts(epoch: number, leader: string): boolean {
+    const known = this.seen.get(epoch);
+    return known !== undefined && known !== leader;
+  }
+
   note(epoch: number, leader: string): void {
     const known = this.seen.get(epoch);
     assert(known === undefined || known === leader, `two leaders for epoch ${epoch}: ${known} and ${leader}`);

@@ -235,6 +235,8 @@ export class LearnerCore {
   private onNewEpoch(m: Extract<ToLearner, { t: 'newepoch' }>): Effects {
     // An old leader (frozen, not yet stepped down) may still answer: ignore it.
     if (m.epoch < this.acceptedEpoch || (this.config.leader !== undefined && m.leader !== this.config.leader)) return [];
+    // Two leaders can pick the same epoch from overlapping quorums: acking both would let both commit in it.
+    if (this.config.epochLeaders?.conflicts(m.epoch, m.leader)) return [];
     const s = this.state;
     const fx: Effects = [];
     if (s.phase === 'discovery') {
