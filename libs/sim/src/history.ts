@@ -76,7 +76,9 @@ export interface Violation {
     | 'two-leaders'
     | 'expiry-not-by-leader'
     /** An invariant the real code asserts threw, or the simulated process failed. */
-    | 'assertion';
+    | 'assertion'
+    /** After every fault healed, the ensemble did not come back to serving with one history. */
+    | 'stuck';
   detail: string;
 }
 

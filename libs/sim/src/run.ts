@@ -157,7 +157,7 @@ export function runSeed(o: RunOptions): RunResult {
     for (const m of byId.values()) if (m.proc.alive && m.serving) record.final.push({ member: m.id, lastZxid: m.lastZxid, digest: m.digest! });
     const history: History = { ops, events, ensemble: record };
     const report = check(history, { quiescent: true });
-    if (!settled()) violations.push({ kind: 'assertion', detail: `the ensemble did not settle within 50 s of quiet (${[...byId.values()].map((m) => `${m.id}:${m.role}${m.serving ? '' : ' not serving'}`).join(', ')})` });
+    if (!settled()) violations.push({ kind: 'stuck', detail: `the ensemble did not settle within 50 s of quiet (${[...byId.values()].map((m) => `${m.id}:${m.role}${m.serving ? '' : ' not serving'}`).join(', ')})` });
     return result(history, [...violations, ...report.violations], report.inconclusive);
   } catch (err) {
     violations.push({ kind: 'assertion', detail: `simulation failed at ${sched.now} ms: ${err instanceof Error ? err.stack : String(err)}` });
