@@ -7,10 +7,10 @@ export interface BusFaults {
   drop: number;
   /** Probability that a message is delivered twice. */
   duplicate: number;
-  /** Delivery delay bounds in ms; independent delays reorder messages. */
+  /** Delivery delay bounds in ms. */
   minDelay: number;
   maxDelay: number;
-  /** Probability that a message takes up to ten times the longest delay (reordering well past its neighbours). */
+  /** Probability that a message takes up to ten times the longest delay, overtaken by those sent after it. */
   straggle: number;
 }
 
@@ -18,7 +18,9 @@ export const CALM: BusFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 1
 
 /**
  * The simulated bus. Point-to-point messages between processes, each with a
- * random delay, possibly lost, duplicated or overtaken. A partition cuts a
+ * random delay, possibly lost or duplicated; in order between two processes
+ * as NATS keeps one publisher's messages in order, except for stragglers,
+ * which the messages after them overtake. A partition cuts a
  * direction between two processes (asymmetric when only one way is cut) at
  * send time and at delivery time, as a dead route would. A bus server
  * restart loses everything in flight and everything sent while it is down.
@@ -30,6 +32,8 @@ export class SimBus<M> {
   private generation = 0;
   /** Senders whose messages take a slow route for a while: extra delay, in ms. */
   private readonly slow = new Map<string, number>();
+  /** Per link, when its last in-order message is delivered: the next is not delivered before. */
+  private readonly lastDelivery = new Map<string, number>();
   private downUntil = 0;
   readonly handlers = new Map<string, { proc: Proc; deliver: (from: string, msg: M) => void }>();
   sent = 0;
@@ -53,11 +57,15 @@ export class SimBus<M> {
     }
     const copies = this.rng.chance(f.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      let delay = this.rng.int(f.minDelay, f.maxDelay);
-      if (this.rng.chance(f.straggle)) delay += this.rng.int(f.maxDelay, 10 * f.maxDelay);
-      delay += this.slow.get(from) ?? 0;
+      const link = `${from}>${to}`;
+      let at = this.sched.now + this.rng.int(f.minDelay, f.maxDelay) + (this.slow.get(from) ?? 0);
+      if (this.rng.chance(f.straggle)) at += this.rng.int(f.maxDelay, 10 * f.maxDelay);
+      else {
+        at = Math.max(at, this.lastDelivery.get(link) ?? 0);
+        this.lastDelivery.set(link, at);
+      }
       const gen = this.generation;
-      this.sched.after(delay, () => {
+      this.sched.at(at, () => {
         if (gen !== this.generation || this.cut.has(`${from}>${to}`)) {
           this.lost++;
           return;

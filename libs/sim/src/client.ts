@@ -17,7 +17,9 @@ import type { Rng } from './rng.js';
 import type { Scheduler } from './scheduler.js';
 
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-const REQUEST_TIMEOUT_MS = 3000;
+const REQUEST_TIMEOUT_MS = 2000;
+/** As a ZooKeeper client's connect timeout: a share of the session timeout, so a dead server costs less than the session. */
+const CONNECT_TIMEOUT_MS = 500;
 const KEYS = ['/k0', '/k1', '/k2', '/k3'];
 
 export interface ClientOptions {
@@ -48,7 +50,8 @@ export class SimClient {
   private member?: string;
   private connected = false;
   private xid = 0;
-  private seq = 0;
+  /** Batches are numbered per learner, as the gateway numbers its stream to each. */
+  private readonly seq = new Map<string, number>();
   private readonly inSeq = new Map<string, number>();
   private pending: Pending[] = [];
   private stopped = false;
@@ -72,7 +75,10 @@ export class SimClient {
     this.reconnect();
     this.every(50, () => this.work());
     this.every(100, () => {
-      if (this.connected && this.member) this.send({ t: 'touch', sessions: [this.session] });
+      if (!this.connected || !this.member) return;
+      this.send({ t: 'touch', sessions: [this.session] });
+      // The stream announces its last number, so a lost last batch shows without waiting for the next one.
+      this.send({ t: 'gw', seq: this.seq.get(this.member) ?? 0, entries: [] });
     });
   }
 
@@ -97,19 +103,20 @@ export class SimClient {
   }
 
   private gw(entries: Extract<SimMsg, { t: 'gw' }>['entries']): void {
-    this.send({ t: 'gw', seq: ++this.seq, entries });
+    const seq = (this.seq.get(this.member!) ?? 0) + 1;
+    this.seq.set(this.member!, seq);
+    this.send({ t: 'gw', seq, entries });
   }
 
   private reconnect(): void {
     this.connected = false;
     this.member = this.rng.pick(this.members);
     this.conn++;
-    this.seq = 0;
     this.inSeq.delete(this.member);
     const lastZxidSeen = this.opts.forgetLastZxid ? 0 : this.lastZxid;
     this.gw([['c', this.conn, { lastZxidSeen, timeOut: 1500, sessionId: this.session, passwd: this.passwd, readOnly: false, hasReadOnlyByte: true, ip: '10.0.0.1' }]]);
     const conn = this.conn;
-    this.proc.after(REQUEST_TIMEOUT_MS, () => {
+    this.proc.after(CONNECT_TIMEOUT_MS, () => {
       if (this.conn === conn && !this.connected) this.lost();
     });
   }
@@ -184,10 +191,14 @@ export class SimClient {
 
   private receive(from: string, msg: SimMsg): void {
     if (msg.t !== 'out' || from !== this.member) return;
-    if (msg.seq === 0) return this.lost();
     const prev = this.inSeq.get(from);
+    // A lost batch from the learner, seen by the next batch or announced number: the gateway closes the connection, as the real one does.
+    if (msg.entries.length === 0) {
+      if (prev !== undefined && msg.seq > prev) this.lost();
+      return;
+    }
+    if (msg.seq === 0) return this.lost();
     this.inSeq.set(from, msg.seq);
-    // A lost batch from the learner: the gateway closes the connection, as the real one does.
     if (prev !== undefined && msg.seq !== prev + 1) return this.lost();
     for (const e of msg.entries) this.entry(e);
   }

@@ -559,6 +559,15 @@ export class Member {
 
   private fromGateway(gw: string, seq: number, entries: GwToLearner[]): void {
     const prev = this.inSeq.get(gw);
+    if (entries.length === 0) {
+      // A heartbeat: the gateway's last number, and ours back.
+      if (prev !== undefined && seq > prev && this.replica) {
+        this.inSeq.set(gw, seq);
+        this.replica.dropGateway(gw, 'batches from the gateway were lost');
+      }
+      this.send(gw, { t: 'out', seq: this.outSeq.get(gw) ?? 0, entries: [] });
+      return;
+    }
     this.inSeq.set(gw, seq);
     for (const e of entries) if (e[0] === 'r') this.touched.add(e[2]);
     if (!this.serving || !this.replica) {

@@ -87,7 +87,7 @@ export function runSeed(o: RunOptions): RunResult {
     duplicate: rng.pick([0, 0.01, 0.05]),
     minDelay: 1,
     maxDelay: rng.pick([2, 10, 30]),
-    straggle: rng.pick([0, 0.01]),
+    straggle: rng.pick([0, 0.001, 0.01]),
   };
   const ops: History['ops'] = [];
   const events: History['events'] = [];

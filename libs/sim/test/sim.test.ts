@@ -4,7 +4,7 @@ import { describeFailure } from '../src/trace.js';
 import type { Violation } from '../src/history.js';
 
 /** Seeds every `npm test` runs: a few seconds of simulated faults each, well inside the time budget on two cores. */
-const BUDGET = Number(process.env.ZOOID_SIM_SEEDS ?? 200);
+const BUDGET = Number(process.env.ZOOID_SIM_SEEDS ?? 500);
 
 const fingerprint = (r: RunResult) =>
   JSON.stringify({ ops: r.history.ops, events: r.history.events, applied: [...r.history.ensemble.applied], v: r.violations }, (_k, x) =>
