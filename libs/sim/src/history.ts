@@ -52,6 +52,8 @@ export interface EnsembleRecord {
   leaders: { epoch: number; member: string; at: number }[];
   /** Every session expiry proposed, by whom, and whether that member led the epoch then. */
   expiries: { session: string; by: string; leading: boolean; at: number }[];
+  /** Each member's lifecycle — crashes, restarts, roles, phases, ends and why — for a failing seed's trace. */
+  trace: { at: number; member: string; what: string }[];
   /** At quiescence: each live member's last applied zxid and tree digest. */
   final: { member: string; lastZxid: number; digest: string }[];
 }
@@ -83,5 +85,5 @@ export interface Violation {
 }
 
 export function emptyRecord(): EnsembleRecord {
-  return { applied: new Map(), leaders: [], expiries: [], final: [] };
+  return { applied: new Map(), leaders: [], expiries: [], trace: [], final: [] };
 }

@@ -7,6 +7,7 @@ import {
   History,
   LeaderCore,
   LearnerCore,
+  hexZxid,
   makeZxid,
   type DurableState,
   type Effect,
@@ -117,7 +118,12 @@ export class Member {
     return this.mode.kind === 'leading' ? `leading ${this.mode.core.epoch}` : this.mode.kind;
   }
 
+  private note(what: string): void {
+    this.w.record.trace.push({ at: this.w.sched.now, member: this.id, what });
+  }
+
   start(): void {
+    this.note('starts');
     this.disk.recover();
     this.entries = [];
     this.snap = undefined;
@@ -140,6 +146,7 @@ export class Member {
   }
 
   crash(): void {
+    this.note('crashes');
     this.proc.crash();
     this.disk.crash();
     this.mode = { kind: 'idle' };
@@ -239,6 +246,7 @@ export class Member {
     );
     this.rebuild();
     this.mode = { kind: 'leading', core, pipeline: new LeaderPipeline(this, core, history) };
+    this.note(`leads (log to ${hexZxid(this.lastLogged)})`);
     this.input(core, () => core.start(this.now));
   }
 
@@ -257,6 +265,7 @@ export class Member {
       this.durableState(),
     );
     this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0 };
+    this.note(`${leader ? `follows ${leader}` : 'observes'} (log to ${hexZxid(this.lastLogged)})`);
     this.input(core, () => core.start(this.now));
   }
 
@@ -372,6 +381,7 @@ export class Member {
       case 'probeLeader':
         return this.probe(e.leader, e.epoch);
       case 'phase':
+        this.note(`${e.phase} in epoch ${e.epoch}`);
         if (e.phase === 'broadcast') {
           // Established: a quorum acknowledged this leader's epoch (one that only chose an epoch never led it).
           if (m.kind === 'leading') this.w.record.leaders.push({ epoch: e.epoch, member: this.id, at: this.w.sched.now });
@@ -380,6 +390,7 @@ export class Member {
         }
         return;
       case 'end':
+        this.note(`ends its role: ${e.reason}`);
         return this.ended();
     }
   }
@@ -413,6 +424,7 @@ export class Member {
   private install(sync: Extract<ToLearner, { t: 'sync' }>): void {
     const m = this.mode;
     if (m.kind !== 'learning') return;
+    this.note(`installs a ${sync.mode.toUpperCase()} of epoch ${sync.epoch} (${sync.txns.length} txns, committed to ${hexZxid(sync.committed)})`);
     if (sync.mode === 'trunc') {
       this.entries = this.entries.filter(([z]) => z <= sync.truncTo);
       this.disk.truncate(this.entries.length);

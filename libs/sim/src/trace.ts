@@ -14,7 +14,8 @@ export function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): RunResul
   let runs = 0;
   for (let changed = true; changed && runs < maxRuns; ) {
     changed = false;
-    for (const i of [...keep]) {
+    // Latest first: dropping a fault leaves everything before it as it was, so an early violation survives.
+    for (const i of [...keep].sort((x, y) => y - x)) {
       if (runs++ >= maxRuns) break;
       const without = new Set([...keep].filter((x) => x !== i));
       const r = runSeed({ ...o, only: without });
@@ -45,10 +46,17 @@ export function describeFailure(o: RunOptions, r: RunResult): string {
     const res = op.result ? `err ${op.result.err} at ${hexZxid(op.result.zxid)}${op.result.data !== undefined ? ` "${op.result.data}"` : ''}${op.result.version !== undefined ? ` v${op.result.version}` : ''}` : 'no answer';
     lines.push(`  op ${id} ${op.client} session ${op.session} conn ${op.conn} xid ${op.xid} ${JSON.stringify(op.op)} called ${op.call} ms → ${res}${op.ret !== undefined ? ` at ${op.ret} ms` : ''}`);
   }
+  const trace = r.history.ensemble.trace;
+  const shown = trace.slice(-TRACE_LINES);
+  lines.push(`members${shown.length < trace.length ? ` (the last ${shown.length} of ${trace.length} events)` : ''}:`);
+  for (const e of shown) lines.push(`  ${e.at} ms ${e.member}: ${e.what}`);
   const leaders = r.history.ensemble.leaders.map((l) => `${l.member}@e${l.epoch} (${l.at} ms)`).join(', ');
   lines.push(`leaders: ${leaders || 'none'}`);
   return lines.join('\n');
 }
+
+/** Member lifecycle events printed for a failing seed: the end of the run is where a violation shows. */
+const TRACE_LINES = 80;
 
 function formatFault(f: Fault): string {
   switch (f.kind) {
