@@ -25,8 +25,12 @@ const KEYS = ['/k0', '/k1', '/k2', '/k3'];
 export interface ClientOptions {
   /** The planted defect: the gateway forgets the client's last zxid when it reconnects. */
   forgetLastZxid?: boolean;
+  /** The planted defect: the gateway writes a batch's replies before its watch events. */
+  replyBeforeWatch?: boolean;
   /** Requests in flight at once. */
   pipeline: number;
+  /** Chance per 50 ms that the gateway moves the session to another learner. */
+  moves: number;
 }
 
 interface Pending {
@@ -138,7 +142,7 @@ export class SimClient {
     const head = this.pending[0];
     if (head && this.sched.now - head.op.call > REQUEST_TIMEOUT_MS) return this.lost();
     // Now and then the gateway moves the session to another learner, as when it rebalances or goes away.
-    if (this.rng.chance(0.01)) return this.lost();
+    if (this.rng.chance(this.opts.moves)) return this.lost();
     if (this.stopped || this.pending.length >= this.opts.pipeline || !this.rng.chance(0.5)) return;
     this.issue(this.pickOp());
   }
@@ -200,7 +204,8 @@ export class SimClient {
     if (msg.seq === 0) return this.lost();
     this.inSeq.set(from, msg.seq);
     if (prev !== undefined && msg.seq !== prev + 1) return this.lost();
-    for (const e of msg.entries) this.entry(e);
+    const entries = this.opts.replyBeforeWatch ? [...msg.entries.filter((e) => !isNotification(e)), ...msg.entries.filter(isNotification)] : msg.entries;
+    for (const e of entries) this.entry(e);
   }
 
   private entry(e: LearnerToGw): void {
@@ -260,4 +265,8 @@ export class SimClient {
       this.lastZxid = Math.max(this.lastZxid, hdr.zxid);
     }
   }
+}
+
+function isNotification(e: LearnerToGw): boolean {
+  return e[0] === 'o' && Buffer.from(e[2].buffer, e[2].byteOffset, 4).readInt32BE(0) === -1;
 }

@@ -14,11 +14,13 @@ export interface RunOptions {
   voters?: number;
   observers?: number;
   clients?: number;
-  defects?: Defects & { forgetLastZxid?: boolean };
+  defects?: Defects & { forgetLastZxid?: boolean; replyBeforeWatch?: boolean };
   /** Relative weights of the kinds of fault (default DEFAULT_MIX). */
   mix?: FaultMix;
   /** Share of member faults aimed at the current leader (default 1/3). */
   leaderBias?: number;
+  /** Chance per 50 ms that a client's session moves to another learner (default 1%). */
+  clientMoves?: number;
   /** Replays only these faults of the seed's schedule (by index), to shrink a failing trace. */
   only?: ReadonlySet<number>;
 }
@@ -93,7 +95,7 @@ export function runSeed(o: RunOptions): RunResult {
   const events: History['events'] = [];
   const clients = Array.from(
     { length: nClients },
-    (_, i) => new SimClient(`c${i + 1}`, sched, bus, rng.fork(), members, ops, events, { pipeline: 3, forgetLastZxid: o.defects?.forgetLastZxid }),
+    (_, i) => new SimClient(`c${i + 1}`, sched, bus, rng.fork(), members, ops, events, { pipeline: 3, moves: o.clientMoves ?? 0.01, forgetLastZxid: o.defects?.forgetLastZxid, replyBeforeWatch: o.defects?.replyBeforeWatch }),
   );
 
   const faults = schedule(faultRng, members, steps * TIMING.tickTime, o.mix ?? DEFAULT_MIX, o.leaderBias ?? 1 / 3);
