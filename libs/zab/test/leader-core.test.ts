@@ -209,6 +209,15 @@ describe('leader core: broadcast and commit', () => {
     expect(() => leader.propose([entry(z(1, 2))])).toThrow(/invariant/);
   });
 
+  it('once it stepped down, takes nothing more: proposals, acks and ticks are ignored', () => {
+    const e = broadcasting();
+    expect(e.leader.stepDown('transaction log failed')).toEqual([{ type: 'end', reason: 'transaction log failed' }]);
+    expect(e.leader.propose([entry(z(e.leader.epoch || 9, 1))])).toEqual([]);
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: 2, zxid: 0 }, 1)).toEqual([]);
+    expect(e.leader.tick(10_000)).toEqual([]);
+    expect(e.leader.stepDown('again')).toEqual([]);
+  });
+
   it('sends a heartbeat every half tick when nothing else went out', () => {
     const e = broadcasting();
     const seqs = () => e.effects.get('1')!.filter((x) => x.type === 'broadcast').length;
