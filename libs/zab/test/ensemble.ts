@@ -118,8 +118,14 @@ export class Ensemble {
           d.applied = Math.max(d.applied, e.zxid);
           break;
         case 'prepareSync': {
-          const snapshot = e.plan.mode === 'snap' ? { zxid: d.last, bytes: new Uint8Array(d.log.length) } : undefined;
-          this.runLeader(this.leader.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot }));
+          if (e.plan.mode === 'snap') {
+            this.runLeader(this.leader.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot: { zxid: d.last, bytes: new Uint8Array(d.log.length) } }));
+            break;
+          }
+          // What left memory is read back from the log; the core tops it up from memory.
+          const from = e.plan.mode === 'diff' ? e.plan.from : e.plan.truncTo;
+          const read = from < d.history.memoryBase ? d.log.filter((zx) => zx > from && zx <= d.history.memoryBase).map(entry) : [];
+          this.runLeader(this.leader.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: read }));
           break;
         }
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Broadcast, ToLearner } from '@zooid/protocol';
 import { LeaderCore } from '../src/core/leader.js';
+import { History } from '../src/history.js';
 import type { Effect } from '../src/core/effects.js';
 import { makeZxid } from '../src/quorum.js';
 import { Disk, Ensemble, entry, timing } from './ensemble.js';
@@ -119,6 +120,31 @@ describe('leader core: synchronization', () => {
     expect(e.leader.epoch).toBe(3);
   });
 
+  it('a DIFF from further back than memory takes what the host read from the log, topped up from memory', () => {
+    const leader = new Disk([], { accepted: 1, current: 1 });
+    leader.history = new History(0, { window: 1 });
+    leader.append([z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]);
+    leader.history.release(z(1, 5));
+    expect(leader.history.memoryBase).toBe(z(1, 4));
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': leader, '2': new Disk([z(1, 1)], { accepted: 1, current: 1 }) });
+    e.startLeader();
+    e.startLearner('2');
+    e.deliver();
+    expect(e.syncModes.get('2')).toBe('diff');
+    expect(e.disks.get('2')!.log).toEqual(leader.log);
+  });
+
+  it('sends a SNAP instead when the log read no longer reaches what memory holds', () => {
+    const leader = new Disk([z(1, 1), z(1, 2), z(1, 3)], { accepted: 1, current: 1 });
+    // Memory holds payloads after z(1, 2); the log read stops at z(1, 1): z(1, 2) is in neither, so no DIFF.
+    const core = new LeaderCore({ id: '1', voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing }, leader.state(), { last: z(1, 3), memoryBase: z(1, 2), plan: () => ({ mode: 'diff', from: 0 }), after: (x) => leader.history.after(x) });
+    core.start(0);
+    core.step({ t: 'info', from: '2', attempt: 5, voter: true, acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0 }, 0);
+    const fx = core.step({ t: 'ackepoch', from: '2', attempt: 5, epoch: 2, currentEpoch: 1, lastZxid: 0 }, 0);
+    expect(fx).toEqual([{ type: 'prepareSync', to: '2', attempt: 5, plan: { mode: 'diff', from: 0 } }]);
+    expect(core.syncPrepared('2', 5, { plan: { mode: 'diff', from: 0 }, txns: [entry(z(1, 1))] })).toEqual([{ type: 'prepareSync', to: '2', attempt: 5, plan: { mode: 'snap' } }]);
+  });
+
   it('persists its current epoch before it broadcasts, then tells the synced learners uptodate', () => {
     const e = broadcasting();
     const fx = e.effects.get('1')!;
@@ -207,6 +233,15 @@ describe('leader core: broadcast and commit', () => {
     expect(() => leader.propose([entry(z(2, 1))])).toThrow(/invariant/);
     leader.propose([entry(z(1, 2))]);
     expect(() => leader.propose([entry(z(1, 2))])).toThrow(/invariant/);
+  });
+
+  it('once it stepped down, takes nothing more: proposals, acks and ticks are ignored', () => {
+    const e = broadcasting();
+    expect(e.leader.stepDown('transaction log failed')).toEqual([{ type: 'end', reason: 'transaction log failed' }]);
+    expect(e.leader.propose([entry(z(e.leader.epoch || 9, 1))])).toEqual([]);
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: 2, zxid: 0 }, 1)).toEqual([]);
+    expect(e.leader.tick(10_000)).toEqual([]);
+    expect(e.leader.stepDown('again')).toEqual([]);
   });
 
   it('sends a heartbeat every half tick when nothing else went out', () => {

@@ -1,16 +1,17 @@
-import { assign, fromCallback, setup } from 'xstate';
+import { assign, sendTo, setup } from 'xstate';
 import { zabRoleMachine, type RoleHost } from '@zooid/leader';
+import { electionMachine, type ElectionEvent, type ElectionInput } from '@zooid/zab';
 
 export interface MemberInput {
   id: string;
-  /** Runs fast leader election; calls `elected` once with the leader's id. */
-  elect: (round: number, elected: (leader: string, round: number) => void) => () => void;
+  /** What an election of this round starts from: this member's history now, and how to publish votes. */
+  election: (round: number) => ElectionInput;
   /** Host of the leader role (when elected) or of the follower role. */
   lead: RoleHost;
   follow: (leader: string) => RoleHost;
 }
 
-type MemberEvent = { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
+type MemberEvent = ElectionEvent | { type: 'STOP' };
 
 const leaderMachine = zabRoleMachine('leader');
 const followerMachine = zabRoleMachine('follower');
@@ -28,21 +29,17 @@ export const memberMachine = setup({
     events: {} as MemberEvent,
   },
   actors: {
-    election: fromCallback<MemberEvent, { input: MemberInput; round: number }>(({ input, sendBack }) =>
-      input.input.elect(input.round + 1, (leader, round) => sendBack({ type: 'ELECTED', leader, round })),
-    ),
+    election: electionMachine,
     leader: leaderMachine,
     follower: followerMachine,
   },
   actions: {
-    noteElection: assign({
-      leader: ({ event }) => (event.type === 'ELECTED' ? event.leader : ''),
-      round: ({ event, context }) => (event.type === 'ELECTED' ? event.round : context.round),
-    }),
+    noteElection: assign({ leader: (_, o: { leader: string; round: number }) => o.leader, round: (_, o: { leader: string; round: number }) => o.round }),
     noteEnd: assign({ lastEnd: (_, reason: string) => reason, leader: '' }),
+    forwardVote: sendTo('election', ({ event }) => event),
   },
   guards: {
-    electedSelf: ({ context, event }) => event.type === 'ELECTED' && event.leader === context.id,
+    electedSelf: ({ context }, leader: string) => leader === context.id,
   },
 }).createMachine({
   id: 'member',
@@ -50,13 +47,16 @@ export const memberMachine = setup({
   initial: 'looking',
   states: {
     looking: {
-      invoke: { src: 'election', input: ({ context }) => ({ input: context, round: context.round }) },
-      on: {
-        ELECTED: [
-          { guard: 'electedSelf', target: 'leading', actions: 'noteElection' },
-          { target: 'following', actions: 'noteElection' },
+      invoke: {
+        src: 'election',
+        id: 'election',
+        input: ({ context }) => context.election(context.round + 1),
+        onDone: [
+          { guard: { type: 'electedSelf', params: ({ event }) => event.output.leader }, target: 'leading', actions: { type: 'noteElection', params: ({ event }) => event.output } },
+          { target: 'following', actions: { type: 'noteElection', params: ({ event }) => event.output } },
         ],
       },
+      on: { VOTE: { actions: 'forwardVote' } },
     },
     leading: {
       invoke: {

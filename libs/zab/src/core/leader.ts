@@ -166,6 +166,8 @@ export class LeaderCore {
    */
   propose(entries: LogEntry[]): Effects {
     const s = this.state;
+    // The host's pipeline may still hand over a turn's proposals after the role ended: they go nowhere.
+    if (s.phase === 'ended') return [];
     assert(s.phase === 'broadcast', 'proposals only while broadcasting');
     for (const e of entries) assert(epochOf(e[0]) === s.epoch, `proposal ${e[0]} is not of epoch ${s.epoch}`);
     s.lastProposed = checkAppend(s.lastProposed, entries.map((e) => e[0]), 'propose');
