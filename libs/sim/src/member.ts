@@ -1,8 +1,9 @@
 import { OpCode, JuteReader, decodeRequest, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote, type Id } from '@zooid/protocol';
 import { Replica } from '@zooid/replica';
+import { createActor, type Actor } from 'xstate';
 import { DataTree, Preparer, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
 import {
-  Election,
+  electionMachine,
   EpochLeaders,
   History,
   LeaderCore,
@@ -12,7 +13,6 @@ import {
   type DurableState,
   type Effect,
   type Effects,
-  type ElectionStep,
 } from '@zooid/zab';
 import type { SimBus } from './bus.js';
 import { SimDisk } from './disk.js';
@@ -38,12 +38,10 @@ export interface Timing {
   syncLimit: number;
 }
 
-const FINALIZE_WAIT_MS = 200;
-const REVOTE_MS = 400;
 const PROBE_TIMEOUT_MS = 200;
 
 type Mode =
-  | { kind: 'looking'; election: Election; finalizing: boolean; votedAt: number }
+  | { kind: 'looking'; election: Actor<typeof electionMachine> }
   | { kind: 'leading'; core: LeaderCore; pipeline: LeaderPipeline }
   | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number }
   | { kind: 'idle' };
@@ -147,6 +145,7 @@ export class Member {
 
   crash(): void {
     this.note('crashes');
+    if (this.mode.kind === 'looking') this.mode.election.stop();
     this.proc.crash();
     this.disk.crash();
     this.mode = { kind: 'idle' };
@@ -194,11 +193,44 @@ export class Member {
   private next(): void {
     this.serving = false;
     if (!this.voter) return this.learn(undefined);
-    const election = new Election(this.id, this.w.voters, { leader: this.id, epoch: this.readEpoch('current'), zxid: this.lastLogged }, ++this.round);
-    this.mode = { kind: 'looking', election, finalizing: false, votedAt: this.w.sched.now };
-    this.vote(election.vote());
-    if (this.w.voters.length === 1) this.decided(this.id);
+    // The real election actor, its vote repeats and finalize wait on this process's simulated timers.
+    const election = createActor(electionMachine, {
+      input: { self: this.id, voters: this.w.voters, own: { leader: this.id, epoch: this.readEpoch('current'), zxid: this.lastLogged }, round: ++this.round, publish: (v) => this.vote(v) },
+      clock: this.timers,
+    });
+    const m: Mode = { kind: 'looking', election };
+    this.mode = m;
+    election.subscribe({
+      complete: () =>
+        this.proc.after(0, () =>
+          this.guard(() => {
+            if (this.mode !== m) return;
+            const out = election.getSnapshot().output!;
+            this.round = Math.max(this.round, out.round);
+            this.decided(out.leader);
+          }),
+        ),
+      error: (err) => this.w.fail(this.id, err),
+    });
+    election.start();
   }
+
+  /** xstate's clock for this process: timers that a crash or pause affects like any other work here. */
+  private readonly timers = {
+    live: new Set<number>(),
+    next: 0,
+    setTimeout: (fn: (...args: unknown[]) => void, ms: number): number => {
+      const id = ++this.timers.next;
+      this.timers.live.add(id);
+      this.proc.after(ms, () => {
+        if (this.timers.live.delete(id)) this.guard(() => fn());
+      });
+      return id;
+    },
+    clearTimeout: (id: number): void => {
+      this.timers.live.delete(id);
+    },
+  };
 
   private vote(v: Vote): void {
     for (const m of this.w.voters) if (m !== this.id) this.send(m, { t: 'vote', vote: v });
@@ -211,24 +243,12 @@ export class Member {
       if (v.state === 'looking' && (m.kind === 'leading' || (m.kind === 'learning' && this.voter && m.core.leader))) {
         const leader = m.kind === 'leading' ? this.id : m.core.leader!;
         const state = m.kind === 'leading' ? 'leading' : 'following';
-        this.send(v.from, { t: 'vote', vote: { from: this.id, state, round: v.round, leader, epoch: this.readEpoch('current'), zxid: this.lastLogged } });
+        // As the member service: its own decided round, published to every voter.
+        this.vote({ from: this.id, state, round: this.round, leader, epoch: this.readEpoch('current'), zxid: this.lastLogged });
       }
       return;
     }
-    this.considerVote(m, m.election.receive(v));
-  }
-
-  private considerVote(m: Extract<Mode, { kind: 'looking' }>, step: ElectionStep): void {
-    if (step.send) this.vote(step.send);
-    if (step.join) return this.decided(step.join.leader);
-    if (step.quorum && !m.finalizing) {
-      m.finalizing = true;
-      this.proc.after(FINALIZE_WAIT_MS, () => {
-        if (this.mode !== m) return;
-        m.finalizing = false;
-        if (m.election.hasQuorum()) this.decided(m.election.current().leader);
-      });
-    }
+    m.election.send({ type: 'VOTE', vote: v });
   }
 
   private decided(leader: string): void {
@@ -290,11 +310,6 @@ export class Member {
       if (this.touched.size > 0 && m.core.leader) {
         this.send(m.core.leader, { t: 'touch', sessions: [...this.touched] });
         this.touched.clear();
-      }
-    } else if (m.kind === 'looking') {
-      if (this.w.sched.now - m.votedAt >= REVOTE_MS) {
-        m.votedAt = this.w.sched.now;
-        this.vote(m.election.vote());
       }
     }
   }
