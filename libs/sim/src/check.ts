@@ -31,6 +31,7 @@ export function check(h: History, opts: CheckOptions = {}): CheckReport {
   const byZxid = new Map(log.map((c) => [c.zxid, c]));
   checkWrites(h, byZxid, v);
   checkSessions(h, v);
+  checkSyncs(h, v);
   checkReadsAndWatches(h, log, v);
   const inconclusive = checkLinearizable(h, opts.linBudget ?? 200_000, v);
   if (opts.quiescent) checkFinal(h, log, v);
@@ -79,7 +80,7 @@ function zxidsIn(seq: readonly AppliedTxn[], lo: number, hi: number): number[] {
 }
 
 function isWrite(op: HistOp): boolean {
-  return op.op.type !== 'get';
+  return op.op.type !== 'get' && op.op.type !== 'sync';
 }
 
 /** Every answered write is in the committed log at the zxid its reply named, and the reply says what that transaction did. */
@@ -115,6 +116,34 @@ function checkSessions(h: History, v: (k: Violation['kind'], d: string) => void)
       v('stale-read', `session ${e.session}: op ${e.op} answered at ${hexZxid(e.zxid)} after op ${prior.op} had shown it ${hexZxid(prior.zxid)}`);
     }
     if (!prior || e.zxid > prior.zxid) seen.set(e.session, { zxid: e.zxid, op: e.op });
+  }
+}
+
+/**
+ * A read that follows a sync on its session sees at least every write that
+ * was answered, to anyone, before the sync was sent.
+ */
+function checkSyncs(h: History, v: (k: Violation['kind'], d: string) => void): void {
+  const answered = h.ops.filter((o) => isWrite(o) && o.result).sort((a, b) => a.ret! - b.ret!);
+  const next = new Map<string, HistOp>();
+  // Latest first, so that `next` holds the op that follows each one on its connection.
+  for (const op of [...h.ops].sort((a, b) => b.xid - a.xid)) {
+    const key = `${op.session}/${op.conn}`;
+    if (op.op.type === 'sync' && op.result?.err === Err.OK) {
+      const read = next.get(key);
+      if (read?.result) {
+        let floor: HistOp | undefined;
+        for (const w of answered) {
+          if (w.ret! >= op.call) break;
+          if (!floor || w.result!.zxid > floor.result!.zxid) floor = w;
+        }
+        if (floor && read.result.zxid < floor.result!.zxid) {
+          v('stale-read', `${describe(read)} after a sync answered at ${hexZxid(read.result.zxid)}, older than ${describe(floor)}, answered at ${hexZxid(floor.result!.zxid)} before the sync was sent`);
+        }
+      }
+    }
+    if (op.op.type === 'get') next.set(key, op);
+    else if (op.op.type !== 'sync') next.delete(key);
   }
 }
 
@@ -186,7 +215,7 @@ function checkLinearizable(h: History, budget: number, v: (k: Violation['kind'],
   const byKey = new Map<string, HistOp[]>();
   for (const op of h.ops) {
     const o = op.op;
-    if (o.type === 'get' || o.type === 'close') continue;
+    if (o.type === 'get' || o.type === 'sync' || o.type === 'close') continue;
     if (o.type === 'create' && (o.ephemeral || o.sequential)) continue;
     const list = byKey.get(o.path) ?? [];
     list.push(op);
@@ -241,7 +270,7 @@ function checkLeaders(h: History, v: (k: Violation['kind'], d: string) => void):
 
 function describe(op: HistOp): string {
   const o = op.op;
-  const what = o.type === 'close' ? 'close' : `${o.type} ${o.path}${'version' in o && o.version !== -1 ? ` v${o.version}` : ''}`;
+  const what = o.type === 'close' || o.type === 'sync' ? o.type : `${o.type} ${o.path}${'version' in o && o.version !== -1 ? ` v${o.version}` : ''}`;
   return `op ${op.id} (${what}, session ${op.session}, xid ${op.xid})`;
 }
 

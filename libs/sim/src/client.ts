@@ -151,7 +151,8 @@ export class SimClient {
     const r = this.rng.float();
     const path = this.rng.pick(KEYS);
     const data = `${this.id}.${++this.n}`;
-    if (r < 0.3) return { type: 'get', path, watch: this.rng.chance(0.4) };
+    if (r < 0.25) return { type: 'get', path, watch: this.rng.chance(0.4) };
+    if (r < 0.3) return { type: 'sync' };
     if (r < 0.45) return { type: 'set', path, data, version: -1 };
     if (r < 0.6) return { type: 'set', path, data, version: this.rng.int(0, 3) };
     if (r < 0.72) return { type: 'create', path, data, ephemeral: false, sequential: false };
@@ -183,6 +184,10 @@ export class SimClient {
       case 'delete':
         opcode = OpCode.delete;
         frame = encodeRequest({ xid, type: OpCode.delete }, { path: o.path, version: o.version });
+        break;
+      case 'sync':
+        opcode = OpCode.sync;
+        frame = encodeRequest({ xid, type: OpCode.sync }, { path: '/' });
         break;
       case 'close':
         opcode = OpCode.closeSession;

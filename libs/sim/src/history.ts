@@ -8,6 +8,8 @@ export type ZOp =
   | { type: 'set'; path: string; data: string; version: number }
   | { type: 'delete'; path: string; version: number }
   | { type: 'get'; path: string; watch: boolean }
+  /** ZooKeeper's sync: a read after it sees every write answered before it was sent. */
+  | { type: 'sync' }
   | { type: 'close' };
 
 export interface Completion {

@@ -130,6 +130,18 @@ describe('the history checker', () => {
     expect(kinds(h)).toEqual(['stale-read']);
   });
 
+  it('flags a read after a sync that misses a write answered before the sync', () => {
+    const h = good();
+    h.ops.push(
+      op(5, 'c', 1, { type: 'sync' }, 21, 22, { err: Err.OK, zxid: 1 }),
+      op(6, 'c', 2, { type: 'get', path: '/k', watch: false }, 21, 23, { err: Err.OK, zxid: 1, data: 'x', version: 0 }),
+    );
+    h.events.push(reply(h.ops[4]!), reply(h.ops[5]!));
+    expect(kinds(h)).toEqual(['stale-read']);
+    h.ops[4]!.call = 15;
+    expect(kinds(h)).toEqual([]);
+  });
+
   it('flags a read that does not match the tree at its zxid', () => {
     const h = good();
     h.ops[3]!.result = { err: Err.OK, zxid: 2, data: 'x', version: 0 };
