@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
-import type { Replica } from '@zooid/replica';
 import { LearnerCore, hexZxid, type Effects, type ZabPhase } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
 import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, testDrop, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
@@ -41,7 +40,7 @@ const LEADER_GONE_MS = 1000;
 export class LearnerRole {
   private readonly subj;
   private readonly core: LearnerCore;
-  private replica?: Replica;
+  /** The replica serving clients, from the end of the sync on. */
   private served?: ServedReplica;
   private flushing = false;
   private flushAgain = false;
@@ -106,7 +105,7 @@ export class LearnerRole {
   }
 
   get sessionCount(): number {
-    return this.replica?.sessionCount ?? 0;
+    return this.served?.replica.sessionCount ?? 0;
   }
 
   get currentEpoch(): number {
@@ -137,7 +136,7 @@ export class LearnerRole {
           this.apply(e.zxid);
           break;
         case 'answerSync':
-          this.replica?.synced(e.sessionId, e.cxid, e.path);
+          this.served?.replica.synced(e.sessionId, e.cxid, e.path);
           break;
         case 'install':
           void this.install(e.sync);
@@ -232,7 +231,6 @@ export class LearnerRole {
         heartbeatMs,
       ),
     );
-    this.replica = this.served.replica;
   }
 
   /** Group commit on the learner: one fdatasync for what arrived meanwhile, then the core acks it. */
@@ -265,10 +263,12 @@ export class LearnerRole {
   private apply(commit: number): void {
     const { tree } = this.store;
     if (commit <= tree.lastZxid) return;
+    // The core commits only after `installed`, which follows serve().
+    const { replica } = this.served!;
     for (const [zxid, payload] of this.store.history.after(tree.lastZxid)) {
       if (zxid > commit) break;
       const { hdr, txn } = decodeTxn(payload);
-      this.replica!.committed(hdr, txn);
+      replica.committed(hdr, txn);
       this.store.applied();
     }
   }
@@ -278,7 +278,7 @@ export class LearnerRole {
       opts: this.opts,
       serverState: this.opts.voter ? 'follower' : 'observer',
       tree: this.store.tree,
-      replica: this.replica,
+      replica: this.served?.replica,
       sessions: 0,
       outstanding: 0,
       epoch: this.core.epoch,
