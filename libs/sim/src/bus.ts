@@ -30,7 +30,7 @@ export class SimBus<M> {
   /** Directed links that are cut, each with how many faults cut it (overlapping faults heal independently). */
   private readonly cut = new Map<string, number>();
   private generation = 0;
-  /** Senders whose messages take a slow route for a while: extra delay, in ms. */
+  /** Senders (`from`) or links (`from>to`) whose messages take a slow route for a while: extra delay, in ms. */
   private readonly slow = new Map<string, number>();
   /** Per link, when its last in-order message is delivered: the next is not delivered before. */
   private readonly lastDelivery = new Map<string, number>();
@@ -58,7 +58,7 @@ export class SimBus<M> {
     const copies = this.rng.chance(f.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const link = `${from}>${to}`;
-      let at = this.sched.now + this.rng.int(f.minDelay, f.maxDelay) + (this.slow.get(from) ?? 0);
+      let at = this.sched.now + this.rng.int(f.minDelay, f.maxDelay) + (this.slow.get(from) ?? 0) + (this.slow.get(link) ?? 0);
       if (this.rng.chance(f.straggle)) at += this.rng.int(f.maxDelay, 10 * f.maxDelay);
       else {
         at = Math.max(at, this.lastDelivery.get(link) ?? 0);
@@ -96,11 +96,12 @@ export class SimBus<M> {
     return () => undo.forEach((u) => u());
   }
 
-  /** What `from` sends takes `extraMs` longer (a congested route), until the returned function is called. */
-  delay(from: string, extraMs: number): () => void {
-    this.slow.set(from, extraMs);
+  /** What `from` sends (to `to` only, if given) takes `extraMs` longer — a congested route — until the returned function is called. */
+  delay(from: string, extraMs: number, to?: string): () => void {
+    const key = to === undefined ? from : `${from}>${to}`;
+    this.slow.set(key, extraMs);
     return () => {
-      if (this.slow.get(from) === extraMs) this.slow.delete(from);
+      if (this.slow.get(key) === extraMs) this.slow.delete(key);
     };
   }
 

@@ -39,7 +39,7 @@ let inconclusive = 0;
 const started = Date.now();
 for (let seed = first; seed < first + count; seed++) {
   const o: RunOptions = { seed, steps, only };
-  const r = runSeed(o);
+  const r = await runSeed(o);
   inconclusive += r.inconclusive.length;
   if (r.violations.length === 0) {
     if (count <= 20 || seed % 100 === 0) console.log(`seed ${seed}: ok (${r.ops} ops, ${r.committed} committed, ${r.leaders} leader elections, ${r.applied.length} faults)`);
@@ -47,7 +47,7 @@ for (let seed = first; seed < first + count; seed++) {
   }
   violations += r.violations.length;
   failing++;
-  const shown = only || values['no-shrink'] ? r : shrink(o, r);
+  const shown = only || values['no-shrink'] ? r : await shrink(o, r);
   console.log(describeFailure(o, shown));
 }
 // Keys whose linearizability search ran out of budget were not judged: said, not counted as violations.

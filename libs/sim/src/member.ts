@@ -1,7 +1,8 @@
-import { OpCode, JuteReader, decodeRequest, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote, type Id } from '@zooid/protocol';
+import { OpCode, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote } from '@zooid/protocol';
+import { SessionTracker, WritePipeline } from '@zooid/leader';
 import { Replica } from '@zooid/replica';
 import { createActor, type Actor } from 'xstate';
-import { DataTree, Preparer, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
+import { DataTree, Preparer, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn } from '@zooid/tree';
 import {
   electionMachine,
   EpochLeaders,
@@ -9,7 +10,6 @@ import {
   LeaderCore,
   LearnerCore,
   hexZxid,
-  makeZxid,
   type DurableState,
   type Effect,
   type Effects,
@@ -42,7 +42,7 @@ const PROBE_TIMEOUT_MS = 200;
 
 type Mode =
   | { kind: 'looking'; election: Actor<typeof electionMachine> }
-  | { kind: 'leading'; core: LeaderCore; pipeline: LeaderPipeline }
+  | { kind: 'leading'; core: LeaderCore; history: History; serving?: LeaderServing }
   | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number }
   | { kind: 'idle' };
 
@@ -265,7 +265,7 @@ export class Member {
       history,
     );
     this.rebuild();
-    this.mode = { kind: 'leading', core, pipeline: new LeaderPipeline(this, core, history) };
+    this.mode = { kind: 'leading', core, history };
     this.note(`leads (log to ${hexZxid(this.lastLogged)})`);
     this.input(core, () => core.start(this.now));
   }
@@ -302,9 +302,16 @@ export class Member {
     const m = this.mode;
     if (m.kind === 'leading') {
       this.input(m.core, () => m.core.tick(this.now));
-      m.pipeline.touch([...this.touched]);
+      // As LeaderRole: a tick that ended the role expires nothing.
+      if (m.serving && this.mode === m && m.core.serving) {
+        m.serving.tracker.touch(this.touched, this.now);
+        // The leader's session clock: a session not heard of for its timeout is closed by a transaction.
+        for (const id of m.serving.tracker.expired(this.now)) {
+          this.w.record.expiries.push({ session: id.toString(16), by: this.id, leading: m.core.serving, at: this.w.sched.now });
+          m.serving.pipeline.submitInternal(id, OpCode.closeSession, undefined);
+        }
+      }
       this.touched.clear();
-      m.pipeline.expire();
     } else if (m.kind === 'learning') {
       this.input(m.core, () => m.core.tick(this.now));
       if (this.touched.size > 0 && m.core.leader) {
@@ -379,8 +386,10 @@ export class Member {
       case 'toLeader':
         return this.toLeader(e.msg);
       case 'commit':
-        this.commitTo(e.zxid);
-        if (m.kind === 'leading') m.pipeline.committed(e.zxid);
+        // A leader commits its pipeline's in-flight writes; before it serves, the logged tail of an earlier epoch.
+        if (m.kind === 'leading' && m.serving) m.serving.pipeline.commitUpTo(e.zxid);
+        else this.commitTo(e.zxid);
+        if (m.kind === 'leading') m.history.release(e.zxid);
         return;
       case 'prepareSync': {
         if (m.kind !== 'leading') return;
@@ -401,7 +410,7 @@ export class Member {
           // Established: a quorum acknowledged this leader's epoch (one that only chose an epoch never led it).
           if (m.kind === 'leading') this.w.record.leaders.push({ epoch: e.epoch, member: this.id, at: this.w.sched.now });
           this.serving = true;
-          if (m.kind === 'leading') m.pipeline.begin(e.epoch, this.now);
+          if (m.kind === 'leading') m.serving = this.serveWrites(m.core, m.history, e.epoch);
         }
         return;
       case 'end':
@@ -507,7 +516,7 @@ export class Member {
 
   private forward(entries: Forwarded[]): void {
     const m = this.mode;
-    if (m.kind === 'leading') return m.pipeline.submit(this.id, entries);
+    if (m.kind === 'leading') return m.serving?.pipeline.submit(this.id, entries);
     if (m.kind !== 'learning' || !m.core.leader) return;
     this.send(m.core.leader, { t: 'fwd', attempt: m.attempt, seq: ++m.fwdSeq, entries });
   }
@@ -560,12 +569,11 @@ export class Member {
         }
         return;
       case 'fwd':
-        if (m.kind === 'leading') m.pipeline.forwarded(from, msg.attempt, msg.seq, msg.entries);
+        if (m.kind === 'leading' && m.serving) this.forwarded(m.core, m.serving, from, msg.attempt, msg.seq, msg.entries);
         return;
       case 'touch':
         // From a gateway, or relayed by a learner: the leader's session clock is the only one that counts.
-        if (m.kind === 'leading') m.pipeline.touch(msg.sessions);
-        else for (const s of msg.sessions) this.touched.add(s);
+        for (const s of msg.sessions) this.touched.add(s);
         return;
       case 'gw':
         return this.fromGateway(from, msg.seq, msg.entries);
@@ -608,170 +616,83 @@ export class Member {
     this.replica.fromGateway(gw, entries);
   }
 
-  // ------------------------------------------------------------ leader side, used by LeaderPipeline
+  // ------------------------------------------------------------ leader side
 
-  appendLocal(e: LogEntry): void {
-    this.entries.push(e);
-    this.disk.append(encodeEntry(e));
+  /**
+   * Broadcast began: the services' own WritePipeline takes this leader's
+   * writes — the real Preparer, zxids, log append, group commit with the
+   * simulated disk's fsync as the leader's ack — wired as LeaderRole wires it.
+   */
+  private serveWrites(core: LeaderCore, history: History, epoch: number): LeaderServing {
+    const tree = this.replica!.tree;
+    const tracker = new SessionTracker();
+    const preparer = new Preparer(tree);
+    const record = this.w.record.applied.get(this.lifeKey)!;
+    const pipeline = new WritePipeline(
+      {
+        log: {
+          append: (records) => {
+            for (const r of records) {
+              this.entries.push([r.zxid, r.payload]);
+              this.disk.append(encodeEntry([r.zxid, r.payload]));
+            }
+          },
+          flush: () => new Promise<void>((resolve) => this.disk.fsync(() => this.w.sched.resolve(resolve))),
+        },
+        preparer,
+        proposed: (e) => {
+          history.append(e);
+          this.input(core, () => core.propose([e]));
+        },
+        durable: (zxid) =>
+          this.input(core, () => {
+            const fx = core.durable(zxid, this.now);
+            const other = this.w.defects.oneAckShort ? this.w.voters.find((v) => v !== this.id) : undefined;
+            return other ? fx.concat(core.step({ t: 'ack', from: other, epoch, zxid }, this.now)) : fx;
+          }),
+        commit: (hdr, txn) => {
+          this.replica?.committed(hdr, txn);
+          this.applied = hdr.zxid;
+          record.push({ zxid: hdr.zxid, payload: encodeTxn(hdr, txn) });
+          if (hdr.type === OpCode.createSession) {
+            const s = tree.sessions.get(hdr.sessionId);
+            if (s) tracker.add(hdr.sessionId, s.timeout, this.now);
+          } else if (hdr.type === OpCode.closeSession) tracker.remove(hdr.sessionId);
+        },
+        synced: (m) => {
+          if (m.learner === this.id) this.replica?.synced(m.sessionId, m.cxid, m.path);
+          else this.input(core, () => core.answerSync(m.learner, m.sessionId, m.cxid, m.path));
+        },
+        now: () => this.now,
+        defer: (fn) => this.proc.after(0, () => this.guard(fn)),
+        fatal: (err) => this.w.fail(this.id, err),
+      },
+      this.lastLogged,
+      epoch,
+    );
+    for (const [id, s] of tree.sessions) tracker.add(id, s.timeout, this.now);
+    return { pipeline, tracker, fwd: new Map() };
   }
 
-  get tree(): DataTree | undefined {
-    return this.replica?.tree;
-  }
-
-  get world(): World {
-    return this.w;
-  }
-
-  feed(core: LeaderCore, fn: () => Effects): void {
-    this.input(core, fn);
-  }
-
-  synced(sessionId: bigint, cxid: number, path: string): void {
-    this.replica?.synced(sessionId, cxid, path);
+  /** A learner's forwarded batch: numbered per stint, so a lost one shows, and that learner is sent away to resync. */
+  private forwarded(core: LeaderCore, serving: LeaderServing, learner: string, attempt: number, seq: number, entries: Forwarded[]): void {
+    const prior = serving.fwd.get(learner);
+    const expected = prior && prior.attempt === attempt ? prior.seq + 1 : 1;
+    if (seq < expected) return;
+    serving.fwd.set(learner, { attempt, seq });
+    if (seq > expected) {
+      this.input(core, () => core.sendAway(learner, 'forwarded writes were lost'));
+      return;
+    }
+    serving.pipeline.submit(learner, entries);
   }
 }
 
-/**
- * The leader's write pipeline as the leader service runs it — validate with
- * the real Preparer, assign the zxid, log, propose, fsync, ack — plus the
- * session clock. Host code: the consensus decisions stay in LeaderCore.
- */
-class LeaderPipeline {
-  private epoch = 0;
-  private counter = 0;
-  private preparer?: Preparer;
-  private inflight: ({ zxid: number; sync?: undefined } | { sync: { learner: string; sessionId: bigint; cxid: number; path: string } })[] = [];
-  private readonly fwd = new Map<string, { attempt: number; seq: number }>();
-  private readonly heard = new Map<bigint, number>();
-  private readonly expiring = new Set<bigint>();
-  private flushing = false;
-  private pending = 0;
-
-  constructor(
-    private readonly m: Member,
-    private readonly core: LeaderCore,
-    private readonly history: History,
-  ) {}
-
-  begin(epoch: number, now: number): void {
-    this.epoch = epoch;
-    this.preparer = new Preparer(this.m.tree!);
-    for (const id of this.m.tree!.sessions.keys()) this.heard.set(id, now);
-  }
-
-  forwarded(learner: string, attempt: number, seq: number, entries: Forwarded[]): void {
-    const prior = this.fwd.get(learner);
-    const expected = prior && prior.attempt === attempt ? prior.seq + 1 : 1;
-    if (seq < expected) return;
-    this.fwd.set(learner, { attempt, seq });
-    if (seq > expected) {
-      this.m.feed(this.core, () => this.core.sendAway(learner, 'forwarded writes were lost'));
-      return;
-    }
-    this.submit(learner, entries);
-  }
-
-  touch(sessions: bigint[]): void {
-    const now = this.m.now;
-    for (const s of sessions) if (this.heard.has(s)) this.heard.set(s, now);
-  }
-
-  submit(learner: string, entries: Forwarded[]): void {
-    if (!this.preparer || !this.core.serving) return;
-    for (const e of entries) {
-      if (e[0] === 's') {
-        this.propose(e[2], 0, OpCode.createSession, { timeout: e[3], verifier: e[4] }, []);
-        continue;
-      }
-      const [, , sessionId, cxid, op, body, auth] = e;
-      const req = decodeRequest(op, new JuteReader(body)).req;
-      if (op === OpCode.sync) {
-        const mark = { learner, sessionId, cxid, path: (req as { path: string }).path };
-        if (this.inflight.length === 0) this.answerSync(mark);
-        else this.inflight.push({ sync: mark });
-        continue;
-      }
-      this.propose(sessionId, cxid, op, req, auth.map(([scheme, id]) => ({ scheme, id })));
-    }
-  }
-
-  /** The leader's session clock: a session not heard of for its timeout is closed by a transaction. */
-  expire(): void {
-    const tree = this.m.tree;
-    if (!this.preparer || !this.core.serving || !tree) return;
-    const now = this.m.now;
-    for (const [id, heard] of this.heard) {
-      const s = tree.sessions.get(id);
-      if (!s) {
-        if (!this.inflight.length) this.heard.delete(id);
-        continue;
-      }
-      if (this.expiring.has(id) || now - heard <= s.timeout) continue;
-      this.expiring.add(id);
-      this.m.world.record.expiries.push({ session: id.toString(16), by: this.m.id, leading: this.core.serving, at: this.m.world.sched.now });
-      this.propose(id, 0, OpCode.closeSession, undefined, []);
-    }
-  }
-
-  committed(zxid: number): void {
-    this.history.release(zxid);
-    this.preparer?.applied(zxid);
-    while (this.inflight.length > 0) {
-      const head = this.inflight[0]!;
-      if (head.sync) {
-        this.inflight.shift();
-        this.answerSync(head.sync);
-        continue;
-      }
-      if (head.zxid > zxid) break;
-      this.inflight.shift();
-    }
-    const tree = this.m.tree;
-    if (tree) for (const id of tree.sessions.keys()) if (!this.heard.has(id)) this.heard.set(id, this.m.now);
-  }
-
-  private answerSync(mark: { learner: string; sessionId: bigint; cxid: number; path: string }): void {
-    if (mark.learner === this.m.id) this.m.synced(mark.sessionId, mark.cxid, mark.path);
-    else this.m.feed(this.core, () => this.core.answerSync(mark.learner, mark.sessionId, mark.cxid, mark.path));
-  }
-
-  private propose(sessionId: bigint, cxid: number, op: number, req: unknown, ids: Id[]): void {
-    const zxid = makeZxid(this.epoch, ++this.counter);
-    const time = this.m.now;
-    const txn: Txn = this.preparer!.prepare(op, req, { sessionId, ids }, zxid, time);
-    const hdr: TxnHeader = { sessionId, cxid, zxid, time, type: txnType(txn) };
-    const entry: LogEntry = [zxid, encodeTxn(hdr, txn)];
-    this.m.appendLocal(entry);
-    this.history.append(entry);
-    this.inflight.push({ zxid });
-    this.m.feed(this.core, () => this.core.propose([entry]));
-    this.pending = zxid;
-    this.schedule();
-  }
-
-  /** Group commit: one fsync for what a turn appended; the fsync is the leader's own ack. */
-  private schedule(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    this.m.proc.after(0, () => {
-      const upTo = this.pending;
-      const core = this.core;
-      const now = () => this.m.now;
-      this.m.disk.fsync(() => {
-        this.flushing = false;
-        this.m.feed(core, () => {
-          const fx = core.durable(upTo, now());
-          if (this.m.world.defects.oneAckShort) {
-            const other = this.m.world.voters.find((v) => v !== this.m.id);
-            if (other) fx.push(...core.step({ t: 'ack', from: other, epoch: this.epoch, zxid: upTo }, now()));
-          }
-          return fx;
-        });
-        if (this.pending > upTo) this.schedule();
-      });
-    });
-  }
+/** What a leader has once it broadcasts: its write pipeline, its session clock, the forwarded streams it follows. */
+interface LeaderServing {
+  pipeline: WritePipeline;
+  tracker: SessionTracker;
+  fwd: Map<string, { attempt: number; seq: number }>;
 }
 
 function encodeEntry([zxid, payload]: LogEntry): Uint8Array {

@@ -31,8 +31,8 @@ export type Fault =
   /** Several members lose power at once (a rack, a zone) and come back one by one. */
   | { at: number; kind: 'crash-many'; members: string[]; downMs: number[] }
   | { at: number; kind: 'pause'; member: string; ms: number }
-  /** What a member sends is held up by `extraMs` for `ms` (a congested route between bus servers). */
-  | { at: number; kind: 'slow'; member: string; extraMs: number; ms: number }
+  /** What a member sends (to one member only, if `to`) is held up by `extraMs` for `ms`: a congested route between bus servers. */
+  | { at: number; kind: 'slow'; member: string; to?: string; extraMs: number; ms: number }
   | { at: number; kind: 'partition'; groups: string[][]; ms: number }
   | { at: number; kind: 'cut'; from: string; to: string; ms: number }
   | { at: number; kind: 'bus-restart'; downMs: number };
@@ -54,7 +54,7 @@ export interface RunResult {
 const TIMING: Timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
 
 /** One seeded run: an ensemble of real cores, replicas and trees under faults, clients recording what they saw, then the checker. */
-export function runSeed(o: RunOptions): RunResult {
+export async function runSeed(o: RunOptions): Promise<RunResult> {
   const rng = new Rng(o.seed);
   const nVoters = o.voters ?? rng.pick([3, 3, 5]);
   const nObservers = o.observers ?? rng.int(0, 1);
@@ -127,7 +127,7 @@ export function runSeed(o: RunOptions): RunResult {
         resolve(f.member).proc.pause(f.ms);
         return;
       case 'slow':
-        sched.after(f.ms, bus.delay(resolve(f.member).id, f.extraMs));
+        sched.after(f.ms, bus.delay(resolve(f.member).id, f.extraMs, f.to === undefined ? undefined : resolve(f.to).id));
         return;
       case 'partition':
         sched.after(f.ms, bus.partition(f.groups));
@@ -143,19 +143,19 @@ export function runSeed(o: RunOptions): RunResult {
 
   try {
     for (const m of byId.values()) m.start();
-    sched.runUntil(1000);
+    await sched.runUntilAsync(1000);
     bus.faults = faulty;
     for (const c of clients) c.start();
     const faultEnd = 1000 + steps * TIMING.tickTime;
-    sched.runUntil(faultEnd);
+    await sched.runUntilAsync(faultEnd);
     // Quiet: every fault healed, every member back, no new requests; wait for the ensemble to settle.
     bus.faults = CALM;
     bus.heal();
     for (const c of clients) c.stop();
     for (const m of byId.values()) m.disk.faults = { minFsync: 1, maxFsync: 8, torn: 0 };
-    sched.runUntil(faultEnd + 20_000);
+    await sched.runUntilAsync(faultEnd + 20_000);
     const settled = () => [...byId.values()].every((m) => m.proc.alive && m.serving) && clients.every((c) => c.idle) && new Set([...byId.values()].map((m) => m.lastZxid)).size === 1;
-    for (let t = 0; t < 30 && !settled(); t++) sched.runUntil(sched.now + 1000);
+    for (let t = 0; t < 30 && !settled(); t++) await sched.runUntilAsync(sched.now + 1000);
     for (const m of byId.values()) if (m.proc.alive && m.serving) record.final.push({ member: m.id, lastZxid: m.lastZxid, digest: m.digest! });
     const history: History = { ops, events, ensemble: record };
     const report = check(history, { quiescent: true });
@@ -205,7 +205,7 @@ function schedule(rng: Rng, members: readonly string[], span: number, mix: Fault
         faults.push({ at, kind, member, ms: rng.int(50, 2000) });
         break;
       case 'slow':
-        faults.push({ at, kind, member, extraMs: rng.int(100, 2000), ms: rng.int(200, 3000) });
+        faults.push({ at, kind, member, to: rng.chance(0.5) ? other : undefined, extraMs: rng.int(100, 2000), ms: rng.int(200, 3000) });
         break;
       case 'partition': {
         const shuffled = [...members];

@@ -9,12 +9,16 @@ interface Event {
   fn: () => void;
 }
 
+/** Enough turns of the microtask queue for an `await` chain a resolved flush sets off to finish. */
+const MICROTASK_HOPS = 4;
+
 export class Scheduler {
   now = 0;
   private seq = 0;
   private readonly heap: Event[] = [];
   /** Events run so far. */
   steps = 0;
+  private resolved = false;
 
   at(time: number, fn: () => void): void {
     this.push({ at: Math.max(time, this.now), seq: this.seq++, fn });
@@ -28,15 +32,40 @@ export class Scheduler {
     return this.heap.length;
   }
 
-  /** Runs events up to and including time `until`, or `maxSteps` events, whichever comes first. */
-  runUntil(until: number, maxSteps = Infinity): void {
-    while (this.heap.length > 0 && this.heap[0]!.at <= until && this.steps < maxSteps) {
-      const e = this.pop();
-      this.now = e.at;
-      this.steps++;
-      e.fn();
+  /** Runs events up to and including time `until`. */
+  runUntil(until: number): void {
+    while (this.heap.length > 0 && this.heap[0]!.at <= until) this.next();
+    this.now = Math.max(this.now, until);
+  }
+
+  /**
+   * As runUntil, for code that awaits promises the simulation resolves (the
+   * leader's write pipeline awaits its log's flush): after an event that
+   * resolved one, the microtasks it started run before the next event, so
+   * the order stays a function of the seed.
+   */
+  async runUntilAsync(until: number): Promise<void> {
+    while (this.heap.length > 0 && this.heap[0]!.at <= until) {
+      this.next();
+      while (this.resolved) {
+        this.resolved = false;
+        for (let i = 0; i < MICROTASK_HOPS; i++) await null;
+      }
     }
-    if (this.steps < maxSteps) this.now = Math.max(this.now, until);
+    this.now = Math.max(this.now, until);
+  }
+
+  /** Resolves a promise from inside an event, and lets what awaits it run before the next event. */
+  resolve(fn: () => void): void {
+    this.resolved = true;
+    fn();
+  }
+
+  private next(): void {
+    const e = this.pop();
+    this.now = e.at;
+    this.steps++;
+    e.fn();
   }
 
   private push(e: Event): void {

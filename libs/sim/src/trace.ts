@@ -7,7 +7,7 @@ import { runSeed, type Fault, type RunOptions, type RunResult } from './run.js';
  * kind. Each replay is the same seed with fewer faults, so the answer is a
  * schedule that reproduces exactly.
  */
-export function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): RunResult {
+export async function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): Promise<RunResult> {
   const kind = failed.violations[0]!.kind;
   let best = failed;
   let keep = new Set(failed.applied);
@@ -18,7 +18,7 @@ export function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): RunResul
     for (const i of [...keep].sort((x, y) => y - x)) {
       if (runs++ >= maxRuns) break;
       const without = new Set([...keep].filter((x) => x !== i));
-      const r = runSeed({ ...o, only: without });
+      const r = await runSeed({ ...o, only: without });
       if (r.violations.some((v) => v.kind === kind)) {
         keep = without;
         best = r;
@@ -65,7 +65,7 @@ function formatFault(f: Fault): string {
     case 'crash-many':
       return `${f.at} ms: crash members ${f.members.map((m, i) => `${m} (back after ${f.downMs[i]} ms)`).join(', ') || 'none'}`;
     case 'slow':
-      return `${f.at} ms: what ${f.member} sends is held up ${f.extraMs} ms, for ${f.ms} ms`;
+      return `${f.at} ms: what ${f.member} sends${f.to === undefined ? '' : ` to ${f.to}`} is held up ${f.extraMs} ms, for ${f.ms} ms`;
     case 'pause':
       return `${f.at} ms: pause member ${f.member} for ${f.ms} ms`;
     case 'partition':

@@ -12,23 +12,23 @@ const fingerprint = (r: RunResult) =>
   );
 
 describe('the simulator', () => {
-  it('replays a seed exactly', () => {
-    const a = runSeed({ seed: 7 });
-    const b = runSeed({ seed: 7 });
+  it('replays a seed exactly', async () => {
+    const a = await runSeed({ seed: 7 });
+    const b = await runSeed({ seed: 7 });
     expect(a.ops).toBeGreaterThan(0);
     expect(fingerprint(b)).toBe(fingerprint(a));
-    expect(fingerprint(runSeed({ seed: 8 }))).not.toBe(fingerprint(a));
+    expect(fingerprint(await runSeed({ seed: 8 }))).not.toBe(fingerprint(a));
   });
 
-  it('replays a subset of a seed\'s faults exactly', () => {
+  it('replays a subset of a seed\'s faults exactly', async () => {
     const only = new Set([0, 2]);
-    expect(fingerprint(runSeed({ seed: 5, only }))).toBe(fingerprint(runSeed({ seed: 5, only })));
+    expect(fingerprint(await runSeed({ seed: 5, only }))).toBe(fingerprint(await runSeed({ seed: 5, only })));
   });
 
-  it(`finds no violation in ${BUDGET} seeds`, { timeout: 170_000 }, () => {
+  it(`finds no violation in ${BUDGET} seeds`, { timeout: 170_000 }, async () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= BUDGET; seed++) {
-      const r = runSeed({ seed });
+      const r = await runSeed({ seed });
       if (r.violations.length > 0) failures.push(describeFailure({ seed }, r));
     }
     expect(failures.join('\n\n')).toBe('');
@@ -36,43 +36,44 @@ describe('the simulator', () => {
 });
 
 /**
- * Each planted defect must be caught within a few seeds: the first seed
+ * Each planted defect must be caught within 100 seeds: the first seed
  * (from 1) whose run with the defect shows a violation of a kind that defect
  * should cause, while the same seed without it shows none.
  */
-function catches(defects: RunOptions['defects'], kinds: Violation['kind'][], opts: Omit<RunOptions, 'seed' | 'defects'> = {}, seeds = 40): number | undefined {
+async function catches(defects: RunOptions['defects'], kinds: Violation['kind'][], opts: Omit<RunOptions, 'seed' | 'defects'> = {}, seeds = 100): Promise<number | undefined> {
   for (let seed = 1; seed <= seeds; seed++) {
-    const bad = runSeed({ seed, defects, ...opts });
+    const bad = await runSeed({ seed, defects, ...opts });
     if (!bad.violations.some((v) => kinds.includes(v.kind))) continue;
-    if (runSeed({ seed, ...opts }).violations.length > 0) continue;
+    if ((await runSeed({ seed, ...opts })).violations.length > 0) continue;
     return seed;
   }
   return undefined;
 }
 
 const DIVERGENCE: Violation['kind'][] = ['logs-diverge', 'lost-write', 'not-linearizable', 'read-mismatch', 'digests-differ'];
-const CUTS: FaultMix = { crash: 0, 'crash-many': 0, pause: 0, slow: 0, partition: 0, cut: 60, 'bus-restart': 0 };
+const POWER_LOSS: FaultMix = { crash: 20, 'crash-many': 40, pause: 0, slow: 0, partition: 10, cut: 0, 'bus-restart': 0 };
 const SLOW_LEADERS: FaultMix = { crash: 10, 'crash-many': 0, pause: 0, slow: 50, partition: 10, cut: 0, 'bus-restart': 0 };
 
-describe('planted defects are caught', { timeout: 120_000 }, () => {
-  it('committing on one ack fewer than a quorum', () => {
-    expect(catches({ oneAckShort: true }, DIVERGENCE)).toBeDefined();
+describe('planted defects are caught', { timeout: 60_000 }, () => {
+  it('committing on one ack fewer than a quorum', async () => {
+    expect(await catches({ oneAckShort: true }, DIVERGENCE)).toBeDefined();
   });
 
-  it('acking (and so committing and applying) before the fsync', () => {
-    expect(catches({ ackBeforeFsync: true }, DIVERGENCE)).toBeDefined();
+  it('acking (and so committing and applying) before the fsync', async () => {
+    // Power lost on several members at once loses what they acked but never wrote.
+    expect(await catches({ ackBeforeFsync: true }, DIVERGENCE, { mix: POWER_LOSS, leaderBias: 0.5 })).toBeDefined();
   });
 
-  it('accepting a broadcast from an old epoch', () => {
-    expect(catches({ acceptOldEpoch: true }, DIVERGENCE, { mix: SLOW_LEADERS, leaderBias: 0.8 })).toBeDefined();
+  it('accepting a broadcast from an old epoch', async () => {
+    expect(await catches({ acceptOldEpoch: true }, DIVERGENCE, { mix: SLOW_LEADERS, leaderBias: 0.8 })).toBeDefined();
   });
 
-  it('answering reads before the session\'s last zxid', () => {
-    // Learners cut off from the leader lag while they still serve; sessions that move often find them.
-    expect(catches({ forgetLastZxid: true }, ['stale-read'], { mix: CUTS, leaderBias: 0.9, clientMoves: 0.1 })).toBeDefined();
+  it('answering reads before the session\'s last zxid', async () => {
+    // A learner behind a slow route from the leader lags while it still serves; sessions that move often find it.
+    expect(await catches({ forgetLastZxid: true }, ['stale-read'], { mix: SLOW_LEADERS, leaderBias: 0.9, clientMoves: 0.1 })).toBeDefined();
   });
 
-  it('delivering a reply before the watch event its change fired', () => {
-    expect(catches({ replyBeforeWatch: true }, ['watch-order'])).toBeDefined();
+  it('delivering a reply before the watch event its change fired', async () => {
+    expect(await catches({ replyBeforeWatch: true }, ['watch-order'])).toBeDefined();
   });
 });
