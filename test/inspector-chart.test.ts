@@ -12,6 +12,7 @@ import { memberMachine } from '@zooid/follower';
 import { zabRoleMachine } from '@zooid/leader';
 import { sessionMachine } from '@zooid/session-gw';
 import { electionMachine } from '@zooid/zab';
+import { observerProcessMachine } from '@zooid/observer';
 import { activeIds, flatValue, layoutMachine, renderSvg, scalars, toElkGraph, zxidLag, type StateJson } from '@zooid/inspect';
 
 const root = join(import.meta.dirname, '..');
@@ -23,6 +24,7 @@ const machines: { name: string; file: string; machine: { id: string; toJSON(): u
   { name: "zabRoleMachine('leader')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('leader'), sample: 'broadcast' },
   { name: "zabRoleMachine('follower')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('follower'), sample: 'synchronization' },
   { name: "zabRoleMachine('observer')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('observer'), sample: 'discovery' },
+  { name: 'observerProcessMachine', file: 'services/observer/src/observer-machine.ts', machine: observerProcessMachine, sample: 'resting' },
   { name: 'sessionMachine', file: 'services/session-gw/src/session-machine.ts', machine: sessionMachine, sample: 'connected' },
 ];
 
@@ -92,7 +94,7 @@ describe('inspector statecharts', () => {
 
   it('labels transitions with their events and guards, and lists the ones from any state', async () => {
     const chart = await layoutMachine(elk, definition(memberMachine));
-    expect(chart.edges.map((e) => e.label)).toEqual(expect.arrayContaining(['done: election [electedSelf]', 'done: election', 'done: role']));
+    expect(chart.edges.map((e) => e.label)).toEqual(expect.arrayContaining(['ELECTED [electedSelf]', 'ELECTED', 'done: role']));
     expect(chart.global).toEqual(['STOP → stopped']);
     const session = await layoutMachine(elk, definition(sessionMachine));
     expect(session.edges.map((e) => e.label)).toContain('after connectDeadline');

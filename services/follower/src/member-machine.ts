@@ -11,7 +11,7 @@ export interface MemberInput {
   follow: (leader: string) => RoleHost;
 }
 
-type MemberEvent = ElectionEvent | { type: 'STOP' };
+type MemberEvent = ElectionEvent | { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
 
 const leaderMachine = zabRoleMachine('leader');
 const followerMachine = zabRoleMachine('follower');
@@ -34,12 +34,17 @@ export const memberMachine = setup({
     follower: followerMachine,
   },
   actions: {
-    noteElection: assign({ leader: (_, o: { leader: string; round: number }) => o.leader, round: (_, o: { leader: string; round: number }) => o.round }),
+    // The decision as an event of its own, so that the member's log and chart say ELECTED.
+    announceElected: sendTo(({ self }) => self, (_, o: { leader: string; round: number }) => ({ type: 'ELECTED' as const, ...o })),
+    noteElection: assign({
+      leader: ({ event }) => (event.type === 'ELECTED' ? event.leader : ''),
+      round: ({ event, context }) => (event.type === 'ELECTED' ? event.round : context.round),
+    }),
     noteEnd: assign({ lastEnd: (_, reason: string) => reason, leader: '' }),
     forwardVote: sendTo('election', ({ event }) => event),
   },
   guards: {
-    electedSelf: ({ context }, leader: string) => leader === context.id,
+    electedSelf: ({ context, event }) => event.type === 'ELECTED' && event.leader === context.id,
   },
 }).createMachine({
   id: 'member',
@@ -51,12 +56,15 @@ export const memberMachine = setup({
         src: 'election',
         id: 'election',
         input: ({ context }) => context.election(context.round + 1),
-        onDone: [
-          { guard: { type: 'electedSelf', params: ({ event }) => event.output.leader }, target: 'leading', actions: { type: 'noteElection', params: ({ event }) => event.output } },
-          { target: 'following', actions: { type: 'noteElection', params: ({ event }) => event.output } },
+        onDone: { actions: { type: 'announceElected', params: ({ event }) => event.output } },
+      },
+      on: {
+        VOTE: { actions: 'forwardVote' },
+        ELECTED: [
+          { guard: 'electedSelf', target: 'leading', actions: 'noteElection' },
+          { target: 'following', actions: 'noteElection' },
         ],
       },
-      on: { VOTE: { actions: 'forwardVote' } },
     },
     leading: {
       invoke: {
