@@ -246,13 +246,26 @@ function checkLinearizable(h: History, budget: number, v: (k: Violation['kind'],
   return inconclusive;
 }
 
-/** At quiescence every live member has applied the whole committed log, and their trees are equal. */
+/**
+ * At quiescence every live member has applied the whole committed log, and
+ * their trees are equal. A member short of it has lost a write if a client
+ * was told of a later one; otherwise someone applied what the ensemble at
+ * rest does not hold.
+ */
 function checkFinal(h: History, log: readonly Committed[], v: (k: Violation['kind'], d: string) => void): void {
   const last = log.at(-1)?.zxid ?? 0;
   const first = h.ensemble.final[0];
+  const acked = Math.max(0, ...h.ops.filter((o) => isWrite(o) && o.result).map((o) => o.result!.zxid));
   for (const f of h.ensemble.final) {
-    if (f.lastZxid !== last) v('lost-write', `${f.member} ended at ${hexZxid(f.lastZxid)}, the committed log at ${hexZxid(last)}`);
-    else if (f.digest !== first!.digest && first!.lastZxid === last) v('digests-differ', `${f.member} has digest ${f.digest}, ${first!.member} ${first!.digest}, both at ${hexZxid(last)}`);
+    if (f.lastZxid === last) {
+      if (f.digest !== first!.digest && first!.lastZxid === last) v('digests-differ', `${f.member} has digest ${f.digest}, ${first!.member} ${first!.digest}, both at ${hexZxid(last)}`);
+      continue;
+    }
+    if (acked > f.lastZxid) v('lost-write', `${f.member} ended at ${hexZxid(f.lastZxid)}, short of ${hexZxid(acked)}, which a client was told was done`);
+    else {
+      const beyond = [...h.ensemble.applied].find(([, seq]) => (seq.at(-1)?.zxid ?? 0) > f.lastZxid)?.[0];
+      v('logs-diverge', `${f.member} ended at ${hexZxid(f.lastZxid)}, but ${beyond} applied up to ${hexZxid(last)}`);
+    }
   }
 }
 

@@ -151,7 +151,8 @@ export class SimClient {
     const r = this.rng.float();
     const path = this.rng.pick(KEYS);
     const data = `${this.id}.${++this.n}`;
-    if (r < 0.25) return { type: 'get', path, watch: this.rng.chance(0.4) };
+    // Reads of the ephemeral too: whether it is there is the session's life as the ensemble sees it.
+    if (r < 0.25) return { type: 'get', path: this.rng.chance(0.2) ? `/e-${this.id}` : path, watch: this.rng.chance(0.4) };
     if (r < 0.3) return { type: 'sync' };
     if (r < 0.45) return { type: 'set', path, data, version: -1 };
     if (r < 0.6) return { type: 'set', path, data, version: this.rng.int(0, 3) };

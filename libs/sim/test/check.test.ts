@@ -168,10 +168,16 @@ describe('the history checker', () => {
     expect(kinds(h)).toEqual(['digests-differ']);
   });
 
-  it('flags a member that ends behind the committed log', () => {
+  it('flags a member that ends behind a write a client was told of', () => {
     const h = good();
     h.ensemble.final[1]!.lastZxid = 1;
     expect(kinds(h)).toEqual(['lost-write']);
+  });
+
+  it('flags a member life that applied what the ensemble at rest does not hold', () => {
+    const h = good();
+    h.ensemble.applied.set('m3#0', [...h.ensemble.applied.get('m1#0')!, txn(3, 'a', 9, setData('/k', 'z', 2))]);
+    expect(kinds(h)).toEqual(['logs-diverge', 'logs-diverge']);
   });
 
   it('flags two leaders of one epoch', () => {
