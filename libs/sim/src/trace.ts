@@ -2,29 +2,37 @@ import { hexZxid } from '@zooid/zab';
 import { runSeed, type Fault, type RunOptions, type RunResult } from './run.js';
 
 /**
- * Shrinks a failing seed's fault schedule: drops one applied fault at a time
- * and keeps the drop when the replay still shows a violation of the same
- * kind. Each replay is the same seed with fewer faults, so the answer is a
- * schedule that reproduces exactly.
+ * Shrinks a failing seed's fault schedule, keeping a replay that still shows
+ * a violation of the same kind. Faults after the violation cannot have
+ * caused it, and dropping a fault leaves everything before it as it was: so
+ * first the shortest prefix of the schedule that still fails (a binary
+ * search), then one fault at a time, latest first. Each replay is the same
+ * seed with fewer faults, so the answer reproduces exactly.
  */
 export async function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): Promise<RunResult> {
   const kind = failed.violations[0]!.kind;
   let best = failed;
-  let keep = new Set(failed.applied);
   let runs = 0;
-  for (let changed = true; changed && runs < maxRuns; ) {
-    changed = false;
-    // Latest first: dropping a fault leaves everything before it as it was, so an early violation survives.
-    for (const i of [...keep].sort((x, y) => y - x)) {
-      if (runs++ >= maxRuns) break;
-      const without = new Set([...keep].filter((x) => x !== i));
-      const r = await runSeed({ ...o, only: without });
-      if (r.violations.some((v) => v.kind === kind)) {
-        keep = without;
-        best = r;
-        changed = true;
-      }
-    }
+  const fails = async (keep: number[]): Promise<boolean> => {
+    runs++;
+    const r = await runSeed({ ...o, only: new Set(keep) });
+    if (!r.violations.some((v) => v.kind === kind)) return false;
+    best = r;
+    return true;
+  };
+  const applied = [...failed.applied].sort((a, b) => a - b);
+  let lo = 0;
+  let hi = applied.length;
+  while (lo < hi && runs < maxRuns) {
+    const mid = (lo + hi) >> 1;
+    if (await fails(applied.slice(0, mid))) hi = mid;
+    else lo = mid + 1;
+  }
+  let keep = applied.slice(0, hi);
+  for (const i of [...keep].reverse()) {
+    if (runs >= maxRuns) break;
+    const without = keep.filter((x) => x !== i);
+    if (await fails(without)) keep = without;
   }
   return best;
 }
