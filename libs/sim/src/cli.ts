@@ -42,7 +42,7 @@ for (let seed = first; seed < first + count; seed++) {
   const r = await runSeed(o);
   inconclusive += r.inconclusive.length;
   if (r.violations.length === 0) {
-    if (count <= 20 || seed % 100 === 0) console.log(`seed ${seed}: ok (${r.ops} ops, ${r.committed} committed, ${r.leaders} leader elections, ${r.applied.length} faults)`);
+    if (count <= 20 || seed % 100 === 0) console.log(`seed ${seed}: ok (${r.ops} ops, ${r.committed} committed, ${r.leaders} leaders established, ${r.applied.length} faults, ${r.events} events, ${r.messages} messages of which ${r.lost} lost, ${(r.simulatedMs / 1000).toFixed(0)} s simulated)`);
     continue;
   }
   violations += r.violations.length;

@@ -49,6 +49,10 @@ export interface RunResult {
   leaders: number;
   history: History;
   simulatedMs: number;
+  /** Scheduler events run, and bus messages sent and lost. */
+  events: number;
+  messages: number;
+  lost: number;
 }
 
 const TIMING: Timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
@@ -167,9 +171,8 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   }
 
   function result(history: History, vs: Violation[], inconclusive: string[]): RunResult {
-    let committed = 0;
-    for (const life of record.applied.values()) committed = Math.max(committed, life.length);
-    return { seed: o.seed, violations: vs, inconclusive, faults, applied, ops: ops.length, committed, leaders: record.leaders.length, history, simulatedMs: sched.now };
+    const committed = new Set([...record.applied.values()].flatMap((life) => life.map((t) => t.zxid))).size;
+    return { seed: o.seed, violations: vs, inconclusive, faults, applied, ops: ops.length, committed, leaders: record.leaders.length, history, simulatedMs: sched.now, events: sched.steps, messages: bus.sent, lost: bus.lost };
   }
 }
 

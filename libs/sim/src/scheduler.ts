@@ -28,10 +28,6 @@ export class Scheduler {
     this.at(this.now + delay, fn);
   }
 
-  get pending(): number {
-    return this.heap.length;
-  }
-
   /** Runs events up to and including time `until`. */
   runUntil(until: number): void {
     while (this.heap.length > 0 && this.heap[0]!.at <= until) this.next();
