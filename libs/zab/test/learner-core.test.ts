@@ -248,3 +248,46 @@ describe('leader and learners together', () => {
     expect(e.leader.serving).toBe(true);
   });
 });
+
+describe('leader and learners over a lossy bus', () => {
+  /** A seeded PRNG so a failing seed can be replayed. */
+  const rng = (seed: number) => {
+    let s = seed >>> 0;
+    return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  };
+
+  for (let seed = 1; seed <= 12; seed++) {
+    it(`ends with every learner holding and applying the leader's log (seed ${seed})`, () => {
+      const rand = rng(seed);
+      const ids = ['1', '2', '3', 'o'];
+      const e = new Ensemble('1', ['1', '2', '3'], Object.fromEntries(ids.map((id) => [id, new Disk()])));
+      e.startLeader();
+      for (const id of ['2', '3']) e.startLearner(id);
+      e.startLearner('o', false);
+      const restartEnded = () => {
+        for (const [id, core] of e.learners) if (core.ended) e.startLearner(id, id !== 'o');
+      };
+      const lossy = () => rand() >= 0.15;
+      for (let round = 0; round < 60; round++) {
+        if (e.leader.serving) e.propose(Math.floor(rand() * 3));
+        e.deliver(lossy);
+        e.advance(timing.tickTime / 2, { keep: lossy });
+        restartEnded();
+      }
+      expect(e.leader.phase).toBe('broadcast');
+      // The bus heals: everyone catches up, by resend or by a new stint's sync.
+      for (let i = 0; i < 10; i++) {
+        e.advance(timing.tickTime * 2);
+        restartEnded();
+      }
+      const leader = e.disks.get('1')!;
+      for (const id of ['2', '3', 'o']) {
+        expect(e.learners.get(id)!.serving, id).toBe(true);
+        expect(e.disks.get(id)!.last, id).toBe(leader.last);
+        expect(e.disks.get(id)!.applied, id).toBe(leader.applied);
+      }
+      expect(leader.applied).toBe(leader.last);
+      expect(leader.log.length).toBeGreaterThan(30);
+    });
+  }
+});

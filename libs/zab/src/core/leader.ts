@@ -5,7 +5,7 @@ import type { SyncPlan } from '../history.js';
 import { epochOf, isQuorum } from '../quorum.js';
 import { BroadcastWindow, DEFAULT_STREAM_LIMITS, broadcastBytes, type StreamLimits } from '../stream.js';
 import type { DurableState, Effects, HistoryView, ZabPhase, ZabTiming } from './effects.js';
-import { EpochLeaders, checkAppend, checkQuorum, checkTransition, type Facts } from './invariants.js';
+import { checkAppend, checkQuorum, checkTransition, type EpochLeaders, type Facts } from './invariants.js';
 import { splitBySize } from './split.js';
 
 export interface LeaderConfig extends ZabTiming {
@@ -73,7 +73,7 @@ export class LeaderCore {
 
   constructor(
     private readonly config: LeaderConfig,
-    private readonly durableState: DurableState,
+    durableState: DurableState,
     /** The leader's logged history, kept current by the host as it logs. */
     private readonly history: HistoryView,
   ) {

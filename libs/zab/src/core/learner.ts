@@ -2,7 +2,7 @@ import type { Broadcast, ToLeader, ToLearner } from '@zooid/protocol';
 import { assert } from '../assert.js';
 import { BroadcastStream, DEFAULT_STREAM_LIMITS, type StreamLimits } from '../stream.js';
 import type { DurableState, Effects, ZabPhase, ZabTiming } from './effects.js';
-import { EpochLeaders, checkAppend, checkTransition, type Facts } from './invariants.js';
+import { checkAppend, checkTransition, type EpochLeaders, type Facts } from './invariants.js';
 
 export interface LearnerConfig extends ZabTiming {
   id: string;
@@ -53,7 +53,6 @@ type LearnerState =
 export class LearnerCore {
   private state: LearnerState = { phase: 'discovery', buffered: [] };
   private acceptedEpoch: number;
-  private readonly currentEpochAtStart: number;
   private currentEpoch: number;
   private lastLogged: number;
   private committed = 0;
@@ -64,7 +63,7 @@ export class LearnerCore {
     durable: DurableState,
   ) {
     this.acceptedEpoch = durable.acceptedEpoch;
-    this.currentEpoch = this.currentEpochAtStart = durable.currentEpoch;
+    this.currentEpoch = durable.currentEpoch;
     this.lastLogged = durable.lastLogged;
   }
 
@@ -249,7 +248,7 @@ export class LearnerCore {
     } else if (m.epoch !== this.epoch || m.leader !== this.leader) {
       return [];
     }
-    fx.push({ type: 'toLeader', msg: { t: 'ackepoch', from: this.config.id, attempt: this.config.attempt, epoch: m.epoch, currentEpoch: this.currentEpochAtStart, lastZxid: this.lastLogged } });
+    fx.push({ type: 'toLeader', msg: { t: 'ackepoch', from: this.config.id, attempt: this.config.attempt, epoch: m.epoch, currentEpoch: this.currentEpoch, lastZxid: this.lastLogged } });
     return fx;
   }
 
