@@ -41,20 +41,28 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 }
 
 /**
- * `zooid up` with three voting members, no observer and one gateway, on the
- * bus it provisions (three nats-servers, an nkey per process, TLS) — or,
- * with `openBus`, on one nats-server without authentication or TLS, as
- * Zooid ran before its bus was secured: the difference is what the secured,
- * clustered bus costs.
+ * `zooid up` with three voting members, no observer and one gateway, on a
+ * bus of one of three kinds: the one it provisions (`secure`: three
+ * clustered nats-servers, an nkey per process, TLS), the same on one
+ * nats-server (`secure-1`: authentication and TLS without clustering), or one
+ * nats-server without authentication or TLS (`open`, as Zooid ran before its
+ * bus was secured). Side by side they split what the secured, clustered bus
+ * costs into its two parts.
  */
-export async function startZooid(opts: { openBus?: boolean } = {}): Promise<System> {
+export type ZooidBus = 'secure' | 'secure-1' | 'open';
+
+export const ZOOID_SYSTEMS: Record<ZooidBus, string> = { secure: 'zooid', 'secure-1': 'zooid-secure-1', open: 'zooid-open-bus' };
+
+export async function startZooid(kind: ZooidBus = 'secure'): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const port = await freePort();
   let nats: ManagedNats | undefined;
   const bus: string[] = [];
-  if (opts.openBus) {
+  if (kind === 'open') {
     nats = await startNatsServer();
     bus.push('--nats', nats.url);
+  } else if (kind === 'secure-1') {
+    bus.push('--nats-servers', '1');
   }
   const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus], {
     stdio: ['ignore', 'ignore', 'ignore'],
@@ -62,7 +70,7 @@ export async function startZooid(opts: { openBus?: boolean } = {}): Promise<Syst
   });
   await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
   return {
-    name: opts.openBus ? 'zooid-open-bus' : 'zooid',
+    name: ZOOID_SYSTEMS[kind],
     connectString: `127.0.0.1:${port}`,
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
