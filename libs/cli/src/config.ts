@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls' | 'digest' | 'clientAuth';
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'name' | 'whitelist' | 'urls' | 'digest' | 'clientAuth' | 'schemes';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -46,6 +46,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
   // ZooKeeper turns unknown zoo.cfg keys into zookeeper.* system properties, so this is where its super user is set.
   { key: 'DigestAuthenticationProvider.superDigest', flag: 'super-digest', kind: 'digest' },
+  { key: 'superUser', flag: 'super-user', kind: 'name' },
+  // Applied only under enforce.auth.enabled=true, as ZooKeeper's AuthenticationHelper does.
+  { key: 'enforce.auth.schemes', flag: 'enforce-auth-schemes', kind: 'schemes' },
   // Zooid's own: the bus, which ZooKeeper does not have.
   { key: 'nats.servers', flag: 'nats', kind: 'urls' },
   { key: 'nats.nkey', flag: 'nats-nkey', kind: 'path' },
@@ -109,7 +112,10 @@ function problem(k: ConfigKey, value: string): string | undefined {
       return isPort(value) ? undefined : 'must be a port number, 1 to 65535';
     case 'path':
     case 'host':
+    case 'name':
       return value === '' ? 'must not be empty' : undefined;
+    case 'schemes':
+      return value.split(',').every((w) => /^[a-z0-9]+$/i.test(w.trim())) ? undefined : 'must be scheme names separated by commas';
     case 'urls':
       return value.split(',').every((u) => /^((nats|tls):\/\/)?[^\s,/]+$/.test(u.trim())) ? undefined : 'must be NATS URLs (nats:// or tls://host:port), separated by commas';
     case 'clientAuth':
@@ -158,6 +164,7 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
   const byKey = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
   const out: LoadedConfig = { file, flags: {}, servers: [], warnings: [] };
   const seen = new Map<string, number>();
+  let enforceAuth: boolean | undefined;
   const servers = new Map<string, ServerEntry>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -173,6 +180,11 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
       servers.set(s.id, s);
       continue;
     }
+    if (key === 'enforce.auth.enabled') {
+      if (!/^(true|false)$/i.test(value)) throw new ConfigError(`${where}: invalid ${key}=${value}: must be true or false`);
+      enforceAuth = value.toLowerCase() === 'true';
+      continue;
+    }
     const k = byKey.get(key);
     if (k) {
       const why = problem(k, value);
@@ -182,6 +194,13 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
     }
     const reason = NOT_APPLICABLE[key];
     out.warnings.push(reason ? `${where}: ignoring ${key}: ${reason}` : `${where}: unknown key "${key}" ignored`);
+  }
+  if (enforceAuth === true && out.flags['enforce-auth-schemes'] === undefined) {
+    throw new ConfigError(`${file}: enforce.auth.enabled=true needs enforce.auth.schemes`);
+  }
+  if (enforceAuth !== true && out.flags['enforce-auth-schemes'] !== undefined) {
+    out.warnings.push(`${file}: ignoring enforce.auth.schemes: enforce.auth.enabled is not true`);
+    delete out.flags['enforce-auth-schemes'];
   }
   out.servers = [...servers.values()].sort((a, b) => Number(a.id) - Number(b.id));
   const voters = out.servers.filter((s) => !s.observer).map((s) => s.id);
