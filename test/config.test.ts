@@ -120,6 +120,15 @@ describe('parseConfig', () => {
     expect(() => parseConfig('enforce.auth.enabled=yes\n', 'z.cfg')).toThrow('z.cfg:1: invalid enforce.auth.enabled=yes: must be true or false');
   });
 
+  it('reads PEM key and trust stores as the TLS port\'s certificate, key and CA, and refuses other store types', () => {
+    const c = parseConfig('ssl.keyStore.location=/etc/zk/server.pem\nssl.keyStore.password=\nssl.trustStore.location=/etc/zk/ca.crt\nssl.trustStore.type=PEM\nsecureClientPort=2281\n', 'z.cfg');
+    expect(c.flags).toEqual({ 'ssl-cert': '/etc/zk/server.pem', 'ssl-key': '/etc/zk/server.pem', 'ssl-ca': '/etc/zk/ca.crt', 'secure-client-port': '2281' });
+    expect(c.warnings).toEqual([]);
+    expect(() => parseConfig('ssl.keyStore.location=/etc/zk/keystore.jks\n', 'z.cfg')).toThrow('z.cfg:1: ssl.keyStore /etc/zk/keystore.jks is a JKS store; Zooid reads PEM files');
+    expect(() => parseConfig('ssl.trustStore.location=/etc/zk/trust.pem\nssl.trustStore.type=PKCS12\n', 'z.cfg')).toThrow('z.cfg:2: ssl.trustStore /etc/zk/trust.pem is a PKCS12 store');
+    expect(parseConfig('ssl.keyStore.location=k.pem\nssl.keyStore.password=secret\n', 'z.cfg').warnings).toEqual(['z.cfg:2: ignoring ssl.keyStore.password: the PEM key must not be encrypted']);
+  });
+
   it('maps each key to a flag some command has', () => {
     const flags = new Set([...Object.keys(memberSpec), ...Object.keys(gatewaySpec)]);
     for (const k of CONFIG_KEYS) expect(flags, k.key).toContain(k.flag);

@@ -22,8 +22,11 @@ load, then compares memory with many znodes loaded.
   --sessions 16         client sessions
   --inflight 16         requests in flight per session
   --znodes 100000       znodes loaded for the memory comparison (0 skips it)
+  --tls                 also run Zooid and ZooKeeper with clients on their
+                        TLS client ports (zooid-tls, zookeeper-tls)
   --only SYSTEM          run one system only: zooid, zooid-secure-1,
-                        zooid-open-bus or zookeeper
+                        zooid-open-bus, zookeeper, or with --tls
+                        zooid-tls or zookeeper-tls
   --connect HOST:PORT   bench a running ZooKeeper-compatible server instead
   --out DIR             where results go (default bench/results)
 `;
@@ -39,7 +42,7 @@ function progressLine(label: string) {
 
 async function benchSystem(sys: System, workloads: number[], base: Omit<Workload, 'readPercent'>, znodes: number): Promise<SystemResult> {
   const runs: LoadResult[] = [];
-  let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions);
+  let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions, sys.tlsCa);
   try {
     await prepareKeys(clients[0]!, { ...base, readPercent: 0 });
     for (const readPercent of workloads) {
@@ -71,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
       inflight: { type: 'string', default: '16' },
       znodes: { type: 'string', default: '100000' },
       only: { type: 'string' },
+      tls: { type: 'boolean', default: false },
       connect: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
@@ -100,7 +104,14 @@ export async function main(argv: string[]): Promise<void> {
     ? [[values.connect, async () => external(values.connect!)]]
     : [
         ...(Object.entries(ZOOID_SYSTEMS) as [ZooidBus, string][]).map(([kind, name]): [string, () => Promise<System>] => [name, () => startZooid(kind)]),
-        ['zookeeper', startZooKeeper],
+        ['zookeeper', () => startZooKeeper()],
+        // Both over their TLS client ports: what encrypting client traffic costs each.
+        ...(values.tls
+          ? ([
+              ['zooid-tls', () => startZooid('secure', { tls: true })],
+              ['zookeeper-tls', () => startZooKeeper({ tls: true })],
+            ] as [string, () => Promise<System>][])
+          : []),
       ];
   const chosen = values.only ? starters.filter(([n]) => n === values.only) : starters;
   if (chosen.length === 0) throw new Error(`--only takes ${starters.map(([n]) => n).join(', ')}`);
