@@ -122,7 +122,8 @@ describe('parseConfig', () => {
 
   it('reads PEM key and trust stores as the TLS port\'s certificate, key and CA, and refuses other store types', () => {
     const c = parseConfig('ssl.keyStore.location=/etc/zk/server.pem\nssl.keyStore.password=\nssl.trustStore.location=/etc/zk/ca.crt\nssl.trustStore.type=PEM\nsecureClientPort=2281\n', 'z.cfg');
-    expect(c.flags).toEqual({ 'ssl-cert': '/etc/zk/server.pem', 'ssl-key': '/etc/zk/server.pem', 'ssl-ca': '/etc/zk/ca.crt', 'secure-client-port': '2281' });
+    // secureClientPort without clientPort: TLS only.
+    expect(c.flags).toEqual({ 'ssl-cert': '/etc/zk/server.pem', 'ssl-key': '/etc/zk/server.pem', 'ssl-ca': '/etc/zk/ca.crt', 'secure-client-port': '2281', 'client-port': 'none' });
     expect(c.warnings).toEqual([]);
     expect(() => parseConfig('ssl.keyStore.location=/etc/zk/keystore.jks\n', 'z.cfg')).toThrow('z.cfg:1: ssl.keyStore /etc/zk/keystore.jks is a JKS store; Zooid reads PEM files');
     expect(() => parseConfig('ssl.trustStore.location=/etc/zk/trust.pem\nssl.trustStore.type=PKCS12\n', 'z.cfg')).toThrow('z.cfg:2: ssl.trustStore /etc/zk/trust.pem is a PKCS12 store');

@@ -14,7 +14,7 @@ import { busConfig, busSpec, givenBusArgs, givenBusRecord } from './bus-flags.js
 import { localBusArgs, localBusRecord, startLocalBus } from './local-bus.js';
 import { serveHealth } from './health.js';
 import { JaasError, loadJaasUsers } from './jaas.js';
-import { clientTlsFlags, clientTlsSpec, ensureClientTls, secureOptions } from './client-tls.js';
+import { clientTlsFlags, clientTlsSpec, ensureClientTls, plainClientPort, secureOptions } from './client-tls.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
 /** Flags every role understands; supervisors hand them on to their children. */
@@ -73,7 +73,7 @@ export const observerSpec: FlagSpec = {
 export const gatewaySpec: FlagSpec = {
   ...commonSpec,
   id: { type: 'string', describe: 'gateway id (random when absent)' },
-  'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port' },
+  'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port (none: TLS only, with --secure-client-port)' },
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
   'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
   // ZooKeeper 3.8's default (srvr) plus ruok, which health checks ask: cons/dump/wchp would give away session ids.
@@ -234,7 +234,7 @@ export async function gateway(argv: string[]): Promise<void> {
       id,
       bus: busConfig(f),
       cluster: String(f.cluster),
-      clientPort: intFlag(f, 'client-port'),
+      clientPort: plainClientPort(f),
       host: String(f.host),
       tickTime: intFlag(f, 'tick-time'),
       maxBuffer: intFlag(f, 'max-buffer'),
@@ -284,7 +284,7 @@ export async function standalone(argv: string[]): Promise<void> {
     busArgs = () => givenBusArgs(f);
     record = givenBusRecord(f);
   } else {
-    const taken = [intFlag(f, 'client-port'), intFlag(f, 'admin-port')];
+    const taken = [plainClientPort(f) ?? intFlag(f, 'secure-client-port'), intFlag(f, 'admin-port')];
     const bus = await startLocalBus(group, { dataDir, cluster: String(f.cluster), servers: 1, identities: [member, gateway], taken }).catch(async (err: unknown) => {
       await group.stop(1);
       throw err;

@@ -246,6 +246,8 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
     delete out.flags['enforce-auth-schemes'];
   }
   applyStores(stores, out);
+  // As ZooKeeper: a secure port and no plain one is a TLS-only server.
+  if (out.flags['secure-client-port'] !== undefined && out.flags['client-port'] === undefined) out.flags['client-port'] = 'none';
   out.servers = [...servers.values()].sort((a, b) => Number(a.id) - Number(b.id));
   const voters = out.servers.filter((s) => !s.observer).map((s) => s.id);
   if (voters.length > 0) out.flags.ensemble = voters.join(',');

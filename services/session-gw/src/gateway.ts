@@ -37,7 +37,8 @@ import { GatewayMetrics } from './admin/metrics.js';
 
 export interface GatewayOptions {
   id: string;
-  clientPort: number;
+  /** The plain client port; none (TLS only) when undefined, as ZooKeeper with secureClientPort alone. */
+  clientPort?: number;
   host: string;
   bus: BusConfig;
   cluster: string;
@@ -196,19 +197,21 @@ export class Gateway {
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     // Half-open allowed: `echo ruok | nc -q1` closes its side before the
     // four-letter answer, which may need a round trip to a member, is written.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.opts.clientPort, this.opts.host, () => resolve());
-    });
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    if (this.opts.clientPort !== undefined) {
+      const server = (this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket)));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.opts.clientPort, this.opts.host, () => resolve());
+      });
+      const addr = server.address();
+      this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    }
     if (this.opts.secure) this.securePort = await this.listenSecure(this.opts.secure);
     if (this.opts.adminPort !== undefined) {
       this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? '127.0.0.1', stately: this.opts.stately, token: this.opts.adminToken }, this.log);
     }
     this.announce();
-    this.log.info({ port: this.port, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
+    this.log.info({ port: this.server ? this.port : undefined, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
   }
 
   async stop(): Promise<void> {
@@ -622,7 +625,7 @@ export class Gateway {
       zxid: 0,
       sessions: this.conns.size,
       serving: true,
-      clientPort: this.port,
+      clientPort: this.opts.clientPort !== undefined ? this.port : this.securePort,
       adminPort: this.admin?.port,
     };
     this.nc.publish(this.subj.presence('gateway', this.opts.id), pack(p));
