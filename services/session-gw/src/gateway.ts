@@ -18,8 +18,8 @@ import {
   type GatewayBatch,
   type GwToLearner,
   type LearnerBatch,
-  BatchGaps,
   BatchNumbers,
+  SeriesGaps,
   type AdminAsk,
   type Presence,
   type SessionTouch,
@@ -126,7 +126,7 @@ export class Gateway {
   /** Sessions are touched, and learners hear our batch numbers, this often. */
   private readonly halfTick: number;
   private readonly numbers: BatchNumbers;
-  private readonly gaps = new BatchGaps();
+  private readonly gaps = new SeriesGaps();
   private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
   private server?: Server;
@@ -402,9 +402,9 @@ export class Gateway {
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
   }
 
-  private fromLearner([learner, seq, entries]: LearnerBatch): void {
+  private fromLearner([learner, series, seq, entries]: LearnerBatch): void {
     if (entries.length > 0 && this.drop()) return;
-    if (this.gaps.check(learner, seq, entries.length === 0) === 'gap') {
+    if (this.gaps.check(learner, series, seq, entries.length === 0).gap) {
       this.log.warn({ learner, seq }, 'batches from a learner were lost; closing its connections');
       this.closePinned(learner, 'lost messages from the learner');
       return;
@@ -413,6 +413,8 @@ export class Gateway {
       if (e[0] === 'X') {
         this.log.warn({ learner, reason: e[2] }, 'the learner lost batches from us; closing its connections');
         this.closePinned(learner, e[2]);
+        // A learner that restarted heard our series from its middle: a new one it can follow from the start.
+        this.numbers.restart(learner);
         continue;
       }
       const conn = this.conns.get(e[1]);
@@ -549,7 +551,8 @@ export class Gateway {
       for (const part of parts) {
         const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
         if (kept.length === 0) continue;
-        const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), kept];
+        const seq = this.numbers.next(learner);
+        const msg: GatewayBatch = [this.opts.id, this.numbers.seriesOf(learner), seq, kept];
         this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
       }
       for (const id of refused) {
@@ -564,8 +567,8 @@ export class Gateway {
   /** After traffic, each learner hears our last batch number: a lost last batch shows within a heartbeat. */
   private heartbeat(): void {
     if (this.nc.isDraining() || this.nc.isClosed()) return;
-    for (const [learner, seq] of this.numbers.heartbeats()) {
-      const msg: GatewayBatch = [this.opts.id, seq, []];
+    for (const [learner, seq, series] of this.numbers.heartbeats()) {
+      const msg: GatewayBatch = [this.opts.id, series, seq, []];
       this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
     }
   }
