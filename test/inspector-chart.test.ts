@@ -11,6 +11,8 @@ import ELK from 'elkjs/lib/elk.bundled.js';
 import { memberMachine } from '@zooid/follower';
 import { zabRoleMachine } from '@zooid/leader';
 import { sessionMachine } from '@zooid/session-gw';
+import { electionMachine } from '@zooid/zab';
+import { observerProcessMachine } from '@zooid/observer';
 import { activeIds, flatValue, layoutMachine, renderSvg, scalars, toElkGraph, zxidLag, type StateJson } from '@zooid/inspect';
 
 const root = join(import.meta.dirname, '..');
@@ -18,9 +20,11 @@ const root = join(import.meta.dirname, '..');
 /** Each machine of the code base, with a state it can be in. */
 const machines: { name: string; file: string; machine: { id: string; toJSON(): unknown }; sample: unknown }[] = [
   { name: 'memberMachine', file: 'services/follower/src/member-machine.ts', machine: memberMachine, sample: 'leading' },
+  { name: 'electionMachine', file: 'libs/zab/src/election-machine.ts', machine: electionMachine, sample: { looking: { ballot: 'finalizing', rebroadcast: 'waiting' } } },
   { name: "zabRoleMachine('leader')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('leader'), sample: 'broadcast' },
   { name: "zabRoleMachine('follower')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('follower'), sample: 'synchronization' },
   { name: "zabRoleMachine('observer')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('observer'), sample: 'discovery' },
+  { name: 'observerProcessMachine', file: 'services/observer/src/observer-machine.ts', machine: observerProcessMachine, sample: 'resting' },
   { name: 'sessionMachine', file: 'services/session-gw/src/session-machine.ts', machine: sessionMachine, sample: 'connected' },
 ];
 
@@ -76,11 +80,14 @@ describe('inspector statecharts', () => {
         expect(e.points.length, `${e.source} → ${e.target}`).toBeGreaterThanOrEqual(2);
         for (const p of e.points) expect(Number.isFinite(p.x) && Number.isFinite(p.y)).toBe(true);
       }
-      // The SVG marks the active state, and only it.
-      const svg = renderSvg(chart, { active: activeIds(def.id, sample) });
+      // The SVG marks the active states (a leaf, or each region's leaf and their parents), and only them.
+      const active = [...activeIds(def.id, sample)];
+      const svg = renderSvg(chart, { active: new Set(active) });
       expect(svg.startsWith('<svg')).toBe(true);
-      expect(svg).toContain(`class="state state active" data-state="${def.id}.${String(sample)}"`);
-      expect(svg.match(/ active"/g)?.length).toBe(1);
+      for (const leaf of active.filter((id) => !active.some((other) => other.startsWith(id + '.')))) {
+        expect(svg).toContain(`class="state state active" data-state="${leaf}"`);
+      }
+      expect(svg.match(/ active"/g)?.length).toBe(active.length);
       for (const id of stateIds(def)) expect(svg).toContain(`data-state="${id}"`);
     });
   }

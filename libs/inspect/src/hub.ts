@@ -138,7 +138,7 @@ export class InspectorHub {
         lastSeen: k.seen,
         actors: gone ? [] : (k.inspect?.actors ?? []),
       };
-      const role = s.actors.find((a) => a.key.endsWith('/role') || a.key === 'observer');
+      const role = s.actors.find((a) => a.key.endsWith('/role'));
       if (role && p.kind !== 'gateway') s.phase = flatValue(role.value);
       if (k.mntr && !gone) {
         s.watches = Number(k.mntr.watchCount ?? 0);

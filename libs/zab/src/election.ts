@@ -27,8 +27,6 @@ const same = (a: Proposal, b: Proposal) => a.leader === b.leader && a.epoch === 
 export interface ElectionStep {
   /** Broadcast this vote (our proposal changed, or a peer is behind). */
   send?: Vote;
-  /** A quorum agrees with our proposal: decide after a short wait for better news. */
-  quorum?: boolean;
   /** The ensemble already has a leader that a quorum follows: join it. */
   join?: Proposal & { round: number };
 }
@@ -79,7 +77,7 @@ export class Election {
     }
     this.votes.set(v.from, pick(v));
     this.votes.set(this.self, this.proposal);
-    return { send: changed ? this.vote() : undefined, quorum: this.hasQuorum() };
+    return { send: changed ? this.vote() : undefined };
   }
 
   /** Whether a quorum of this round's votes matches our proposal. */
@@ -91,10 +89,13 @@ export class Election {
 
   private fromDecided(v: Vote): ElectionStep {
     this.decided.set(v.from, v);
-    const leaderSaysSo = v.leader === this.self ? false : this.decided.get(v.leader)?.state === 'leading';
+    // Members that decided for us in our round wait for us to lead: they no
+    // longer send looking votes, so their decisions are what make our quorum
+    // (ZooKeeper's checkLeader). Anyone else leads only if it says so itself.
+    const leaderSaysSo = v.leader === this.self ? v.round === this.round : this.decided.get(v.leader)?.state === 'leading';
     if (!leaderSaysSo) return {};
     let n = 0;
-    for (const d of this.decided.values()) if (d.leader === v.leader) n++;
+    for (const d of this.decided.values()) if (d.leader === v.leader && (v.leader !== this.self || d.round === this.round)) n++;
     // We would follow too, so we count ourselves.
     return isQuorum(n + 1, this.voters.length) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
   }

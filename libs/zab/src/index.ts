@@ -1,7 +1,13 @@
 export * from './quorum.js';
 export * from './election.js';
+export * from './election-machine.js';
 export * from './history.js';
 export * from './acks.js';
 export * from './stream.js';
-export { assert } from './assert.js';
+export { assert, InvariantError } from './assert.js';
 export { hexZxid } from '@zooid/protocol';
+export * from './core/effects.js';
+export * from './core/invariants.js';
+export * from './core/leader.js';
+export * from './core/learner.js';
+export { splitBySize } from './core/split.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Vote } from '@zooid/protocol';
+import { createActor, SimulatedClock } from 'xstate';
 import { Election, better, type Proposal } from '../src/election.js';
+import { FINALIZE_WAIT_MS, electionMachine } from '../src/election-machine.js';
 
 /** A seeded PRNG so a failing schedule can be replayed. */
 function rng(seed: number) {
@@ -9,38 +11,64 @@ function rng(seed: number) {
 }
 
 /**
- * Runs an election among `ids` over an in-process bus that reorders and
- * drops messages; members rebroadcast their vote each round of the loop, as
- * the service does on a timer. Returns each member's decision.
+ * Runs an election among `ids`, each member an election actor on one
+ * simulated clock, over an in-process bus that reorders and drops votes.
+ * The actors' own timers repeat votes and hold the finalize wait. Returns
+ * each member's decision.
  */
 function simulate(own: Record<string, Proposal>, seed: number, dropRate: number) {
   const ids = Object.keys(own);
   const rand = rng(seed);
-  const elections = new Map(ids.map((id) => [id, new Election(id, ids, own[id]!, 1)]));
+  const clock = new SimulatedClock();
+  let inflight: Vote[] = [];
   const decided = new Map<string, string>();
-  let inflight: Vote[] = ids.map((id) => elections.get(id)!.vote());
+  const outcomes = new Map<string, Vote>();
+  const actors = new Map(
+    ids.map((id) => {
+      const a = createActor(electionMachine, { clock, input: { self: id, voters: ids, own: own[id]!, round: 1, publish: (v) => inflight.push(v) } });
+      a.subscribe({
+        complete: () => {
+          const { leader, round } = a.getSnapshot().output!;
+          decided.set(id, leader);
+          outcomes.set(id, { from: id, state: leader === id ? 'leading' : 'following', round, leader, epoch: own[leader]!.epoch, zxid: own[leader]!.zxid });
+        },
+      });
+      return [id, a] as const;
+    }),
+  );
+  for (const a of actors.values()) a.start();
   for (let step = 0; step < 500 && decided.size < ids.length; step++) {
-    // Shuffle, drop some, deliver to everyone else.
-    inflight.sort(() => rand() - 0.5);
-    const next: Vote[] = [];
-    for (const v of inflight) {
+    // Interleave senders at random (NATS keeps each sender's order), drop some, deliver to everyone else; then time passes.
+    const sending = interleave(inflight, rand);
+    inflight = [];
+    for (const v of sending) {
       for (const id of ids) {
-        if (id === v.from || decided.has(id) || rand() < dropRate) continue;
-        const e = elections.get(id)!;
-        const out = e.receive(v);
-        if (out.send) next.push(out.send);
-        if (out.join) decided.set(id, out.join.leader);
+        if (id === v.from || rand() < dropRate) continue;
+        // A member that has decided answers a looking one with the leader it follows, as the member process does.
+        const outcome = outcomes.get(id);
+        if (outcome) {
+          if (v.state === 'looking') inflight.push(outcome);
+        } else actors.get(id)!.send({ type: 'VOTE', vote: v });
       }
     }
-    for (const id of ids) {
-      const e = elections.get(id)!;
-      // The finalize wait: decide only on a quorum that held for a whole step.
-      if (!decided.has(id) && e.hasQuorum() && step % 3 === 2) decided.set(id, e.current().leader);
-      if (!decided.has(id)) next.push(e.vote());
-    }
-    inflight = next;
+    clock.increment(50);
   }
   return decided;
+}
+
+/** The votes in an order that keeps each sender's own order and mixes senders at random. */
+function interleave(votes: Vote[], rand: () => number): Vote[] {
+  const queues = new Map<string, Vote[]>();
+  for (const v of votes) queues.set(v.from, [...(queues.get(v.from) ?? []), v]);
+  const out: Vote[] = [];
+  while (queues.size > 0) {
+    const senders = [...queues.keys()];
+    const from = senders[Math.floor(rand() * senders.length)]!;
+    const q = queues.get(from)!;
+    out.push(q.shift()!);
+    if (q.length === 0) queues.delete(from);
+  }
+  return out;
 }
 
 const best = (own: Record<string, Proposal>) =>
@@ -54,9 +82,27 @@ describe('fast leader election', () => {
     expect(better({ leader: '10', epoch: 1, zxid: 5 }, { leader: '9', epoch: 1, zxid: 5 })).toBe(true);
   });
 
-  it('a lone voter has a quorum of one', () => {
+  it('a lone voter has a quorum of one, and decides at once', () => {
     const e = new Election('1', ['1'], { leader: '1', epoch: 0, zxid: 0 }, 1);
     expect(e.hasQuorum()).toBe(true);
+    const a = createActor(electionMachine, { clock: new SimulatedClock(), input: { self: '1', voters: ['1'], own: { leader: '1', epoch: 0, zxid: 0 }, round: 1, publish: () => {} } });
+    a.start();
+    expect(a.getSnapshot().output).toEqual({ leader: '1', round: 1 });
+  });
+
+  it('decides once a quorum has held for the finalize wait, for the best proposal heard meanwhile', () => {
+    const clock = new SimulatedClock();
+    const sent: Vote[] = [];
+    const a = createActor(electionMachine, { clock, input: { self: '1', voters: ['1', '2', '3'], own: { leader: '1', epoch: 1, zxid: 5 }, round: 1, publish: (v) => sent.push(v) } });
+    a.start();
+    a.send({ type: 'VOTE', vote: { from: '2', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 5 } });
+    clock.increment(FINALIZE_WAIT_MS - 1);
+    // Better news within the wait: member 3 has a newer history, and we change our vote.
+    a.send({ type: 'VOTE', vote: { from: '3', state: 'looking', round: 1, leader: '3', epoch: 1, zxid: 9 } });
+    expect(sent.at(-1)).toMatchObject({ from: '1', leader: '3' });
+    expect(a.getSnapshot().status).toBe('active');
+    clock.increment(1);
+    expect(a.getSnapshot().output).toEqual({ leader: '3', round: 1 });
   });
 
   for (let seed = 1; seed <= 40; seed++) {
@@ -81,6 +127,13 @@ describe('fast leader election', () => {
     expect(e.receive({ from: '1', state: 'following', round: 4, leader: '2', epoch: 5, zxid: 9 }).join).toBeUndefined();
     const step = e.receive({ from: '2', state: 'leading', round: 4, leader: '2', epoch: 5, zxid: 9 });
     expect(step.join?.leader).toBe('2');
+  });
+
+  it('leads when a quorum has decided for it in its round, though their looking votes were lost', () => {
+    const e = new Election('3', ['1', '2', '3', '4', '5'], { leader: '3', epoch: 2, zxid: 9 }, 4);
+    expect(e.receive({ from: '1', state: 'following', round: 4, leader: '3', epoch: 2, zxid: 9 }).join).toBeUndefined();
+    expect(e.receive({ from: '2', state: 'following', round: 3, leader: '3', epoch: 2, zxid: 9 }).join).toBeUndefined();
+    expect(e.receive({ from: '4', state: 'following', round: 4, leader: '3', epoch: 2, zxid: 9 }).join).toEqual({ leader: '3', epoch: 2, zxid: 9, round: 4 });
   });
 
   it('a follower alone cannot make us join a leader nobody has heard lead', () => {

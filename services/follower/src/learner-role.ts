@@ -1,12 +1,11 @@
 import { randomInt } from 'node:crypto';
-import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
-import type { Replica } from '@zooid/replica';
-import { BroadcastStream, hexZxid } from '@zooid/zab';
-import { PROGRESS_MIN_BYTES, adminInfo, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
+import { LearnerCore, hexZxid, type Effects, type ZabPhase } from '@zooid/zab';
+import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
 import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, testDrop, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
-export type LearnerPhase = 'discovery' | 'synchronization' | 'broadcast';
+export type LearnerPhase = ZabPhase;
 
 export interface LearnerEvents {
   phase: (p: LearnerPhase, epoch: number) => void;
@@ -31,37 +30,26 @@ const RETRY_MS = 250;
 const LEADER_GONE_MS = 1000;
 
 /**
- * A learner (follower or observer) over the bus: the handshake with the
- * leader (info → newepoch → ackepoch → sync → acknl → uptodate), then the
- * broadcast stream: proposals are logged and acked after fdatasync (voters
- * only), commits are applied to the replica that serves clients. A gap in
- * the stream is filled by asking the leader to resend the missing part; a
- * gap it cannot fill, or a silent leader, ends the role (the member looks
- * again, and resyncs).
+ * Hosts the learner core (follower or observer) over the bus and the
+ * member's disk: the leader's messages, broadcasts and ticks go in, and its
+ * effects are carried out in order — epochs written before the ack that
+ * promises them, proposals logged with one fdatasync per batch before the
+ * core is told they are durable (only then does it ack), commits applied to
+ * the replica that serves clients, the leader probed for liveness.
  */
 export class LearnerRole {
   private readonly subj;
-  private readonly attempt = randomInt(1, 2 ** 31);
-  private phase: LearnerPhase = 'discovery';
-  private epoch = 0;
-  private stream?: BroadcastStream;
-  private buffered: [Broadcast, string][] = [];
-  private replica?: Replica;
+  private readonly core: LearnerCore;
+  /** The replica serving clients, from the end of the sync on. */
   private served?: ServedReplica;
-  private lastHeard = Date.now();
   private flushing = false;
   private flushAgain = false;
   private readonly subs: { unsubscribe(): void }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  private syncing = false;
   private probing = false;
-  /** Since when the leader's liveness probe has found nobody answering, if it has. */
-  private unansweredSince?: number;
-  private leaderId?: string;
   /** Test-only: drop every Nth broadcast, as a lossy bus would (ZOOID_TEST_DROP_BROADCAST_EVERY). */
   private readonly dropBroadcast = testDrop('BROADCAST');
-  private parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
   /** How far the parts of a long sync have arrived, for its progress report. */
   private partsBytes = 0;
   private partsProgress?: Progress;
@@ -74,38 +62,37 @@ export class LearnerRole {
     private readonly events: LearnerEvents,
   ) {
     this.subj = subjects(opts.cluster);
+    this.core = new LearnerCore(
+      {
+        id: opts.id,
+        voter: opts.voter,
+        leader: opts.leader,
+        attempt: randomInt(1, 2 ** 31),
+        leaderGoneMs: LEADER_GONE_MS,
+        tickTime: opts.tickTime,
+        initLimit: opts.initLimit,
+        syncLimit: opts.syncLimit,
+        epochLeaders: opts.epochLeaders,
+      },
+      { acceptedEpoch: store.epochs.readAccepted(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
+    );
   }
 
   start(): void {
     this.subs.push(
       listen<ToLearner>(this.nc, this.subj.zabLearnerAll(this.opts.id), this.log, (m, sender, subject) => {
         // Only the leader we are synchronizing with speaks to us; a newepoch names its sender.
-        const from = m.t === 'newepoch' ? m.leader : this.leaderId;
+        const from = m.t === 'newepoch' ? m.leader : this.core.leader;
         if (sender !== from) return dropImpostor(this.log, subject, { claimed: from ?? 'no leader yet' });
-        void this.fromLeader(m);
+        this.progress(m);
+        this.run(() => this.core.step(m, Date.now()));
       }),
       listen<Broadcast>(this.nc, this.subj.zabBroadcastAll, this.log, (b, sender) => {
-        if (!this.dropBroadcast()) this.onBroadcast(b, sender);
+        if (!this.dropBroadcast()) this.run(() => this.core.broadcast(b, sender, Date.now()));
       }),
     );
-    const started = Date.now();
-    this.sendInfo();
-    this.timers.push(
-      setInterval(() => {
-        const now = Date.now();
-        // A resend asked for may itself be lost: ask again, or resync in the end.
-        if (this.stream) this.askResend(now);
-        if (this.stopped) return;
-        if (this.phase === 'broadcast') {
-          if (now - this.lastHeard > this.opts.syncLimit * this.opts.tickTime) this.end('leader silent for syncLimit');
-          else this.probeLeader();
-          return;
-        }
-        if (now - started > this.opts.initLimit * this.opts.tickTime) return this.end('no leader synchronized us within initLimit');
-        // At-most-once delivery: repeat the handshake step we are waiting on.
-        if (this.phase === 'discovery' && this.epoch === 0) this.sendInfo();
-      }, RETRY_MS),
-    );
+    this.timers.push(setInterval(() => this.run(() => this.core.tick(Date.now())), RETRY_MS));
+    this.run(() => this.core.start(Date.now()));
   }
 
   stop(): void {
@@ -118,15 +105,58 @@ export class LearnerRole {
   }
 
   get sessionCount(): number {
-    return this.replica?.sessionCount ?? 0;
+    return this.served?.replica.sessionCount ?? 0;
   }
 
   get currentEpoch(): number {
-    return this.epoch;
+    return this.core.epoch;
   }
 
   get serving(): boolean {
-    return this.phase === 'broadcast' && !this.stopped;
+    return this.core.serving && !this.stopped;
+  }
+
+  /** Carries out the core's effects in order. */
+  private run(call: () => Effects): void {
+    for (const e of callCore(this.log, call)) {
+      if (this.stopped) return;
+      switch (e.type) {
+        case 'persistEpoch':
+          persistEpoch(this.store.epochs, e);
+          break;
+        case 'toLeader':
+          if (e.msg.t === 'resend') this.log.info({ epoch: e.msg.epoch, fromSeq: e.msg.fromSeq, toSeq: e.msg.toSeq }, 'missed broadcasts; asking the leader to resend them');
+          this.nc.publish(this.subj.zabLeader(this.opts.id), pack(e.msg));
+          break;
+        case 'log':
+          this.store.append(e.entries);
+          this.flush();
+          break;
+        case 'commit':
+          this.apply(e.zxid);
+          break;
+        case 'answerSync':
+          this.served?.replica.synced(e.sessionId, e.cxid, e.path);
+          break;
+        case 'install':
+          void this.install(e.sync);
+          break;
+        case 'probeLeader':
+          this.probeLeader(e.leader, e.epoch);
+          break;
+        case 'phase':
+          if (e.phase === 'broadcast') this.log.info({ epoch: e.epoch, zxid: hexZxid(this.store.tree.lastZxid) }, this.opts.voter ? 'following' : 'observing');
+          this.events.phase(e.phase, e.epoch);
+          break;
+        case 'end':
+          this.log.warn({ reason: e.reason, epoch: this.core.epoch }, 'leaving the leader');
+          this.stop();
+          this.events.lost(e.reason);
+          return;
+        default:
+          throw new Error(`a learner has no ${e.type} effect`);
+      }
+    }
   }
 
   /**
@@ -134,137 +164,64 @@ export class LearnerRole {
    * liveness subject has no responder left. A frozen one still has its
    * subscription and is caught by the silence timeout instead.
    */
-  private probeLeader(): void {
-    if (this.probing || this.leaderId === undefined) return;
+  private probeLeader(leader: string, epoch: number): void {
+    if (this.probing) return;
     this.probing = true;
     this.nc
-      .request(this.subj.zabAlive(this.leaderId, this.epoch), Empty, { timeout: this.opts.tickTime })
+      .request(this.subj.zabAlive(leader, epoch), Empty, { timeout: this.opts.tickTime })
       .then(
-        () => (this.unansweredSince = undefined),
-        (err: unknown) => {
-          if (!(err instanceof RequestError && err.isNoResponders())) return;
-          const now = Date.now();
-          this.unansweredSince ??= now;
-          if (now - this.unansweredSince >= Math.max(LEADER_GONE_MS, this.opts.tickTime)) this.end('leader is gone: nobody answers for it on the bus');
-        },
+        () => this.run(() => this.core.probed('answered', Date.now())),
+        (err: unknown) => this.run(() => this.core.probed(err instanceof RequestError && err.isNoResponders() ? 'nobody' : 'timeout', Date.now())),
       )
       .finally(() => (this.probing = false));
   }
 
-  private end(reason: string): void {
-    if (this.stopped) return;
-    this.log.warn({ reason, epoch: this.epoch }, 'leaving the leader');
-    this.stop();
-    this.events.lost(reason);
-  }
-
-  private toLeader(m: ToLeader): void {
-    this.nc.publish(this.subj.zabLeader(this.opts.id), pack(m));
-  }
-
-  private sendInfo(): void {
-    this.toLeader({
-      t: 'info',
-      from: this.opts.id,
-      attempt: this.attempt,
-      voter: this.opts.voter,
-      acceptedEpoch: this.store.epochs.readAccepted(),
-      currentEpoch: this.store.epochs.readCurrent(),
-      lastZxid: this.store.lastLogged,
-    });
-  }
-
-  private async fromLeader(m: ToLearner): Promise<void> {
-    if (this.stopped || m.attempt !== this.attempt) return;
-    switch (m.t) {
-      case 'newepoch': {
-        // An old leader (frozen, not yet stepped down) may still answer: ignore it.
-        if (m.epoch < this.store.epochs.readAccepted() || (this.opts.leader !== undefined && m.leader !== this.opts.leader)) return;
-        if (this.epoch === 0) {
-          this.epoch = m.epoch;
-          this.leaderId = m.leader;
-          this.store.epochs.writeAccepted(m.epoch);
-          this.phase = 'synchronization';
-          this.events.phase('synchronization', m.epoch);
-        }
-        this.toLeader({ t: 'ackepoch', from: this.opts.id, attempt: this.attempt, epoch: m.epoch, currentEpoch: this.store.epochs.readCurrent(), lastZxid: this.store.lastLogged });
-        return;
-      }
-      case 'syncpart':
-        if (m.epoch !== this.epoch || this.syncing || this.stream) return;
-        if (this.parts.length === 0 && m.bytes >= PROGRESS_MIN_BYTES) {
-          this.partsProgress = startProgress({ label: m.snapshot ? 'receiving snapshot from leader' : 'receiving transactions from leader', total: m.bytes, unit: 'bytes', logger: this.log });
-          this.partsBytes = 0;
-        }
-        this.parts.push(m);
-        this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
-        this.partsProgress?.update(this.partsBytes);
-        return;
-      case 'sync':
-        if (m.epoch !== this.epoch || this.syncing || this.stream) return;
-        if (this.parts.length !== m.parts) return this.end(`lost sync parts: ${this.parts.length} of ${m.parts} arrived`);
-        this.syncing = true;
-        try {
-          await this.sync(this.assemble(m));
-        } catch (err) {
-          this.log.error({ err }, 'sync failed');
-          return this.end('sync failed');
-        }
-        return;
-      case 'uptodate':
-        if (m.epoch !== this.epoch || this.phase === 'broadcast' || !this.stream) return;
-        this.phase = 'broadcast';
-        this.lastHeard = Date.now();
-        this.log.info({ epoch: this.epoch, zxid: hexZxid(this.store.tree.lastZxid) }, this.opts.voter ? 'following' : 'observing');
-        this.events.phase('broadcast', this.epoch);
-        return;
-      case 'goaway':
-        return this.end(`leader refused: ${m.reason}`);
-      case 'resent':
-        if (m.epoch !== this.epoch || !this.stream) return;
-        for (const b of m.broadcasts) if (!this.stopped) this.receive(b);
-        // Once for the whole run: what is still missing after all of it.
-        if (!this.stopped) this.askResend(Date.now());
-        return;
-      case 'noresend':
-        if (m.epoch !== this.epoch) return;
-        return this.end(`the leader no longer keeps the broadcasts from seq ${m.fromSeq}`);
+  /** Reports how far the parts of a long sync have arrived. */
+  private progress(m: ToLearner): void {
+    if (m.t === 'sync') {
+      this.partsProgress?.end();
+      this.partsProgress = undefined;
+      this.partsBytes = 0;
     }
+    if (m.t !== 'syncpart' || m.epoch !== this.core.epoch) return;
+    if (this.partsBytes === 0 && m.bytes >= PROGRESS_MIN_BYTES) {
+      this.partsProgress = startProgress({ label: m.snapshot ? 'receiving snapshot from leader' : 'receiving transactions from leader', total: m.bytes, unit: 'bytes', logger: this.log });
+    }
+    this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    this.partsProgress?.update(this.partsBytes);
   }
 
-  /** The sync with its parts put back: the snapshot slices joined, the transactions in order. */
-  private assemble(m: Extract<ToLearner, { t: 'sync' }>): Extract<ToLearner, { t: 'sync' }> {
-    const parts = this.parts;
-    this.parts = [];
-    this.partsProgress?.end();
-    this.partsProgress = undefined;
-    if (parts.length === 0) return m;
-    const slices = parts.flatMap((p) => (p.snapshot ? [p.snapshot] : []));
-    return {
-      ...m,
-      snapshot: slices.length > 0 ? Buffer.concat(slices) : m.snapshot,
-      txns: [...parts.flatMap((p) => p.txns), ...m.txns],
-    };
-  }
-
-  private async sync(m: Extract<ToLearner, { t: 'sync' }>): Promise<void> {
+  /** Brings log and tree to the leader's, durably, then serves clients from them. */
+  private async install(m: Extract<ToLearner, { t: 'sync' }>): Promise<void> {
     const { store } = this;
-    if (m.mode === 'trunc') await store.truncateAfter(m.truncTo);
-    else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!);
-    const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
-    store.append(fresh);
-    await store.log.flush();
-    this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
+    try {
+      if (m.mode === 'trunc') await store.truncateAfter(m.truncTo);
+      else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!);
+      const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
+      store.append(fresh);
+      await store.log.flush();
+      if (this.stopped) return;
+      this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
+    } catch (err) {
+      this.log.error({ err }, 'sync failed');
+      return this.run(() => this.core.leave('sync failed'));
+    }
     this.events.synced?.(m.mode);
+    this.serve();
+    this.run(() => this.core.installed(store.lastLogged, Date.now()));
+  }
+
+  /** Takes client traffic from the gateways and forwards writes to the leader, with numbered batches. */
+  private serve(): void {
     const heartbeatMs = Math.max(20, Math.floor(this.opts.tickTime / 2));
     const numbers = new BatchNumbers(heartbeatMs);
-    this.served = serveReplica(this.opts, store.tree, this.nc, this.log, (entries) => {
+    this.served = serveReplica(this.opts, this.store.tree, this.nc, this.log, (entries) => {
       // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
       for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
         this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
       }
-    }, () => store.lastLogged);
+    }, () => this.store.lastLogged);
     // After forwarding, the leader hears our last batch number: lost writes show within a heartbeat.
     this.timers.push(
       setInterval(
@@ -274,73 +231,9 @@ export class LearnerRole {
         heartbeatMs,
       ),
     );
-    this.replica = this.served.replica;
-    this.apply(m.committed);
-    store.epochs.writeCurrent(m.epoch);
-    this.stream = new BroadcastStream(m.epoch, m.seq, { retryMs: this.opts.tickTime, giveUpMs: this.opts.syncLimit * this.opts.tickTime });
-    const early = this.buffered;
-    this.buffered = [];
-    for (const [b, sender] of early) this.onBroadcast(b, sender);
-    this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
-    // Until uptodate arrives, repeat the ack: it may have been lost.
-    const again = setInterval(() => {
-      if (this.stopped || this.phase === 'broadcast') return clearInterval(again);
-      this.toLeader({ t: 'acknl', from: this.opts.id, attempt: this.attempt, epoch: m.epoch });
-    }, RETRY_MS);
-    this.timers.push(again);
   }
 
-  private onBroadcast(b: Broadcast, sender: string): void {
-    if (this.stopped) return;
-    // Learners follow one leader: another member's broadcast (an old leader not yet stepped down, or a forgery) is not ours.
-    const leader = this.leaderId ?? this.opts.leader;
-    if (leader !== undefined && sender !== leader) return;
-    if (!this.stream) {
-      if (this.epoch === 0 || b.epoch === this.epoch) this.buffered.push([b, sender]);
-      return;
-    }
-    this.receive(b);
-    if (!this.stopped) this.askResend(Date.now());
-  }
-
-  /** A broadcast of our epoch, from the stream or resent: handed on strictly in sequence. */
-  private receive(b: Broadcast): void {
-    const now = Date.now();
-    const r = this.stream!.receive(b, now);
-    if (r.verdict === 'stale') return;
-    if (r.verdict === 'newer') return this.end(`the leader moved on to epoch ${b.epoch}`);
-    if (r.verdict === 'overflow') return this.end(`too much waiting behind a gap in the broadcast stream at seq ${this.stream!.next}`);
-    this.lastHeard = now;
-    this.unansweredSince = undefined;
-    for (const next of r.ready) {
-      this.deliver(next);
-      if (this.stopped) return;
-    }
-  }
-
-  /** Asks the leader for the broadcasts missing before those waiting, or resyncs when it has not sent them in time. */
-  private askResend(now: number): void {
-    const step = this.stream!.poll(now);
-    if (step === undefined) return;
-    if (step === 'give-up') return this.end(`the broadcasts from seq ${this.stream!.next} did not come within syncLimit`);
-    this.log.info({ epoch: this.epoch, ...step.ask }, 'missed broadcasts; asking the leader to resend them');
-    this.toLeader({ t: 'resend', from: this.opts.id, attempt: this.attempt, epoch: this.epoch, ...step.ask });
-  }
-
-  private deliver(b: Broadcast): void {
-    if (b.proposals.length > 0) {
-      const fresh = b.proposals.filter(([zxid]) => zxid > this.store.lastLogged);
-      this.store.append(fresh);
-      this.flush();
-    } else if (this.opts.voter && this.phase === 'broadcast') {
-      // Heartbeat: answer with what is on disk, which also repairs a lost ack.
-      this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid });
-    }
-    this.apply(b.commit);
-    for (const [learner, sessionId, cxid, path] of b.syncs) if (learner === this.opts.id) this.replica!.synced(sessionId, cxid, path);
-  }
-
-  /** Group commit on the learner: one fdatasync for what arrived meanwhile, then one cumulative ack. */
+  /** Group commit on the learner: one fdatasync for what arrived meanwhile, then the core acks it. */
   private flush(): void {
     if (this.flushing) {
       this.flushAgain = true;
@@ -353,7 +246,7 @@ export class LearnerRole {
         this.flushing = false;
         this.events.metrics?.fsync(performance.now() - started, 0);
         // With the turn's other publishes: one socket write for all of them.
-        if (this.opts.voter) atTurnEnd(() => !this.stopped && this.toLeader({ t: 'ack', from: this.opts.id, epoch: this.epoch, zxid: this.store.log.durableZxid }));
+        atTurnEnd(() => !this.stopped && this.run(() => this.core.durable(this.store.log.durableZxid)));
         if (this.flushAgain) {
           this.flushAgain = false;
           this.flush();
@@ -361,7 +254,7 @@ export class LearnerRole {
       },
       (err) => {
         this.log.error({ err }, 'transaction log failed');
-        this.end('transaction log failed');
+        this.run(() => this.core.leave('transaction log failed'));
       },
     );
   }
@@ -370,10 +263,12 @@ export class LearnerRole {
   private apply(commit: number): void {
     const { tree } = this.store;
     if (commit <= tree.lastZxid) return;
+    // The core commits only after `installed`, which follows serve().
+    const { replica } = this.served!;
     for (const [zxid, payload] of this.store.history.after(tree.lastZxid)) {
       if (zxid > commit) break;
       const { hdr, txn } = decodeTxn(payload);
-      this.replica!.committed(hdr, txn);
+      replica.committed(hdr, txn);
       this.store.applied();
     }
   }
@@ -383,10 +278,10 @@ export class LearnerRole {
       opts: this.opts,
       serverState: this.opts.voter ? 'follower' : 'observer',
       tree: this.store.tree,
-      replica: this.replica,
+      replica: this.served?.replica,
       sessions: 0,
       outstanding: 0,
-      epoch: this.epoch,
+      epoch: this.core.epoch,
     });
   }
 }

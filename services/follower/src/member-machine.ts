@@ -1,16 +1,17 @@
-import { assign, fromCallback, setup } from 'xstate';
+import { assign, sendTo, setup } from 'xstate';
 import { zabRoleMachine, type RoleHost } from '@zooid/leader';
+import { electionMachine, type ElectionEvent, type ElectionInput } from '@zooid/zab';
 
 export interface MemberInput {
   id: string;
-  /** Runs fast leader election; calls `elected` once with the leader's id. */
-  elect: (round: number, elected: (leader: string, round: number) => void) => () => void;
+  /** What an election of this round starts from: this member's history now, and how to publish votes. */
+  election: (round: number) => ElectionInput;
   /** Host of the leader role (when elected) or of the follower role. */
   lead: RoleHost;
   follow: (leader: string) => RoleHost;
 }
 
-type MemberEvent = { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
+type MemberEvent = ElectionEvent | { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
 
 const leaderMachine = zabRoleMachine('leader');
 const followerMachine = zabRoleMachine('follower');
@@ -28,18 +29,19 @@ export const memberMachine = setup({
     events: {} as MemberEvent,
   },
   actors: {
-    election: fromCallback<MemberEvent, { input: MemberInput; round: number }>(({ input, sendBack }) =>
-      input.input.elect(input.round + 1, (leader, round) => sendBack({ type: 'ELECTED', leader, round })),
-    ),
+    election: electionMachine,
     leader: leaderMachine,
     follower: followerMachine,
   },
   actions: {
+    // The decision as an event of its own, so that the member's log and chart say ELECTED.
+    announceElected: sendTo(({ self }) => self, (_, o: { leader: string; round: number }) => ({ type: 'ELECTED' as const, ...o })),
     noteElection: assign({
       leader: ({ event }) => (event.type === 'ELECTED' ? event.leader : ''),
       round: ({ event, context }) => (event.type === 'ELECTED' ? event.round : context.round),
     }),
     noteEnd: assign({ lastEnd: (_, reason: string) => reason, leader: '' }),
+    forwardVote: sendTo('election', ({ event }) => event),
   },
   guards: {
     electedSelf: ({ context, event }) => event.type === 'ELECTED' && event.leader === context.id,
@@ -50,8 +52,14 @@ export const memberMachine = setup({
   initial: 'looking',
   states: {
     looking: {
-      invoke: { src: 'election', input: ({ context }) => ({ input: context, round: context.round }) },
+      invoke: {
+        src: 'election',
+        id: 'election',
+        input: ({ context }) => context.election(context.round + 1),
+        onDone: { actions: { type: 'announceElected', params: ({ event }) => event.output } },
+      },
       on: {
+        VOTE: { actions: 'forwardVote' },
         ELECTED: [
           { guard: 'electedSelf', target: 'leading', actions: 'noteElection' },
           { target: 'following', actions: 'noteElection' },

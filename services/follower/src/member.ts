@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
-import { Election, type ElectionStep } from '@zooid/zab';
+import { EpochLeaders } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
@@ -22,10 +22,6 @@ export interface RunningMember {
   stop(): void;
 }
 
-/** How long a member that sees a quorum for its proposal waits for better news. */
-const FINALIZE_WAIT_MS = 200;
-const REVOTE_MS = 400;
-
 /**
  * A voting member process: fast leader election over the bus, then the
  * leader or follower role, as the member machine decides. Also answers
@@ -39,9 +35,8 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
-  const roleOpts: RoleOptions = { ...opts, voters };
+  const roleOpts: RoleOptions = { ...opts, voters, epochLeaders: new EpochLeaders() };
   let role: LeaderRole | LearnerRole | undefined;
-  let election: ((v: Vote) => void) | undefined;
   const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));
   // The inspector sees the member machine (and the role it invokes); metrics are read when scraped.
   const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'member', id: opts.id }, log);
@@ -57,38 +52,10 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const actor = createActor(memberMachine, {
     input: {
       id: opts.id,
-      elect: (round, elected) => {
-        const e = new Election(opts.id, voters, { leader: opts.id, epoch: store.epochs.readCurrent(), zxid: store.lastLogged }, round);
-        let finalize: NodeJS.Timeout | undefined;
-        let done = false;
-        const finish = (leader: string, r: number) => {
-          if (done) return;
-          done = true;
-          stop();
-          log.info({ leader, round: r }, 'election decided');
-          elected(leader, r);
-        };
-        const consider = (step: ElectionStep) => {
-          if (step.send) publishVote(step.send);
-          if (step.join) return finish(step.join.leader, step.join.round);
-          if (step.quorum && !finalize) {
-            finalize = setTimeout(() => {
-              finalize = undefined;
-              if (e.hasQuorum()) finish(e.current().leader, e.round);
-            }, FINALIZE_WAIT_MS);
-          }
-        };
-        const revote = setInterval(() => publishVote(e.vote()), REVOTE_MS);
-        const stop = () => {
-          clearInterval(revote);
-          clearTimeout(finalize);
-          election = undefined;
-        };
-        election = (v) => consider(e.receive(v));
-        log.info({ round, proposal: e.current() }, 'looking');
-        publishVote(e.vote());
-        if (voters.length === 1) queueMicrotask(() => finish(opts.id, round));
-        return stop;
+      election: (round) => {
+        const own = { leader: opts.id, epoch: store.epochs.readCurrent(), zxid: store.lastLogged };
+        log.info({ round, proposal: own }, 'looking');
+        return { self: opts.id, voters, own, round, publish: publishVote };
       },
       lead: ({ phase, end }) => {
         const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end, metrics });
@@ -123,8 +90,8 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
           // A vote counts for the member whose subject it came on, which only that member may publish.
           if (v.from !== senderOf(msg.subject)) return dropImpostor(log, msg.subject, { claimed: v.from });
           if (v.from === opts.id) return;
-          if (election) return election(v);
           const s = state();
+          if (s === 'looking') return actor.send({ type: 'VOTE', vote: v });
           // A looking member learns who leads, so a restarted member joins instead of forcing an election.
           if (v.state === 'looking' && (s === 'leading' || s === 'following')) {
             const snap = actor.getSnapshot();
@@ -139,7 +106,11 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
 
   const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics });
   const announce = plumbing.announce;
+  let lastState = '';
   actor.subscribe((s) => {
+    const now = String(s.value);
+    if (now !== lastState && (now === 'leading' || now === 'following')) log.info({ leader: s.context.leader, round: s.context.round }, 'election decided');
+    lastState = now;
     log.debug({ state: s.value }, 'member state');
     announce();
   });

@@ -1,23 +1,12 @@
-import {
-  OpCode,
-  pack,
-  subjects,
-  type AdminAsk,
-  type Broadcast,
-  type ForwardBatch,
-  BatchGaps,
-  type LogEntry,
-  type SessionTouch,
-  type ToLeader,
-  type ToLearner,
-} from '@zooid/protocol';
+import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
-import { AckTracker, BroadcastWindow, broadcastBytes, hexZxid, isQuorum, type SyncPlan } from '@zooid/zab';
+import { LeaderCore, hexZxid, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
 import { adminInfo } from './admin.js';
+import { callCore, persistEpoch } from './core-host.js';
 import { serveReplica, type ServedReplica } from './serve-replica.js';
 import type { RoleMetrics } from './role-metrics.js';
 
@@ -32,9 +21,11 @@ export interface RoleOptions {
   maxSessionTimeout: number;
   tree: TreeConfig;
   dataDir: string;
+  /** The leaders this member has seen per epoch, across its stints. */
+  epochLeaders?: EpochLeaders;
 }
 
-export type LeaderPhase = 'discovery' | 'synchronization' | 'broadcast';
+export type LeaderPhase = ZabPhase;
 
 export interface LeaderEvents {
   phase: (p: LeaderPhase, epoch: number) => void;
@@ -43,37 +34,31 @@ export interface LeaderEvents {
   metrics?: RoleMetrics;
 }
 
-interface LearnerState {
-  attempt: number;
-  voter: boolean;
-  acceptedEpoch: number;
-  stage: 'info' | 'epoch' | 'sync' | 'uptodate';
+/** The leader's client-facing half, from broadcast on. */
+interface Serving {
+  pipeline: WritePipeline;
+  preparer: Preparer;
+  served: ServedReplica;
 }
 
+/** Room left in a message for everything but its payloads. */
+const ENVELOPE = 64 * 1024;
+
 /**
- * The leader role over the bus: Zab's discovery (a new epoch from a quorum's
- * accepted epochs), synchronization (DIFF, TRUNC or SNAP per learner, from the
- * in-memory history) and broadcast (one publish per batch to every learner,
- * commit once a quorum including the leader has acked).
+ * Hosts the leader core over the bus and the member's disk: learners'
+ * messages and ticks go in, and its effects are carried out in order —
+ * epochs written before what follows them is sent, proposals published in
+ * one broadcast per turn, commits handed to the write pipeline. Serves
+ * clients from broadcast on: the pipeline, sessions' expiry, the replica.
  */
 export class LeaderRole {
   private readonly subj;
-  private readonly learners = new Map<string, LearnerState>();
-  private epoch = 0;
-  private phase: LeaderPhase = 'discovery';
-  private readonly synced = new Set<string>();
-  private seq = 0;
-  /** Recent broadcasts, for a learner that missed some. */
-  private readonly window = new BroadcastWindow();
-  private acks?: AckTracker;
-  private pipeline?: WritePipeline;
-  private served?: ServedReplica;
+  private readonly core: LeaderCore;
+  /** What exists only while broadcasting. */
+  private clients?: Serving;
   private readonly tracker = new SessionTracker();
   private readonly forwardGaps = new BatchGaps();
-  private pendingProposals: LogEntry[] = [];
-  private pendingSyncs: Broadcast['syncs'] = [];
-  private bcScheduled = false;
-  private lastPublish = 0;
+  private flushScheduled = false;
   /** Broadcast batches not committed yet, for the commit latency metric: [last zxid, when, count]. */
   private readonly uncommitted: [zxid: number, at: number, count: number][] = [];
   private readonly subs: { unsubscribe(): void }[] = [];
@@ -88,34 +73,34 @@ export class LeaderRole {
     private readonly events: LeaderEvents,
   ) {
     this.subj = subjects(opts.cluster);
+    this.core = new LeaderCore(
+      {
+        id: opts.id,
+        voters: opts.voters,
+        tickTime: opts.tickTime,
+        initLimit: opts.initLimit,
+        syncLimit: opts.syncLimit,
+        maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
+        epochLeaders: opts.epochLeaders,
+      },
+      { acceptedEpoch: store.epochs.readAccepted(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
+      store.history,
+    );
   }
 
   start(): void {
     this.subs.push(
       listen<ToLeader>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
-        this.onLearner(m);
+        if (m.t === 'ack' && m.zxid > this.store.history.last) {
+          this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
+        }
+        this.run(() => this.core.step(m, Date.now()));
       }),
     );
-    const started = Date.now();
-    this.timers.push(
-      setInterval(() => {
-        if (this.phase !== 'broadcast' && Date.now() - started > this.opts.initLimit * this.opts.tickTime) {
-          this.stepDown(`no quorum synchronized within initLimit (${this.opts.initLimit} ticks)`);
-        }
-      }, this.opts.tickTime),
-    );
-    this.events.phase('discovery', 0);
-    // The leader is its own first learner.
-    this.onLearner({
-      t: 'info',
-      from: this.opts.id,
-      attempt: 0,
-      voter: true,
-      acceptedEpoch: this.store.epochs.readAccepted(),
-      currentEpoch: this.store.epochs.readCurrent(),
-      lastZxid: this.store.lastLogged,
-    });
+    const half = Math.max(20, Math.floor(this.opts.tickTime / 2));
+    this.timers.push(setInterval(() => this.tick(), half));
+    this.run(() => this.core.start(Date.now()));
   }
 
   stop(): void {
@@ -123,164 +108,113 @@ export class LeaderRole {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
-    this.served?.stop('leader stepped down');
+    this.clients?.served.stop('leader stepped down');
   }
 
   get sessionCount(): number {
-    return this.served?.replica.sessionCount ?? 0;
+    return this.clients?.served.replica.sessionCount ?? 0;
   }
 
   get currentEpoch(): number {
-    return this.epoch;
+    return this.core.epoch;
   }
 
   get serving(): boolean {
-    return this.phase === 'broadcast' && !this.stopped;
+    return this.core.serving && !this.stopped;
   }
 
-  private stepDown(reason: string): void {
-    if (this.stopped) return;
-    this.log.warn({ reason, epoch: this.epoch }, 'stepping down');
-    this.stop();
-    this.events.stepDown(reason);
+  /** Carries out the core's effects in order; a broadcast due goes out at the end of the turn. */
+  private run(call: () => Effects): void {
+    for (const e of callCore(this.log, call)) {
+      if (this.stopped) return;
+      switch (e.type) {
+        case 'persistEpoch':
+          persistEpoch(this.store.epochs, e);
+          if (e.kind === 'accepted') this.log.info({ epoch: e.epoch }, 'new epoch');
+          break;
+        case 'send':
+          this.send(e.to, e.msg);
+          break;
+        case 'broadcast':
+          this.noteProposed(e.msg.proposals.length, e.msg.proposals.at(-1)?.[0]);
+          this.nc.publish(this.subj.zabBroadcast(this.opts.id), pack(e.msg));
+          break;
+        case 'commit':
+          this.commit(e.zxid);
+          break;
+        case 'prepareSync':
+          this.prepareSync(e.to, e.attempt, e.plan);
+          break;
+        case 'phase':
+          if (e.phase === 'broadcast') this.startServing();
+          this.events.phase(e.phase, e.epoch);
+          break;
+        case 'end':
+          this.log.warn({ reason: e.reason, epoch: this.core.epoch }, 'stepping down');
+          this.stop();
+          this.events.stepDown(e.reason);
+          return;
+        default:
+          throw new Error(`a leader has no ${e.type} effect`);
+      }
+    }
+    if (this.core.due && !this.flushScheduled) {
+      this.flushScheduled = true;
+      atTurnEnd(() => {
+        this.flushScheduled = false;
+        if (!this.stopped) this.run(() => this.core.flush(Date.now()));
+      });
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.run(() => this.core.tick(now));
+    if (this.stopped || !this.clients) return;
+    const { pipeline, preparer } = this.clients;
+    for (const id of this.tracker.expired(now)) {
+      this.log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');
+      pipeline.submitInternal(id, OpCode.closeSession, undefined);
+    }
+    for (const path of preparer.cleanupCandidates(now)) pipeline.submitInternal(0n, OpCode.deleteContainer, { path });
   }
 
   private send(to: string, msg: ToLearner): void {
+    if (msg.t === 'sync') return this.sendSync(to, msg);
+    if (msg.t === 'noresend') this.log.info({ learner: to, fromSeq: msg.fromSeq }, 'broadcasts asked for again are no longer kept; the learner resyncs');
     this.nc.publish(this.subj.zabLearner(to, this.opts.id), pack(msg));
   }
 
-  private onLearner(m: ToLeader): void {
-    if (this.stopped) return;
-    switch (m.t) {
-      case 'info':
-        return this.onInfo(m);
-      case 'ackepoch': {
-        const l = this.learners.get(m.from);
-        if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || l.stage !== 'epoch') return;
-        const mine = { epoch: this.store.epochs.readCurrent(), zxid: this.store.lastLogged };
-        if (m.from !== this.opts.id && (m.currentEpoch > mine.epoch || (m.currentEpoch === mine.epoch && m.lastZxid > mine.zxid))) {
-          return this.stepDown(`member ${m.from} has a newer history (${hexZxid(m.lastZxid)}) than ours (${hexZxid(mine.zxid)})`);
-        }
-        l.stage = 'sync';
-        if (m.from === this.opts.id) return this.onLearner({ t: 'acknl', from: m.from, attempt: m.attempt, epoch: this.epoch });
-        return this.syncLearner(m.from, l, m.lastZxid);
-      }
-      case 'acknl': {
-        const l = this.learners.get(m.from);
-        if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch) return;
-        if (l.stage === 'uptodate') return this.send(m.from, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
-        if (l.stage !== 'sync') return;
-        l.stage = 'uptodate';
-        this.synced.add(m.from);
-        if (this.phase === 'broadcast') {
-          this.send(m.from, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
-          return;
-        }
-        const votersSynced = this.opts.voters.filter((v) => this.synced.has(v)).length;
-        if (isQuorum(votersSynced, this.opts.voters.length)) this.startBroadcast();
-        return;
-      }
-      case 'ack':
-        if (m.epoch !== this.epoch || !this.acks) return;
-        // Nobody can hold on disk what was never proposed: such an ack would commit too early.
-        if (m.zxid > this.store.history.last) {
-          this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
-          return;
-        }
-        return this.ack(m.from, m.zxid);
-      case 'resend':
-        return this.resend(m);
-    }
-  }
-
-  /** A learner missed broadcasts: send them again, or tell it to resync when they are no longer kept. */
-  private resend(m: Extract<ToLeader, { t: 'resend' }>): void {
-    const l = this.learners.get(m.from);
-    if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || m.fromSeq > m.toSeq || m.toSeq > this.seq) return;
-    const missed = this.window.range(m.fromSeq, m.toSeq);
-    if (!missed) {
-      this.log.info({ learner: m.from, fromSeq: m.fromSeq, kept: this.window.first }, 'broadcasts asked for again are no longer kept; the learner resyncs');
-      return this.send(m.from, { t: 'noresend', attempt: l.attempt, epoch: this.epoch, fromSeq: m.fromSeq });
-    }
-    for (const broadcasts of splitForPayload(this.nc, missed, broadcastBytes, true).parts) this.send(m.from, { t: 'resent', attempt: l.attempt, epoch: this.epoch, broadcasts });
-  }
-
-  private onInfo(m: Extract<ToLeader, { t: 'info' }>): void {
-    const prior = this.learners.get(m.from);
-    if (prior && prior.attempt === m.attempt) {
-      // A retransmission: our newepoch was lost.
-      if (this.epoch > 0 && prior.stage === 'epoch') this.send(m.from, { t: 'newepoch', attempt: m.attempt, epoch: this.epoch, leader: this.opts.id });
+  /** Everything up to zxid is committed: before broadcast, the tail of our log from an earlier epoch; then the pipeline's. */
+  private commit(zxid: number): void {
+    if (!this.clients) {
+      // A quorum now holds our whole history: what we logged but never saw
+      // committed (a re-elected leader's tail of the epoch it lost) is
+      // committed with it. The learners applied it at sync; the leader's
+      // tree must too, before it validates or answers anything.
+      const tail = this.store.applyLogged();
+      if (tail > 0) this.log.info({ txns: tail, zxid: hexZxid(this.store.tree.lastZxid) }, 'committed the tail of our log from an earlier epoch');
       return;
     }
-    if (this.epoch > 0 && m.acceptedEpoch > this.epoch) {
-      this.send(m.from, { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' });
-      return;
-    }
-    this.synced.delete(m.from);
-    this.acks?.drop(m.from);
-    this.learners.set(m.from, { attempt: m.attempt, voter: m.voter && this.opts.voters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' });
-    if (this.epoch === 0) {
-      const voters = [...this.learners].filter(([, l]) => l.voter);
-      if (!isQuorum(voters.length, this.opts.voters.length)) return;
-      // Discovery: a new epoch above every accepted epoch of a quorum.
-      this.epoch = Math.max(...voters.map(([, l]) => l.acceptedEpoch)) + 1;
-      this.store.epochs.writeAccepted(this.epoch);
-      this.log.info({ epoch: this.epoch, voters: voters.map(([id]) => id) }, 'new epoch');
-      this.phase = 'synchronization';
-      this.events.phase('synchronization', this.epoch);
-      for (const [id, l] of this.learners) this.announceEpoch(id, l);
-      return;
-    }
-    this.announceEpoch(m.from, this.learners.get(m.from)!);
+    this.clients.pipeline.commitUpTo(zxid);
+    this.noteCommitted(zxid);
   }
 
-  private announceEpoch(id: string, l: LearnerState): void {
-    if (id === this.opts.id) {
-      this.onLearner({ t: 'ackepoch', from: id, attempt: l.attempt, epoch: this.epoch, currentEpoch: this.store.epochs.readCurrent(), lastZxid: this.store.lastLogged });
-      return;
-    }
-    this.send(id, { t: 'newepoch', attempt: l.attempt, epoch: this.epoch, leader: this.opts.id });
-  }
-
-  private syncLearner(id: string, l: LearnerState, learnerLast: number): void {
+  /** Gathers what a learner's sync needs: the snapshot, or the log read back when memory no longer reaches. */
+  private prepareSync(to: string, attempt: number, plan: SyncPlan): void {
     const h = this.store.history;
-    const plan = h.plan(learnerLast);
-    if (plan.mode === 'snap') return this.sendPlan(id, l, learnerLast, plan, []);
+    const snap = () => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot: this.store.snapshotNow() });
+    if (plan.mode === 'snap') return this.run(snap);
     const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
-    // sendPlan takes the entries still in memory itself.
-    if (from >= h.memoryBase) return this.sendPlan(id, l, learnerLast, plan, []);
-    this.log.info({ learner: id, from: hexZxid(from), memoryBase: hexZxid(h.memoryBase) }, 'reading the log for a DIFF');
+    if (from >= h.memoryBase) return this.run(() => this.core.syncPrepared(to, attempt, { plan, txns: [] }));
+    this.log.info({ learner: to, from: hexZxid(from), memoryBase: hexZxid(h.memoryBase) }, 'reading the log for a DIFF');
     void this.store.logEntriesAfter(from).then(
-      (txns) => this.sendPlan(id, l, learnerLast, txns ? plan : { mode: 'snap' }, txns ?? []),
+      (txns) => !this.stopped && this.run(txns ? () => this.core.syncPrepared(to, attempt, { plan, txns }) : snap),
       (err: unknown) => {
-        this.log.warn({ err, learner: id }, 'reading the log for a DIFF failed; sending a snapshot');
-        this.sendPlan(id, l, learnerLast, { mode: 'snap' }, []);
+        this.log.warn({ err, learner: to }, 'reading the log for a DIFF failed; sending a snapshot');
+        if (!this.stopped) this.run(snap);
       },
     );
-  }
-
-  /** Sends a planned sync, current as of now (commit point, broadcast sequence). */
-  private sendPlan(id: string, l: LearnerState, learnerLast: number, plan: SyncPlan, txns: LogEntry[]): void {
-    // A DIFF read from disk arrives later: the learner may have started over, or we stopped leading.
-    if (this.stopped || this.learners.get(id) !== l || l.stage !== 'sync') return;
-    const h = this.store.history;
-    if (plan.mode !== 'snap') {
-      // The entries past those gathered come from memory, up to now, so that the sync is current with this.seq;
-      // a window that moved past what the log read gave means a snapshot after all.
-      const upTo = txns.at(-1)?.[0] ?? (plan.mode === 'diff' ? plan.from : plan.truncTo);
-      if (upTo < h.memoryBase) return this.sendPlan(id, l, learnerLast, { mode: 'snap' }, []);
-      if (upTo < h.last) txns = txns.concat(h.after(upTo));
-    }
-    const committed = this.acks ? this.acks.commitPoint : h.last;
-    let msg: ToLearner;
-    if (plan.mode === 'snap') {
-      const snap = this.store.snapshotNow();
-      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: 'snap', truncTo: 0, snapshot: snap.bytes, snapZxid: snap.zxid, txns: h.after(snap.zxid), committed, seq: this.seq, parts: 0 };
-    } else {
-      msg = { t: 'sync', attempt: l.attempt, epoch: this.epoch, mode: plan.mode, truncTo: plan.mode === 'trunc' ? plan.truncTo : 0, snapshot: null, snapZxid: 0, txns, committed, seq: this.seq, parts: 0 };
-    }
-    this.log.info({ learner: id, mode: plan.mode, learnerLast: hexZxid(learnerLast), txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
-    this.sendSync(id, msg);
   }
 
   /**
@@ -289,7 +223,8 @@ export class LeaderRole {
    * followed by the sync itself, which says how many parts preceded it.
    */
   private sendSync(id: string, msg: Extract<ToLearner, { t: 'sync' }>): void {
-    const slice = Math.max(64 * 1024, maxPayload(this.nc) - 64 * 1024);
+    this.log.info({ learner: id, mode: msg.mode, txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
+    const slice = Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE);
     const parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
     const snap = msg.snapshot;
     const bytes = (snap?.length ?? 0) + msg.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
@@ -298,51 +233,42 @@ export class LeaderRole {
     for (const txns of splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts) {
       parts.push({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes });
     }
-    for (const p of parts) this.send(id, p);
-    this.send(id, { ...msg, snapshot: null, txns: [], parts: parts.length });
+    const to = this.subj.zabLearner(id, this.opts.id);
+    for (const p of parts) this.nc.publish(to, pack(p));
+    this.nc.publish(to, pack({ ...msg, snapshot: null, txns: [], parts: parts.length }));
   }
 
-  private startBroadcast(): void {
-    this.store.epochs.writeCurrent(this.epoch);
-    // A quorum now holds our whole history: what we logged but never saw
-    // committed (a re-elected leader's tail of the epoch it lost) is committed
-    // with it. The learners applied it at sync; the leader's tree must too,
-    // before it validates or answers anything.
-    const tail = this.store.applyLogged();
-    if (tail > 0) this.log.info({ txns: tail, zxid: hexZxid(this.store.tree.lastZxid) }, 'committed the tail of our log from an earlier epoch');
-    const start = this.store.history.last;
-    this.acks = new AckTracker(this.opts.voters, start);
-    for (const v of this.synced) if (this.opts.voters.includes(v)) this.acks.ack(v, start, Date.now());
-    this.phase = 'broadcast';
-    this.subs.push(this.nc.subscribe(this.subj.zabAlive(this.opts.id, this.epoch), {
+  /** Broadcast begins: answer liveness probes, and serve clients through the write pipeline. */
+  private startServing(): void {
+    const epoch = this.core.epoch;
+    this.subs.push(
+      this.nc.subscribe(this.subj.zabAlive(this.opts.id, epoch), {
         callback: (err, msg) => {
           if (!err) msg.respond();
         },
-      }));
-    this.log.info({ epoch: this.epoch, zxid: hexZxid(start), synced: [...this.synced] }, 'leading: broadcast');
-    this.serve();
-    for (const [id, l] of this.learners) if (l.stage === 'uptodate' && id !== this.opts.id) this.send(id, { t: 'uptodate', attempt: l.attempt, epoch: this.epoch });
-    this.events.phase('broadcast', this.epoch);
+      }),
+    );
+    this.log.info({ epoch, zxid: hexZxid(this.store.history.last) }, 'leading: broadcast');
+    this.clients = this.serve(epoch);
   }
 
-  private serve(): void {
+  private serve(epoch: number): Serving {
     const { store, opts } = this;
     const tree = store.tree;
     const preparer = new Preparer(tree, opts.tree);
-    this.served = serveReplica(opts, tree, this.nc, this.log, (entries) => this.pipeline!.submit(opts.id, entries), () => store.history.last);
-    const replica = this.served.replica;
+    const served = serveReplica(opts, tree, this.nc, this.log, (entries) => pipeline.submit(opts.id, entries), () => store.history.last);
+    const replica = served.replica;
     const now = Date.now();
     for (const [id, s] of tree.sessions) this.tracker.add(id, s.timeout, now);
-    this.pipeline = new WritePipeline(
+    const pipeline = new WritePipeline(
       {
         log: store.log,
         preparer,
         proposed: (e) => {
           store.history.append(e);
-          this.pendingProposals.push(e);
-          this.scheduleBroadcast();
+          this.run(() => this.core.propose([e]));
         },
-        durable: (zxid) => this.ack(opts.id, zxid),
+        durable: (zxid) => this.run(() => this.core.durable(zxid, Date.now())),
         commit: (hdr, txn) => {
           replica.committed(hdr, txn);
           store.applied();
@@ -355,21 +281,18 @@ export class LeaderRole {
         },
         synced: (m) => {
           if (m.learner === opts.id) replica.synced(m.sessionId, m.cxid, m.path);
-          else {
-            this.pendingSyncs.push([m.learner, m.sessionId, m.cxid, m.path]);
-            this.scheduleBroadcast();
-          }
+          else this.run(() => this.core.answerSync(m.learner, m.sessionId, m.cxid, m.path));
         },
         now: Date.now,
         fatal: (err) => {
           this.log.error({ err }, 'transaction log failed');
-          this.stepDown('transaction log failed');
+          this.run(() => this.core.stepDown('transaction log failed'));
         },
         flushed: (records, ms) => this.events.metrics?.fsync(ms, records),
         warn: (fields, msg) => this.log.warn(fields, msg),
       },
       store.history.last,
-      this.epoch,
+      epoch,
     );
     this.subs.push(
       listen<ForwardBatch>(this.nc, this.subj.leaderInAll, this.log, ([learner, seq, entries], sender, subject) => {
@@ -377,76 +300,24 @@ export class LeaderRole {
         if (learner !== sender || entries.some((e) => e[1] !== sender)) return dropImpostor(this.log, subject, { claimed: learner });
         if (this.forwardGaps.check(learner, seq, entries.length === 0) === 'gap') {
           // Writes of that learner's sessions were lost and would never be answered: make it start over.
-          const l = this.learners.get(learner);
           this.log.warn({ learner, seq }, 'forwarded batches were lost; sending the learner away');
-          if (l) this.send(learner, { t: 'goaway', attempt: l.attempt, reason: 'forwarded writes were lost' });
-          return;
+          return this.run(() => this.core.sendAway(learner, 'forwarded writes were lost'));
         }
-        this.pipeline!.submit(learner, entries);
+        pipeline.submit(learner, entries);
       }),
       listen<SessionTouch>(this.nc, this.subj.touchAll, this.log, (t, sender, subject) => {
         if (t.gw !== sender) return dropImpostor(this.log, subject, { claimed: t.gw });
         this.tracker.touch(t.sessions, Date.now());
       }),
     );
-    const half = Math.max(20, Math.floor(opts.tickTime / 2));
-    this.timers.push(
-      setInterval(() => this.tick(preparer), half),
-    );
+    return { pipeline, preparer, served };
   }
 
-  private tick(preparer: Preparer): void {
-    const now = Date.now();
-    if (!this.acks!.quorumHeardSince(now - this.opts.syncLimit * this.opts.tickTime, this.opts.id)) {
-      return this.stepDown(`lost quorum: not heard from a quorum within syncLimit (${this.opts.syncLimit} ticks)`);
-    }
-    for (const id of this.tracker.expired(now)) {
-      this.log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');
-      this.pipeline!.submitInternal(id, OpCode.closeSession, undefined);
-    }
-    for (const path of preparer.cleanupCandidates(now)) this.pipeline!.submitInternal(0n, OpCode.deleteContainer, { path });
-    // Heartbeat: an empty broadcast when nothing else went out this half tick.
-    if (now - this.lastPublish >= Math.floor(this.opts.tickTime / 2)) this.publishBroadcast();
-  }
-
-  private ack(from: string, zxid: number): void {
-    const point = this.acks!.ack(from, zxid, Date.now());
-    if (point === undefined) return;
-    this.pipeline!.commitUpTo(point);
-    this.noteCommitted(point);
-    this.scheduleBroadcast();
-  }
-
-  private scheduleBroadcast(): void {
-    if (this.bcScheduled) return;
-    this.bcScheduled = true;
-    atTurnEnd(() => this.publishBroadcast());
-  }
-
-  /** One publish reaches every learner: new proposals, the commit point and answered syncs. */
-  private publishBroadcast(): void {
-    this.bcScheduled = false;
-    if (this.stopped) return;
-    // A turn's proposals can exceed the bus's max_payload (a dozen 1 MiB
-    // setData): they go as consecutive broadcasts, the syncs on the last one.
-    // None is dropped: a proposal is no larger than the request that crossed the bus to get here.
-    const { parts } = splitForPayload(this.nc, this.pendingProposals, ([, payload]) => payload.byteLength + 16, true);
-    if (parts.length === 0) parts.push([]);
-    const commit = this.acks!.commitPoint;
-    const n = this.pendingProposals.length;
-    if (n > 0 && this.events.metrics) {
-      this.events.metrics.proposed(n);
-      this.uncommitted.push([this.pendingProposals[n - 1]![0], performance.now(), n]);
-    }
-    parts.forEach((proposals, i) => {
-      const syncs = i === parts.length - 1 ? this.pendingSyncs : [];
-      const b: Broadcast = { epoch: this.epoch, seq: ++this.seq, proposals, commit, syncs };
-      this.window.push(b);
-      this.nc.publish(this.subj.zabBroadcast(this.opts.id), pack(b));
-    });
-    this.pendingProposals = [];
-    this.pendingSyncs = [];
-    this.lastPublish = Date.now();
+  private noteProposed(n: number, last: number | undefined): void {
+    const m = this.events.metrics;
+    if (n === 0 || !m || last === undefined) return;
+    m.proposed(n);
+    this.uncommitted.push([last, performance.now(), n]);
   }
 
   /** Commit latency per broadcast batch: from its broadcast to the commit point passing it. */
@@ -466,10 +337,10 @@ export class LeaderRole {
       opts: this.opts,
       serverState: this.opts.voters.length === 1 ? 'standalone' : 'leader',
       tree: this.store.tree,
-      replica: this.served?.replica,
+      replica: this.clients?.served.replica,
       sessions: this.tracker.size,
-      outstanding: this.pipeline?.outstanding ?? 0,
-      epoch: this.epoch,
+      outstanding: this.clients?.pipeline.outstanding ?? 0,
+      epoch: this.core.epoch,
     });
   }
 }

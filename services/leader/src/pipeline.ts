@@ -20,6 +20,8 @@ export interface PipelineDeps {
   /** A sync, once every transaction proposed before it is committed. */
   synced: (mark: SyncMark) => void;
   now: () => number;
+  /** Runs the group commit once the current turn's requests are in (setImmediate unless a simulator drives it). */
+  defer?: (fn: () => void) => void;
   /** A failed fsync leaves the log's state unknown: the member must stop. */
   fatal: (err: unknown) => void;
   /** One group commit: `records` transactions made durable in `ms` (metrics). */
@@ -154,7 +156,7 @@ export class WritePipeline {
   private schedule(): void {
     if (this.scheduled || this.flushing) return;
     this.scheduled = true;
-    setImmediate(() => void this.flush());
+    (this.deps.defer ?? setImmediate)(() => void this.flush());
   }
 
   private async flush(): Promise<void> {

@@ -1,1 +1,2 @@
 export * from "./observer.js";
+export * from './observer-machine.js';

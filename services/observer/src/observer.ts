@@ -1,8 +1,10 @@
 import { createActor } from 'xstate';
-import { MemberStore, memberGauges, memberPlumbing, zabRoleMachine, type RoleOptions } from '@zooid/leader';
+import { MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { LearnerRole } from '@zooid/follower';
 import { closeBus, connectBus, type BusConfig, type Logger } from '@zooid/runtime';
+import { EpochLeaders } from '@zooid/zab';
+import { observerProcessMachine } from './observer-machine.js';
 
 export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
   bus: BusConfig;
@@ -11,9 +13,6 @@ export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
   /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
   purgeIntervalMs?: number;
 }
-
-const observerMachine = zabRoleMachine('observer');
-const RETRY_MS = 500;
 
 /**
  * A non-voting learner: syncs from whichever member leads, then follows its
@@ -26,12 +25,9 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
   let role: LearnerRole | undefined;
   let stopped = false;
-  let current: ReturnType<typeof createActor<typeof observerMachine>> | undefined;
-  let retry: NodeJS.Timeout | undefined;
 
   const role_ = () => (role?.serving ? 'observing' : 'syncing');
   const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'observer', id: opts.id }, log);
-  inspect.define(observerMachine);
   const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, role_(), 0));
   const plumbing = memberPlumbing(nc, opts.cluster, log, {
     kind: 'observer',
@@ -42,38 +38,32 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
     metrics,
   });
   const announce = plumbing.announce;
+  const epochLeaders = new EpochLeaders();
 
-  const stint = () => {
-    if (stopped) return;
-    const actor = createActor(observerMachine, {
-      input: {
-        host: ({ phase, end }) => {
-          const r = new LearnerRole({ ...opts, voters: [], voter: false }, store, nc, log, {
-            phase: (p, e) => {
-              phase(p, e);
-              announce();
-            },
-            // Tell the gateways at once, not at the next periodic announcement.
-            lost: (reason) => {
-              end(reason);
-              announce();
-            },
-            metrics,
-          });
-          role = r;
-          r.start();
-          return () => r.stop();
-        },
+  const actor = createActor(observerProcessMachine, {
+    input: {
+      host: ({ phase, end }) => {
+        const r = new LearnerRole({ ...opts, voters: [], voter: false, epochLeaders }, store, nc, log, {
+          phase: (p, e) => {
+            phase(p, e);
+            announce();
+          },
+          // Tell the gateways at once, not at the next periodic announcement.
+          lost: (reason) => {
+            end(reason);
+            announce();
+          },
+          metrics,
+        });
+        role = r;
+        r.start();
+        return () => r.stop();
       },
-      inspect: inspect.observer('observer'),
-    });
-    current = actor;
-    inspect.track('observer', actor);
-    actor.subscribe({ complete: () => (retry = setTimeout(stint, RETRY_MS)) });
-    actor.start();
-  };
-
-  stint();
+    },
+    inspect: inspect.observer('observer'),
+  });
+  inspect.track('observer', actor);
+  actor.start();
 
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -82,10 +72,9 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
     stop: () => {
       if (stopped) return;
       stopped = true;
-      clearTimeout(retry);
       plumbing.stop();
       inspect.stop();
-      current?.stop();
+      actor.send({ type: 'STOP' });
       role?.stop();
       void store
         .close()

@@ -1,0 +1,399 @@
+import type { Broadcast, LogEntry, ToLeader, ToLearner } from '@zooid/protocol';
+import { AckTracker } from '../acks.js';
+import { assert } from '../assert.js';
+import type { SyncPlan } from '../history.js';
+import { epochOf, isQuorum } from '../quorum.js';
+import { BroadcastWindow, DEFAULT_STREAM_LIMITS, broadcastBytes, type StreamLimits } from '../stream.js';
+import type { DurableState, Effects, HistoryView, ZabPhase, ZabTiming } from './effects.js';
+import { checkAppend, checkQuorum, checkTransition, type EpochLeaders, type Facts } from './invariants.js';
+import { splitBySize } from './split.js';
+
+export interface LeaderConfig extends ZabTiming {
+  id: string;
+  voters: readonly string[];
+  /** Bytes of proposals one message may carry (the bus's max payload less an envelope): larger runs are split. */
+  maxMessageBytes: number;
+  streamLimits?: StreamLimits;
+  /** The leaders this member has seen per epoch, kept across stints by the host. */
+  epochLeaders?: EpochLeaders;
+}
+
+/** What the leader knows of one learner's handshake. */
+interface LearnerEntry {
+  attempt: number;
+  voter: boolean;
+  acceptedEpoch: number;
+  stage: 'epoch' | 'sync' | 'uptodate';
+}
+
+/** A sync as the host gathered it: the snapshot for a SNAP, the log read back for a DIFF from further than memory. */
+export interface PreparedSync {
+  plan: SyncPlan;
+  /** Entries after the plan's point, read from the log (empty when memory holds them all). */
+  txns: LogEntry[];
+  snapshot?: { zxid: number; bytes: Uint8Array };
+}
+
+/** State that exists only while broadcasting. */
+interface Broadcasting {
+  phase: 'broadcast';
+  epoch: number;
+  acks: AckTracker;
+  /** Sequence number of the last broadcast. */
+  seq: number;
+  window: BroadcastWindow;
+  /** Proposals and answered syncs for the next broadcast. */
+  proposals: LogEntry[];
+  syncs: Broadcast['syncs'];
+  lastPublish: number;
+  lastProposed: number;
+  /** The commit point the last broadcast carried. */
+  sentCommit: number;
+}
+
+type LeaderState =
+  | { phase: 'discovery' }
+  | { phase: 'synchronization'; epoch: number }
+  | Broadcasting
+  | { phase: 'ended'; reason: string };
+
+/**
+ * The Zab leader as a deterministic state machine: discovery (a new epoch
+ * above every accepted epoch of a quorum), synchronization (DIFF, TRUNC or
+ * SNAP per learner), broadcast (proposals, cumulative acks, commit on a
+ * quorum). Messages, proposals and ticks in; effects out. No I/O, no clock.
+ */
+export class LeaderCore {
+  private state: LeaderState = { phase: 'discovery' };
+  private readonly learners = new Map<string, LearnerEntry>();
+  private readonly synced = new Set<string>();
+  private acceptedEpoch: number;
+  private currentEpoch: number;
+  private started = 0;
+
+  constructor(
+    private readonly config: LeaderConfig,
+    durableState: DurableState,
+    /** The leader's logged history, kept current by the host as it logs. */
+    private readonly history: HistoryView,
+  ) {
+    assert(config.voters.includes(config.id), 'a leader is a voter');
+    this.acceptedEpoch = durableState.acceptedEpoch;
+    this.currentEpoch = durableState.currentEpoch;
+  }
+
+  get phase(): ZabPhase | 'ended' {
+    return this.state.phase;
+  }
+
+  /** The epoch being established or led; 0 during discovery. */
+  get epoch(): number {
+    return this.state.phase === 'synchronization' || this.state.phase === 'broadcast' ? this.state.epoch : 0;
+  }
+
+  get serving(): boolean {
+    return this.state.phase === 'broadcast';
+  }
+
+  /** Whether proposals, a commit or answered syncs wait for `flush`. */
+  get due(): boolean {
+    const s = this.state;
+    return s.phase === 'broadcast' && (s.proposals.length > 0 || s.syncs.length > 0 || s.acks.commitPoint > s.sentCommit);
+  }
+
+  /** Begins discovery; the leader is its own first learner. */
+  start(now: number): Effects {
+    this.started = now;
+    const fx: Effects = [{ type: 'phase', phase: 'discovery', epoch: 0 }];
+    return fx.concat(
+      this.step(
+        {
+          t: 'info',
+          from: this.config.id,
+          attempt: 0,
+          voter: true,
+          acceptedEpoch: this.acceptedEpoch,
+          currentEpoch: this.currentEpoch,
+          lastZxid: this.history.last,
+        },
+        now,
+      ),
+    );
+  }
+
+  /** A message from a learner (its sender already checked by the host). */
+  step(m: ToLeader, now: number): Effects {
+    if (this.state.phase === 'ended') return [];
+    switch (m.t) {
+      case 'info':
+        return this.onInfo(m, now);
+      case 'ackepoch':
+        return this.onAckEpoch(m, now);
+      case 'acknl':
+        return this.onAckNewLeader(m, now);
+      case 'ack': {
+        const s = this.state;
+        if (s.phase !== 'broadcast' || m.epoch !== s.epoch) return [];
+        // Nobody can hold on disk what was never proposed: such an ack would commit too early.
+        if (m.zxid > s.lastProposed) return [];
+        return this.ack(s, m.from, m.zxid, now);
+      }
+      case 'resend':
+        return this.onResend(m);
+    }
+  }
+
+  /** Time passes: initLimit while establishing the epoch, syncLimit and the heartbeat while broadcasting. */
+  tick(now: number): Effects {
+    const s = this.state;
+    if (s.phase === 'ended') return [];
+    const { tickTime, initLimit, syncLimit } = this.config;
+    if (s.phase !== 'broadcast') {
+      if (now - this.started > initLimit * tickTime) return this.end(`no quorum synchronized within initLimit (${initLimit} ticks)`);
+      return [];
+    }
+    if (!s.acks.quorumHeardSince(now - syncLimit * tickTime, this.config.id)) {
+      return this.end(`lost quorum: not heard from a quorum within syncLimit (${syncLimit} ticks)`);
+    }
+    // Heartbeat: an empty broadcast when nothing else went out this half tick.
+    if (now - s.lastPublish >= Math.floor(tickTime / 2)) return this.flush(now);
+    return [];
+  }
+
+  /**
+   * New proposals, in zxid order, of this epoch: the host's write pipeline
+   * has appended them to its log. They go out with the next `flush`.
+   */
+  propose(entries: LogEntry[]): Effects {
+    const s = this.state;
+    // The host's pipeline may still hand over a turn's proposals after the role ended: they go nowhere.
+    if (s.phase === 'ended') return [];
+    assert(s.phase === 'broadcast', 'proposals only while broadcasting');
+    for (const e of entries) assert(epochOf(e[0]) === s.epoch, `proposal ${e[0]} is not of epoch ${s.epoch}`);
+    s.lastProposed = checkAppend(s.lastProposed, entries.map((e) => e[0]), 'propose');
+    for (const e of entries) s.proposals.push(e);
+    return [];
+  }
+
+  /** The leader's own log is durable up to zxid: its own ack. */
+  durable(zxid: number, now: number): Effects {
+    const s = this.state;
+    if (s.phase !== 'broadcast') return [];
+    return this.ack(s, this.config.id, zxid, now);
+  }
+
+  /** A learner's client asked for sync: answered with the next broadcast, after the writes before it. */
+  answerSync(learner: string, sessionId: bigint, cxid: number, path: string): Effects {
+    const s = this.state;
+    if (s.phase === 'broadcast') s.syncs.push([learner, sessionId, cxid, path]);
+    return [];
+  }
+
+  /** One publish for every learner: new proposals, the commit point, answered syncs. */
+  flush(now: number): Effects {
+    const s = this.state;
+    if (s.phase !== 'broadcast') return [];
+    // A turn's proposals can exceed what one message carries: consecutive broadcasts, the syncs on the last.
+    const parts = splitBySize(s.proposals, ([, payload]) => payload.byteLength + 16, this.config.maxMessageBytes);
+    if (parts.length === 0) parts.push([]);
+    const commit = s.acks.commitPoint;
+    const fx: Effects = parts.map((proposals, i) => {
+      const msg: Broadcast = { epoch: s.epoch, seq: ++s.seq, proposals, commit, syncs: i === parts.length - 1 ? s.syncs : [] };
+      s.window.push(msg);
+      return { type: 'broadcast', msg };
+    });
+    s.proposals = [];
+    s.syncs = [];
+    s.lastPublish = now;
+    s.sentCommit = commit;
+    return fx;
+  }
+
+  /** The host gathered a sync the core asked for (`prepareSync`): send it, current as of now. */
+  syncPrepared(to: string, attempt: number, p: PreparedSync): Effects {
+    const l = this.learners.get(to);
+    // A log read arrives later: the learner may have started over, or we stopped leading.
+    const s = this.state;
+    if (s.phase === 'ended' || s.phase === 'discovery' || !l || l.attempt !== attempt || l.stage !== 'sync') return [];
+    const h = this.history;
+    let txns = p.txns;
+    if (p.plan.mode === 'snap') {
+      assert(p.snapshot !== undefined, 'a SNAP needs the snapshot');
+      txns = h.after(p.snapshot.zxid);
+    } else {
+      // Top up from memory to now, so that the sync is current with the broadcast sequence;
+      // a memory that moved past what the log read gave means a snapshot after all.
+      const upTo = txns.at(-1)?.[0] ?? (p.plan.mode === 'diff' ? p.plan.from : p.plan.truncTo);
+      if (upTo < h.memoryBase) return [{ type: 'prepareSync', to, attempt, plan: { mode: 'snap' } }];
+      if (upTo < h.last) txns = txns.concat(h.after(upTo));
+    }
+    const committed = s.phase === 'broadcast' ? s.acks.commitPoint : h.last;
+    const seq = s.phase === 'broadcast' ? s.seq : 0;
+    const msg: ToLearner = {
+      t: 'sync',
+      attempt,
+      epoch: s.epoch,
+      mode: p.plan.mode,
+      truncTo: p.plan.mode === 'trunc' ? p.plan.truncTo : 0,
+      snapshot: p.snapshot?.bytes ?? null,
+      snapZxid: p.snapshot?.zxid ?? 0,
+      txns,
+      committed,
+      seq,
+      parts: 0,
+    };
+    return [{ type: 'send', to, msg }];
+  }
+
+  /** A learner must start over (its forwarded writes were lost): tell it to go away. */
+  sendAway(learner: string, reason: string): Effects {
+    const l = this.learners.get(learner);
+    if (this.state.phase === 'ended' || !l) return [];
+    return [{ type: 'send', to: learner, msg: { t: 'goaway', attempt: l.attempt, reason } }];
+  }
+
+  /** The host cannot go on (its log failed): the role ends. */
+  stepDown(reason: string): Effects {
+    return this.state.phase === 'ended' ? [] : this.end(reason);
+  }
+
+  private onInfo(m: Extract<ToLeader, { t: 'info' }>, now: number): Effects {
+    const epoch = this.epoch;
+    const prior = this.learners.get(m.from);
+    if (prior && prior.attempt === m.attempt) {
+      // A retransmission: our newepoch was lost.
+      if (epoch > 0 && prior.stage === 'epoch') return [this.newEpoch(m.from, prior)];
+      return [];
+    }
+    if (epoch > 0 && m.acceptedEpoch > epoch) return [{ type: 'send', to: m.from, msg: { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' } }];
+    this.synced.delete(m.from);
+    if (this.state.phase === 'broadcast') this.state.acks.drop(m.from);
+    const l: LearnerEntry = { attempt: m.attempt, voter: m.voter && this.config.voters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };
+    this.learners.set(m.from, l);
+    if (epoch > 0) return this.announceEpoch(m.from, l, now);
+    const voters = [...this.learners].filter(([, x]) => x.voter);
+    if (!isQuorum(voters.length, this.config.voters.length)) return [];
+    // Discovery: a new epoch above every accepted epoch of a quorum.
+    checkQuorum(voters.map(([id]) => id), this.config.voters, 'discovery');
+    const before = this.facts();
+    const next = Math.max(...voters.map(([, x]) => x.acceptedEpoch)) + 1;
+    assert(next > this.acceptedEpoch, `new epoch ${next} not above our accepted ${this.acceptedEpoch}`);
+    this.config.epochLeaders?.note(next, this.config.id);
+    this.acceptedEpoch = next;
+    this.state = { phase: 'synchronization', epoch: next };
+    checkTransition(before, this.facts(), 'discovery → synchronization');
+    const fx: Effects = [
+      { type: 'persistEpoch', kind: 'accepted', epoch: next },
+      { type: 'phase', phase: 'synchronization', epoch: next },
+    ];
+    for (const [id, x] of this.learners) fx.push(...this.announceEpoch(id, x, now));
+    return fx;
+  }
+
+  private newEpoch(to: string, l: LearnerEntry): Effects[number] {
+    return { type: 'send', to, msg: { t: 'newepoch', attempt: l.attempt, epoch: this.epoch, leader: this.config.id } };
+  }
+
+  private announceEpoch(id: string, l: LearnerEntry, now: number): Effects {
+    if (id !== this.config.id) return [this.newEpoch(id, l)];
+    return this.step({ t: 'ackepoch', from: id, attempt: l.attempt, epoch: this.epoch, currentEpoch: this.currentEpoch, lastZxid: this.history.last }, now);
+  }
+
+  private onAckEpoch(m: Extract<ToLeader, { t: 'ackepoch' }>, now: number): Effects {
+    const l = this.learners.get(m.from);
+    if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || l.stage !== 'epoch') return [];
+    const mine = { epoch: this.currentEpoch, zxid: this.history.last };
+    if (m.from !== this.config.id && (m.currentEpoch > mine.epoch || (m.currentEpoch === mine.epoch && m.lastZxid > mine.zxid))) {
+      return this.end(`member ${m.from} has a newer history (${hex(m.lastZxid)}) than ours (${hex(mine.zxid)})`);
+    }
+    l.stage = 'sync';
+    if (m.from === this.config.id) return this.step({ t: 'acknl', from: m.from, attempt: m.attempt, epoch: this.epoch }, now);
+    return [{ type: 'prepareSync', to: m.from, attempt: l.attempt, plan: this.history.plan(m.lastZxid) }];
+  }
+
+  private onAckNewLeader(m: Extract<ToLeader, { t: 'acknl' }>, now: number): Effects {
+    const l = this.learners.get(m.from);
+    if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch) return [];
+    const uptodate: Effects = [{ type: 'send', to: m.from, msg: { t: 'uptodate', attempt: l.attempt, epoch: this.epoch } }];
+    if (l.stage === 'uptodate') return m.from === this.config.id ? [] : uptodate;
+    if (l.stage !== 'sync') return [];
+    l.stage = 'uptodate';
+    this.synced.add(m.from);
+    if (this.state.phase === 'broadcast') return uptodate;
+    const votersSynced = this.config.voters.filter((v) => this.synced.has(v)).length;
+    return isQuorum(votersSynced, this.config.voters.length) ? this.startBroadcast(now) : [];
+  }
+
+  /** A quorum holds our whole history: it is committed, and the epoch current. */
+  private startBroadcast(now: number): Effects {
+    const s = this.state;
+    assert(s.phase === 'synchronization', 'broadcast follows synchronization');
+    checkQuorum(this.synced, this.config.voters, 'synchronization → broadcast');
+    const before = this.facts();
+    const start = this.history.last;
+    const acks = new AckTracker(this.config.voters, start);
+    for (const v of this.synced) if (this.config.voters.includes(v)) acks.ack(v, start, now);
+    this.currentEpoch = s.epoch;
+    this.state = {
+      phase: 'broadcast',
+      epoch: s.epoch,
+      acks,
+      seq: 0,
+      window: new BroadcastWindow(this.config.streamLimits ?? DEFAULT_STREAM_LIMITS),
+      proposals: [],
+      syncs: [],
+      lastPublish: now,
+      lastProposed: start,
+      sentCommit: start,
+    };
+    checkTransition(before, this.facts(), 'synchronization → broadcast');
+    const fx: Effects = [
+      { type: 'persistEpoch', kind: 'current', epoch: s.epoch },
+      { type: 'commit', zxid: start },
+      { type: 'phase', phase: 'broadcast', epoch: s.epoch },
+    ];
+    for (const [id, l] of this.learners) {
+      if (l.stage === 'uptodate' && id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch } });
+    }
+    return fx;
+  }
+
+  private ack(s: Broadcasting, from: string, zxid: number, now: number): Effects {
+    const before = this.facts();
+    const point = s.acks.ack(from, zxid, now);
+    if (point === undefined) return [];
+    checkTransition(before, this.facts(), 'commit');
+    return [{ type: 'commit', zxid: point }];
+  }
+
+  /** A learner missed broadcasts: send them again, or tell it to resync when they are no longer kept. */
+  private onResend(m: Extract<ToLeader, { t: 'resend' }>): Effects {
+    const s = this.state;
+    const l = this.learners.get(m.from);
+    if (s.phase !== 'broadcast' || !l || l.attempt !== m.attempt || m.epoch !== s.epoch || m.fromSeq > m.toSeq || m.toSeq > s.seq) return [];
+    const missed = s.window.range(m.fromSeq, m.toSeq);
+    if (!missed) return [{ type: 'send', to: m.from, msg: { t: 'noresend', attempt: l.attempt, epoch: s.epoch, fromSeq: m.fromSeq } }];
+    return splitBySize(missed, broadcastBytes, this.config.maxMessageBytes).map((broadcasts) => ({
+      type: 'send',
+      to: m.from,
+      msg: { t: 'resent', attempt: l.attempt, epoch: s.epoch, broadcasts },
+    }));
+  }
+
+  private end(reason: string): Effects {
+    this.state = { phase: 'ended', reason };
+    return [{ type: 'end', reason }];
+  }
+
+  private facts(): Facts {
+    const s = this.state;
+    return {
+      acceptedEpoch: this.acceptedEpoch,
+      currentEpoch: this.currentEpoch,
+      lastLogged: s.phase === 'broadcast' ? s.lastProposed : this.history.last,
+      committed: s.phase === 'broadcast' ? s.acks.commitPoint : 0,
+    };
+  }
+}
+
+const hex = (zxid: number) => '0x' + zxid.toString(16);

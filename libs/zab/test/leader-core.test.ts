@@ -1,0 +1,291 @@
+import { describe, expect, it } from 'vitest';
+import type { Broadcast, ToLearner } from '@zooid/protocol';
+import { LeaderCore } from '../src/core/leader.js';
+import { History } from '../src/history.js';
+import type { Effect } from '../src/core/effects.js';
+import { makeZxid } from '../src/quorum.js';
+import { Disk, Ensemble, entry, timing } from './ensemble.js';
+
+const z = makeZxid;
+const sent = (fx: Effect[], t: ToLearner['t']) => fx.filter((e) => e.type === 'send' && e.msg.t === t);
+const broadcasts = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'broadcast' ? [e.msg] : []));
+
+/** Three voters, all synced and broadcasting in epoch 2. */
+function broadcasting(voters = ['1', '2', '3']) {
+  const disks: Record<string, Disk> = {};
+  for (const id of voters) disks[id] = new Disk([z(1, 1), z(1, 2)], { accepted: 1, current: 1 });
+  const e = new Ensemble('1', voters, disks);
+  e.startLeader();
+  for (const id of voters.slice(1)) e.startLearner(id);
+  e.deliver();
+  expect(e.leader.phase).toBe('broadcast');
+  return e;
+}
+
+describe('leader core: discovery', () => {
+  it('picks an epoch above every accepted epoch of a quorum, and persists it before announcing it', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], {
+      '1': new Disk([], { accepted: 3, current: 3 }),
+      '2': new Disk([], { accepted: 5, current: 4 }),
+      '3': new Disk([], { accepted: 1, current: 1 }),
+    });
+    e.startLeader();
+    expect(e.leader.phase).toBe('discovery');
+    e.startLearner('2');
+    e.deliver((m) => m.kind === 'leader');
+    expect(e.leader.epoch).toBe(6);
+    const fx = e.effects.get('1')!;
+    const persisted = fx.findIndex((x) => x.type === 'persistEpoch' && x.kind === 'accepted' && x.epoch === 6);
+    const announced = fx.findIndex((x) => x.type === 'send' && x.msg.t === 'newepoch');
+    expect(persisted).toBeGreaterThanOrEqual(0);
+    expect(announced).toBeGreaterThan(persisted);
+    expect(e.disks.get('1')!.acceptedEpoch).toBe(6);
+  });
+
+  it('waits for a quorum of voters: a leader alone of three stays in discovery', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk() });
+    e.startLeader();
+    expect(e.leader.phase).toBe('discovery');
+    expect(e.leader.epoch).toBe(0);
+  });
+
+  it('an observer does not count towards the quorum', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk(), o: new Disk() });
+    e.startLeader();
+    e.startLearner('o', false);
+    e.deliver((m) => m.kind === 'leader');
+    expect(e.leader.phase).toBe('discovery');
+  });
+
+  it('answers a repeated info with the newepoch that was lost', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk(), '2': new Disk() });
+    e.startLeader();
+    e.startLearner('2');
+    // The newepoch is lost.
+    e.deliver((m) => m.kind === 'leader');
+    expect(e.learners.get('2')!.phase).toBe('discovery');
+    e.advance(timing.tickTime, { deliver: false });
+    e.deliver((m) => m.kind === 'leader');
+    expect(sent(e.effects.get('1')!, 'newepoch').length).toBeGreaterThan(1);
+    e.advance(timing.tickTime);
+    expect(e.learners.get('2')!.phase).toBe('broadcast');
+  });
+
+  it('sends away a learner whose accepted epoch is newer than ours', () => {
+    const e = broadcasting();
+    const fx = e.leader.step({ t: 'info', from: '3', attempt: 99, voter: true, acceptedEpoch: 9, currentEpoch: 9, lastZxid: 0 }, e.now);
+    expect(sent(fx, 'goaway')).toHaveLength(1);
+  });
+
+  it('steps down when a voter has a newer history than ours', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], {
+      '1': new Disk([z(1, 1)], { accepted: 1, current: 1 }),
+      '2': new Disk([z(1, 1), z(1, 2)], { accepted: 1, current: 1 }),
+    });
+    e.startLeader();
+    e.startLearner('2');
+    e.deliver();
+    expect(e.leader.phase).toBe('ended');
+    expect(e.ended('1')).toMatch(/newer history/);
+  });
+
+  it('steps down when no quorum synchronizes within initLimit', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk() });
+    e.startLeader();
+    e.advance(timing.initLimit * timing.tickTime);
+    expect(e.leader.phase).toBe('discovery');
+    e.advance(timing.tickTime);
+    expect(e.ended('1')).toMatch(/initLimit/);
+  });
+});
+
+describe('leader core: synchronization', () => {
+  it('DIFF for a learner whose last zxid is in our history, TRUNC for one that holds a proposal we never had, SNAP for one behind it', () => {
+    const leader = new Disk([z(1, 1), z(2, 1)], { accepted: 2, current: 2 });
+    leader.history.forgetBefore(z(2, 1));
+    const e = new Ensemble('1', ['1', '2', '3', '4', '5'], {
+      '1': leader,
+      '2': new Disk([z(1, 1)], { accepted: 1, current: 1 }),
+      '3': new Disk([z(1, 1), z(1, 2)], { accepted: 1, current: 1 }),
+      '4': new Disk([], { accepted: 0, current: 0 }),
+      '5': new Disk([z(1, 1), z(2, 1)], { accepted: 2, current: 2 }),
+    });
+    e.startLeader();
+    for (const id of ['2', '3', '4', '5']) e.startLearner(id);
+    e.deliver();
+    expect(Object.fromEntries(e.syncModes)).toEqual({ '2': 'diff', '3': 'trunc', '4': 'snap', '5': 'diff' });
+    for (const id of ['2', '3', '4', '5']) expect(e.disks.get(id)!.last).toBe(z(2, 1));
+    expect(e.disks.get('3')!.log).not.toContain(z(1, 2));
+    expect(e.leader.phase).toBe('broadcast');
+    expect(e.leader.epoch).toBe(3);
+  });
+
+  it('a DIFF from further back than memory takes what the host read from the log, topped up from memory', () => {
+    const leader = new Disk([], { accepted: 1, current: 1 });
+    leader.history = new History(0, { window: 1 });
+    leader.append([z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]);
+    leader.history.release(z(1, 5));
+    expect(leader.history.memoryBase).toBe(z(1, 4));
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': leader, '2': new Disk([z(1, 1)], { accepted: 1, current: 1 }) });
+    e.startLeader();
+    e.startLearner('2');
+    e.deliver();
+    expect(e.syncModes.get('2')).toBe('diff');
+    expect(e.disks.get('2')!.log).toEqual(leader.log);
+  });
+
+  it('sends a SNAP instead when the log read no longer reaches what memory holds', () => {
+    const leader = new Disk([z(1, 1), z(1, 2), z(1, 3)], { accepted: 1, current: 1 });
+    // Memory holds payloads after z(1, 2); the log read stops at z(1, 1): z(1, 2) is in neither, so no DIFF.
+    const core = new LeaderCore({ id: '1', voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing }, leader.state(), { last: z(1, 3), memoryBase: z(1, 2), plan: () => ({ mode: 'diff', from: 0 }), after: (x) => leader.history.after(x) });
+    core.start(0);
+    core.step({ t: 'info', from: '2', attempt: 5, voter: true, acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0 }, 0);
+    const fx = core.step({ t: 'ackepoch', from: '2', attempt: 5, epoch: 2, currentEpoch: 1, lastZxid: 0 }, 0);
+    expect(fx).toEqual([{ type: 'prepareSync', to: '2', attempt: 5, plan: { mode: 'diff', from: 0 } }]);
+    expect(core.syncPrepared('2', 5, { plan: { mode: 'diff', from: 0 }, txns: [entry(z(1, 1))] })).toEqual([{ type: 'prepareSync', to: '2', attempt: 5, plan: { mode: 'snap' } }]);
+  });
+
+  it('persists its current epoch before it broadcasts, then tells the synced learners uptodate', () => {
+    const e = broadcasting();
+    const fx = e.effects.get('1')!;
+    const current = fx.findIndex((x) => x.type === 'persistEpoch' && x.kind === 'current');
+    const phase = fx.findIndex((x) => x.type === 'phase' && x.phase === 'broadcast');
+    const uptodate = fx.findIndex((x) => x.type === 'send' && x.msg.t === 'uptodate');
+    expect(current).toBeGreaterThanOrEqual(0);
+    expect(phase).toBeGreaterThan(current);
+    expect(uptodate).toBeGreaterThan(phase);
+    for (const id of ['2', '3']) expect(e.learners.get(id)!.serving).toBe(true);
+  });
+
+  it('starts broadcasting on a quorum of synced voters, and syncs a latecomer while broadcasting', () => {
+    const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk(), '2': new Disk(), '3': new Disk() });
+    e.startLeader();
+    e.startLearner('2');
+    e.deliver();
+    expect(e.leader.phase).toBe('broadcast');
+    e.propose(2);
+    e.deliver();
+    e.startLearner('3');
+    e.deliver();
+    expect(e.learners.get('3')!.serving).toBe(true);
+    expect(e.disks.get('3')!.log).toEqual(e.disks.get('1')!.log);
+  });
+
+  it('a sync that comes back from a log read after the learner started over is dropped', () => {
+    const e = broadcasting();
+    expect(e.leader.syncPrepared('2', 12345, { plan: { mode: 'diff', from: 0 }, txns: [] })).toEqual([]);
+  });
+});
+
+describe('leader core: broadcast and commit', () => {
+  it('commits on a quorum of acks, and not on one fewer (five voters)', () => {
+    const e = broadcasting(['1', '2', '3', '4', '5']);
+    const committedBefore = e.disks.get('1')!.applied;
+    for (const id of ['2', '3', '4', '5']) e.slowDisk.add(id);
+    const [zx] = e.propose(1);
+    e.deliver();
+    expect(e.disks.get('1')!.applied).toBe(committedBefore);
+    e.fsync('2');
+    e.deliver();
+    expect(e.disks.get('1')!.applied).toBe(committedBefore);
+    e.fsync('3');
+    e.deliver();
+    expect(e.disks.get('1')!.applied).toBe(zx);
+    // The commit rides the next broadcast, and learners apply it.
+    for (const id of ['2', '3', '4', '5']) expect(e.disks.get(id)!.applied).toBe(zx);
+  });
+
+  it('ignores an ack from an old epoch, and one beyond what it proposed', () => {
+    const e = broadcasting();
+    e.slowDisk.add('2');
+    e.slowDisk.add('3');
+    const [zx] = e.propose(1);
+    e.deliver();
+    const before = e.disks.get('1')!.applied;
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: e.leader.epoch - 1, zxid: zx! }, e.now)).toEqual([]);
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: e.leader.epoch, zxid: zx! + 5 }, e.now)).toEqual([]);
+    expect(e.disks.get('1')!.applied).toBe(before);
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: e.leader.epoch, zxid: zx! }, e.now)).toEqual([{ type: 'commit', zxid: zx }]);
+  });
+
+  it('numbers its broadcasts, carries the commit point and answered syncs, and splits a large turn', () => {
+    const leader = new LeaderCore({ id: '1', voters: ['1'], maxMessageBytes: 40, ...timing }, { acceptedEpoch: 0, currentEpoch: 0, lastLogged: 0 }, new Disk().history);
+    const fx = leader.start(0);
+    expect(leader.phase).toBe('broadcast');
+    expect(fx.filter((x) => x.type === 'persistEpoch').map((x) => x.type === 'persistEpoch' && x.kind)).toEqual(['accepted', 'current']);
+    leader.propose([entry(z(1, 1)), entry(z(1, 2)), entry(z(1, 3))]);
+    leader.answerSync('2', 7n, 1, '/a');
+    expect(leader.due).toBe(true);
+    const out = broadcasts(leader.flush(1));
+    expect(out.map((b) => b.seq)).toEqual([1, 2]);
+    expect(out.map((b) => b.proposals.length)).toEqual([2, 1]);
+    expect(out[0]!.syncs).toEqual([]);
+    expect(out[1]!.syncs).toEqual([['2', 7n, 1, '/a']]);
+    expect(leader.due).toBe(false);
+    expect(leader.durable(z(1, 3), 2)).toEqual([{ type: 'commit', zxid: z(1, 3) }]);
+    expect(leader.due).toBe(true);
+    expect(broadcasts(leader.flush(3))[0]!.commit).toBe(z(1, 3));
+  });
+
+  it('refuses proposals of another epoch and zxids that do not increase', () => {
+    const leader = new LeaderCore({ id: '1', voters: ['1'], maxMessageBytes: 1 << 20, ...timing }, { acceptedEpoch: 0, currentEpoch: 0, lastLogged: 0 }, new Disk().history);
+    leader.start(0);
+    expect(() => leader.propose([entry(z(2, 1))])).toThrow(/invariant/);
+    leader.propose([entry(z(1, 2))]);
+    expect(() => leader.propose([entry(z(1, 2))])).toThrow(/invariant/);
+  });
+
+  it('once it stepped down, takes nothing more: proposals, acks and ticks are ignored', () => {
+    const e = broadcasting();
+    expect(e.leader.stepDown('transaction log failed')).toEqual([{ type: 'end', reason: 'transaction log failed' }]);
+    expect(e.leader.propose([entry(z(e.leader.epoch || 9, 1))])).toEqual([]);
+    expect(e.leader.step({ t: 'ack', from: '2', epoch: 2, zxid: 0 }, 1)).toEqual([]);
+    expect(e.leader.tick(10_000)).toEqual([]);
+    expect(e.leader.stepDown('again')).toEqual([]);
+  });
+
+  it('sends a heartbeat every half tick when nothing else went out', () => {
+    const e = broadcasting();
+    const seqs = () => e.effects.get('1')!.filter((x) => x.type === 'broadcast').length;
+    const n = seqs();
+    e.advance(timing.tickTime * 2);
+    expect(seqs() - n).toBe(4);
+  });
+
+  it('steps down when it has not heard a quorum within syncLimit', () => {
+    const e = broadcasting();
+    // Learners' acks are lost; the leader still hears itself.
+    e.advance(timing.syncLimit * timing.tickTime, { keep: (m) => m.kind !== 'leader' });
+    expect(e.leader.phase).toBe('broadcast');
+    e.advance(timing.tickTime, { keep: (m) => m.kind !== 'leader' });
+    expect(e.ended('1')).toMatch(/lost quorum/);
+  });
+
+  it('keeps leading while one of three is silent', () => {
+    const e = broadcasting();
+    e.advance(timing.syncLimit * timing.tickTime * 3, { keep: (m) => !(m.kind === 'leader' && m.msg.from === '3') });
+    expect(e.leader.phase).toBe('broadcast');
+  });
+});
+
+describe('leader core: resend', () => {
+  it('sends a missed run again to the learner that asks, and says noresend once it is no longer kept', () => {
+    const disks = { '1': new Disk(), '2': new Disk() };
+    const e = new Ensemble('1', ['1', '2'], disks);
+    e.leader = new LeaderCore({ id: '1', voters: ['1', '2'], maxMessageBytes: 1 << 20, streamLimits: { count: 3, bytes: 1 << 20 }, ...timing }, disks['1'].state(), disks['1'].history);
+    e.runLeader(e.leader.start(0));
+    e.startLearner('2');
+    e.deliver();
+    const info = e.effects.get('2')!.find((x) => x.type === 'toLeader' && x.msg.t === 'info');
+    const a = info?.type === 'toLeader' && info.msg.t === 'info' ? info.msg.attempt : 0;
+    for (let i = 0; i < 5; i++) e.runLeader(e.leader.flush(e.now));
+    e.queue = [];
+    const resent = e.leader.step({ t: 'resend', from: '2', attempt: a, epoch: e.leader.epoch, fromSeq: 4, toSeq: 5 }, e.now);
+    expect(resent).toHaveLength(1);
+    const msg = (resent[0] as Effect & { type: 'send' }).msg as Extract<ToLearner, { t: 'resent' }>;
+    expect(msg.broadcasts.map((b: Broadcast) => b.seq)).toEqual([4, 5]);
+    expect(sent(e.leader.step({ t: 'resend', from: '2', attempt: a, epoch: e.leader.epoch, fromSeq: 1, toSeq: 5 }, e.now), 'noresend')).toHaveLength(1);
+    // Another stint's or epoch's ask is not answered.
+    expect(e.leader.step({ t: 'resend', from: '2', attempt: a + 1, epoch: e.leader.epoch, fromSeq: 4, toSeq: 5 }, e.now)).toEqual([]);
+  });
+});
