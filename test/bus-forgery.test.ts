@@ -133,7 +133,7 @@ describe("with a gateway's credentials", () => {
     const { nc, violations } = await attacker({ kind: 'gateway', id: 'gw1' });
     const learner = await learnerOf(cluster, victim);
     const close = encodeRequest({ xid: 99, type: OpCode.closeSession }, undefined as never);
-    const batch = (gw: string): GatewayBatch => [gw, 1, [['r', 1, sessionOf(victim), close]]];
+    const batch = (gw: string): GatewayBatch => [gw, 1, 1, [['r', 1, sessionOf(victim), close]]];
     nc.publish(subj.learnerIn(learner, 'gw1'), pack(batch('gw1')));
     nc.publish(subj.learnerIn(learner, 'gw2'), pack(batch('gw2')));
     await refused(violations, 'Publish', subj.learnerIn(learner, 'gw2'));

@@ -58,7 +58,7 @@ describe('a session that moves while a write of its old connection is in flight'
     spy.subscribe(subjects().learnerIn('*', '*'), {
       callback: (err, msg) => {
         if (err) return;
-        for (const e of unpack<GatewayBatch>(msg.data)[2]) {
+        for (const e of unpack<GatewayBatch>(msg.data)[3]) {
           if (e[0] === 'r' && BigInt(e[2]) === session) seen.push('write');
           if (e[0] === 'c' && BigInt(e[2].sessionId) === session) seen.push('reconnect');
         }
@@ -152,5 +152,39 @@ describe('batches lost at the end of a burst', () => {
     expect(logLines(gateway!).filter((l) => l.msg === 'batches from a learner were lost; closing its connections').length).toBeGreaterThan(0);
     expect(logLines(zk.member).filter((l) => l.msg === 'batches from a gateway were lost; closing its connections here').length).toBeGreaterThan(0);
     c.destroy();
+  });
+});
+
+describe('the first batch of a series lost', () => {
+  let zk: Standalone;
+
+  beforeAll(async () => {
+    // The member drops the first batch it hears from the gateway (the client's
+    // connect), and the gateway the first it hears from the member: each is
+    // the start of a series, which numbers alone cannot tell from its middle.
+    zk = await startStandalone({
+      tickTime: TICK,
+      gateways: 1,
+      memberEnv: { ZOOID_TEST_DROP_GATEWAY_BATCH_NTH: '1' },
+      gatewayEnv: { ZOOID_TEST_DROP_LEARNER_BATCH_NTH: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await zk?.stop();
+  });
+
+  it('is noticed within a heartbeat or two: the connect it carried is closed, and the next one is served', async () => {
+    const port = zk.ports[0]!;
+    const t0 = Date.now();
+    const lost = await RawClient.handshake(port, { timeOut: 10_000, deadlineMs: LOSS_NOTICED_MS });
+    expect(lost.client, 'the connect whose batch was lost was answered').toBeUndefined();
+    const noticedMs = Date.now() - t0;
+    const { client } = await RawClient.handshake(port, { timeOut: 10_000, deadlineMs: LOSS_NOTICED_MS });
+    expect(client, 'the next connect was not answered').toBeDefined();
+    expect((await client!.call(OpCode.create, req.create('/after-first-loss', 'x'))).err).toBe(Err.OK);
+    console.log(`[bus-loss] a lost first batch closed its connect after ${noticedMs} ms`);
+    await waitFor('the member saying so', () => logLines(zk.member).some((l) => l.msg === 'batches from a gateway were lost; closing its connections here'));
+    await client!.close();
   });
 });

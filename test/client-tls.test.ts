@@ -7,7 +7,7 @@
  * port, a server certificate from a CA the client does not trust.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,37 @@ describe('TLS client port', () => {
       s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     });
     expect(err).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER_CERT/);
+  });
+});
+
+describe('TLS only', () => {
+  it('a zoo.cfg with secureClientPort and no clientPort gets a TLS port and no plain one, as ZooKeeper does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zooid-tls-only-'));
+    const secure = await freePort();
+    const cfg = join(dir, 'zoo.cfg');
+    writeFileSync(cfg, `tickTime=500\ndataDir=${join(dir, 'data')}\nsecureClientPort=${secure}\nclientPortAddress=127.0.0.1\n`);
+    const only = startProc('standalone', ['standalone', '--config', cfg, '--admin-port', '0']);
+    try {
+      await waitForPort(secure, '127.0.0.1', 30_000);
+      const r = await zooidShell([`127.0.0.1:${secure}`, '--tls-ca', join(dir, 'data', 'tls', 'ca.pem'), '-c', 'create /tls-only yes\nget /tls-only']);
+      expect(r.out).toMatch(/^yes$/m);
+      const listening = await waitFor('the gateway saying where it listens', () => only.output().split('\n').find((l) => l.includes('"msg":"gateway listening"')));
+      expect(JSON.parse(listening)).toMatchObject({ securePort: secure });
+      expect(JSON.parse(listening)).not.toHaveProperty('port');
+    } finally {
+      await killProc(only, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('--client-port none without a secure port is a usage error, not a gateway that serves nobody', async () => {
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [ZOOID_BIN, 'gateway', '--client-port', 'none', '--nats', 'nats://127.0.0.1:1'], { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+      );
+    });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('--client-port none needs --secure-client-port');
   });
 });
 

@@ -13,11 +13,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   CONFIG_KEYS,
   ConfigError,
+  JaasError,
   followerSpec,
   freePort,
   gatewaySpec,
   memberSpec,
   parseConfig,
+  parseJaasUsers,
   parseFlags,
   standaloneSpec,
   startNatsServer,
@@ -109,6 +111,25 @@ describe('parseConfig', () => {
     expect(() => parseConfig('nats.servers=http://x/y\n', 'z.cfg')).toThrow('z.cfg:1: invalid nats.servers=http://x/y: must be NATS URLs');
   });
 
+  it('reads superUser, and enforce.auth.schemes only under enforce.auth.enabled=true', () => {
+    expect(parseConfig('superUser=admin\nenforce.auth.enabled=true\nenforce.auth.schemes=sasl,digest\n').flags).toEqual({ 'super-user': 'admin', 'enforce-auth-schemes': 'sasl,digest' });
+    const off = parseConfig('enforce.auth.enabled=false\nenforce.auth.schemes=sasl\n', 'z.cfg');
+    expect(off.flags).toEqual({});
+    expect(off.warnings).toEqual(['z.cfg: ignoring enforce.auth.schemes: enforce.auth.enabled is not true']);
+    expect(() => parseConfig('enforce.auth.enabled=true\n', 'z.cfg')).toThrow('z.cfg: enforce.auth.enabled=true needs enforce.auth.schemes');
+    expect(() => parseConfig('enforce.auth.enabled=yes\n', 'z.cfg')).toThrow('z.cfg:1: invalid enforce.auth.enabled=yes: must be true or false');
+  });
+
+  it('reads PEM key and trust stores as the TLS port\'s certificate, key and CA, and refuses other store types', () => {
+    const c = parseConfig('ssl.keyStore.location=/etc/zk/server.pem\nssl.keyStore.password=\nssl.trustStore.location=/etc/zk/ca.crt\nssl.trustStore.type=PEM\nsecureClientPort=2281\n', 'z.cfg');
+    // secureClientPort without clientPort: TLS only.
+    expect(c.flags).toEqual({ 'ssl-cert': '/etc/zk/server.pem', 'ssl-key': '/etc/zk/server.pem', 'ssl-ca': '/etc/zk/ca.crt', 'secure-client-port': '2281', 'client-port': 'none' });
+    expect(c.warnings).toEqual([]);
+    expect(() => parseConfig('ssl.keyStore.location=/etc/zk/keystore.jks\n', 'z.cfg')).toThrow('z.cfg:1: ssl.keyStore /etc/zk/keystore.jks is a JKS store; Zooid reads PEM files');
+    expect(() => parseConfig('ssl.trustStore.location=/etc/zk/trust.pem\nssl.trustStore.type=PKCS12\n', 'z.cfg')).toThrow('z.cfg:2: ssl.trustStore /etc/zk/trust.pem is a PKCS12 store');
+    expect(parseConfig('ssl.keyStore.location=k.pem\nssl.keyStore.password=secret\n', 'z.cfg').warnings).toEqual(['z.cfg:2: ignoring ssl.keyStore.password: the PEM key must not be encrypted']);
+  });
+
   it('maps each key to a flag some command has', () => {
     const flags = new Set([...Object.keys(memberSpec), ...Object.keys(gatewaySpec)]);
     for (const k of CONFIG_KEYS) expect(flags, k.key).toContain(k.flag);
@@ -149,6 +170,31 @@ describe('parseConfig', () => {
   ])('refuses %j naming key and value', (text, named) => {
     expect(() => parseConfig(text, 'z.cfg')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'z.cfg')).toThrow(named);
+  });
+});
+
+describe('parseJaasUsers', () => {
+  it("reads the Server section's DigestLoginModule users, past comments and other sections", () => {
+    const text = `/* a ZooKeeper JAAS file */
+Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password="nope"; };
+Server {
+  // the users
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_super="admin\\"secret"
+    user_bob=bobsecret;
+};`;
+    expect(Object.fromEntries(parseJaasUsers(text))).toEqual({ super: 'admin"secret', bob: 'bobsecret' });
+  });
+
+  it.each([
+    ['Client { m required a="b"; };', 'no "Server" section'],
+    ['Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true; };', 'Kerberos is not supported'],
+    ['Server { m required user_a="b" }', 'expected a name near "}"'],
+    ['Server { m required user_a=; };', 'option user_a has no value'],
+    ['Server { m required user_a="b; };', 'unterminated string'],
+  ])('refuses %j: %s', (text, why) => {
+    expect(() => parseJaasUsers(text, 'Server', 'j.conf')).toThrow(JaasError);
+    expect(() => parseJaasUsers(text, 'Server', 'j.conf')).toThrow(why);
   });
 });
 

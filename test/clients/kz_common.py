@@ -15,6 +15,7 @@ import time
 import traceback
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
 from kazoo.retry import KazooRetry
 
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -83,6 +84,20 @@ def stat_dict(st):
     return None if st is None else {k: getattr(st, k) for k in (
         "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
         "ephemeralOwner", "dataLength", "numChildren", "pzxid")}
+
+
+def private_node(c, path, data, acl, mode):
+    """create: makes <path> with `acl` and returns its ACL as stored;
+    read: returns its data, or the error's class name."""
+    if mode == "create":
+        c.create(path, data, acl=acl)
+        stored, _ = c.get_acls(path)
+        return {"acl": [[a.id.scheme, a.id.id, a.perms] for a in stored]}
+    try:
+        value, _ = c.get(path)
+        return {"data": value.decode()}
+    except KazooException as e:
+        return {"error": type(e).__name__}
 
 
 def run(main):

@@ -212,7 +212,7 @@ export class BusSpy {
         if (err) return;
         const learner = msg.subject.slice(prefix.length).split('.')[0]!;
         try {
-          const [, , entries] = unpack<GatewayBatch>(msg.data);
+          const [, , , entries] = unpack<GatewayBatch>(msg.data);
           for (const e of entries) {
             if (e[0] === 'r') this.pinned.set(BigInt(e[2]), learner);
             else if (e[0] === 'c' && BigInt(e[2].sessionId) !== 0n) this.pinned.set(BigInt(e[2].sessionId), learner);

@@ -28,8 +28,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function openSessions(connectString: string, n: number): Promise<ZooKeeperClient[]> {
-  const clients = Array.from({ length: n }, () => new ZooKeeperClient(connectString, { sessionTimeout: 30_000 }));
+export async function openSessions(connectString: string, n: number, tlsCa?: string): Promise<ZooKeeperClient[]> {
+  const clients = Array.from({ length: n }, () => new ZooKeeperClient(connectString, { sessionTimeout: 30_000, tls: tlsCa === undefined ? undefined : { ca: tlsCa } }));
   await Promise.all(clients.map((c) => c.connect(30_000)));
   return clients;
 }

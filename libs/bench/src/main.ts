@@ -3,17 +3,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ZooKeeperClient } from '@zooid/client';
 import { startProgress } from '@zooid/runtime/progress';
-import { external, startZooKeeper, startZooid, type System } from './systems.js';
+import { ZOOID_SYSTEMS, external, startZooKeeper, startZooid, type System, type ZooidBus } from './systems.js';
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import { settledResidentBytes } from './procs.js';
 import { chart, table, type SystemResult } from './report.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
-Runs Zooid (zooid up: 3 voting members, 1 gateway, on its secured bus of 3
-nats-servers), Zooid on one open nats-server (no auth, no TLS: what the
-secured bus costs) and Apache ZooKeeper 3.8 (3 servers on loopback) one
-after the other on this machine and drives them with the same client and
+Runs Zooid (zooid up: 3 voting members, 1 gateway) on its secured bus of 3
+nats-servers, on one secured nats-server (what clustering the bus costs)
+and on one open nats-server (no auth, no TLS: what securing it costs), and
+Apache ZooKeeper 3.8 (3 servers on loopback), one after the other on this machine and drives them with the same client and
 load, then compares memory with many znodes loaded.
 
   --workload 0,80,100   read percentages to run
@@ -22,7 +22,11 @@ load, then compares memory with many znodes loaded.
   --sessions 16         client sessions
   --inflight 16         requests in flight per session
   --znodes 100000       znodes loaded for the memory comparison (0 skips it)
-  --only zooid|zooid-open-bus|zookeeper  run one system only
+  --tls                 also run Zooid and ZooKeeper with clients on their
+                        TLS client ports (zooid-tls, zookeeper-tls)
+  --only SYSTEM          run one system only: zooid, zooid-secure-1,
+                        zooid-open-bus, zookeeper, or with --tls
+                        zooid-tls or zookeeper-tls
   --connect HOST:PORT   bench a running ZooKeeper-compatible server instead
   --out DIR             where results go (default bench/results)
 `;
@@ -38,7 +42,7 @@ function progressLine(label: string) {
 
 async function benchSystem(sys: System, workloads: number[], base: Omit<Workload, 'readPercent'>, znodes: number): Promise<SystemResult> {
   const runs: LoadResult[] = [];
-  let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions);
+  let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions, sys.tlsCa);
   try {
     await prepareKeys(clients[0]!, { ...base, readPercent: 0 });
     for (const readPercent of workloads) {
@@ -70,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
       inflight: { type: 'string', default: '16' },
       znodes: { type: 'string', default: '100000' },
       only: { type: 'string' },
+      tls: { type: 'boolean', default: false },
       connect: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
@@ -98,12 +103,18 @@ export async function main(argv: string[]): Promise<void> {
   const starters: [string, () => Promise<System>][] = values.connect
     ? [[values.connect, async () => external(values.connect!)]]
     : [
-        ['zooid', () => startZooid()],
-        ['zooid-open-bus', () => startZooid({ openBus: true })],
-        ['zookeeper', startZooKeeper],
+        ...(Object.entries(ZOOID_SYSTEMS) as [ZooidBus, string][]).map(([kind, name]): [string, () => Promise<System>] => [name, () => startZooid(kind)]),
+        ['zookeeper', () => startZooKeeper()],
+        // Both over their TLS client ports: what encrypting client traffic costs each.
+        ...(values.tls
+          ? ([
+              ['zooid-tls', () => startZooid('secure', { tls: true })],
+              ['zookeeper-tls', () => startZooKeeper({ tls: true })],
+            ] as [string, () => Promise<System>][])
+          : []),
       ];
   const chosen = values.only ? starters.filter(([n]) => n === values.only) : starters;
-  if (chosen.length === 0) throw new Error('--only takes zooid, zooid-open-bus or zookeeper');
+  if (chosen.length === 0) throw new Error(`--only takes ${starters.map(([n]) => n).join(', ')}`);
 
   const results: SystemResult[] = [];
   for (const [name, start] of chosen) {

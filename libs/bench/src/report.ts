@@ -14,8 +14,18 @@ export function table(results: SystemResult[]): string {
   for (const r of results) {
     for (const run of r.runs) rows.push([r.system, `${run.readPercent}%`, fmt(run.throughput), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), String(run.errors)]);
   }
-  // Zooid against ZooKeeper, and the secured bus against an open one: what it costs.
-  for (const [a, b] of [['zooid', 'zookeeper'], ['zooid-open-bus', 'zookeeper'], ['zooid', 'zooid-open-bus']] as const) {
+  // Against ZooKeeper; the secured bus against the open one, split into securing and clustering; TLS clients against plain ones.
+  const pairs = [
+    ['zooid', 'zookeeper'],
+    ['zooid-open-bus', 'zookeeper'],
+    ['zooid', 'zooid-open-bus'],
+    ['zooid-secure-1', 'zooid-open-bus'],
+    ['zooid', 'zooid-secure-1'],
+    ['zooid-tls', 'zookeeper-tls'],
+    ['zooid-tls', 'zooid'],
+    ['zookeeper-tls', 'zookeeper'],
+  ] as const;
+  for (const [a, b] of pairs) {
     const mine = results.find((r) => r.system === a);
     const theirs = results.find((r) => r.system === b);
     if (!mine || !theirs) continue;

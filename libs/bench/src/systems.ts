@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { ZOOID_BIN, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
+import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
 
 /** A system under test: where clients connect, which processes are its, and how to stop it. */
 export interface System {
   name: string;
   connectString: string;
+  /** The CA to trust when clients connect over TLS (the system's secure client port). */
+  tlsCa?: string;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -41,29 +43,39 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 }
 
 /**
- * `zooid up` with three voting members, no observer and one gateway, on the
- * bus it provisions (three nats-servers, an nkey per process, TLS) — or,
- * with `openBus`, on one nats-server without authentication or TLS, as
- * Zooid ran before its bus was secured: the difference is what the secured,
- * clustered bus costs.
+ * `zooid up` with three voting members, no observer and one gateway, on a
+ * bus of one of three kinds: the one it provisions (`secure`: three
+ * clustered nats-servers, an nkey per process, TLS), the same on one
+ * nats-server (`secure-1`: authentication and TLS without clustering), or one
+ * nats-server without authentication or TLS (`open`, as Zooid ran before its
+ * bus was secured). Side by side they split what the secured, clustered bus
+ * costs into its two parts.
  */
-export async function startZooid(opts: { openBus?: boolean } = {}): Promise<System> {
+export type ZooidBus = 'secure' | 'secure-1' | 'open';
+
+export const ZOOID_SYSTEMS: Record<ZooidBus, string> = { secure: 'zooid', 'secure-1': 'zooid-secure-1', open: 'zooid-open-bus' };
+
+export async function startZooid(kind: ZooidBus = 'secure', opts: { tls?: boolean } = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const port = await freePort();
+  const securePort = opts.tls ? await freePort() : undefined;
   let nats: ManagedNats | undefined;
   const bus: string[] = [];
-  if (opts.openBus) {
+  if (kind === 'open') {
     nats = await startNatsServer();
     bus.push('--nats', nats.url);
+  } else if (kind === 'secure-1') {
+    bus.push('--nats-servers', '1');
   }
-  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus], {
+  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
     stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, ZOOID_LOG_LEVEL: 'warn', ZOOID_LOG_FORMAT: 'json' },
   });
   await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
   return {
-    name: opts.openBus ? 'zooid-open-bus' : 'zooid',
-    connectString: `127.0.0.1:${port}`,
+    name: `${ZOOID_SYSTEMS[kind]}${securePort ? '-tls' : ''}`,
+    // up made the port's CA and certificate in <data-dir>/tls/.
+    ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: `127.0.0.1:${port}` }),
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
       await stopChild(child);
@@ -73,13 +85,40 @@ export async function startZooid(opts: { openBus?: boolean } = {}): Promise<Syst
   };
 }
 
-const ZK_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].join(':');
+// Debian's zookeeper.jar names netty-handler but not the codec and resolver jars its SslHandler needs.
+const ZK_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'].join(':');
 
-/** Apache ZooKeeper 3.8 from Debian: three servers on loopback, default fsync on. */
-export async function startZooKeeper(): Promise<System> {
+/**
+ * ZooKeeper's own TLS client port: the Netty connection factory, and PEM
+ * key and trust stores from a CA made here with Zooid's certificate code
+ * (ZooKeeper's PEM key store is the private key and the chain in one file).
+ */
+async function zooKeeperTls(dir: string): Promise<{ lines: string[]; ca: string }> {
+  const tlsDir = join(dir, 'tls');
+  mkdirSync(tlsDir, { recursive: true });
+  const ca = await ensureCa(tlsDir, 'bench CA');
+  const server = await ensureServerCert(tlsDir, 'zookeeper', '127.0.0.1', ca);
+  const keyStore = join(tlsDir, 'keystore.pem');
+  writeFileSync(keyStore, readFileSync(server.key, 'utf8') + readFileSync(server.cert, 'utf8'));
+  return {
+    ca: readFileSync(ca.file, 'utf8'),
+    lines: [
+      'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
+      `ssl.keyStore.location=${keyStore}`,
+      'ssl.keyStore.type=PEM',
+      `ssl.trustStore.location=${ca.file}`,
+      'ssl.trustStore.type=PEM',
+      'ssl.clientAuth=none',
+    ],
+  };
+}
+
+/** Apache ZooKeeper 3.8 from Debian: three servers on loopback, default fsync on; with `tls`, clients use its secureClientPort. */
+export async function startZooKeeper(opts: { tls?: boolean } = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zk-bench-'));
   const ids = [1, 2, 3];
-  const ports = await Promise.all(ids.map(async () => ({ client: await freePort(), quorum: await freePort(), election: await freePort() })));
+  const ports = await Promise.all(ids.map(async () => ({ client: await freePort(), secure: await freePort(), quorum: await freePort(), election: await freePort() })));
+  const tls = opts.tls ? await zooKeeperTls(dir) : undefined;
   const servers = ids.map((id, i) => `server.${id}=127.0.0.1:${ports[i]!.quorum}:${ports[i]!.election}`);
   const children = ids.map((id, i) => {
     const data = join(dir, `zk${id}`);
@@ -88,7 +127,7 @@ export async function startZooKeeper(): Promise<System> {
     const cfg = join(data, 'zoo.cfg');
     writeFileSync(
       cfg,
-      ['tickTime=2000', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, `clientPort=${ports[i]!.client}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers, ''].join('\n'),
+      ['tickTime=2000', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, `clientPort=${ports[i]!.client}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers, ...(tls ? [`secureClientPort=${ports[i]!.secure}`, ...tls.lines] : []), ''].join('\n'),
     );
     return spawn('java', ['-Dzookeeper.log.dir=' + data, '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { stdio: ['ignore', 'ignore', 'ignore'] });
   });
@@ -102,8 +141,9 @@ export async function startZooKeeper(): Promise<System> {
     throw err;
   }
   return {
-    name: 'zookeeper',
-    connectString: ports.map((p) => `127.0.0.1:${p.client}`).join(','),
+    name: tls ? 'zookeeper-tls' : 'zookeeper',
+    connectString: ports.map((p) => `127.0.0.1:${tls ? p.secure : p.client}`).join(','),
+    tlsCa: tls?.ca,
     pids: () => children.flatMap((c) => processTree(c.pid!)),
     stop: async () => {
       await Promise.all(children.map((c) => stopChild(c)));

@@ -21,6 +21,16 @@ export const clientTlsFlags = Object.keys(clientTlsSpec);
 
 type Flags = Record<string, string | boolean | undefined>;
 
+/**
+ * The plain client port, or none for a TLS-only gateway: `--client-port none`,
+ * as a zoo.cfg with secureClientPort and no clientPort asks.
+ */
+export function plainClientPort(f: Flags): number | undefined {
+  if (String(f['client-port']).toLowerCase() !== 'none') return intFlag(f, 'client-port');
+  if (f['secure-client-port'] === undefined) throw new UsageError('--client-port none needs --secure-client-port: a gateway without a port serves nobody');
+  return undefined;
+}
+
 /** The gateway's secure port options from its flags, or undefined without --secure-client-port. */
 export function secureOptions(f: Flags) {
   if (f['secure-client-port'] === undefined) return undefined;

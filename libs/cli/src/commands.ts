@@ -13,7 +13,8 @@ import { recordBus, type BusRecord } from './bus-file.js';
 import { busConfig, busSpec, givenBusArgs, givenBusRecord } from './bus-flags.js';
 import { localBusArgs, localBusRecord, startLocalBus } from './local-bus.js';
 import { serveHealth } from './health.js';
-import { clientTlsFlags, clientTlsSpec, ensureClientTls, secureOptions } from './client-tls.js';
+import { JaasError, loadJaasUsers } from './jaas.js';
+import { clientTlsFlags, clientTlsSpec, ensureClientTls, plainClientPort, secureOptions } from './client-tls.js';
 import { ProcessGroup, exitWithSupervisor } from './supervise.js';
 
 /** Flags every role understands; supervisors hand them on to their children. */
@@ -36,6 +37,15 @@ const sessionSpec: FlagSpec = {
   'max-session-timeout': { type: 'string', describe: 'largest session timeout in ms (default 20 × tick time)' },
 };
 
+/** How a learner authenticates clients; members and observers take the same, and the leader applies the super user to writes. */
+export const authSpec: FlagSpec = {
+  'super-digest': { type: 'string', describe: 'super user digest, user:base64(sha1(user:password))' },
+  'sasl-jaas': { type: 'string', describe: 'JAAS file whose Server section lists SASL DIGEST-MD5 users (user_NAME="password")' },
+  'super-user': { type: 'string', describe: 'SASL user that bypasses every ACL (zookeeper.superUser)' },
+  'enforce-auth-schemes': { type: 'string', describe: 'schemes (e.g. sasl) a session must authenticate with before anything else (enforce.auth.schemes)' },
+};
+export const authFlags = Object.keys(authSpec);
+
 export const memberSpec: FlagSpec = {
   ...commonSpec,
   id: { type: 'string', default: '1', describe: 'member id' },
@@ -43,7 +53,7 @@ export const memberSpec: FlagSpec = {
   'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
   'snap-retain': { type: 'string', default: '3', describe: 'snapshots kept (autopurge.snapRetainCount)' },
   'purge-interval': { type: 'string', default: '0', describe: 'hours between purges of old snapshots and log segments; 0 purges after every snapshot' },
-  'super-digest': { type: 'string', describe: 'super user digest, user:base64(sha1(user:password))' },
+  ...authSpec,
   'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
   'sync-limit': { type: 'string', default: '5', describe: 'ticks of silence before leader or follower gives up (syncLimit)' },
   ...sessionSpec,
@@ -63,7 +73,7 @@ export const observerSpec: FlagSpec = {
 export const gatewaySpec: FlagSpec = {
   ...commonSpec,
   id: { type: 'string', describe: 'gateway id (random when absent)' },
-  'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port' },
+  'client-port': { type: 'string', default: '2181', describe: 'ZooKeeper client port (none: TLS only, with --secure-client-port)' },
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
   'max-client-cnxns': { type: 'string', default: '60', describe: 'connections per client address' },
   // ZooKeeper 3.8's default (srvr) plus ruok, which health checks ask: cons/dump/wchp would give away session ids.
@@ -91,12 +101,12 @@ export const standaloneSpec: FlagSpec = {
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
   'admin-host': gatewaySpec['admin-host']!,
   'admin-token': gatewaySpec['admin-token']!,
-  'super-digest': memberSpec['super-digest']!,
+  ...authSpec,
   ...clientTlsSpec,
 };
 
 /** Flags the standalone supervisor hands on to its member and to its gateway. */
-const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', 'super-digest', 'config'];
+const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', ...authFlags, 'config'];
 const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'admin-host', 'admin-token', ...clientTlsFlags, 'config'];
 
 /** An id is the last token of the subjects its process speaks on, so it must be one. */
@@ -119,7 +129,8 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
   if (snapRetain < 1) throw new UsageError('--snap-retain must be at least 1');
   const dataDir = resolve(String(f['data-dir']));
   mkdirSync(dataDir, { recursive: true });
-  const superDigest = typeof f['super-digest'] === 'string' ? f['super-digest'] : undefined;
+  const text = (name: string) => (typeof f[name] === 'string' ? (f[name] as string) : undefined);
+  const schemes = text('enforce-auth-schemes')?.split(',').map((v) => v.trim()).filter(Boolean);
   return {
     id,
     dataDir,
@@ -133,8 +144,25 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     snapCount: intFlag(f, 'snap-count'),
     snapRetain,
     purgeIntervalMs: intFlag(f, 'purge-interval') * 3_600_000,
-    tree: { superDigest, maxDataBytes: intFlag(f, 'max-buffer') },
+    tree: {
+      superDigest: text('super-digest'),
+      saslUsers: saslUsers(text('sasl-jaas')),
+      saslSuperUser: text('super-user'),
+      enforceAuthSchemes: schemes && schemes.length > 0 ? schemes : undefined,
+      maxDataBytes: intFlag(f, 'max-buffer'),
+    },
   };
+}
+
+/** The SASL users of --sasl-jaas; a file that cannot be used stops the role with a usage error. */
+function saslUsers(file: string | undefined): Map<string, string> | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return loadJaasUsers(file);
+  } catch (err) {
+    if (err instanceof JaasError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** The --health-port listener when the flag is given; closed by the caller. */
@@ -206,7 +234,7 @@ export async function gateway(argv: string[]): Promise<void> {
       id,
       bus: busConfig(f),
       cluster: String(f.cluster),
-      clientPort: intFlag(f, 'client-port'),
+      clientPort: plainClientPort(f),
       host: String(f.host),
       tickTime: intFlag(f, 'tick-time'),
       maxBuffer: intFlag(f, 'max-buffer'),
@@ -256,7 +284,7 @@ export async function standalone(argv: string[]): Promise<void> {
     busArgs = () => givenBusArgs(f);
     record = givenBusRecord(f);
   } else {
-    const taken = [intFlag(f, 'client-port'), intFlag(f, 'admin-port')];
+    const taken = [plainClientPort(f) ?? intFlag(f, 'secure-client-port'), intFlag(f, 'admin-port')];
     const bus = await startLocalBus(group, { dataDir, cluster: String(f.cluster), servers: 1, identities: [member, gateway], taken }).catch(async (err: unknown) => {
       await group.stop(1);
       throw err;

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'whitelist' | 'urls' | 'digest' | 'clientAuth';
+export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'name' | 'whitelist' | 'urls' | 'digest' | 'clientAuth' | 'schemes';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -46,6 +46,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
   // ZooKeeper turns unknown zoo.cfg keys into zookeeper.* system properties, so this is where its super user is set.
   { key: 'DigestAuthenticationProvider.superDigest', flag: 'super-digest', kind: 'digest' },
+  { key: 'superUser', flag: 'super-user', kind: 'name' },
+  // Applied only under enforce.auth.enabled=true, as ZooKeeper's AuthenticationHelper does.
+  { key: 'enforce.auth.schemes', flag: 'enforce-auth-schemes', kind: 'schemes' },
   // Zooid's own: the bus, which ZooKeeper does not have.
   { key: 'nats.servers', flag: 'nats', kind: 'urls' },
   { key: 'nats.nkey', flag: 'nats-nkey', kind: 'path' },
@@ -69,6 +72,11 @@ const NOT_APPLICABLE: Record<string, string> = {
   syncEnabled: 'observers always log what they learn',
   leaderServes: 'the leader always serves the sessions pinned to it',
   'admin.enableServer': 'the gateway serves admin HTTP unless --admin-port is 0',
+  'ssl.protocol': "Node's TLS defaults apply (TLS 1.2 and 1.3)",
+  'ssl.enabledProtocols': "Node's TLS defaults apply (TLS 1.2 and 1.3)",
+  'ssl.ciphersuites': "Node's TLS defaults apply",
+  'ssl.hostnameVerification': 'a server does not verify client host names',
+  serverCnxnFactory: 'the gateway is its own connection factory (TLS needs no Netty switch)',
 };
 
 export interface ServerEntry {
@@ -109,7 +117,10 @@ function problem(k: ConfigKey, value: string): string | undefined {
       return isPort(value) ? undefined : 'must be a port number, 1 to 65535';
     case 'path':
     case 'host':
+    case 'name':
       return value === '' ? 'must not be empty' : undefined;
+    case 'schemes':
+      return value.split(',').every((w) => /^[a-z0-9]+$/i.test(w.trim())) ? undefined : 'must be scheme names separated by commas';
     case 'urls':
       return value.split(',').every((u) => /^((nats|tls):\/\/)?[^\s,/]+$/.test(u.trim())) ? undefined : 'must be NATS URLs (nats:// or tls://host:port), separated by commas';
     case 'clientAuth':
@@ -147,6 +158,39 @@ function parseServer(id: string, value: string, where: string): ServerEntry {
   return { id: String(Number(id)), address: addresses, observer };
 }
 
+const STORE_KEY = /^ssl\.(keyStore|trustStore)\.(location|type|password)$/;
+const STORE_TYPES: Record<string, string> = { pem: 'PEM', jks: 'JKS', p12: 'PKCS12', pkcs12: 'PKCS12', pfx: 'PKCS12', bcfks: 'BCFKS' };
+
+/**
+ * ZooKeeper's key and trust stores, where they are PEM files: the key store
+ * (private key and certificate chain in one file) gives --ssl-key and
+ * --ssl-cert, the trust store --ssl-ca. Other store types are refused with
+ * the way to convert them; Node's TLS reads PEM.
+ */
+function applyStores(stores: Map<string, { value: string; where: string }>, out: LoadedConfig): void {
+  for (const [store, flags] of [
+    ['keyStore', ['ssl-cert', 'ssl-key']],
+    ['trustStore', ['ssl-ca']],
+  ] as const) {
+    const location = stores.get(`ssl.${store}.location`);
+    const type = stores.get(`ssl.${store}.type`);
+    const password = stores.get(`ssl.${store}.password`);
+    if (!location) {
+      for (const other of [type, password]) if (other) out.warnings.push(`${other.where}: ignoring ssl.${store}.* without ssl.${store}.location`);
+      continue;
+    }
+    if (location.value === '') throw new ConfigError(`${location.where}: invalid ssl.${store}.location=: must not be empty`);
+    const named = type?.value.toUpperCase() || STORE_TYPES[location.value.split('.').at(-1)!.toLowerCase()] || 'unknown';
+    if (named !== 'PEM') {
+      throw new ConfigError(
+        `${(type ?? location).where}: ssl.${store} ${location.value} is a ${named} store; Zooid reads PEM files (e.g. \`openssl pkcs12 -in store.p12 -out store.pem -nodes\`, or keytool -importkeystore to PKCS12 first)`,
+      );
+    }
+    if (password && password.value !== '') out.warnings.push(`${password.where}: ignoring ssl.${store}.password: the PEM key must not be encrypted`);
+    for (const flag of flags) out.flags[flag] = location.value;
+  }
+}
+
 /** Splits a properties line into key and value as java.util.Properties does (no escapes). */
 function splitLine(line: string): [string, string] {
   const m = /^([^=:\s]+)\s*[=:]?\s*(.*)$/.exec(line);
@@ -158,6 +202,8 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
   const byKey = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
   const out: LoadedConfig = { file, flags: {}, servers: [], warnings: [] };
   const seen = new Map<string, number>();
+  let enforceAuth: boolean | undefined;
+  const stores = new Map<string, { value: string; where: string }>();
   const servers = new Map<string, ServerEntry>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -173,6 +219,15 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
       servers.set(s.id, s);
       continue;
     }
+    if (STORE_KEY.test(key)) {
+      stores.set(key, { value, where });
+      continue;
+    }
+    if (key === 'enforce.auth.enabled') {
+      if (!/^(true|false)$/i.test(value)) throw new ConfigError(`${where}: invalid ${key}=${value}: must be true or false`);
+      enforceAuth = value.toLowerCase() === 'true';
+      continue;
+    }
     const k = byKey.get(key);
     if (k) {
       const why = problem(k, value);
@@ -183,6 +238,16 @@ export function parseConfig(text: string, file = 'zoo.cfg'): LoadedConfig {
     const reason = NOT_APPLICABLE[key];
     out.warnings.push(reason ? `${where}: ignoring ${key}: ${reason}` : `${where}: unknown key "${key}" ignored`);
   }
+  if (enforceAuth === true && out.flags['enforce-auth-schemes'] === undefined) {
+    throw new ConfigError(`${file}: enforce.auth.enabled=true needs enforce.auth.schemes`);
+  }
+  if (enforceAuth !== true && out.flags['enforce-auth-schemes'] !== undefined) {
+    out.warnings.push(`${file}: ignoring enforce.auth.schemes: enforce.auth.enabled is not true`);
+    delete out.flags['enforce-auth-schemes'];
+  }
+  applyStores(stores, out);
+  // As ZooKeeper: a secure port and no plain one is a TLS-only server.
+  if (out.flags['secure-client-port'] !== undefined && out.flags['client-port'] === undefined) out.flags['client-port'] = 'none';
   out.servers = [...servers.values()].sort((a, b) => Number(a.id) - Number(b.id));
   const voters = out.servers.filter((s) => !s.observer).map((s) => s.id);
   if (voters.length > 0) out.flags.ensemble = voters.join(',');

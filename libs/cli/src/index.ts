@@ -7,6 +7,7 @@ export { busRecordFile, readBusRecord, type BusRecord } from './bus-file.js';
 export { clusterView, findLeader, formatView, type ClusterView, type GatewayRow, type MemberRow } from './status.js';
 export { parseFlags, envName, type FlagSpec } from './args.js';
 export { CONFIG_KEYS, ConfigError, loadConfig, parseConfig, type ConfigKey, type LoadedConfig, type ServerEntry } from './config.js';
+export { JaasError, parseJaasUsers } from './jaas.js';
 export { commonSpec, followerSpec, gatewaySpec, memberSpec, observerSpec, standaloneSpec } from './commands.js';
 export { provisionBus, BusPlanError, type BusPlan, type ProvisionedBus, type ProvisionedServer } from './bus-provision.js';
 export { seedFile, ensureSeed, type IdentityKey } from './bus-keys.js';

@@ -7,6 +7,7 @@
  * Hot-path messages are batches of positional tuples, not objects: msgpackr
  * then writes no key names, and one publish carries everything a tick produced.
  */
+import { randomInt } from 'node:crypto';
 import { Packr } from 'msgpackr';
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
@@ -27,9 +28,13 @@ export function unpack<T>(data: Uint8Array): T {
  * as after any connection loss) instead of answering out of order. A gap is
  * only visible once a later batch arrives, so after traffic the sender
  * repeats its last number in a heartbeat: a batch with no entries.
+ *
+ * Between gateways and learners a series also has an id, random per sender
+ * and receiver, so that a receiver can tell a new series (numbered from 1)
+ * from one it first hears in the middle: there, its beginning was lost.
  */
-export type GatewayBatch = [gateway: string, seq: number, entries: GwToLearner[]];
-export type LearnerBatch = [learner: string, seq: number, entries: LearnerToGw[]];
+export type GatewayBatch = [gateway: string, series: number, seq: number, entries: GwToLearner[]];
+export type LearnerBatch = [learner: string, series: number, seq: number, entries: LearnerToGw[]];
 export type ForwardBatch = [learner: string, seq: number, entries: Forwarded[]];
 
 /**
@@ -44,30 +49,49 @@ export const HEARTBEAT_WINDOW_MS = 5000;
 /** The numbers a sender stamps on its batches, one series per receiver. */
 export class BatchNumbers {
   private readonly last = new Map<string, number>();
+  private readonly ids = new Map<string, number>();
   /** Receivers that had traffic lately, and how many heartbeats each is still owed. */
   private readonly owed = new Map<string, number>();
   private readonly afterTraffic: number;
 
   /** `heartbeatMs`: how often the sender calls heartbeats(). */
-  constructor(heartbeatMs: number) {
+  constructor(
+    heartbeatMs: number,
+    private readonly newSeries: () => number = () => randomInt(1, 2 ** 31),
+  ) {
     this.afterTraffic = Math.max(2, Math.ceil(HEARTBEAT_WINDOW_MS / heartbeatMs));
   }
 
   next(receiver: string): number {
     const n = (this.last.get(receiver) ?? 0) + 1;
     this.last.set(receiver, n);
+    if (n === 1) this.ids.set(receiver, this.newSeries());
     this.owed.set(receiver, this.afterTraffic);
     return n;
   }
 
+  /** The id of the receiver's current series (after next() has started one). */
+  seriesOf(receiver: string): number {
+    const id = this.ids.get(receiver);
+    if (id === undefined) throw new Error(`no series toward ${receiver} yet`);
+    return id;
+  }
+
+  /** Starts the receiver's numbering over: its next batch opens a new series, which a receiver that restarted can follow from the start. */
+  restart(receiver: string): void {
+    this.last.delete(receiver);
+    this.ids.delete(receiver);
+    this.owed.delete(receiver);
+  }
+
   /**
-   * The heartbeats to send now: each receiver's last number, for the streams
-   * that had traffic within the window. An idle stream costs nothing.
+   * The heartbeats to send now: each receiver's series and last number, for
+   * the streams that had traffic within the window. An idle stream costs nothing.
    */
-  heartbeats(): [receiver: string, seq: number][] {
-    const out: [string, number][] = [];
+  heartbeats(): [receiver: string, seq: number, series: number][] {
+    const out: [string, number, number][] = [];
     for (const [receiver, owed] of this.owed) {
-      out.push([receiver, this.last.get(receiver)!]);
+      out.push([receiver, this.last.get(receiver)!, this.ids.get(receiver)!]);
       if (owed > 1) this.owed.set(receiver, owed - 1);
       else this.owed.delete(receiver);
     }
@@ -88,6 +112,31 @@ export class BatchGaps {
     this.last.set(sender, seq);
     if (prev === undefined || seq < prev || (seq === prev && !heartbeat)) return 'restart';
     return seq === prev + (heartbeat ? 0 : 1) ? 'next' : 'gap';
+  }
+}
+
+/**
+ * What a receiver makes of a batch of an identified series: whether batches
+ * were lost before it, and whether the sender has begun a new series since
+ * the one we knew (it restarted, or started over for us). A series heard
+ * first at a batch other than its first, or at a heartbeat, lost its
+ * beginning — or began before this receiver did, which costs the receiver
+ * nothing it had.
+ */
+export class SeriesGaps {
+  private readonly heard = new Map<string, { series: number; last: number }>();
+
+  check(sender: string, series: number, seq: number, heartbeat: boolean): { gap: boolean; newSeries: boolean } {
+    const h = this.heard.get(sender);
+    if (h === undefined || h.series !== series) {
+      this.heard.set(sender, { series, last: seq });
+      return { gap: heartbeat || seq !== 1, newSeries: h !== undefined };
+    }
+    // Within a series numbers only grow: NATS keeps one publisher's order, so anything else is a loss too.
+    if (seq < h.last || (seq === h.last && !heartbeat)) return { gap: true, newSeries: false };
+    const expected = heartbeat ? h.last : h.last + 1;
+    h.last = seq;
+    return { gap: seq !== expected, newSeries: false };
   }
 }
 

@@ -6,7 +6,7 @@ export * as recordCodecs from './record-codecs.js';
 export type { Codec } from './record-codecs.js';
 export { decodeRequest, encodeRequest, isRequestOp, readRequestHeader } from './requests.js';
 export type { Request, RequestBodies, RequestOp } from './requests.js';
-export { decodeReply, encodeNotification, encodeReply, readReplyHeader } from './replies.js';
+export { decodeReply, encodeNotification, encodeReply, encodeSaslFailure, readReplyHeader } from './replies.js';
 export type { ReplyOp, ResponseBodies } from './replies.js';
 export { decodeConnectRequest, decodeConnectResponse, encodeConnectRequest, encodeConnectResponse } from './connect.js';
 export { FrameDecoder, FrameError, frame } from './frame.js';

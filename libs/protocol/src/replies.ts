@@ -111,6 +111,18 @@ export function decodeReply<K extends ReplyOp>(type: K, r: JuteReader): Response
   return RESPONSE_CODECS[type].read(r);
 }
 
+/**
+ * A failed SASL step, as ZooKeeper's processSasl writes it: the error header
+ * and then a SetSASLResponse with a null token, which is what tells the Java
+ * client to report AuthFailed rather than a lost connection.
+ */
+export function encodeSaslFailure(xid: number, err: number): Buffer {
+  const w = new JuteWriter();
+  C.replyHeader.write(w, { xid, zxid: 0, err });
+  w.writeInt(-1);
+  return w.finish();
+}
+
 /** A watch event: the server sends xid -1 and zxid -1 (not the zxid that fired it). */
 export function encodeNotification(event: R.WatcherEvent): Buffer {
   return encodeReply({ xid: Xid.notification, zxid: -1, err: 0 }, OpCode.notification, event);

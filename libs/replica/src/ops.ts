@@ -28,6 +28,7 @@ const locals = new Set<number>([
   OpCode.multiRead,
   OpCode.whoAmI,
   OpCode.auth,
+  OpCode.sasl,
   OpCode.setWatches,
   OpCode.setWatches2,
   OpCode.addWatch,

@@ -8,6 +8,7 @@ import {
   encodeReply,
   encodeNotification,
   encodeConnectResponse,
+  encodeSaslFailure,
   hexZxid,
   type AuthId,
   type ConnectAsk,
@@ -19,6 +20,7 @@ import {
 } from '@zooid/protocol';
 import {
   DataTree,
+  DigestMd5Server,
   WatchManager,
   authenticate,
   passwordVerifier,
@@ -81,6 +83,8 @@ interface Attached {
   detached: boolean;
   ids: Id[];
   queue: Pending[];
+  /** A SASL exchange under way on this connection. */
+  sasl?: DigestMd5Server;
 }
 
 interface Connecting {
@@ -305,6 +309,14 @@ export class Replica {
     while (s.queue.length > 0 && !s.queue[0]!.forwarded) {
       const head = s.queue[0]!;
       const kind = classify(head.op);
+      if (!this.admitted(s, head.op)) {
+        // ZooKeeper's AuthenticationHelper.enforceAuthentication: answer, then close.
+        this.opts.warn({ sessionId: s.sessionId.toString(16), op: head.op, schemes: this.opts.tree.enforceAuthSchemes }, 'request before authentication; closing connection');
+        this.reply(s, head.xid, 0, Err.SESSIONCLOSEDREQUIRESASLAUTH, head.op, undefined);
+        this.out(s, ['x', s.conn, 'authentication required']);
+        s.queue.length = 0;
+        return;
+      }
       if (kind === 'write') break;
       s.queue.shift();
       if (kind === 'invalid') {
@@ -321,7 +333,8 @@ export class Replica {
     // read waits behind every write sent before it, and so do writes after it.
     for (const p of s.queue) {
       if (p.forwarded) continue;
-      if (classify(p.op) !== 'write') return;
+      // A write not yet admitted waits to reach the head, where it is refused in order.
+      if (classify(p.op) !== 'write' || !this.admitted(s, p.op)) return;
       p.forwarded = true;
       this.forward(['w', this.opts.id, s.sessionId, p.xid, p.op, p.frame.subarray(8), s.ids.map((i): AuthId => [i.scheme, i.id])]);
     }
@@ -353,6 +366,10 @@ export class Replica {
       this.reply(s, Xid.auth, zxid, Err.OK, p.op, undefined);
       return;
     }
+    if (p.op === OpCode.sasl) {
+      this.saslStep(s, p.xid, (req as { token: Uint8Array }).token);
+      return;
+    }
     const watchOp = executeWatchOp(this.tree, this.watches, p.op, req, auth);
     if (watchOp) {
       this.reply(s, p.xid, zxid, watchOp.err, p.op, watchOp.response);
@@ -362,6 +379,31 @@ export class Replica {
     const r = executeRead(this.tree, p.op, req, auth, this.watches, this.opts.tree);
     if (r.err === Err.BADARGUMENTS) this.opts.warn({ sessionId: s.sessionId.toString(16), op: p.op }, 'bad arguments; answering BADARGUMENTS');
     this.reply(s, p.xid, zxid, r.err, p.op, r.response);
+  }
+
+  /** Whether the session may make this request under enforce.auth.schemes. */
+  private admitted(s: Attached, op: number): boolean {
+    const schemes = this.opts.tree.enforceAuthSchemes;
+    if (!schemes || schemes.length === 0 || op === OpCode.auth || op === OpCode.sasl) return true;
+    return s.ids.some((i) => schemes.includes(i.scheme));
+  }
+
+  /** One SASL packet (ZooKeeperServer.processSasl): the next token, or AUTHFAILED and a closed connection. */
+  private saslStep(s: Attached, xid: number, token: Uint8Array): void {
+    const users = this.opts.tree.saslUsers;
+    s.sasl ??= users && new DigestMd5Server(users, () => randomBytes(24).toString('base64'));
+    const step = s.sasl ? s.sasl.step(token) : { failed: 'SASL is not configured (no JAAS Server users)' };
+    if ('failed' in step) {
+      this.opts.warn({ sessionId: s.sessionId.toString(16), reason: step.failed }, 'SASL authentication failed; closing connection');
+      const schemes = this.opts.tree.enforceAuthSchemes;
+      this.out(s, ['o', s.conn, encodeSaslFailure(xid, schemes?.includes('sasl') ? Err.SESSIONCLOSEDREQUIRESASLAUTH : Err.AUTHFAILED)]);
+      this.out(s, ['x', s.conn, 'SASL authentication failed']);
+      s.queue.length = 0;
+      return;
+    }
+    if (step.authorized !== undefined && !s.ids.some((i) => i.scheme === 'sasl' && i.id === step.authorized)) s.ids.push({ scheme: 'sasl', id: step.authorized });
+    // ZooKeeper answers SASL packets with zxid 0.
+    this.reply(s, xid, 0, Err.OK, OpCode.sasl, { token: step.token });
   }
 
   private writeCommitted(s: Attached, hdr: TxnHeader, result: ApplyResult): void {

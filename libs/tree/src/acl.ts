@@ -16,7 +16,7 @@ export const OPEN_ACL: readonly ACL[] = [{ perms: Perms.ALL, id: ANYONE }];
 export const READ_ACL: readonly ACL[] = [{ perms: Perms.READ, id: ANYONE }];
 
 /** Schemes whose ids 'auth' expands to (AuthenticationProvider.isAuthenticated). */
-const AUTHENTICATED_SCHEMES = new Set(['digest', 'x509']);
+const AUTHENTICATED_SCHEMES = new Set(['digest', 'x509', 'sasl']);
 
 export interface AuthContext {
   sessionId: bigint;
@@ -28,6 +28,7 @@ export function isSuper(ids: readonly Id[], config: TreeConfig): boolean {
   for (const id of ids) {
     if (id.scheme === 'super') return true;
     if (id.scheme === 'digest' && config.superDigest !== undefined && id.id === config.superDigest) return true;
+    if (id.scheme === 'sasl' && config.saslSuperUser !== undefined && id.id === config.saslSuperUser) return true;
   }
   return false;
 }
@@ -41,7 +42,7 @@ export function checkACL(acl: readonly ACL[], perm: number, ids: readonly Id[], 
     if (scheme === 'world' && id === 'anyone') return true;
     for (const mine of ids) {
       if (mine.scheme !== scheme) continue;
-      if ((scheme === 'digest' || scheme === 'x509') && mine.id === id) return true;
+      if ((scheme === 'digest' || scheme === 'x509' || scheme === 'sasl') && mine.id === id) return true;
       if (scheme === 'ip' && ipMatches(mine.id, id)) return true;
     }
   }
@@ -69,7 +70,7 @@ export function fixupACL(acl: readonly ACL[], ids: readonly Id[]): ACL[] | null 
         expanded = true;
       }
       if (!expanded) return null;
-    } else if ((scheme === 'digest' && isValidDigestId(id)) || (scheme === 'ip' && isValidIpExpr(id)) || (scheme === 'x509' && id !== '')) {
+    } else if ((scheme === 'digest' && isValidDigestId(id)) || (scheme === 'ip' && isValidIpExpr(id)) || (scheme === 'x509' && id !== '') || (scheme === 'sasl' && isValidKerberosName(id))) {
       out.push(a);
     } else {
       return null;
@@ -118,13 +119,22 @@ export function clientInfos(ids: readonly Id[], config: TreeConfig): ClientInfo[
   const out: ClientInfo[] = [];
   for (const id of ids) {
     // ZooKeeper records a matching super digest as an extra 'super' id.
-    if (id.scheme === 'digest' && config.superDigest !== undefined && id.id === config.superDigest) {
+    if (
+      (id.scheme === 'digest' && config.superDigest !== undefined && id.id === config.superDigest) ||
+      (id.scheme === 'sasl' && config.saslSuperUser !== undefined && id.id === config.saslSuperUser)
+    ) {
       out.push({ authProvider: 'super', user: '' });
     }
-    const user = id.scheme === 'digest' ? id.id.split(':')[0]! : id.scheme === 'ip' ? id.id : '';
+    // AuthenticationProvider.getUserName: the id itself, but for digest only the name before the hash.
+    const user = id.scheme === 'digest' ? id.id.split(':')[0]! : id.id;
     out.push({ authProvider: id.scheme, user });
   }
   return out;
+}
+
+/** SASLAuthenticationProvider.isValid: what KerberosName parses — a plain name, or name[/host]@REALM. */
+function isValidKerberosName(id: string): boolean {
+  return !id.includes('@') || /^[^/@]*(\/[^/@]*)?@[^/@]*$/.test(id);
 }
 
 /** Java's String.split(":").length == 2: trailing empty pieces do not count. */

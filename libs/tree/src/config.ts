@@ -18,6 +18,19 @@ export interface TreeConfig {
    * ids must then keep their top byte below 0xff, as ZooKeeper requires.
    */
   extendedTypesEnabled?: boolean;
+  /**
+   * SASL DIGEST-MD5 users, name → password, from a JAAS `Server` section's
+   * `user_NAME="password"` entries. Without it a `sasl` packet fails AUTHFAILED.
+   */
+  saslUsers?: ReadonlyMap<string, string>;
+  /** zookeeper.superUser: the `sasl` id that bypasses every ACL. */
+  saslSuperUser?: string;
+  /**
+   * enforce.auth.schemes (with enforce.auth.enabled): until a session holds
+   * an id of one of these schemes, any request but auth and sasl is answered
+   * SESSIONCLOSEDREQUIRESASLAUTH and its connection closed.
+   */
+  enforceAuthSchemes?: readonly string[];
 }
 
 export const DEFAULT_MAX_DATA_BYTES = 1024 * 1024;

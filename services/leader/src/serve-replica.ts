@@ -1,4 +1,4 @@
-import { BatchGaps, BatchNumbers, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
+import { BatchNumbers, SeriesGaps, pack, subjects, type Forwarded, type GatewayBatch, type LearnerBatch, type LearnerToGw } from '@zooid/protocol';
 import type { DataTree } from '@zooid/tree';
 import { Replica } from '@zooid/replica';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, testDrop, type Logger, type NatsConnection } from '@zooid/runtime';
@@ -27,8 +27,12 @@ export function serveReplica(
   const subj = subjects(opts.cluster);
   const heartbeatMs = Math.max(20, Math.floor(opts.tickTime / 2));
   const numbers = new BatchNumbers(heartbeatMs);
-  const gaps = new BatchGaps();
+  const gaps = new SeriesGaps();
   const drop = testDrop('GATEWAY_BATCH');
+  const publish = (gw: string, entries: LearnerToGw[]) => {
+    const seq = numbers.next(gw);
+    nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.seriesOf(gw), seq, entries] satisfies LearnerBatch));
+  };
   const replica = new Replica(
     {
       id: opts.id,
@@ -47,22 +51,25 @@ export function serveReplica(
         for (const id of refused) log.warn({ gateway: gw, conn: id, maxPayload: maxPayload(nc) }, 'reply too large for the bus; closing the connection');
         for (const part of parts) {
           const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
-          if (kept.length > 0) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), kept] satisfies LearnerBatch));
+          if (kept.length > 0) publish(gw, kept);
         }
         if (refused.size > 0) {
           const closes = [...refused].map((id): LearnerToGw => ['x', id, 'reply too large for the bus']);
-          nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, numbers.next(gw), closes] satisfies LearnerBatch));
+          publish(gw, closes);
         }
       },
       warn: (fields, msg) => log.warn(fields, msg),
     },
     tree,
   );
-  const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, seq, entries], sender, subject) => {
+  const sub = listen<GatewayBatch>(nc, subj.learnerInAll(opts.id), log, ([gw, series, seq, entries], sender, subject) => {
     if (entries.length > 0 && drop()) return;
     // A gateway acts only on the connections it holds: the ones it attached under its own name.
     if (gw !== sender) return dropImpostor(log, subject, { claimed: gw });
-    if (gaps.check(gw, seq, entries.length === 0) === 'gap') {
+    const heard = gaps.check(gw, series, seq, entries.length === 0);
+    // A gateway that started over (it restarted, or lost our batches) hears us from the start of a new series too.
+    if (heard.newSeries) numbers.restart(gw);
+    if (heard.gap) {
       log.warn({ gateway: gw, seq }, 'batches from a gateway were lost; closing its connections here');
       replica.dropGateway(gw, 'lost messages from the gateway');
       return;
@@ -72,7 +79,7 @@ export function serveReplica(
   // After traffic, each gateway hears our last batch number: a lost last batch shows within a heartbeat.
   const heartbeat = setInterval(
     () => {
-      for (const [gw, seq] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, seq, []] satisfies LearnerBatch));
+      for (const [gw, seq, series] of numbers.heartbeats()) nc.publish(subj.gatewayIn(gw, opts.id), pack([opts.id, series, seq, []] satisfies LearnerBatch));
     },
     heartbeatMs,
   );

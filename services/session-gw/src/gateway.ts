@@ -18,8 +18,8 @@ import {
   type GatewayBatch,
   type GwToLearner,
   type LearnerBatch,
-  BatchGaps,
   BatchNumbers,
+  SeriesGaps,
   type AdminAsk,
   type Presence,
   type SessionTouch,
@@ -37,7 +37,8 @@ import { GatewayMetrics } from './admin/metrics.js';
 
 export interface GatewayOptions {
   id: string;
-  clientPort: number;
+  /** The plain client port; none (TLS only) when undefined, as ZooKeeper with secureClientPort alone. */
+  clientPort?: number;
   host: string;
   bus: BusConfig;
   cluster: string;
@@ -125,7 +126,7 @@ export class Gateway {
   /** Sessions are touched, and learners hear our batch numbers, this often. */
   private readonly halfTick: number;
   private readonly numbers: BatchNumbers;
-  private readonly gaps = new BatchGaps();
+  private readonly gaps = new SeriesGaps();
   private readonly drop = testDrop('LEARNER_BATCH');
   private nextConn = 1;
   private server?: Server;
@@ -196,19 +197,21 @@ export class Gateway {
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
     // Half-open allowed: `echo ruok | nc -q1` closes its side before the
     // four-letter answer, which may need a round trip to a member, is written.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.opts.clientPort, this.opts.host, () => resolve());
-    });
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    if (this.opts.clientPort !== undefined) {
+      const server = (this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket)));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.opts.clientPort, this.opts.host, () => resolve());
+      });
+      const addr = server.address();
+      this.port = typeof addr === 'object' && addr ? addr.port : this.opts.clientPort;
+    }
     if (this.opts.secure) this.securePort = await this.listenSecure(this.opts.secure);
     if (this.opts.adminPort !== undefined) {
       this.admin = await AdminHttp.start(this, { port: this.opts.adminPort, host: this.opts.adminHost ?? '127.0.0.1', stately: this.opts.stately, token: this.opts.adminToken }, this.log);
     }
     this.announce();
-    this.log.info({ port: this.port, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
+    this.log.info({ port: this.server ? this.port : undefined, securePort: this.opts.secure ? this.securePort : undefined }, 'gateway listening');
   }
 
   async stop(): Promise<void> {
@@ -399,9 +402,9 @@ export class Gateway {
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
   }
 
-  private fromLearner([learner, seq, entries]: LearnerBatch): void {
+  private fromLearner([learner, series, seq, entries]: LearnerBatch): void {
     if (entries.length > 0 && this.drop()) return;
-    if (this.gaps.check(learner, seq, entries.length === 0) === 'gap') {
+    if (this.gaps.check(learner, series, seq, entries.length === 0).gap) {
       this.log.warn({ learner, seq }, 'batches from a learner were lost; closing its connections');
       this.closePinned(learner, 'lost messages from the learner');
       return;
@@ -410,6 +413,8 @@ export class Gateway {
       if (e[0] === 'X') {
         this.log.warn({ learner, reason: e[2] }, 'the learner lost batches from us; closing its connections');
         this.closePinned(learner, e[2]);
+        // A learner that restarted heard our series from its middle: a new one it can follow from the start.
+        this.numbers.restart(learner);
         continue;
       }
       const conn = this.conns.get(e[1]);
@@ -546,7 +551,8 @@ export class Gateway {
       for (const part of parts) {
         const kept = refused.size === 0 ? part : part.filter((e) => !refused.has(e[1]));
         if (kept.length === 0) continue;
-        const msg: GatewayBatch = [this.opts.id, this.numbers.next(learner), kept];
+        const seq = this.numbers.next(learner);
+        const msg: GatewayBatch = [this.opts.id, this.numbers.seriesOf(learner), seq, kept];
         this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
       }
       for (const id of refused) {
@@ -561,8 +567,8 @@ export class Gateway {
   /** After traffic, each learner hears our last batch number: a lost last batch shows within a heartbeat. */
   private heartbeat(): void {
     if (this.nc.isDraining() || this.nc.isClosed()) return;
-    for (const [learner, seq] of this.numbers.heartbeats()) {
-      const msg: GatewayBatch = [this.opts.id, seq, []];
+    for (const [learner, seq, series] of this.numbers.heartbeats()) {
+      const msg: GatewayBatch = [this.opts.id, series, seq, []];
       this.nc.publish(this.subj.learnerIn(learner, this.opts.id), pack(msg));
     }
   }
@@ -622,7 +628,7 @@ export class Gateway {
       zxid: 0,
       sessions: this.conns.size,
       serving: true,
-      clientPort: this.port,
+      clientPort: this.opts.clientPort !== undefined ? this.port : this.securePort,
       adminPort: this.admin?.port,
     };
     this.nc.publish(this.subj.presence('gateway', this.opts.id), pack(p));
