@@ -296,7 +296,7 @@ export type ToLearner =
       snapZxid: number;
       /** Transactions after the learner's (possibly truncated) point, up to the last proposal. */
       txns: LogEntry[];
-      /** Everything up to here is committed. */
+      /** Everything up to here is committed (0 while the epoch is not established: apply nothing until uptodate). */
       committed: number;
       /** The broadcast sequence number this sync is current with. */
       seq: number;
@@ -309,7 +309,8 @@ export type ToLearner =
    * parts, so that a learner can show how far a long sync has got.
    */
   | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[]; bytes: number }
-  | { t: 'uptodate'; attempt: number; epoch: number }
+  /** The epoch is established; everything up to committed is committed (at its start: the whole synced history). */
+  | { t: 'uptodate'; attempt: number; epoch: number; committed: number }
   | { t: 'goaway'; attempt: number; reason: string }
   /** Broadcasts a learner asked for again, consecutive, in order (a long run goes as several messages). */
   | { t: 'resent'; attempt: number; epoch: number; broadcasts: Broadcast[] }

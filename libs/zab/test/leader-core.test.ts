@@ -171,6 +171,36 @@ describe('leader core: synchronization', () => {
     expect(e.disks.get('3')!.log).toEqual(e.disks.get('1')!.log);
   });
 
+  it('syncs an epoch not yet established as committed to nothing, never says uptodate before broadcast, then uptodate with the whole history committed', () => {
+    // Five voters: the leader holds a tail (z(1, 2)) nobody saw committed.
+    const disks: Record<string, Disk> = { '1': new Disk([z(1, 1), z(1, 2)], { accepted: 1, current: 1 }) };
+    for (const id of ['2', '3', '4', '5']) disks[id] = new Disk([z(1, 1)], { accepted: 1, current: 1 });
+    const e = new Ensemble('1', ['1', '2', '3', '4', '5'], disks);
+    e.startLeader();
+    e.startLearner('2');
+    e.startLearner('3');
+    // 3's acknl is lost: only 1 and 2 of five have synced, the epoch is not established.
+    e.deliver((m) => !(m.kind === 'leader' && m.msg.t === 'acknl' && m.msg.from === '3'));
+    expect(e.leader.phase).toBe('synchronization');
+    const syncs = sent(e.effects.get('1')!, 'sync');
+    expect(syncs.map((x) => (x.type === 'send' && x.msg.t === 'sync' ? x.msg.committed : -1))).toEqual([0, 0]);
+    expect(e.disks.get('2')!.last).toBe(z(1, 2));
+    expect(e.disks.get('2')!.applied).toBe(0);
+    // 2 repeats its acknl: still no uptodate, nothing applied, not serving.
+    e.advance(timing.tickTime, { keep: (m) => !(m.kind === 'leader' && m.msg.t === 'acknl' && m.msg.from === '3') });
+    expect(sent(e.effects.get('1')!, 'uptodate')).toEqual([]);
+    expect(e.learners.get('2')!.serving).toBe(false);
+    expect(e.disks.get('2')!.applied).toBe(0);
+    // 3's acknl arrives: a quorum holds the history, which is now committed everywhere.
+    e.advance(timing.tickTime);
+    expect(e.leader.phase).toBe('broadcast');
+    expect(sent(e.effects.get('1')!, 'uptodate')[0]).toMatchObject({ msg: { committed: z(1, 2) } });
+    for (const id of ['2', '3']) {
+      expect(e.learners.get(id)!.serving, id).toBe(true);
+      expect(e.disks.get(id)!.applied, id).toBe(z(1, 2));
+    }
+  });
+
   it('a sync that comes back from a log read after the learner started over is dropped', () => {
     const e = broadcasting();
     expect(e.leader.syncPrepared('2', 12345, { plan: { mode: 'diff', from: 0 }, txns: [] })).toEqual([]);

@@ -36,7 +36,7 @@ function following(over: Partial<LearnerConfig> = {}, now = 0) {
   l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, now);
   l.step(sync(2, { committed: z(1, 2) }), now);
   l.installed(z(1, 2), now);
-  l.step({ t: 'uptodate', attempt: A, epoch: 2 }, now);
+  l.step({ t: 'uptodate', attempt: A, epoch: 2, committed: z(1, 2) }, now);
   expect(l.serving).toBe(true);
   return l;
 }
@@ -77,6 +77,22 @@ describe('learner core: handshake', () => {
     // The same leader again (this member resyncs within its epoch) is welcome.
     expect(toLeader(b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0), 'ackepoch')).toHaveLength(1);
     expect(() => seen.note(2, '3')).toThrow(/two leaders for epoch 2/);
+  });
+
+  it('logs a sync of an epoch not yet established but applies none of it before uptodate, then what uptodate says is committed', () => {
+    const l = learner();
+    l.start(0);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    l.step(sync(2, { txns: [entry(z(1, 3)), entry(z(1, 4))], committed: 0 }), 0);
+    const fx = l.installed(z(1, 4), 0);
+    expect(fx.map((e) => e.type)).toEqual(['persistEpoch', 'toLeader']);
+    expect(l.serving).toBe(false);
+    const up = l.step({ t: 'uptodate', attempt: A, epoch: 2, committed: z(1, 4) }, 1);
+    expect(up).toEqual([
+      { type: 'commit', zxid: z(1, 4) },
+      { type: 'phase', phase: 'broadcast', epoch: 2 },
+    ]);
+    expect(l.serving).toBe(true);
   });
 
   it('installs the sync, then applies its commit point, makes the epoch current, and acks it — in that order', () => {

@@ -227,7 +227,9 @@ export class LeaderCore {
       if (upTo < h.memoryBase) return [{ type: 'prepareSync', to, attempt, plan: { mode: 'snap' } }];
       if (upTo < h.last) txns = txns.concat(h.after(upTo));
     }
-    const committed = s.phase === 'broadcast' ? s.acks.commitPoint : h.last;
+    // Until a quorum has synced, nothing of this history is known committed (the epoch may never be
+    // established): the learner logs it and applies it only at uptodate.
+    const committed = s.phase === 'broadcast' ? s.acks.commitPoint : 0;
     const seq = s.phase === 'broadcast' ? s.seq : 0;
     const msg: ToLearner = {
       t: 'sync',
@@ -314,12 +316,15 @@ export class LeaderCore {
   private onAckNewLeader(m: Extract<ToLeader, { t: 'acknl' }>, now: number): Effects {
     const l = this.learners.get(m.from);
     if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch) return [];
-    const uptodate: Effects = [{ type: 'send', to: m.from, msg: { t: 'uptodate', attempt: l.attempt, epoch: this.epoch } }];
-    if (l.stage === 'uptodate') return m.from === this.config.id ? [] : uptodate;
+    const s = this.state;
+    // Uptodate says the epoch is established: never before broadcast, even to a repeated acknl.
+    const uptodate = (): Effects =>
+      s.phase === 'broadcast' && m.from !== this.config.id ? [{ type: 'send', to: m.from, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch, committed: s.acks.commitPoint } }] : [];
+    if (l.stage === 'uptodate') return uptodate();
     if (l.stage !== 'sync') return [];
     l.stage = 'uptodate';
     this.synced.add(m.from);
-    if (this.state.phase === 'broadcast') return uptodate;
+    if (s.phase === 'broadcast') return uptodate();
     const votersSynced = this.config.voters.filter((v) => this.synced.has(v)).length;
     return isQuorum(votersSynced, this.config.voters.length) ? this.startBroadcast(now) : [];
   }
@@ -353,7 +358,7 @@ export class LeaderCore {
       { type: 'phase', phase: 'broadcast', epoch: s.epoch },
     ];
     for (const [id, l] of this.learners) {
-      if (l.stage === 'uptodate' && id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch } });
+      if (l.stage === 'uptodate' && id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch, committed: start } });
     }
     return fx;
   }

@@ -119,7 +119,10 @@ export class LearnerCore {
       case 'uptodate': {
         if (s.phase !== 'synced' || m.epoch !== s.epoch) return [];
         this.state = { ...s, phase: 'broadcast', lastHeard: now };
-        return [{ type: 'phase', phase: 'broadcast', epoch: s.epoch }];
+        // What the stream has not brought yet is committed by a later broadcast.
+        const fx = this.commit(Math.min(m.committed, this.lastLogged));
+        fx.push({ type: 'phase', phase: 'broadcast', epoch: s.epoch });
+        return fx;
       }
       case 'goaway':
         return this.end(`leader refused: ${m.reason}`);
@@ -155,7 +158,8 @@ export class LearnerCore {
 
   /**
    * The host executed `install`: the log holds the leader's history up to
-   * `lastLogged`, on disk. The replica serves from here on.
+   * `lastLogged`, on disk. Only what the sync says is committed is applied;
+   * the rest waits for uptodate or a broadcast's commit.
    */
   installed(lastLogged: number, now: number): Effects {
     const s = this.state;
