@@ -283,7 +283,12 @@ export type ToLeader =
 
 /** Leader → one learner. */
 export type ToLearner =
-  | { t: 'newepoch'; attempt: number; epoch: number; leader: string }
+  /**
+   * established: the leader already broadcasts in this epoch (a quorum synced
+   * with it), so a member that accepted the same epoch from a would-be leader
+   * that failed may follow this one.
+   */
+  | { t: 'newepoch'; attempt: number; epoch: number; leader: string; established: boolean }
   | {
       t: 'sync';
       attempt: number;

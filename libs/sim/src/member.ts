@@ -181,9 +181,12 @@ export class Member {
   }
 
   private durableState(): DurableState {
-    return { acceptedEpoch: this.readEpoch('accepted'), currentEpoch: this.readEpoch('current'), lastLogged: this.lastLogged };
+    const accepted = this.disk.readFile('accepted');
+    const acceptedLeader = accepted && accepted.length > 4 ? Buffer.from(accepted).toString('utf8', 4) : undefined;
+    return { acceptedEpoch: this.readEpoch('accepted'), acceptedLeader, currentEpoch: this.readEpoch('current'), lastLogged: this.lastLogged };
   }
 
+  /** An epoch file: the epoch in 4 bytes, then (accepted) the leader's id it was accepted from. */
   private readEpoch(kind: string): number {
     const b = this.disk.readFile(kind);
     return b ? Buffer.from(b).readUInt32BE(0) : 0;
@@ -358,7 +361,7 @@ export class Member {
       if (e.type === 'persistEpoch') {
         const b = Buffer.alloc(4);
         b.writeUInt32BE(e.epoch);
-        this.disk.writeFile(e.kind, b);
+        this.disk.writeFile(e.kind, e.kind === 'accepted' ? Buffer.concat([b, Buffer.from(e.leader)]) : b);
         this.busy = true;
         this.disk.fsync(() =>
           this.guard(() => {

@@ -38,7 +38,7 @@ describe('recover', () => {
     r.log.append(records(1, 8));
     await r.log.flush();
     await r.snapshots.write(5, Buffer.from('state at 5'));
-    r.epochs.writeAccepted(1);
+    r.epochs.writeAccepted(1, '1');
     r.epochs.writeCurrent(1);
     await r.log.close();
     const modes: string[] = [`. ${((await stat(dir)).mode & 0o777).toString(8)}`];

@@ -12,6 +12,7 @@ export const entry = (zxid: number): LogEntry => [zxid, new Uint8Array([zxid & 0
 /** A member's disk as the cores see it: epochs, the log, what is fsynced, what is applied. */
 export class Disk {
   acceptedEpoch = 0;
+  acceptedLeader: string | undefined;
   currentEpoch = 0;
   log: number[] = [];
   durable = 0;
@@ -33,7 +34,7 @@ export class Disk {
   }
 
   state(): DurableState {
-    return { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch, lastLogged: this.last };
+    return { acceptedEpoch: this.acceptedEpoch, acceptedLeader: this.acceptedLeader, currentEpoch: this.currentEpoch, lastLogged: this.last };
   }
 
   append(zxids: number[]): void {
@@ -105,7 +106,7 @@ export class Ensemble {
       this.log(this.leaderId).push(e);
       switch (e.type) {
         case 'persistEpoch':
-          if (e.kind === 'accepted') d.acceptedEpoch = e.epoch;
+          if (e.kind === 'accepted') [d.acceptedEpoch, d.acceptedLeader] = [e.epoch, e.leader];
           else d.currentEpoch = e.epoch;
           break;
         case 'send':
@@ -140,7 +141,7 @@ export class Ensemble {
       this.log(id).push(e);
       switch (e.type) {
         case 'persistEpoch':
-          if (e.kind === 'accepted') d.acceptedEpoch = e.epoch;
+          if (e.kind === 'accepted') [d.acceptedEpoch, d.acceptedLeader] = [e.epoch, e.leader];
           else d.currentEpoch = e.epoch;
           break;
         case 'toLeader':

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Broadcast, ToLearner } from '@zooid/protocol';
 import { LeaderCore } from '../src/core/leader.js';
 import { History } from '../src/history.js';
+import { EpochLeaders } from '../src/core/invariants.js';
 import type { Effect } from '../src/core/effects.js';
 import { makeZxid } from '../src/quorum.js';
 import { Disk, Ensemble, entry, timing } from './ensemble.js';
@@ -40,6 +41,34 @@ describe('leader core: discovery', () => {
     expect(persisted).toBeGreaterThanOrEqual(0);
     expect(announced).toBeGreaterThan(persisted);
     expect(e.disks.get('1')!.acceptedEpoch).toBe(6);
+  });
+
+  it('persists its new epoch as accepted from itself, and is the leader of that epoch only once established', () => {
+    /** A leader of three that chose epoch 2 with 2's info, and got as far as `to`. */
+    const leader = (to: 'synchronization' | 'broadcast') => {
+      const seen = new EpochLeaders();
+      const d = new Disk([], { accepted: 1, current: 1 });
+      const core = new LeaderCore({ id: '1', voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing, epochLeaders: seen }, d.state(), d.history);
+      core.start(0);
+      const fx = core.step({ t: 'info', from: '2', attempt: 5, voter: true, acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0 }, 0);
+      if (to === 'broadcast') {
+        core.step({ t: 'ackepoch', from: '2', attempt: 5, epoch: 2, currentEpoch: 1, lastZxid: 0 }, 0);
+        core.syncPrepared('2', 5, { plan: { mode: 'diff', from: 0 }, txns: [] });
+        core.step({ t: 'acknl', from: '2', attempt: 5, epoch: 2 }, 0);
+      }
+      expect(core.phase).toBe(to);
+      return { core, seen, fx };
+    };
+    const chosen = leader('synchronization');
+    expect(chosen.fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2, leader: '1' });
+    expect(sent(chosen.fx, 'newepoch')).toEqual([{ type: 'send', to: '2', msg: { t: 'newepoch', attempt: 5, epoch: 2, leader: '1', established: false } }]);
+    // Chosen is not established (it may never be): this member may still follow another leader of epoch 2.
+    expect(() => chosen.seen.note(2, '3')).not.toThrow();
+    const established = leader('broadcast');
+    expect(() => established.seen.note(2, '3')).toThrow(/two leaders for epoch 2/);
+    // A latecomer is told the epoch is established: it may follow even if it accepted 2 from a would-be leader that failed.
+    const late = established.core.step({ t: 'info', from: '3', attempt: 6, voter: true, acceptedEpoch: 2, currentEpoch: 1, lastZxid: 0 }, 1);
+    expect(sent(late, 'newepoch')).toEqual([{ type: 'send', to: '3', msg: { t: 'newepoch', attempt: 6, epoch: 2, leader: '1', established: true } }]);
   });
 
   it('waits for a quorum of voters: a leader alone of three stays in discovery', () => {

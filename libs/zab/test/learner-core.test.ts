@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Broadcast, LogEntry, ToLearner } from '@zooid/protocol';
 import { LearnerCore, type LearnerConfig } from '../src/core/learner.js';
-import type { Effect } from '../src/core/effects.js';
+import type { DurableState, Effect } from '../src/core/effects.js';
 import { EpochLeaders } from '../src/core/invariants.js';
 import { makeZxid } from '../src/quorum.js';
 import { Disk, Ensemble, entry, timing } from './ensemble.js';
@@ -25,7 +25,7 @@ const sync = (epoch: number, over: Partial<Extract<ToLearner, { t: 'sync' }>> = 
   ...over,
 });
 
-function learner(over: Partial<LearnerConfig> = {}, durable = { acceptedEpoch: 1, currentEpoch: 1, lastLogged: z(1, 2) }) {
+function learner(over: Partial<LearnerConfig> = {}, durable: DurableState = { acceptedEpoch: 1, acceptedLeader: '1', currentEpoch: 1, lastLogged: z(1, 2) }) {
   return new LearnerCore({ id: '2', voter: true, leader: '1', attempt: A, leaderGoneMs: 1000, ...timing, ...over }, durable);
 }
 
@@ -33,7 +33,7 @@ function learner(over: Partial<LearnerConfig> = {}, durable = { acceptedEpoch: 1
 function following(over: Partial<LearnerConfig> = {}, now = 0) {
   const l = learner(over);
   l.start(now);
-  l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, now);
+  l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, now);
   l.step(sync(2, { committed: z(1, 2) }), now);
   l.installed(z(1, 2), now);
   l.step({ t: 'uptodate', attempt: A, epoch: 2, committed: z(1, 2) }, now);
@@ -51,38 +51,59 @@ describe('learner core: handshake', () => {
   it('persists the accepted epoch before it acks the new epoch', () => {
     const l = learner();
     l.start(0);
-    const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 1);
+    const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1);
     expect(fx.map((e) => e.type)).toEqual(['persistEpoch', 'phase', 'toLeader']);
-    expect(fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2 });
+    expect(fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2, leader: '1' });
     expect(fx[2]).toMatchObject({ msg: { t: 'ackepoch', epoch: 2, currentEpoch: 1, lastZxid: z(1, 2) } });
   });
 
   it('ignores a newepoch below its accepted epoch, from a leader it did not elect, or of another attempt', () => {
     const l = learner({}, { acceptedEpoch: 3, currentEpoch: 1, lastLogged: 0 });
     l.start(0);
-    expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 1)).toEqual([]);
-    expect(l.step({ t: 'newepoch', attempt: A, epoch: 4, leader: '3' }, 1)).toEqual([]);
-    expect(l.step({ t: 'newepoch', attempt: A + 1, epoch: 4, leader: '1' }, 1)).toEqual([]);
+    expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1)).toEqual([]);
+    expect(l.step({ t: 'newepoch', attempt: A, epoch: 4, leader: '3', established: false }, 1)).toEqual([]);
+    expect(l.step({ t: 'newepoch', attempt: A + 1, epoch: 4, leader: '1', established: false }, 1)).toEqual([]);
     expect(l.phase).toBe('discovery');
   });
 
-  it('never acks a second leader for an epoch it already acked, in a later stint either', () => {
-    const seen = new EpochLeaders();
-    const a = learner({ leader: undefined, epochLeaders: seen });
-    a.start(0);
-    a.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
-    const b = learner({ leader: undefined, epochLeaders: seen }, { acceptedEpoch: 2, currentEpoch: 1, lastLogged: 0 });
-    b.start(0);
-    expect(b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '3' }, 0)).toEqual([]);
+  it('accepts an epoch equal to its accepted one only from the leader it accepted it from, a restart included', () => {
+    const durable = { acceptedEpoch: 2, acceptedLeader: '1', currentEpoch: 1, lastLogged: 0 };
+    const other = learner({ leader: undefined }, durable);
+    other.start(0);
+    expect(other.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '3', established: false }, 0)).toEqual([]);
     // The same leader again (this member resyncs within its epoch) is welcome.
-    expect(toLeader(b.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0), 'ackepoch')).toHaveLength(1);
+    const same = learner({ leader: undefined }, durable);
+    same.start(0);
+    expect(toLeader(same.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0), 'ackepoch')).toHaveLength(1);
+    // An epoch file from before leaders were recorded names none: only a higher epoch, or an established leader.
+    const old = learner({ leader: undefined }, { acceptedEpoch: 2, currentEpoch: 1, lastLogged: 0 });
+    old.start(0);
+    expect(old.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0)).toEqual([]);
+    expect(old.step({ t: 'newepoch', attempt: A, epoch: 3, leader: '1', established: false }, 0)[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 3, leader: '1' });
+  });
+
+  it('a member that accepted an epoch from a would-be leader that failed follows the leader established in it', () => {
+    const seen = new EpochLeaders();
+    // This member (3) chose epoch 2 as a would-be leader, or acked one: either way it accepted 2 from 3.
+    const l = learner({ id: '2', leader: '1', epochLeaders: seen }, { acceptedEpoch: 2, acceptedLeader: '3', currentEpoch: 1, lastLogged: z(1, 2) });
+    l.start(0);
+    // Leader 1 picked 2 from a quorum without us: not yet established, it might still lose to 3.
+    expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0)).toEqual([]);
+    const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: true }, 0);
+    expect(fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2, leader: '1' });
+    expect(toLeader(fx, 'ackepoch')).toHaveLength(1);
+    l.step(sync(2, { committed: z(1, 2) }), 0);
+    l.installed(z(1, 2), 0);
+    l.step({ t: 'uptodate', attempt: A, epoch: 2, committed: z(1, 2) }, 0);
+    expect(l.serving).toBe(true);
+    // Only the established leader is recorded: a second one in the same epoch would be the bug.
     expect(() => seen.note(2, '3')).toThrow(/two leaders for epoch 2/);
   });
 
   it('logs a sync of an epoch not yet established but applies none of it before uptodate, then what uptodate says is committed', () => {
     const l = learner();
     l.start(0);
-    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step(sync(2, { txns: [entry(z(1, 3)), entry(z(1, 4))], committed: 0 }), 0);
     const fx = l.installed(z(1, 4), 0);
     expect(fx.map((e) => e.type)).toEqual(['persistEpoch', 'toLeader']);
@@ -98,7 +119,7 @@ describe('learner core: handshake', () => {
   it('installs the sync, then applies its commit point, makes the epoch current, and acks it — in that order', () => {
     const l = learner();
     l.start(0);
-    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     const fx = l.step(sync(2, { mode: 'trunc', truncTo: z(1, 1), txns: [entry(z(2, 1))], committed: z(2, 1) }), 0);
     expect(fx).toEqual([{ type: 'install', sync: expect.objectContaining({ mode: 'trunc', truncTo: z(1, 1) }) }]);
     expect(l.step(sync(2), 0)).toEqual([]);
@@ -113,7 +134,7 @@ describe('learner core: handshake', () => {
   it('puts a sync sent in parts back together, and resyncs when a part was lost', () => {
     const l = learner();
     l.start(0);
-    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([1, 2]), txns: [], bytes: 4 }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([3]), txns: [entry(z(2, 1))], bytes: 4 }, 0);
     const fx = l.step(sync(2, { mode: 'snap', snapZxid: z(1, 9), parts: 2 }), 0);
@@ -123,14 +144,14 @@ describe('learner core: handshake', () => {
 
     const m = learner();
     m.start(0);
-    m.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    m.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     expect(m.step(sync(2, { parts: 1 }), 0)).toEqual([{ type: 'end', reason: 'lost sync parts: 0 of 1 arrived' }]);
   });
 
   it('takes broadcasts that arrived during the sync once it is installed', () => {
     const l = learner();
     l.start(0);
-    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1' }, 0);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.broadcast(bc(2, 1, [entry(z(2, 1))]), '1', 0);
     l.broadcast(bc(1, 9, [entry(z(1, 9))]), '1', 0);
     l.step(sync(2, { committed: z(1, 2) }), 0);

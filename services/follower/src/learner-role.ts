@@ -74,7 +74,7 @@ export class LearnerRole {
         syncLimit: opts.syncLimit,
         epochLeaders: opts.epochLeaders,
       },
-      { acceptedEpoch: store.epochs.readAccepted(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
+      { acceptedEpoch: store.epochs.readAccepted(), acceptedLeader: store.epochs.readAcceptedLeader(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
     );
   }
 

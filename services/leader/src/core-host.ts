@@ -23,6 +23,6 @@ export function callCore(log: Logger, call: () => Effects): Effects {
 
 /** Writes (and fsyncs) an epoch file, as a `persistEpoch` effect asks before anything after it. */
 export function persistEpoch(epochs: EpochFiles, e: Extract<Effect, { type: 'persistEpoch' }>): void {
-  if (e.kind === 'accepted') epochs.writeAccepted(e.epoch);
+  if (e.kind === 'accepted') epochs.writeAccepted(e.epoch, e.leader);
   else epochs.writeCurrent(e.epoch);
 }

@@ -83,7 +83,7 @@ export class LeaderRole {
         maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
         epochLeaders: opts.epochLeaders,
       },
-      { acceptedEpoch: store.epochs.readAccepted(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
+      { acceptedEpoch: store.epochs.readAccepted(), acceptedLeader: store.epochs.readAcceptedLeader(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
       store.history,
     );
   }

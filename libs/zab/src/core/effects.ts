@@ -13,8 +13,13 @@ export type ZabPhase = 'discovery' | 'synchronization' | 'broadcast';
  * the only thing that produces an ack.
  */
 export type Effect =
-  /** Write and fsync this epoch file before executing the next effect. */
-  | { type: 'persistEpoch'; kind: 'accepted' | 'current'; epoch: number }
+  /**
+   * Write and fsync this epoch file before executing the next effect. An
+   * accepted epoch is written with the leader it was accepted from: a member
+   * accepts an epoch from one leader only.
+   */
+  | { type: 'persistEpoch'; kind: 'accepted'; epoch: number; leader: string }
+  | { type: 'persistEpoch'; kind: 'current'; epoch: number }
   /** Learner: append these proposals to the log (in zxid order); call `durable` once fsynced. */
   | { type: 'log'; entries: LogEntry[] }
   /** Leader → one learner. */
@@ -52,6 +57,8 @@ export type Effects = Effect[];
 /** Where a stint starts from: the member's durable state as the host recovered it. */
 export interface DurableState {
   acceptedEpoch: number;
+  /** Who the accepted epoch was accepted from; unknown for epoch files written before it was recorded. */
+  acceptedLeader?: string;
   currentEpoch: number;
   /** The last logged zxid (or the snapshot's, when no record follows it). */
   lastLogged: number;

@@ -41,18 +41,14 @@ export function checkQuorum(members: Iterable<string>, voters: readonly string[]
 }
 
 /**
- * The leaders this member has seen, per epoch. Zab elects at most one leader
- * per epoch; as far as one member can see, no epoch has two. A host keeps one
- * for the member's life, across its role stints.
+ * The established leaders this member has seen (led, or been told uptodate
+ * by), per epoch. Zab establishes at most one leader per epoch; as far as
+ * one member can see, no epoch has two. Only establishment counts: a
+ * would-be leader that chose an epoch and failed is not its leader. A host
+ * keeps one for the member's life, across its role stints.
  */
 export class EpochLeaders {
   private readonly seen = new Map<number, string>();
-
-  /** Whether another leader already had this epoch: a learner must not ack a second one. */
-  conflicts(epoch: number, leader: string): boolean {
-    const known = this.seen.get(epoch);
-    return known !== undefined && known !== leader;
-  }
 
   note(epoch: number, leader: string): void {
     const known = this.seen.get(epoch);

@@ -280,12 +280,11 @@ export class LeaderCore {
     const before = this.facts();
     const next = Math.max(...voters.map(([, x]) => x.acceptedEpoch)) + 1;
     assert(next > this.acceptedEpoch, `new epoch ${next} not above our accepted ${this.acceptedEpoch}`);
-    this.config.epochLeaders?.note(next, this.config.id);
     this.acceptedEpoch = next;
     this.state = { phase: 'synchronization', epoch: next };
     checkTransition(before, this.facts(), 'discovery → synchronization');
     const fx: Effects = [
-      { type: 'persistEpoch', kind: 'accepted', epoch: next },
+      { type: 'persistEpoch', kind: 'accepted', epoch: next, leader: this.config.id },
       { type: 'phase', phase: 'synchronization', epoch: next },
     ];
     for (const [id, x] of this.learners) fx.push(...this.announceEpoch(id, x, now));
@@ -293,7 +292,7 @@ export class LeaderCore {
   }
 
   private newEpoch(to: string, l: LearnerEntry): Effects[number] {
-    return { type: 'send', to, msg: { t: 'newepoch', attempt: l.attempt, epoch: this.epoch, leader: this.config.id } };
+    return { type: 'send', to, msg: { t: 'newepoch', attempt: l.attempt, epoch: this.epoch, leader: this.config.id, established: this.state.phase === 'broadcast' } };
   }
 
   private announceEpoch(id: string, l: LearnerEntry, now: number): Effects {
@@ -352,6 +351,7 @@ export class LeaderCore {
       sentCommit: start,
     };
     checkTransition(before, this.facts(), 'synchronization → broadcast');
+    this.config.epochLeaders?.note(s.epoch, this.config.id);
     const fx: Effects = [
       { type: 'persistEpoch', kind: 'current', epoch: s.epoch },
       { type: 'commit', zxid: start },

@@ -53,6 +53,7 @@ type LearnerState =
 export class LearnerCore {
   private state: LearnerState = { phase: 'discovery', buffered: [] };
   private acceptedEpoch: number;
+  private acceptedLeader: string | undefined;
   private currentEpoch: number;
   private lastLogged: number;
   private committed = 0;
@@ -63,6 +64,7 @@ export class LearnerCore {
     durable: DurableState,
   ) {
     this.acceptedEpoch = durable.acceptedEpoch;
+    this.acceptedLeader = durable.acceptedLeader;
     this.currentEpoch = durable.currentEpoch;
     this.lastLogged = durable.lastLogged;
   }
@@ -118,6 +120,7 @@ export class LearnerCore {
       }
       case 'uptodate': {
         if (s.phase !== 'synced' || m.epoch !== s.epoch) return [];
+        this.config.epochLeaders?.note(s.epoch, s.leader);
         this.state = { ...s, phase: 'broadcast', lastHeard: now };
         // What the stream has not brought yet is committed by a later broadcast.
         const fx = this.commit(Math.min(m.committed, this.lastLogged));
@@ -236,19 +239,22 @@ export class LearnerCore {
   }
 
   private onNewEpoch(m: Extract<ToLearner, { t: 'newepoch' }>): Effects {
-    // An old leader (frozen, not yet stepped down) may still answer: ignore it.
-    if (m.epoch < this.acceptedEpoch || (this.config.leader !== undefined && m.leader !== this.config.leader)) return [];
-    // Two leaders can pick the same epoch from overlapping quorums: acking both would let both commit in it.
-    if (this.config.epochLeaders?.conflicts(m.epoch, m.leader)) return [];
+    if (this.config.leader !== undefined && m.leader !== this.config.leader) return [];
+    // Zab accepts an epoch once, from one leader: a higher one, or the same one from the leader it was
+    // accepted from (an old leader not yet stepped down is below it). Two would-be leaders can pick the
+    // same epoch from overlapping quorums; acking both would let both establish it. A leader that is
+    // already established is the only one that ever will be in its epoch: following it is safe.
+    const accepts = m.epoch > this.acceptedEpoch || (m.epoch === this.acceptedEpoch && (m.leader === this.acceptedLeader || m.established));
+    if (!accepts) return [];
     const s = this.state;
     const fx: Effects = [];
     if (s.phase === 'discovery') {
       const before = this.facts();
-      this.config.epochLeaders?.note(m.epoch, m.leader);
       this.acceptedEpoch = m.epoch;
+      this.acceptedLeader = m.leader;
       this.state = { phase: 'synchronization', epoch: m.epoch, leader: m.leader, parts: [], buffered: s.buffered };
       checkTransition(before, this.facts(), 'discovery → synchronization');
-      fx.push({ type: 'persistEpoch', kind: 'accepted', epoch: m.epoch }, { type: 'phase', phase: 'synchronization', epoch: m.epoch });
+      fx.push({ type: 'persistEpoch', kind: 'accepted', epoch: m.epoch, leader: m.leader }, { type: 'phase', phase: 'synchronization', epoch: m.epoch });
     } else if (m.epoch !== this.epoch || m.leader !== this.leader) {
       return [];
     }
