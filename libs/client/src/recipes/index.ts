@@ -1,0 +1,10 @@
+/**
+ * ZooKeeper recipes for @zooid/client, each safe under connection loss and
+ * session expiry in the way Curator documents its own.
+ */
+export { Mutex, type AcquireOptions } from './mutex.js';
+export { LeaderLatch, type LeaderLatchEvents } from './leader-latch.js';
+export { SharedCounter } from './shared-counter.js';
+export { Queue } from './queue.js';
+export { GroupMembership } from './group-membership.js';
+export { Barrier } from './barrier.js';
