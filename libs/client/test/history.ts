@@ -18,6 +18,10 @@ export class History {
   holds(): number {
     return this.events.filter((e) => e.what === 'begin').length;
   }
+  /** How many holds of `who` ended. */
+  ends(who: string): number {
+    return this.events.filter((e) => e.who === who && e.what === 'end').length;
+  }
   /** Every overlap: a begin while someone else still held. Empty when exclusion held throughout. */
   overlaps(): string[] {
     const holding = new Set<string>();

@@ -76,6 +76,7 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     const node = this.node;
+    this.node = undefined;
     this.stop();
     if (node && this.zk.state === 'connected') await deleteIfExists(this.zk, node);
   }
@@ -95,6 +96,8 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   }
 
   private stop(reason?: Error): void {
+    // A latch stopped by an unexpected error must not leave its node ranking ahead of the others.
+    if (this.node && this.zk.state === 'connected') deleteIfExists(this.zk, this.node).catch(() => undefined);
     this.state = 'closed';
     this.node = undefined;
     this.generation++;
