@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoNodeError, NodeExistsError, ZooKeeperClient, ZooKeeperError, type KeeperStateName, type WatchedEvent } from '@zooid/client';
-import { Barrier, GroupMembership, LeaderLatch, Mutex, Queue, SharedCounter } from '@zooid/client/recipes';
+import { Barrier, GroupMembership, LeaderElection, LeaderLatch, Mutex, Queue, ReadWriteLock, Semaphore, SharedCounter } from '@zooid/client/recipes';
 import { waitFor } from '../../../test/harness.js';
 import { History } from './history.js';
 import { startZooKeeper, startZooid, type TestServer } from './servers.js';
@@ -211,5 +211,71 @@ describe.each([
     await setter.remove();
     await waiting;
     await waiter.wait();
+  });
+
+  it('Semaphore: never more than maxLeases holders, and all of them used', async () => {
+    let holding = 0;
+    let most = 0;
+    const semaphores = await Promise.all([0, 1, 2, 3].map(async () => new Semaphore(await connect(), '/sem/s', 2)));
+    await Promise.all(
+      semaphores.map(async (sem) => {
+        for (let k = 0; k < 3; k++) {
+          const lease = await sem.acquire({ timeout: 20_000 });
+          most = Math.max(most, ++holding);
+          await sem.participants();
+          holding--;
+          await lease.release();
+        }
+      }),
+    );
+    expect(most).toBe(2);
+    expect(await semaphores[0]!.participants()).toEqual([]);
+  });
+
+  it('ReadWriteLock: readers share, a writer excludes and is not overtaken', async () => {
+    const [r1, r2, w, r3] = await Promise.all([0, 1, 2, 3].map(async () => new ReadWriteLock(await connect(), '/rw/l')));
+    await r1!.readLock.acquire();
+    await r2!.readLock.acquire({ timeout: 10_000 });
+    const writing = w!.writeLock.acquire();
+    await waitFor('writer queued', async () => (await r1!.readLock.participants()).length === 3);
+    const lateReader = r3!.readLock.acquire();
+    await waitFor('late reader queued', async () => (await r1!.readLock.participants()).length === 4);
+    await r1!.readLock.release();
+    expect(w!.writeLock.isHeld).toBe(false);
+    await r2!.readLock.release();
+    await writing;
+    expect(r3!.readLock.isHeld).toBe(false);
+    await w!.writeLock.release();
+    await lateReader;
+    await r3!.readLock.release();
+  });
+
+  it('LeaderElection: one leader at a time, relinquish hands over, autoRequeue comes back', async () => {
+    const history = new History();
+    const elections = await Promise.all(
+      ['a', 'b', 'c'].map(async (id) => {
+        const zk = await connect();
+        return new LeaderElection(
+          zk,
+          '/election/e',
+          async (signal) => {
+            history.begin(id);
+            await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+            history.end(id);
+          },
+          { autoRequeue: true },
+        );
+      }),
+    );
+    for (const e of elections) e.start();
+    for (let round = 0; round < 4; round++) {
+      await waitFor('a leader', () => elections.some((e) => e.hasLeadership));
+      const begun = history.holds();
+      elections.find((e) => e.hasLeadership)!.relinquish();
+      await waitFor('the next term', () => history.holds() > begun);
+    }
+    await Promise.all(elections.map((e) => e.close()));
+    expect(history.overlaps()).toEqual([]);
+    expect(new Set(history.events.map((e) => e.who))).toEqual(new Set(['a', 'b', 'c']));
   });
 });

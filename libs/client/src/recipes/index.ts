@@ -8,3 +8,7 @@ export { SharedCounter } from './shared-counter.js';
 export { Queue } from './queue.js';
 export { GroupMembership } from './group-membership.js';
 export { Barrier } from './barrier.js';
+export { SequentialLock, type Ranker } from './mutex.js';
+export { Semaphore, type Lease } from './semaphore.js';
+export { ReadWriteLock } from './read-write-lock.js';
+export { LeaderElection, type LeaderElectionOptions } from './leader-election.js';

@@ -23,16 +23,28 @@ export interface AcquireOptions {
   timeout?: number;
 }
 
-export class Mutex {
+/**
+ * Where a contender stands among the sorted contenders: null when it holds,
+ * else the one contender whose deletion may let it hold (it watches that one).
+ */
+export type Ranker = (contenders: string[], index: number) => string | null;
+
+/** The lock machinery shared by Mutex, the read and write locks and semaphore leases. */
+export class SequentialLock {
   private node: string | undefined;
   private holds = 0;
   private lost = new AbortController();
   private acquiring: Promise<void> | undefined;
 
   constructor(
-    private readonly zk: ZooKeeperClient,
+    protected readonly zk: ZooKeeperClient,
     readonly path: string,
-    private readonly infix = 'lock-',
+    private readonly infix: string,
+    private readonly rank: Ranker,
+    /** The infixes of every kind of contender this one ranks against. */
+    private readonly infixes: string[] = [infix],
+    /** Wait for any change of the contenders instead of the blocker's deletion (when any of several may free a slot). */
+    private readonly watchAll = false,
   ) {}
 
   /** True while this instance holds the lock. */
@@ -95,9 +107,13 @@ export class Mutex {
     await deleteIfExists(this.zk, node);
   }
 
-  /** The nodes waiting for or holding the lock, holder first. */
+  /** The nodes waiting for or holding the lock, in sequence order (holders first). */
   async participants(): Promise<string[]> {
-    return bySequence(await retrying(this.zk, () => this.zk.getChildren(this.path)), this.infix);
+    return this.contenders(await retrying(this.zk, () => this.zk.getChildren(this.path)));
+  }
+
+  private contenders(children: string[]): string[] {
+    return bySequence(children.filter((c) => this.infixes.some((x) => c.includes(x))), '');
   }
 
   private async attempt(signal: AbortSignal | undefined): Promise<void> {
@@ -106,14 +122,21 @@ export class Mutex {
     const name = node.slice(this.path.length + 1);
     try {
       for (;;) {
-        const children = bySequence(await retrying(this.zk, () => this.zk.getChildren(this.path)), this.infix);
+        const children = this.contenders(await retrying(this.zk, () => this.zk.getChildren(this.path)));
         const i = children.indexOf(name);
         if (i < 0) throw zkError('SessionExpired', node, 'lock node vanished: the session ended');
-        if (i === 0) break;
+        const blocker = this.rank(children, i);
+        if (blocker === null) break;
         // A free lock must be taken in this turn; the abort test comes before the wait, not before the check.
         signal?.throwIfAborted();
-        const predecessor = `${this.path}/${children[i - 1]}`;
-        await waitForWatch(this.zk, async (wake) => (await this.zk.exists(predecessor, wake)) !== null, signal);
+        const predecessor = `${this.path}/${blocker}`;
+        await waitForWatch(
+          this.zk,
+          this.watchAll
+            ? async (wake) => this.contenders(await this.zk.getChildren(this.path, wake)).join('/') === children.join('/')
+            : async (wake) => (await this.zk.exists(predecessor, wake)) !== null,
+          signal,
+        );
       }
     } catch (err) {
       await deleteIfExists(this.zk, node).catch(() => undefined);
@@ -136,4 +159,11 @@ export class Mutex {
     // Queued until the next connection; with an ended session the node is already gone.
     if (s === 'Disconnected') deleteIfExists(this.zk, node).catch(() => undefined);
   };
+}
+
+/** A reentrant mutual-exclusion lock: the first contender holds it. */
+export class Mutex extends SequentialLock {
+  constructor(zk: ZooKeeperClient, path: string) {
+    super(zk, path, 'lock-', (contenders, i) => (i === 0 ? null : contenders[i - 1]!));
+  }
 }
