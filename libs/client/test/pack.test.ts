@@ -37,9 +37,9 @@ it('packs, installs offline into an empty project, imports and type-checks', () 
     join(app, 'main.ts'),
     [
       "import { ZooKeeperClient, NoNodeError, type WatchedEvent } from '@zooid/client';",
-      "import { Mutex, LeaderLatch, SharedCounter, Queue, GroupMembership, Barrier } from '@zooid/client/recipes';",
+      "import { Mutex, LeaderLatch, SharedCounter, Queue, GroupMembership, Barrier, Semaphore, ReadWriteLock, LeaderElection, DoubleBarrier, TreeCache } from '@zooid/client/recipes';",
       'const zk: ZooKeeperClient = new ZooKeeperClient("127.0.0.1:1");',
-      'const recipes = [new Mutex(zk, "/l"), new LeaderLatch(zk, "/e"), new SharedCounter(zk, "/c"), new Queue(zk, "/q"), new GroupMembership(zk, "/g"), new Barrier(zk, "/b")];',
+      'const recipes = [new Mutex(zk, "/l"), new LeaderLatch(zk, "/e"), new SharedCounter(zk, "/c"), new Queue(zk, "/q"), new GroupMembership(zk, "/g"), new Barrier(zk, "/b"), new Semaphore(zk, "/s", 2), new ReadWriteLock(zk, "/rw"), new LeaderElection(zk, "/le", async () => {}), new DoubleBarrier(zk, "/d", 2, "m"), new TreeCache(zk, "/t")];',
       'const e: WatchedEvent | undefined = undefined;',
       'console.log(JSON.stringify({ client: typeof ZooKeeperClient, err: new NoNodeError("/x").code, recipes: recipes.map((r) => r.constructor.name), e }));',
       '',
@@ -63,5 +63,5 @@ it('packs, installs offline into an empty project, imports and type-checks', () 
   );
   execFileSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, encoding: 'utf8' });
   const out = JSON.parse(execFileSync(process.execPath, [join(app, 'out/main.js')], { cwd: app, encoding: 'utf8' }));
-  expect(out).toEqual({ client: 'function', err: 'NoNode', recipes: ['Mutex', 'LeaderLatch', 'SharedCounter', 'Queue', 'GroupMembership', 'Barrier'] });
+  expect(out).toEqual({ client: 'function', err: 'NoNode', recipes: ['Mutex', 'LeaderLatch', 'SharedCounter', 'Queue', 'GroupMembership', 'Barrier', 'Semaphore', 'ReadWriteLock', 'LeaderElection', 'DoubleBarrier', 'TreeCache'] });
 });

@@ -25,10 +25,11 @@ describe.each([
   const proxies: Proxy[] = [];
   const clients: ZooKeeperClient[] = [];
 
+  // Java's start-up on a loaded machine can take most of a minute.
   beforeAll(async () => {
     server = await start();
     for (let i = 0; i < 3; i++) proxies.push(await startProxy(server.port));
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close(200)));
     for (const p of proxies) await p.stop();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoNodeError, NodeExistsError, ZooKeeperClient, ZooKeeperError, type KeeperStateName, type WatchedEvent } from '@zooid/client';
-import { Barrier, GroupMembership, LeaderElection, LeaderLatch, Mutex, Queue, ReadWriteLock, Semaphore, SharedCounter } from '@zooid/client/recipes';
+import { Barrier, DoubleBarrier, GroupMembership, LeaderElection, LeaderLatch, Mutex, Queue, ReadWriteLock, Semaphore, SharedCounter, TreeCache, type TreeCacheEvent } from '@zooid/client/recipes';
 import { waitFor } from '../../../test/harness.js';
 import { History } from './history.js';
 import { startZooKeeper, startZooid, type TestServer } from './servers.js';
@@ -23,9 +23,10 @@ describe.each([
     return c;
   };
 
+  // Java's start-up on a loaded machine can take most of a minute.
   beforeAll(async () => {
     server = await start();
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
     await server?.stop();
@@ -277,5 +278,58 @@ describe.each([
     await Promise.all(elections.map((e) => e.close()));
     expect(history.overlaps()).toEqual([]);
     expect(new Set(history.events.map((e) => e.who))).toEqual(new Set(['a', 'b', 'c']));
+  });
+
+  it('TreeCache: initial sync, then every change below the root', async () => {
+    const zk = await connect();
+    const writer = await connect();
+    await writer.create('/cache');
+    await writer.create('/cache/a', '1');
+    await writer.create('/cache/a/b', '2');
+    const cache = new TreeCache(zk, '/cache');
+    const events: TreeCacheEvent[] = [];
+    cache.on('event', (e) => events.push(e));
+    await cache.start();
+    expect(cache.paths()).toEqual(['/cache', '/cache/a', '/cache/a/b']);
+    expect(events.at(-1)).toEqual({ type: 'initialized' });
+    const changes: string[] = [];
+    const ac = new AbortController();
+    const reading = (async () => {
+      for await (const e of cache.events(ac.signal)) changes.push(e.type === 'initialized' ? e.type : `${e.type} ${e.path}`);
+    })();
+    await writer.setData('/cache/a', 'one');
+    await writer.create('/cache/c', '3');
+    await writer.delete('/cache/a/b');
+    await waitFor('changes applied', () => changes.length >= 3);
+    expect(changes).toEqual(['updated /cache/a', 'added /cache/c', 'removed /cache/a/b']);
+    expect(cache.get('/cache/a')?.data?.toString()).toBe('one');
+    expect(cache.children('/cache')).toEqual(['a', 'c']);
+    ac.abort();
+    await reading;
+    await cache.close();
+  });
+
+  it('DoubleBarrier: nobody passes enter before all arrive, nor leave before all leave', async () => {
+    const order: string[] = [];
+    const members = await Promise.all(['x', 'y', 'z'].map(async (id) => new DoubleBarrier(await connect(), '/double/d', 3, id)));
+    const run = async (b: DoubleBarrier, i: number) => {
+      order.push(`arrive ${b.id}`);
+      await b.enter({ timeout: 20_000 });
+      order.push(`entered ${b.id}`);
+      order.push(`leaving ${b.id}`);
+      await b.leave({ timeout: 20_000 });
+      order.push(`left ${b.id}`);
+      return i;
+    };
+    const first = run(members[0]!, 0);
+    await waitFor('x waiting', () => order.length === 1);
+    await expect(members[0]!.enter({ timeout: 200 })).rejects.toThrow();
+    await Promise.all([first, run(members[1]!, 1), run(members[2]!, 2)]);
+    const lastArrive = Math.max(...order.flatMap((e, i) => (e.startsWith('arrive') ? [i] : [])));
+    const firstEntered = order.findIndex((e) => e.startsWith('entered'));
+    const lastLeaving = Math.max(...order.flatMap((e, i) => (e.startsWith('leaving') ? [i] : [])));
+    const firstLeft = order.findIndex((e) => e.startsWith('left'));
+    expect(firstEntered).toBeGreaterThan(lastArrive);
+    expect(firstLeft).toBeGreaterThan(lastLeaving);
   });
 });

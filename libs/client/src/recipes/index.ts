@@ -12,3 +12,5 @@ export { SequentialLock, type Ranker } from './mutex.js';
 export { Semaphore, type Lease } from './semaphore.js';
 export { ReadWriteLock } from './read-write-lock.js';
 export { LeaderElection, type LeaderElectionOptions } from './leader-election.js';
+export { TreeCache, type CachedNode, type TreeCacheEvent, type TreeCacheEvents } from './tree-cache.js';
+export { DoubleBarrier } from './double-barrier.js';
