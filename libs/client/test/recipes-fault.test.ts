@@ -5,12 +5,14 @@
  * for a moment (the session survives), sometimes for longer than the
  * session timeout (the session expires and the participant starts over
  * with a new one). Safety is read from the recorded history of who
- * believed it held or led, never from timing.
+ * believed it held or led, never from timing. On Zooid the lock holder's
+ * gateway is also killed with SIGKILL, twice: the session moves to another
+ * gateway and the lock is still never held twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '@zooid/client';
 import { LeaderLatch, Mutex } from '@zooid/client/recipes';
-import { waitFor } from '../../../test/harness.js';
+import { killProc, startStandalone, waitFor, type Standalone } from '../../../test/harness.js';
 import { History } from './history.js';
 import { startProxy, type Proxy } from './proxy.js';
 import { startZooKeeper, startZooid, type TestServer } from './servers.js';
@@ -152,5 +154,74 @@ describe.each([
     expect(history.overlaps()).toEqual([]);
     expect(expiries).toBeGreaterThanOrEqual(1);
     for (const l of latches) await l.close();
+  }, 120_000);
+});
+
+describe('recipe safety on zooid when the holder’s gateway is killed', () => {
+  let zooid: Standalone;
+  const clients: ZooKeeperClient[] = [];
+
+  beforeAll(async () => {
+    zooid = await startStandalone({ gateways: 3, tickTime: 500 });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close(200)));
+    await zooid?.stop();
+  });
+
+  it('Mutex: no two holders across kill -9 of the holder’s gateway; the session moves on', async () => {
+    const history = new History();
+    let stopping = false;
+    const workers: { zk: ZooKeeperClient; lock: Mutex }[] = [];
+    for (let i = 0; i < 3; i++) {
+      // Each worker starts on a different gateway and fails over to the others.
+      const ports = [...zooid.ports.slice(i), ...zooid.ports.slice(0, i)];
+      const zk = await ZooKeeperClient.connect(ports.map((p) => `127.0.0.1:${p}`).join(','), { sessionTimeout: 4000, noShuffle: true, timeout: 20_000 });
+      clients.push(zk);
+      workers.push({ zk, lock: new Mutex(zk, '/fault/gw-lock') });
+    }
+    const loops = workers.map(async ({ zk, lock }, i) => {
+      const who = `w${i}`;
+      while (!stopping) {
+        try {
+          await lock.acquire({ timeout: 5000 });
+        } catch {
+          continue;
+        }
+        if (!lock.isHeld) continue;
+        history.begin(who);
+        const lost = () => history.end(who);
+        lock.signal.addEventListener('abort', lost, { once: true });
+        try {
+          for (let k = 0; k < 3 && lock.isHeld; k++) await zk.exists('/fault/gw-lock');
+        } catch {
+          // The gateway died under the call: the lock's signal has recorded the loss.
+        }
+        if (lock.isHeld) {
+          lock.signal.removeEventListener('abort', lost);
+          history.end(who);
+          await lock.release().catch(() => undefined);
+        }
+      }
+    });
+
+    const sessions = workers.map((w) => w.zk.sessionId);
+    for (let kill = 0; kill < 2; kill++) {
+      await waitFor('a holder', () => workers.some((w) => w.lock.isHeld), 30_000);
+      const holder = workers.findIndex((w) => w.lock.isHeld);
+      const port = workers[holder]!.zk.server!.port;
+      const ends = history.ends(`w${holder}`);
+      await killProc(zooid.gateways[zooid.ports.indexOf(port)]!);
+      await waitFor('the holder let go', () => history.ends(`w${holder}`) > ends, 30_000);
+      const holds = history.holds();
+      await waitFor('locking resumes', () => history.holds() > holds + 2, 30_000);
+    }
+    stopping = true;
+    await Promise.all(loops);
+
+    expect(history.overlaps()).toEqual([]);
+    // Sessions survive the loss of their gateway (promise 7): no worker needed a new one.
+    expect(workers.map((w) => w.zk.sessionId)).toEqual(sessions);
+    expect(workers.every((w) => w.zk.state === 'connected')).toBe(true);
   }, 120_000);
 });
