@@ -5,10 +5,11 @@
  * checked from recorded histories.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NoNodeError, NodeExistsError, ZooKeeperClient, ZooKeeperError, type KeeperStateName, type WatchedEvent } from '@zooid/client';
+import { NoNodeError, NodeExistsError, OperationTimeoutError, ZooKeeperClient, ZooKeeperError, type KeeperStateName, type WatchedEvent } from '@zooid/client';
 import { Barrier, DoubleBarrier, GroupMembership, LeaderElection, LeaderLatch, Mutex, Queue, ReadWriteLock, Semaphore, SharedCounter, TreeCache, type TreeCacheEvent } from '@zooid/client/recipes';
 import { waitFor } from '../../../test/harness.js';
 import { History } from './history.js';
+import { startProxy } from './proxy.js';
 import { startZooKeeper, startZooid, type TestServer } from './servers.js';
 
 describe.each([
@@ -44,6 +45,15 @@ describe.each([
     ac.abort(new Error('stop'));
     await expect(zk.with({ signal: ac.signal }).exists('/typed')).rejects.toThrow('stop');
     expect(await zk.with({ timeout: 10_000 }).exists('/typed')).not.toBeNull();
+    const proxy = await startProxy(server.port);
+    const cut = await ZooKeeperClient.connect(`127.0.0.1:${proxy.port}`, { sessionTimeout: 4000 });
+    clients.push(cut);
+    proxy.refuse(true);
+    proxy.cut();
+    // Disconnected, a request waits for the next connection: only the per-call timeout ends it.
+    await waitFor('disconnected', () => cut.state === 'connecting');
+    await expect(cut.with({ timeout: 200 }).exists('/typed')).rejects.toBeInstanceOf(OperationTimeoutError);
+    await proxy.stop();
     let disposed: ZooKeeperClient;
     {
       await using scoped = await ZooKeeperClient.connect(server.connectString);
