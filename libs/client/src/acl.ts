@@ -3,8 +3,8 @@
  * `scheme:id:perms` notations zkCli reads and prints.
  */
 import { createHash } from 'node:crypto';
-import { Perms } from '@zooid/protocol';
-import type { ACL } from '@zooid/protocol';
+import { Perms } from '@zooid/protocol/wire';
+import type { ACL } from '@zooid/protocol/wire';
 
 export { Perms };
 

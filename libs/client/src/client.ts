@@ -46,9 +46,9 @@ import {
   type RequestOp,
   type ResponseBodies,
   type Stat,
-} from '@zooid/protocol';
+} from '@zooid/protocol/wire';
 import { OPEN_ACL_UNSAFE } from './acl.js';
-import { ZooKeeperError, errorName } from './errors.js';
+import { ZooKeeperError, errorName, zkError } from './errors.js';
 import {
   EVENT_TYPE_NAMES,
   type AddWatchModeName,
@@ -64,6 +64,8 @@ import {
   type WatcherTypeName,
 } from './types.js';
 import { WatchManager, type WatchKind } from './watches.js';
+import { Channel } from './channel.js';
+import { Transaction } from './transaction.js';
 
 export interface ClientOptions {
   /** Requested session timeout in ms (the server clamps it to [2, 20] ticks). Default 30000. */
@@ -183,7 +185,7 @@ function toBytes(data: Data | undefined): Uint8Array | null {
 
 function checkPath(path: string, sequential = false): void {
   const why = validatePath(path, sequential);
-  if (why !== null) throw new ZooKeeperError('BadArguments', path, why);
+  if (why !== null) throw zkError('BadArguments', path, why);
 }
 
 function isSequential(mode: CreateMode): boolean {
@@ -198,18 +200,18 @@ function isTTL(mode: CreateMode): boolean {
 function createRequest(path: string, data: Data | undefined, opts: CreateOptions, withStat: boolean): { op: number; body: RequestBodies[typeof OpCode.createTTL] } {
   const mode = opts.mode ?? 'PERSISTENT';
   const flags = CreateFlags[mode];
-  if (flags === undefined) throw new ZooKeeperError('BadArguments', path, `unknown create mode ${String(mode)}`);
+  if (flags === undefined) throw zkError('BadArguments', path, `unknown create mode ${String(mode)}`);
   checkPath(path, isSequential(mode));
   const ttl = opts.ttl;
   if (isTTL(mode)) {
     if (ttl === undefined || !Number.isSafeInteger(ttl) || ttl <= 0) {
-      throw new ZooKeeperError('BadArguments', path, `ttl must be a positive number of ms for ${mode}, got ${String(ttl)}`);
+      throw zkError('BadArguments', path, `ttl must be a positive number of ms for ${mode}, got ${String(ttl)}`);
     }
   } else if (ttl !== undefined && ttl !== -1) {
-    throw new ZooKeeperError('BadArguments', path, `ttl is only allowed with the *_WITH_TTL modes, not ${mode}`);
+    throw zkError('BadArguments', path, `ttl is only allowed with the *_WITH_TTL modes, not ${mode}`);
   }
   const acl = opts.acl ?? OPEN_ACL_UNSAFE;
-  if (acl.length === 0) throw new ZooKeeperError('InvalidACL', path);
+  if (acl.length === 0) throw zkError('InvalidACL', path);
   const op = mode === 'CONTAINER' ? OpCode.createContainer : isTTL(mode) ? OpCode.createTTL : withStat ? OpCode.create2 : OpCode.create;
   return { op, body: { path, data: toBytes(data), acl, flags, ttl: ttl ?? -1 } };
 }
@@ -257,6 +259,78 @@ function resultItem(r: MultiResult): MultiResultItem {
 
 export interface ClientEvents {
   state: [state: KeeperStateName];
+}
+
+/** Bounds on one call: it rejects with the signal's reason when aborted, with OperationTimeout after `timeout` ms. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+/**
+ * Settles as `p` does, unless `signal` aborts or `timeout` ms pass first.
+ * The request itself is not withdrawn: a write may still take effect on
+ * the server, so treat an abort like a connection loss (outcome unknown).
+ */
+export function bounded<T>(p: Promise<T>, opts: CallOptions, path?: string): Promise<T> {
+  const { signal, timeout } = opts;
+  if (!signal && timeout === undefined) return p;
+  if (signal?.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      cleanup();
+      reject(signal!.reason);
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        cleanup();
+        reject(zkError('OperationTimeout', path, `no answer within ${timeout} ms`));
+      }, timeout);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        cleanup();
+        resolve(v);
+      },
+      (e) => {
+        cleanup();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** The calls `client.with(opts)` bounds. */
+const BOUNDED_CALLS = new Set<string | symbol>([
+  'create', 'create2', 'delete', 'exists', 'getData', 'setData', 'getChildren', 'getChildren2', 'getACL', 'setACL', 'sync',
+  'getAllChildrenNumber', 'getEphemerals', 'whoAmI', 'multi', 'multiRead', 'addWatch', 'removeWatches', 'removeAllWatches',
+]);
+
+export type BoundedCalls = Pick<
+  ZooKeeperClient,
+  | 'create' | 'create2' | 'delete' | 'exists' | 'getData' | 'setData' | 'getChildren' | 'getChildren2' | 'getACL' | 'setACL'
+  | 'sync' | 'getAllChildrenNumber' | 'getEphemerals' | 'whoAmI' | 'multi' | 'multiRead' | 'addWatch' | 'removeWatches' | 'removeAllWatches'
+>;
+
+export interface WatchOptions {
+  /** Every node below `path` too (PERSISTENT_RECURSIVE); default just `path` (PERSISTENT). */
+  recursive?: boolean;
+  /** Ends the iteration and removes the watch. */
+  signal?: AbortSignal;
+}
+
+/** A persistent watch read with `for await`; `ready` settles once the server has registered it. */
+export interface WatchStream extends AsyncIterableIterator<WatchedEvent> {
+  readonly ready: Promise<void>;
 }
 
 /**
@@ -368,7 +442,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         void this.close();
         // A server that accepts the TCP connection but sets up no session is not serving (no quorum yet, or still loading).
         const why = this.reachedServer ? `reached ${this.describeServers()} but no session was established within ${timeoutMs} ms: is the ensemble serving?` : `could not connect to ${this.describeServers()} within ${timeoutMs} ms`;
-        reject(new ZooKeeperError('ConnectionLoss', undefined, why));
+        reject(zkError('ConnectionLoss', undefined, why));
       }, timeoutMs);
       const waiter = {
         resolve: () => (clearTimeout(timer), resolve()),
@@ -437,7 +511,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   setACL(path: string, acl: ACL[], version = -1): Promise<Stat> {
-    if (acl.length === 0) return Promise.reject(new ZooKeeperError('InvalidACL', path));
+    if (acl.length === 0) return Promise.reject(zkError('InvalidACL', path));
     return this.pathCall(OpCode.setACL, path, { path, acl, version });
   }
 
@@ -513,7 +587,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /** A persistent watch (every change of `path`), or with PERSISTENT_RECURSIVE of every node below it too; it stays until removed. */
   addWatch(path: string, watch: Watcher | true, mode: AddWatchModeName = 'PERSISTENT'): Promise<void> {
-    if (AddWatchMode[mode] === undefined) return Promise.reject(new ZooKeeperError('BadArguments', path, `unknown watch mode ${String(mode)}`));
+    if (AddWatchMode[mode] === undefined) return Promise.reject(zkError('BadArguments', path, `unknown watch mode ${String(mode)}`));
     const kind: WatchKind = mode === 'PERSISTENT' ? 'persistent' : 'recursive';
     return this.pathCall(OpCode.addWatch, path, { path, mode: AddWatchMode[mode] }, watch, kind);
   }
@@ -527,8 +601,8 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
    */
   async removeWatches(path: string, watcher: Watcher | null, type: WatcherTypeName = 'Any', local = false): Promise<void> {
     checkPath(path);
-    if (WatcherType[type] === undefined) throw new ZooKeeperError('BadArguments', path, `unknown watcher type ${String(type)}`);
-    if (!this.watches.contains(path, watcher, type)) throw new ZooKeeperError('NoWatcher', path);
+    if (WatcherType[type] === undefined) throw zkError('BadArguments', path, `unknown watcher type ${String(type)}`);
+    if (!this.watches.contains(path, watcher, type)) throw zkError('NoWatcher', path);
     const op = watcher === null ? OpCode.removeWatches : OpCode.checkWatches;
     try {
       await this.submit(op, { path, type: WatcherType[type] }, path);
@@ -578,9 +652,95 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         await Promise.race([answer, closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
         clearTimeout(timer);
       }
-      this.finish('closed', 'Closed', new ZooKeeperError('ConnectionLoss'));
+      this.finish('closed', 'Closed', zkError('ConnectionLoss'));
     })();
     return this.closing;
+  }
+
+  // ---- TypeScript-native conveniences -----------------------------------
+
+  /**
+   * The same calls, each bounded by `opts` (an AbortSignal, a timeout in
+   * ms, or both): `await zk.with({ timeout: 500 }).getData('/x')`.
+   */
+  with(opts: CallOptions): BoundedCalls {
+    return new Proxy(this, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function' || !BOUNDED_CALLS.has(prop)) return v;
+        return (...args: unknown[]) => bounded((v as (...a: unknown[]) => Promise<unknown>).apply(target, args), opts, typeof args[0] === 'string' ? args[0] : undefined);
+      },
+    });
+  }
+
+  /**
+   * A persistent watch as an async iterable:
+   * `for await (const e of zk.watch('/app', { recursive: true })) ...`.
+   * Breaking out of the loop (or aborting `signal`) removes the watch; the
+   * iteration ends when the client closes and throws SessionExpired when
+   * the session expires. The watch survives reconnects, as addWatch does.
+   */
+  watch(path: string, opts: WatchOptions = {}): WatchStream {
+    const type: WatcherTypeName = opts.recursive ? 'PersistentRecursive' : 'Persistent';
+    const watcher: Watcher = (e) => {
+      if (e.type !== 'PersistentWatchRemoved') channel.push(e);
+    };
+    const stop = () => {
+      this.off('state', onState);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (!this.isTerminal()) this.removeWatches(path, watcher, type, true).catch(() => undefined);
+    };
+    const channel = new Channel<WatchedEvent>(stop);
+    const onState = (state: KeeperStateName) => {
+      if (state === 'Expired') channel.end(zkError('SessionExpired', path));
+      else if (state === 'Closed' || state === 'AuthFailed') channel.end(state === 'AuthFailed' ? zkError('AuthFailed', path) : undefined);
+      if (channel.ended) stop();
+    };
+    const onAbort = () => void channel.return();
+    this.on('state', onState);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const ready = this.addWatch(path, watcher, opts.recursive ? 'PERSISTENT_RECURSIVE' : 'PERSISTENT');
+    ready.catch((err: unknown) => {
+      channel.end(err);
+      stop();
+    });
+    if (opts.signal?.aborted) onAbort();
+    return Object.assign(channel, { ready });
+  }
+
+  /**
+   * Session events (Disconnected, SyncConnected, Expired, AuthFailed,
+   * Closed) as an async iterable, from now on; it ends after the session's
+   * last event. The same events are emitted as `state`.
+   */
+  states(signal?: AbortSignal): AsyncIterableIterator<KeeperStateName> {
+    const stop = () => {
+      this.off('state', onState);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const channel = new Channel<KeeperStateName>(stop);
+    const onState = (state: KeeperStateName) => {
+      channel.push(state);
+      if (state === 'Expired' || state === 'Closed' || state === 'AuthFailed') {
+        channel.end();
+        stop();
+      }
+    };
+    const onAbort = () => void channel.return();
+    if (this.isTerminal()) channel.end();
+    else this.on('state', onState);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return channel;
+  }
+
+  /** A typed builder for `multi`: `await zk.transaction().create('/a').setData('/b', 'x').commit()`. */
+  transaction(): Transaction {
+    return new Transaction((ops) => this.multi(ops));
+  }
+
+  /** `await using zk = await ZooKeeperClient.connect(...)` closes the session at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   // ---- request plumbing ------------------------------------------------
@@ -593,26 +753,26 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     }
     let watcher: Watcher | undefined;
     if (watch === true) {
-      if (!this.defaultWatcher) return Promise.reject(new ZooKeeperError('BadArguments', path, 'watch: true needs a default watcher (the watcher option)'));
+      if (!this.defaultWatcher) return Promise.reject(zkError('BadArguments', path, 'watch: true needs a default watcher (the watcher option)'));
       watcher = this.defaultWatcher;
     } else if (typeof watch === 'function') {
       watcher = watch;
     }
     if (watcher && kind !== 'persistent' && kind !== 'recursive') (body as { watch: boolean }).watch = true;
-    if (!watcher && (kind === 'persistent' || kind === 'recursive')) return Promise.reject(new ZooKeeperError('BadArguments', path, 'addWatch needs a watcher'));
+    if (!watcher && (kind === 'persistent' || kind === 'recursive')) return Promise.reject(zkError('BadArguments', path, 'addWatch needs a watcher'));
     return this.submit(op, body as RequestBodies[RequestOp], path, watcher ? kind : undefined, watcher);
   }
 
   private submit<T>(op: RequestOp, body: RequestBodies[RequestOp], path: string | undefined, watchKind?: WatchKind, watcher?: Watcher): Promise<T> {
     if (this.isTerminal() || (this.closing && op !== OpCode.closeSession)) return Promise.reject(this.terminalError(path));
-    if (this._state === 'idle') return Promise.reject(new ZooKeeperError('ConnectionLoss', path, 'not connected: call connect() first'));
+    if (this._state === 'idle') return Promise.reject(zkError('ConnectionLoss', path, 'not connected: call connect() first'));
     const xid = this.xid;
     this.xid = xid === 0x7fffffff ? 1 : xid + 1;
     let bytes: Buffer;
     try {
       bytes = encodeRequest({ xid, type: op }, body as never);
     } catch (err) {
-      return Promise.reject(new ZooKeeperError('MarshallingError', path, (err as Error).message));
+      return Promise.reject(zkError('MarshallingError', path, (err as Error).message));
     }
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { xid, op, path, resolve: resolve as (v: unknown) => void, reject, watchKind, watcher, out: undefined };
@@ -670,11 +830,11 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   private terminalError(path?: string): ZooKeeperError {
     switch (this._state) {
       case 'expired':
-        return new ZooKeeperError('SessionExpired', path);
+        return zkError('SessionExpired', path);
       case 'authFailed':
-        return new ZooKeeperError('AuthFailed', path);
+        return zkError('AuthFailed', path);
       default:
-        return new ZooKeeperError('ConnectionLoss', path);
+        return zkError('ConnectionLoss', path);
     }
   }
 
@@ -746,7 +906,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     clearTimeout(conn.attemptTimer);
     conn.attemptTimer = undefined;
     if (resp.timeOut <= 0) {
-      this.finish('expired', 'Expired', new ZooKeeperError('SessionExpired'));
+      this.finish('expired', 'Expired', zkError('SessionExpired'));
       return;
     }
     this._sessionId = resp.sessionId;
@@ -869,7 +1029,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     try {
       value = this.decodeValue(p.op, r);
     } catch (err) {
-      p.reject(new ZooKeeperError('MarshallingError', p.path, (err as Error).message));
+      p.reject(zkError('MarshallingError', p.path, (err as Error).message));
       this.drop(conn);
       return;
     }
@@ -960,12 +1120,12 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (this.isTerminal() || this.closing) return;
     const wasConnected = conn.handshaken;
     this._state = 'connecting';
-    this.failRequests(new ZooKeeperError('ConnectionLoss'), true);
+    this.failRequests(zkError('ConnectionLoss'), true);
     if (wasConnected) {
       this.sessionEvent('Disconnected');
       this.disconnectedTimer ??= setTimeout(() => {
         this.disconnectedTimer = undefined;
-        this.failRequests(new ZooKeeperError('ConnectionLoss', undefined, `disconnected for the whole session timeout`), false);
+        this.failRequests(zkError('ConnectionLoss', undefined, `disconnected for the whole session timeout`), false);
       }, this._timeout || this.requestedTimeout);
     }
     // Java waits up to a second before a reconnect and after trying every server once.
@@ -985,7 +1145,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const keep: Pending[] = [];
     for (const p of this.pending.drain()) {
       if (sentOnly && p.out) keep.push(p);
-      else p.reject(new ZooKeeperError(err.code, p.path));
+      else p.reject(zkError(err.code, p.path));
     }
     for (const p of keep) this.pending.push(p);
     for (const w of this.authWaiters.drain()) w.reject?.(err);

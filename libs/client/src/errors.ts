@@ -3,7 +3,7 @@
  * KeeperException subclasses (NoNode, NodeExists, BadVersion, ...), and the
  * one error class every failed call rejects with.
  */
-import { Err } from '@zooid/protocol';
+import { Err } from '@zooid/protocol/wire';
 import type { MultiResultItem } from './types.js';
 
 const NAMES = {
@@ -80,7 +80,7 @@ export function errorCode(name: ErrorCodeName): number {
  * result in `results`.
  */
 export class ZooKeeperError extends Error {
-  override readonly name = 'ZooKeeperError';
+  override name = 'ZooKeeperError';
   readonly rc: number;
   results?: MultiResultItem[];
 
@@ -95,8 +95,59 @@ export class ZooKeeperError extends Error {
   }
 
   static fromRc(rc: number, path?: string): ZooKeeperError {
-    return new ZooKeeperError(errorName(rc), path, undefined, rc);
+    return zkError(errorName(rc), path, undefined, rc);
   }
+}
+
+/** A class per common code, so callers can `catch (e) { if (e instanceof NoNodeError) ... }`; each is a ZooKeeperError with that `code`. */
+function subclass<C extends ErrorCodeName>(code: C) {
+  return class extends ZooKeeperError {
+    declare readonly code: C;
+    constructor(path?: string, detail?: string) {
+      super(code, path, detail);
+      this.name = `${code}Error`;
+    }
+  };
+}
+
+export class NoNodeError extends subclass('NoNode') {}
+export class NodeExistsError extends subclass('NodeExists') {}
+export class BadVersionError extends subclass('BadVersion') {}
+export class NotEmptyError extends subclass('NotEmpty') {}
+export class NoChildrenForEphemeralsError extends subclass('NoChildrenForEphemerals') {}
+export class NoAuthError extends subclass('NoAuth') {}
+export class InvalidACLError extends subclass('InvalidACL') {}
+export class AuthFailedError extends subclass('AuthFailed') {}
+export class BadArgumentsError extends subclass('BadArguments') {}
+export class ConnectionLossError extends subclass('ConnectionLoss') {}
+export class SessionExpiredError extends subclass('SessionExpired') {}
+export class SessionMovedError extends subclass('SessionMoved') {}
+export class OperationTimeoutError extends subclass('OperationTimeout') {}
+export class NoWatcherError extends subclass('NoWatcher') {}
+export class UnimplementedError extends subclass('Unimplemented') {}
+
+const CLASSES: Partial<Record<ErrorCodeName, new (path?: string, detail?: string) => ZooKeeperError>> = {
+  NoNode: NoNodeError,
+  NodeExists: NodeExistsError,
+  BadVersion: BadVersionError,
+  NotEmpty: NotEmptyError,
+  NoChildrenForEphemerals: NoChildrenForEphemeralsError,
+  NoAuth: NoAuthError,
+  InvalidACL: InvalidACLError,
+  AuthFailed: AuthFailedError,
+  BadArguments: BadArgumentsError,
+  ConnectionLoss: ConnectionLossError,
+  SessionExpired: SessionExpiredError,
+  SessionMoved: SessionMovedError,
+  OperationTimeout: OperationTimeoutError,
+  NoWatcher: NoWatcherError,
+  Unimplemented: UnimplementedError,
+};
+
+/** The error of `code`: its own class when it has one, else a plain ZooKeeperError. */
+export function zkError(code: ErrorCodeName, path?: string, detail?: string, rc?: number): ZooKeeperError {
+  const C = CLASSES[code];
+  return C ? new C(path, detail) : new ZooKeeperError(code, path, detail, rc);
 }
 
 /** True when `err` is a ZooKeeperError, and of the given code when one is named. */

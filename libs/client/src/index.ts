@@ -1,6 +1,29 @@
-export { ZooKeeperClient, parseConnectString } from './client.js';
-export type { ClientOptions, ClientState, HostPort, ClientEvents } from './client.js';
-export { ZooKeeperError, errorCode, errorName, isZooKeeperError } from './errors.js';
+export { ZooKeeperClient, bounded, parseConnectString } from './client.js';
+export type { BoundedCalls, CallOptions, ClientOptions, ClientState, HostPort, ClientEvents, WatchOptions, WatchStream } from './client.js';
+export { Transaction } from './transaction.js';
+export type { CheckResult, CreateResult, DeleteResult, SetDataResult } from './transaction.js';
+export {
+  AuthFailedError,
+  BadArgumentsError,
+  BadVersionError,
+  ConnectionLossError,
+  InvalidACLError,
+  NoAuthError,
+  NoChildrenForEphemeralsError,
+  NoNodeError,
+  NoWatcherError,
+  NodeExistsError,
+  NotEmptyError,
+  OperationTimeoutError,
+  SessionExpiredError,
+  SessionMovedError,
+  UnimplementedError,
+  ZooKeeperError,
+  errorCode,
+  errorName,
+  isZooKeeperError,
+  zkError,
+} from './errors.js';
 export type { ErrorCodeName } from './errors.js';
 export { op, formatEvent } from './types.js';
 export type {

@@ -2,11 +2,11 @@
  * The shapes of the client's API: watch events and watchers, create modes,
  * multi operations and their results.
  */
-import { AddWatchMode, CreateFlags, EventType, KeeperState, WatcherType } from '@zooid/protocol';
-import type { ACL, Stat } from '@zooid/protocol';
+import { AddWatchMode, CreateFlags, EventType, KeeperState, WatcherType } from '@zooid/protocol/wire';
+import type { ACL, Stat } from '@zooid/protocol/wire';
 import type { ErrorCodeName } from './errors.js';
 
-export type { ACL, Id, Stat, ClientInfo } from '@zooid/protocol';
+export type { ACL, Id, Stat, ClientInfo } from '@zooid/protocol/wire';
 
 /** Watcher.Event.EventType by name. */
 export type EventTypeName = keyof typeof EventType;

@@ -4,7 +4,7 @@
  * are dropped as they fire), and the path lists re-registered after a
  * reconnect.
  */
-import { EventType } from '@zooid/protocol';
+import { EventType } from '@zooid/protocol/wire';
 import type { WatcherTypeName, Watcher } from './types.js';
 
 export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'recursive';
