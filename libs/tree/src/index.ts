@@ -4,6 +4,20 @@ export { executeRead, executeWatchOp, type ReadResult } from './reads.js';
 export { WatchManager, type Notification } from './watches.js';
 export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, maskDigests, type AuthContext } from './acl.js';
 export { encodeTxn, decodeTxn, txnType } from './txn.js';
+export {
+  ConfigError,
+  formatConfig,
+  formatServer,
+  isQuorum,
+  isQuorumOfAll,
+  observers,
+  parseConfig,
+  parseServer,
+  voters,
+  type Ensemble,
+  type LearnerType,
+  type Member,
+} from './ensemble.js';
 export type {
   Txn,
   TxnHeader,
