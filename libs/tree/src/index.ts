@@ -33,6 +33,7 @@ export type {
   ErrorTxn,
   CreateSessionTxn,
   CloseSessionTxn,
+  ReconfigTxn,
 } from './txn.js';
 export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export { passwordVerifier, verifiesPassword } from './session-secret.js';
