@@ -18,6 +18,7 @@ export {
   type LearnerType,
   type Member,
 } from './ensemble.js';
+export { prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export type {
   Txn,
   TxnHeader,
