@@ -105,11 +105,12 @@ function serverId(key: string): number {
 }
 
 /**
- * QuorumMaj(Properties): `server.N` entries and a hex `version`; other keys
- * are ignored as ZooKeeper ignores them. Hierarchical quorums (`group.`,
- * `weight.`) are not supported.
+ * QuorumMaj(Properties): `server.N` entries and a hex `version`. Other keys
+ * are ignored, unless `strict` (a reconfig's new members, which ZooKeeper
+ * parses with configBackwardCompatibilityMode off) refuses them. Hierarchical
+ * quorums (`group.`, `weight.`) are not supported.
  */
-export function parseConfig(text: string): Ensemble {
+export function parseConfig(text: string, strict = false): Ensemble {
   const members = new Map<number, Member>();
   let version = 0;
   for (const [key, value] of properties(text)) {
@@ -121,6 +122,8 @@ export function parseConfig(text: string): Ensemble {
       version = parseInt(value, 16);
     } else if (key.startsWith('group') || key.startsWith('weight')) {
       throw new ConfigError('hierarchical quorums are not supported');
+    } else if (strict) {
+      throw new ConfigError(`unrecognised parameter ${key}`);
     }
   }
   return ensemble(members.values(), version);

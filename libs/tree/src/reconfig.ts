@@ -79,10 +79,16 @@ function incremental(req: ReconfigRequest, base: Ensemble): Map<number, Member> 
   return next;
 }
 
-function nonIncremental(newMembers: string): Map<number, Member> | number {
+function nonIncremental(newMembers: string, standaloneEnabled: boolean): Map<number, Member> | number {
   try {
     // Commas or newlines separate the entries.
-    const e = parseConfig(newMembers.replaceAll(',', '\n'));
+    const e = parseConfig(newMembers.replaceAll(',', '\n'), true);
+    if (voters(e).length === 0) {
+      // parseDynamicConfig: a ConfigException without standalone mode; with it,
+      // observers and no voter throw IllegalArgumentException, which ZooKeeper answers MARSHALLINGERROR.
+      if (!standaloneEnabled) return Err.BADARGUMENTS;
+      if (e.members.length > 0) return Err.MARSHALLINGERROR;
+    }
     return new Map(e.members.map((m) => [m.id, m] as const));
   } catch (e) {
     if (e instanceof ConfigError) return Err.BADARGUMENTS;
@@ -94,7 +100,7 @@ export function prepareReconfig(req: ReconfigRequest, ctx: ReconfigContext): Rec
   if (!ctx.enabled) return fail(Err.RECONFIGDISABLED);
   if (ctx.lastSeen.version !== ctx.committed.version) return fail(Err.RECONFIGINPROGRESS);
   if (req.curConfigId !== -1 && req.curConfigId !== ctx.lastSeen.version) return fail(Err.BADVERSION);
-  const members = req.newMembers !== null ? nonIncremental(req.newMembers) : incremental(req, ctx.lastSeen);
+  const members = req.newMembers !== null ? nonIncremental(req.newMembers, ctx.standaloneEnabled) : incremental(req, ctx.lastSeen);
   if (typeof members === 'number') return fail(members);
   const ensemble: Ensemble = { members: [...members.values()].sort((a, b) => a.id - b.id), version: ctx.zxid };
   if (voters(ensemble).length < (ctx.standaloneEnabled ? 2 : 1)) return fail(Err.BADARGUMENTS);

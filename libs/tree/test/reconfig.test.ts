@@ -102,6 +102,17 @@ describe('prepareReconfig: non-incremental (-members)', () => {
     expect(err(prepareReconfig(req({ newMembers: 'server.1=a:1:2,server.2=b:1:2,group.1=1:2' }), ctx()))).toBe(Err.BADARGUMENTS);
   });
 
+  it('refuses keys other than server.N and version, unlike a config read from the tree', () => {
+    expect(err(prepareReconfig(req({ newMembers: 'server.1=a:1:2,server.2=b:1:2,clientPort=2181' }), ctx()))).toBe(Err.BADARGUMENTS);
+    expect(parseConfig('server.1=a:1:2\nclientPort=2181').members).toHaveLength(1);
+  });
+
+  it('without voters: BADARGUMENTS, or MARSHALLINGERROR for observers alone in standalone mode', () => {
+    expect(err(prepareReconfig(req({ newMembers: '' }), ctx()))).toBe(Err.BADARGUMENTS);
+    expect(err(prepareReconfig(req({ newMembers: 'server.1=a:1:2:observer' }), ctx()))).toBe(Err.MARSHALLINGERROR);
+    expect(err(prepareReconfig(req({ newMembers: 'server.1=a:1:2:observer' }), ctx({ standaloneEnabled: false })))).toBe(Err.BADARGUMENTS);
+  });
+
   it('newMembers wins over joining/leaving when both are sent', () => {
     const r = prepareReconfig(req({ newMembers: 'server.1=a:1:2,server.2=b:1:2', leavingServers: '1' }), ctx());
     expect(r.ok && voters(r.ensemble)).toEqual([1, 2]);
