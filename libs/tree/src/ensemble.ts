@@ -165,3 +165,13 @@ export function isQuorumOfAll(configs: readonly Ensemble[], acks: Iterable<numbe
   const ids = [...acks];
   return configs.every((c) => isQuorum(c, ids));
 }
+
+/**
+ * Whose quorums a proposal at `zxid` needs, as ZooKeeper's leader attaches
+ * them to each Proposal: the committed configuration always, and the proposed
+ * one for the reconfig itself and every proposal after it until it commits —
+ * so nothing ordered after the change commits without the new voters.
+ */
+export function ackingConfigs(committed: Ensemble, proposed: Ensemble | undefined, zxid: number): Ensemble[] {
+  return proposed !== undefined && proposed.version !== committed.version && zxid >= proposed.version ? [committed, proposed] : [committed];
+}

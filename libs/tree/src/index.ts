@@ -5,6 +5,7 @@ export { WatchManager, type Notification } from './watches.js';
 export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, maskDigests, type AuthContext } from './acl.js';
 export { encodeTxn, decodeTxn, txnType } from './txn.js';
 export {
+  ackingConfigs,
   ConfigError,
   formatConfig,
   formatServer,

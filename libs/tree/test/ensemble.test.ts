@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatConfig, formatServer, isQuorum, isQuorumOfAll, observers, parseConfig, parseServer, voters, type Ensemble } from '../src/index.js';
+import { ackingConfigs, ConfigError, formatConfig, formatServer, isQuorum, isQuorumOfAll, observers, parseConfig, parseServer, voters, type Ensemble } from '../src/index.js';
 
 /** A 3.8 quorum's /zookeeper/config after `reconfig -add server.4=localhost:2891:3891:observer;2184` at zxid 0x100000002. */
 const ZK_CONFIG = [
@@ -141,5 +141,27 @@ describe('a change in flight needs a quorum of the old and of the new voters', (
 
   it('with one configuration it is the plain rule', () => {
     expect(isQuorumOfAll([ids([1, 2, 3])], [2, 3])).toBe(true);
+  });
+});
+
+describe('which quorums a proposal needs (ackingConfigs)', () => {
+  const old = ids([1, 2, 3], [], 0x100000000);
+  const next = ids([1, 2, 3, 4, 5], [], 0x100000010);
+
+  it('before the reconfig proposal: the committed voters only', () => {
+    expect(ackingConfigs(old, next, 0x10000000f)).toEqual([old]);
+  });
+
+  it('the reconfig and everything after it until it commits: both', () => {
+    expect(ackingConfigs(old, next, 0x100000010)).toEqual([old, next]);
+    expect(ackingConfigs(old, next, 0x100000011)).toEqual([old, next]);
+    // 1,2 are a quorum of the old three but not of the five
+    expect(isQuorumOfAll(ackingConfigs(old, next, 0x100000011), [1, 2])).toBe(false);
+    expect(isQuorumOfAll(ackingConfigs(old, next, 0x10000000f), [1, 2])).toBe(true);
+  });
+
+  it('with nothing pending, or once committed: that configuration', () => {
+    expect(ackingConfigs(old, undefined, 0x100000011)).toEqual([old]);
+    expect(ackingConfigs(next, next, 0x100000011)).toEqual([next]);
   });
 });
