@@ -4,6 +4,22 @@ export { executeRead, executeWatchOp, type ReadResult } from './reads.js';
 export { WatchManager, type Notification } from './watches.js';
 export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, maskDigests, type AuthContext } from './acl.js';
 export { encodeTxn, decodeTxn, txnType } from './txn.js';
+export {
+  ackingConfigs,
+  ConfigError,
+  formatConfig,
+  formatServer,
+  isQuorum,
+  isQuorumOfAll,
+  observers,
+  parseConfig,
+  parseServer,
+  voters,
+  type Ensemble,
+  type LearnerType,
+  type Member,
+} from './ensemble.js';
+export { prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export type {
   Txn,
   TxnHeader,
@@ -19,6 +35,7 @@ export type {
   ErrorTxn,
   CreateSessionTxn,
   CloseSessionTxn,
+  ReconfigTxn,
 } from './txn.js';
 export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export { passwordVerifier, verifiesPassword } from './session-secret.js';

@@ -239,6 +239,11 @@ export class DataTree implements ViewSource {
         return { err: txn.err };
       case 'multi':
         return { err: Err.OK, response: this.multi(txn.txns, hdr, triggers) };
+      case 'reconfig': {
+        // The reply is a GetDataResponse: the new configuration and the node's stat.
+        const node = this.setData({ type: 'setData', path: CONFIG, data: txn.data, version: -1 }, hdr, triggers);
+        return { err: Err.OK, response: { data: node.data, stat: toStat(node) } };
+      }
     }
     const err = checkTxn(txn, this);
     if (err !== Err.OK) return { err };

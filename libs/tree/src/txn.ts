@@ -86,6 +86,15 @@ export interface CloseSessionTxn {
   type: 'closeSession';
   sessionId: bigint;
 }
+/**
+ * A new ensemble configuration. ZooKeeper logs it under OpCode.reconfig as a
+ * SetDataTxn of /zookeeper/config with version -1; applying it sets that
+ * node's data (formatConfig's text) and leaves its version at -1.
+ */
+export interface ReconfigTxn {
+  type: 'reconfig';
+  data: Uint8Array;
+}
 export type Txn =
   | CreateTxn
   | DeleteTxn
@@ -96,7 +105,8 @@ export type Txn =
   | MultiTxn
   | ErrorTxn
   | CreateSessionTxn
-  | CloseSessionTxn;
+  | CloseSessionTxn
+  | ReconfigTxn;
 
 /** The OpCode a header carries for this txn. */
 export function txnType(txn: Txn): number {
@@ -121,6 +131,8 @@ export function txnType(txn: Txn): number {
       return OpCode.createSession;
     case 'closeSession':
       return OpCode.closeSession;
+    case 'reconfig':
+      return OpCode.reconfig;
   }
 }
 
@@ -136,6 +148,7 @@ const TAG = {
   error: 8,
   createSession: 9,
   closeSession: 10,
+  reconfig: 11,
 } as const;
 const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
 const CREATE_OPS: readonly number[] = [OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL];
@@ -201,6 +214,9 @@ function writeTxn(w: Writer, txn: Txn): void {
     case 'closeSession':
       w.i64(txn.sessionId);
       break;
+    case 'reconfig':
+      w.bytes(txn.data);
+      break;
   }
 }
 
@@ -247,6 +263,11 @@ function readTxn(r: Reader, nested: boolean): Txn {
     }
     case TAG.closeSession:
       return { type: 'closeSession', sessionId: r.i64() };
+    case TAG.reconfig: {
+      const data = r.bytes();
+      if (data === null) throw new RangeError('reconfig without a configuration');
+      return { type: 'reconfig', data };
+    }
     default:
       throw new RangeError(`bad txn tag ${tag}`);
   }

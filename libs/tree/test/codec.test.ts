@@ -18,6 +18,7 @@ const txns: Txn[] = [
   { type: 'multi', txns: [{ type: 'delete', path: '/x' }, { type: 'check', path: '/y', version: 0 }] },
   { type: 'createSession', sessionId: -1n, timeout: 30000, verifier: Buffer.alloc(32, 9) },
   { type: 'closeSession', sessionId: 0x100000923710000n },
+  { type: 'reconfig', data: Buffer.from('server.1=a:2888:3888:participant;0.0.0.0:2181\nversion=100000002') },
 ];
 
 describe('txn codec', () => {
@@ -41,7 +42,7 @@ describe('txn codec', () => {
   });
 
   it('headers carry the txn opcode', () => {
-    expect(txns.map(txnType)).toEqual([1, 15, 19, 2, 20, 5, 7, 13, -1, 14, 14, 14, -10, -11]);
+    expect(txns.map(txnType)).toEqual([1, 15, 19, 2, 20, 5, 7, 13, -1, 14, 14, 14, -10, -11, 16]);
   });
 });
 
