@@ -53,7 +53,14 @@ export interface ReplicaOptions {
   lastLogged?: () => number;
   /** Runs a batch's send at the end of the turn (default setImmediate; a process shares one such callback between its batchers). */
   defer?: (fn: () => void) => void;
+  /**
+   * Reply bytes a session may have sent and not yet acknowledged by its
+   * gateway (the client has not read them) before its next read waits.
+   */
+  replyWindow?: number;
 }
+
+export const DEFAULT_REPLY_WINDOW = 4 * 1024 * 1024;
 
 interface Pending {
   xid: number;
@@ -79,6 +86,10 @@ interface Attached {
   detached: boolean;
   ids: Id[];
   queue: Pending[];
+  /** Whether its gateway acknowledges replies; only then is the session held to the reply window. */
+  windowed: boolean;
+  /** Reply bytes sent on this connection and not yet acknowledged by the gateway. */
+  unacked: number;
 }
 
 interface Connecting {
@@ -108,6 +119,7 @@ export class Replica {
   private readonly defer: (fn: () => void) => void;
   private readonly forwardBatch: Forwarded[] = [];
   private forwardScheduled = false;
+  private readonly replyWindow: number;
   /** Requests handled since start, for four-letter words. */
   packetsReceived = 0;
   packetsSent = 0;
@@ -117,6 +129,7 @@ export class Replica {
     this.watches = new WatchManager(opts.tree);
     this.defer = opts.defer ?? setImmediate;
     this.outbox = new Outbox(opts.send, this.defer);
+    this.replyWindow = opts.replyWindow ?? DEFAULT_REPLY_WINDOW;
   }
 
   get sessionCount(): number {
@@ -172,6 +185,9 @@ export class Replica {
             break;
           case 'd':
             this.disconnected(gateway, e[1], e[2]);
+            break;
+          case 'a':
+            this.acknowledged(gateway, e[1], e[2], e[3]);
             break;
         }
       } catch (err) {
@@ -258,7 +274,7 @@ export class Replica {
     // the new connection's requests wait behind them (their answers are
     // dropped: see Pending).
     const queue = prior ? prior.queue.filter((p) => p.forwarded) : [];
-    this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue });
+    this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue, windowed: ask.acks === true, unacked: 0 });
   }
 
   private answerConnect(gateway: string, conn: number, ask: ConnectAsk, sessionId: bigint, timeOut: number, passwd: Uint8Array) {
@@ -284,6 +300,14 @@ export class Replica {
     // Watches stay: they belong to the session, which lives until it expires.
   }
 
+  /** The client read `bytes` more of its replies: that much of the window opens again. */
+  private acknowledged(gateway: string, conn: number, sessionId: bigint, bytes: number): void {
+    const s = this.attached.get(sessionId);
+    if (!s || s.gateway !== gateway || s.conn !== conn || s.detached) return;
+    s.unacked = Math.max(0, s.unacked - bytes);
+    this.drain(s);
+  }
+
   private request(gateway: string, conn: number, sessionId: bigint, frame: Uint8Array): void {
     const s = this.attached.get(sessionId);
     if (!s || s.gateway !== gateway || s.conn !== conn || s.detached) {
@@ -297,12 +321,18 @@ export class Replica {
     this.drain(s);
   }
 
-  /** Serves the session's queue from its head until it meets a write in flight. */
+  /**
+   * Serves the session's queue from its head until it meets a write in
+   * flight, or a read while the client has a window's worth of replies
+   * unread: what it asked for then waits here, in order, a few bytes a
+   * request, instead of as replies in every buffer between here and it.
+   */
   private drain(s: Attached): void {
     while (s.queue.length > 0 && !s.queue[0]!.forwarded) {
       const head = s.queue[0]!;
       const kind = classify(head.op);
       if (kind === 'write') break;
+      if (s.windowed && s.unacked >= this.replyWindow) return;
       s.queue.shift();
       if (kind === 'invalid') {
         // ZooKeeper's UnimplementedRequestProcessor: answer, then close the connection.
@@ -409,6 +439,8 @@ export class Replica {
 
   private out(s: Attached, entry: LearnerToGw): void {
     this.packetsSent++;
+    // As the gateway counts them: the frame, length prefix included.
+    if (entry[0] === 'o') s.unacked += entry[2].length + 4;
     this.outbox.push(s.gateway, entry);
   }
 

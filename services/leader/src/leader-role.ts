@@ -32,6 +32,8 @@ export interface RoleOptions {
   maxSessionTimeout: number;
   tree: TreeConfig;
   dataDir: string;
+  /** Per session: reply bytes unread by its client before its reads wait (the replica's default when absent). */
+  replyWindow?: number;
 }
 
 export type LeaderPhase = 'discovery' | 'synchronization' | 'broadcast';

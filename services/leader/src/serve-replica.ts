@@ -39,6 +39,7 @@ export function serveReplica(
       forward,
       lastLogged,
       defer: atTurnEnd,
+      replyWindow: opts.replyWindow,
       send: (gw, entries) => {
         // Over the bus's max_payload a batch goes as several messages; a reply
         // too large to cross at all costs the client its connection.
