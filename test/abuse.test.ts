@@ -6,13 +6,16 @@
  * a burst between two looks cannot hide.
  */
 import { randomBytes } from 'node:crypto';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_BUFFER, Err, OpCode, encodeConnectRequest, encodeRequest, frame } from '@zooid/protocol';
+import { DEFAULT_MAX_BUFFER, Err, OpCode, encodeConnectRequest, encodeRequest, frame, unpack, type LearnerBatch } from '@zooid/protocol';
 import { startStandalone, waitFor, type Standalone } from './harness.js';
 import { RawClient, openSocket, req, socketClosed } from './support/raw-client.js';
 import { alive, childPids, peakGrowth, warnings } from './support/procs.js';
 
 const MiB = 1024 * 1024;
+/** Watches one session may hold, low so that the test reaches it quickly. */
+const WATCH_LIMIT = 100;
 
 let zk: Standalone;
 let port: number;
@@ -20,7 +23,7 @@ let big: Buffer;
 let neighbour: RawClient;
 
 beforeAll(async () => {
-  zk = await startStandalone({ tickTime: 500 });
+  zk = await startStandalone({ tickTime: 500, memberArgs: ['--max-session-watches', String(WATCH_LIMIT)] });
   port = zk.ports[0]!;
   const setup = await RawClient.connect(port, { timeOut: 20_000 });
   big = randomBytes(DEFAULT_MAX_BUFFER - 1024);
@@ -99,6 +102,15 @@ describe('backpressure (promise 8)', () => {
   });
 
   it('holds a pipelining client that reads back to its window and outstanding limit, and loses or reorders nothing', async () => {
+    const nc: NatsConnection = await natsConnect({ servers: zk.nats.url });
+    // Every learner → gateway message, to see the batch bound hold.
+    let largest = 0;
+    const sub = nc.subscribe('zooid.gw.gw0.in.*', {
+      callback: (_err, msg) => {
+        const [, , entries] = unpack<LearnerBatch>(msg.data);
+        if (entries.length > 1) largest = Math.max(largest, msg.data.length);
+      },
+    });
     const c = await RawClient.connect(port, { timeOut: 20_000 });
     const seen = await besideNeighbour(async () => {
       c.socket.pause();
@@ -118,6 +130,11 @@ describe('backpressure (promise 8)', () => {
     expect(c.outOfOrder).toEqual([]);
     expect(c.isClosed).toBe(false);
     expect(warnings(zk.gateways[0]!, `:${c.localPort}"`)).toEqual([]);
+    // Small replies share messages up to --gateway-batch-bytes (1 MiB); a 1 MB reply goes alone.
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThanOrEqual(MiB + 64 * 1024);
+    sub.unsubscribe();
+    await nc.close();
     await c.close();
   });
 });
@@ -143,5 +160,23 @@ describe('no buffering before a session exists', () => {
     // The flood was never read, so it was never written: /ab-small is as it was.
     const r = await neighbour.call(OpCode.getData, req.getData('/ab-small'));
     expect(Buffer.from((r.body as { data: Uint8Array }).data).toString()).toBe('small');
+  });
+});
+
+describe('limits', () => {
+  it('a session that sets more watches than --max-session-watches loses its connection, logged once; its neighbour is untouched', async () => {
+    const c = await RawClient.connect(port, { timeOut: 10_000 });
+    const seen = await besideNeighbour(async () => {
+      const within = await Promise.all(Array.from({ length: WATCH_LIMIT }, (_, i) => c.call(OpCode.exists, req.exists(`/ab-w-${i}`, true))));
+      expect(within.map((r) => r.err)).toEqual(within.map(() => Err.NONODE));
+      // Setting one it already holds adds nothing.
+      expect((await c.call(OpCode.exists, req.exists('/ab-w-0', true))).err).toBe(Err.NONODE);
+      void c.call(OpCode.exists, req.exists(`/ab-w-${WATCH_LIMIT}`, true));
+      await c.closed;
+    });
+    expectHealthy(seen);
+    const id = c.sessionId.toString(16);
+    await waitFor('the member to log the breach', () => warnings(zk.member, 'more watches than allowed', id).length > 0, 5000);
+    expect(warnings(zk.member, 'more watches than allowed', id)).toHaveLength(1);
   });
 });

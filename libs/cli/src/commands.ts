@@ -33,6 +33,8 @@ const healthSpec: FlagSpec = {
 /** What one session may hold on the learner that serves it (docs/operations.md, "Bounds"). */
 export const learnerLimitsSpec: FlagSpec = {
   'reply-window': { type: 'string', default: String(4 * 1024 * 1024), describe: "bytes of replies a session's client may leave unread before its next reads wait" },
+  'max-session-watches': { type: 'string', default: '100000', describe: 'watches one session may hold; a request that adds more closes its connection' },
+  'gateway-batch-bytes': { type: 'string', default: String(1024 * 1024), describe: 'bytes of one message of replies to a gateway (a larger single reply goes alone)' },
 };
 
 /** What one client connection may hold on a gateway before the gateway stops reading it. */
@@ -161,6 +163,8 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     tree: { superDigest, maxDataBytes: intFlag(f, 'max-buffer') },
     // Gateways acknowledge in steps of 64 KiB: a smaller window would wait on their periodic acks.
     replyWindow: boundFlag(f, 'reply-window', 256 * 1024),
+    maxSessionWatches: boundFlag(f, 'max-session-watches', 1),
+    gatewayBatchBytes: boundFlag(f, 'gateway-batch-bytes', 64 * 1024),
   };
 }
 

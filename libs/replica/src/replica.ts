@@ -58,9 +58,12 @@ export interface ReplicaOptions {
    * gateway (the client has not read them) before its next read waits.
    */
   replyWindow?: number;
+  /** Watches one session may hold here; a request that takes it over the limit costs its connection. */
+  maxSessionWatches?: number;
 }
 
 export const DEFAULT_REPLY_WINDOW = 4 * 1024 * 1024;
+export const DEFAULT_MAX_SESSION_WATCHES = 100_000;
 
 interface Pending {
   xid: number;
@@ -120,6 +123,7 @@ export class Replica {
   private readonly forwardBatch: Forwarded[] = [];
   private forwardScheduled = false;
   private readonly replyWindow: number;
+  private readonly maxSessionWatches: number;
   /** Requests handled since start, for four-letter words. */
   packetsReceived = 0;
   packetsSent = 0;
@@ -130,6 +134,7 @@ export class Replica {
     this.defer = opts.defer ?? setImmediate;
     this.outbox = new Outbox(opts.send, this.defer);
     this.replyWindow = opts.replyWindow ?? DEFAULT_REPLY_WINDOW;
+    this.maxSessionWatches = opts.maxSessionWatches ?? DEFAULT_MAX_SESSION_WATCHES;
   }
 
   get sessionCount(): number {
@@ -338,11 +343,18 @@ export class Replica {
         // ZooKeeper's UnimplementedRequestProcessor: answer, then close the connection.
         this.opts.warn({ sessionId: s.sessionId.toString(16), op: head.op }, 'unknown opcode; closing connection');
         this.reply(s, head.xid, this.tree.lastZxid, Err.UNIMPLEMENTED, head.op, undefined);
-        this.out(s, ['x', s.conn, `unknown opcode ${head.op}`]);
-        s.queue.length = 0;
+        this.closeConnection(s, `unknown opcode ${head.op}`);
         return;
       }
+      const watches = this.watches.sessionCount(s.sessionId);
       this.serveLocal(s, head);
+      // Only a request that adds watches past the limit: one already over it (setWatches after such a close) may still read.
+      const now = this.watches.sessionCount(s.sessionId);
+      if (now > this.maxSessionWatches && now > watches) {
+        this.opts.warn({ sessionId: s.sessionId.toString(16), watches: now, limit: this.maxSessionWatches }, 'session holds more watches than allowed; closing its connection');
+        this.closeConnection(s, 'too many watches');
+        return;
+      }
     }
     // Writes are pipelined to the leader, which keeps a learner's order; a
     // read waits behind every write sent before it, and so do writes after it.
@@ -399,6 +411,18 @@ export class Replica {
       if (head.op === OpCode.closeSession) this.out(s, ['x', s.conn, 'session closed']);
     }
     this.drain(s);
+  }
+
+  /**
+   * Closes the session's connection from here: nothing it sent after the
+   * request that cost it the connection is served (while a read is served,
+   * nothing is in flight to the leader behind it).
+   */
+  private closeConnection(s: Attached, reason: string): void {
+    this.out(s, ['x', s.conn, reason]);
+    s.detached = true;
+    s.queue.length = 0;
+    this.attached.delete(s.sessionId);
   }
 
   /** A request is answered only on the live connection it came on. */

@@ -9,6 +9,7 @@ const turn = () => new Promise((r) => setImmediate(r));
 async function attached(opts: Partial<ReplicaOptions> = {}, acks?: boolean) {
   const forwarded: Forwarded[][] = [];
   const sent: LearnerToGw[] = [];
+  const warned: string[] = [];
   const tree = new DataTree();
   const replica = new Replica(
     {
@@ -19,7 +20,7 @@ async function attached(opts: Partial<ReplicaOptions> = {}, acks?: boolean) {
       tree: {},
       forward: (entries) => forwarded.push(entries),
       send: (_gw, entries) => sent.push(...entries),
-      warn: () => undefined,
+      warn: (_fields, msg) => warned.push(msg),
       ...opts,
     },
     tree,
@@ -30,11 +31,12 @@ async function attached(opts: Partial<ReplicaOptions> = {}, acks?: boolean) {
   expect(create[0]).toBe('s');
   const sessionId = create[2] as bigint;
   replica.committed({ sessionId, cxid: 0, zxid: 1, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId, timeout: 10000, verifier: create[4] as Uint8Array });
-  return { replica, forwarded, sent, sessionId };
+  return { replica, forwarded, sent, warned, sessionId };
 }
 
 const setData = (xid: number, path: string) => encodeRequest({ xid, type: OpCode.setData }, { path, data: Buffer.from('x'), version: -1 });
 const getData = (xid: number, path: string) => encodeRequest({ xid, type: OpCode.getData }, { path, watch: false });
+const exists = (xid: number, path: string) => encodeRequest({ xid, type: OpCode.exists }, { path, watch: true });
 /** The xids of the replies sent, and their bytes as the gateway counts them. */
 const replies = (sent: LearnerToGw[]) => sent.flatMap((e) => (e[0] === 'o' ? [{ xid: Buffer.from(e[2]).readInt32BE(0), bytes: e[2].length + 4 }] : []));
 
@@ -95,5 +97,21 @@ describe('the reply window', () => {
     replica.fromGateway('gw', Array.from({ length: 20 }, (_, i): GwToLearner => ['r', 1, sessionId, getData(i + 1, '/zookeeper')]));
     await turn();
     expect(replies(sent)).toHaveLength(20);
+  });
+});
+
+describe('the watch limit', () => {
+  it('closes the connection of a request that takes the session over the limit, logged once', async () => {
+    const { replica, sent, warned, sessionId } = await attached({ maxSessionWatches: 3 });
+    sent.length = 0;
+    replica.fromGateway('gw', [1, 2, 3, 1].map((n, i): GwToLearner => ['r', 1, sessionId, exists(i + 1, `/w${n}`)]));
+    await turn();
+    expect(replies(sent).map((r) => r.xid)).toEqual([1, 2, 3, 4]);
+    expect(sent.some((e) => e[0] === 'x')).toBe(false);
+    replica.fromGateway('gw', [['r', 1, sessionId, exists(5, '/w4')], ['r', 1, sessionId, getData(6, '/zookeeper')]]);
+    await turn();
+    expect(replies(sent).map((r) => r.xid)).toEqual([1, 2, 3, 4, 5]);
+    expect(sent.filter((e) => e[0] === 'x')[0]).toEqual(['x', 1, 'too many watches']);
+    expect(warned.filter((m) => m.includes('more watches than allowed'))).toHaveLength(1);
   });
 });
