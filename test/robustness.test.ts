@@ -5,13 +5,12 @@
  * against one running cluster of real processes.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_BUFFER, Err, FRAME_MARGIN, OpCode, encodeConnectRequest, encodeRequest, frame } from '@zooid/protocol';
 import { startStandalone, waitFor, type Standalone } from './harness.js';
 import { RawClient, openSocket, req, socketClosed } from './support/raw-client.js';
-import { alive, warnings } from './support/procs.js';
+import { alive, residentBytes, warnings } from './support/procs.js';
 
 let zk: Standalone;
 let port: number;
@@ -143,16 +142,10 @@ describe('bad frames before a session exists', () => {
   }
 });
 
-/** Resident size of a process, from /proc. */
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
 describe('a connect from a client that claims to have seen the future', () => {
   it('is refused as ZooKeeper refuses it, and what it sends behind the connect is never buffered', async () => {
     const gw = zk.gateways[0]!.child.pid!;
-    const before = rssBytes(gw);
+    const before = residentBytes(gw);
     const s = await openSocket(port);
     s.on('error', () => undefined);
     // Epoch 0x10000: no member has logged anything like it.
@@ -165,7 +158,7 @@ describe('a connect from a client that claims to have seen the future', () => {
     expect(warnings(zk.member, 'refusing a connect', '0x1000000000000')).toHaveLength(1);
     s.destroy();
     // The gateway stopped reading after the connect: the flood stayed in the socket buffers.
-    expect(rssBytes(gw) - before).toBeLessThan(64 * 1024 * 1024);
+    expect(residentBytes(gw) - before).toBeLessThan(64 * 1024 * 1024);
     await assertHealthy();
   });
 });
@@ -312,7 +305,7 @@ describe('large requests in bursts', () => {
       expect(Buffer.from((got[i]!.body as { data: Uint8Array }).data).equals(blobs[i]!)).toBe(true);
     }
     // Every blob twice in one turn: ~21 MiB of replies, well over the
-    // gateway's 8 MiB maxClientQueue, to a client that reads them.
+    // learner's 4 MiB reply window, to a client that reads them.
     const again = await Promise.all([...blobs, ...blobs].map((_, i) => c.call(OpCode.getData, req.getData(`/rb-burst-${i % n}`))));
     for (let i = 0; i < 2 * n; i++) {
       expect(again[i]!.err).toBe(Err.OK);
@@ -349,7 +342,7 @@ describe('a client that stops reading (promise 8)', () => {
     await assertHealthy();
   });
 
-  it('is disconnected when its queue stays over the limit without draining, even under the hard cap', async () => {
+  it('is disconnected when it takes none of its waiting replies for a while, though backpressure keeps them small', async () => {
     const setup = await RawClient.connect(port, { timeOut: 10_000 });
     const big = randomBytes(900 * 1024);
     expect((await setup.call(OpCode.create, req.create('/rb-stall', big))).err).toBe(Err.OK);
@@ -357,9 +350,9 @@ describe('a client that stops reading (promise 8)', () => {
 
     const stalled = await RawClient.connect(port, { timeOut: 10_000 });
     stalled.socket.pause();
-    // 24 × 900 KiB ≈ 21 MiB: over the gateway's 8 MiB maxClientQueue after
-    // the socket buffers take their share, and under its 32 MiB hard cap, so
-    // only the rule that the queue must drain in time can catch it.
+    // 24 × 900 KiB ≈ 21 MiB asked for; its learner sends a reply window's
+    // worth (4 MiB), far under the gateway's 32 MiB hard cap, so only the
+    // rule that waiting replies must move in time can catch it.
     for (let i = 0; i < 24; i++) void stalled.call(OpCode.getData, req.getData('/rb-stall'));
 
     const mine = () => warnings(zk.gateways[0]!, 'not reading', `:${stalled.localPort}"`);

@@ -31,6 +31,19 @@ const healthSpec: FlagSpec = {
   'health-port': { type: 'string', describe: 'answer ruok with imok on this TCP port (none when absent)' },
 };
 
+/** What one session may hold on the learner that serves it (docs/operations.md, "Bounds"). */
+export const learnerLimitsSpec: FlagSpec = {
+  'reply-window': { type: 'string', default: String(4 * 1024 * 1024), describe: "bytes of replies a session's client may leave unread before its next reads wait" },
+  'max-session-watches': { type: 'string', default: '100000', describe: 'watches one session may hold; a request that adds more closes its connection' },
+  'gateway-batch-bytes': { type: 'string', default: String(1024 * 1024), describe: 'bytes of one message of replies to a gateway (a larger single reply goes alone)' },
+};
+
+/** What one client connection may hold on a gateway before the gateway stops reading it. */
+export const gatewayLimitsSpec: FlagSpec = {
+  'max-outstanding': { type: 'string', default: '1000', describe: 'requests of one connection unanswered before the gateway stops reading it' },
+  'max-client-queue': { type: 'string', default: String(8 * 1024 * 1024), describe: 'reply bytes unwritten to one connection before the gateway stops reading it' },
+};
+
 /** Session timeout bounds (ms); a client's requested timeout is clamped into them. */
 const sessionSpec: FlagSpec = {
   'min-session-timeout': { type: 'string', describe: 'smallest session timeout in ms (default 2 × tick time)' },
@@ -57,6 +70,7 @@ export const memberSpec: FlagSpec = {
   'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
   'sync-limit': { type: 'string', default: '5', describe: 'ticks of silence before leader or follower gives up (syncLimit)' },
   ...sessionSpec,
+  ...learnerLimitsSpec,
   ...healthSpec,
 };
 
@@ -82,6 +96,7 @@ export const gatewaySpec: FlagSpec = {
   'admin-host': { type: 'string', default: '127.0.0.1', describe: 'address the admin port listens on' },
   'admin-token': { type: 'string', describe: 'bearer token every admin HTTP request must carry' },
   stately: { type: 'string', describe: 'also mirror the cluster to the Stately inspector: sky, or a ws:// URL (needs internet)' },
+  ...gatewayLimitsSpec,
   ...clientTlsSpec,
   ...healthSpec,
 };
@@ -102,12 +117,24 @@ export const standaloneSpec: FlagSpec = {
   'admin-host': gatewaySpec['admin-host']!,
   'admin-token': gatewaySpec['admin-token']!,
   ...authSpec,
+  ...learnerLimitsSpec,
+  ...gatewayLimitsSpec,
   ...clientTlsSpec,
 };
 
+export const learnerLimitFlags = Object.keys(learnerLimitsSpec);
+export const gatewayLimitFlags = Object.keys(gatewayLimitsSpec);
+
 /** Flags the standalone supervisor hands on to its member and to its gateway. */
-const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', ...authFlags, 'config'];
-const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'admin-host', 'admin-token', ...clientTlsFlags, 'config'];
+const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', ...authFlags, ...learnerLimitFlags, 'config'];
+const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'admin-host', 'admin-token', ...gatewayLimitFlags, ...clientTlsFlags, 'config'];
+
+/** A byte or count bound: at least `min`, where less would stall the sessions it bounds. */
+function boundFlag(f: Record<string, string | boolean | undefined>, name: string, min: number): number {
+  const n = intFlag(f, name);
+  if (n < min) throw new UsageError(`--${name} must be at least ${min}`);
+  return n;
+}
 
 /** An id is the last token of the subjects its process speaks on, so it must be one. */
 function checkId(kind: string, id: string): string {
@@ -151,6 +178,10 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
       enforceAuthSchemes: schemes && schemes.length > 0 ? schemes : undefined,
       maxDataBytes: intFlag(f, 'max-buffer'),
     },
+    // Gateways acknowledge in steps of 64 KiB: a smaller window would wait on their periodic acks.
+    replyWindow: boundFlag(f, 'reply-window', 256 * 1024),
+    maxSessionWatches: boundFlag(f, 'max-session-watches', 1),
+    gatewayBatchBytes: boundFlag(f, 'gateway-batch-bytes', 64 * 1024),
   };
 }
 
@@ -238,6 +269,8 @@ export async function gateway(argv: string[]): Promise<void> {
       host: String(f.host),
       tickTime: intFlag(f, 'tick-time'),
       maxBuffer: intFlag(f, 'max-buffer'),
+      maxOutstanding: boundFlag(f, 'max-outstanding', 1),
+      maxClientQueue: boundFlag(f, 'max-client-queue', 64 * 1024),
       // 0 is ZooKeeper's "no limit".
       maxClientCnxns: maxClientCnxns === 0 ? Number.POSITIVE_INFINITY : maxClientCnxns,
       fourLetterWhitelist: wl.trim() === '*' ? '*' : new Set(wl.split(',').map((w) => w.trim())),

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { authFlags, authSpec, commonSpec, gatewaySpec } from './commands.js';
+import { authFlags, authSpec, commonSpec, gatewayLimitFlags, gatewayLimitsSpec, gatewaySpec, learnerLimitFlags, learnerLimitsSpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
 import { clientTlsSpec, ensureClientTls } from './client-tls.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
@@ -31,6 +31,8 @@ export const upSpec: FlagSpec = {
   'admin-host': gatewaySpec['admin-host']!,
   'admin-token': gatewaySpec['admin-token']!,
   ...authSpec,
+  ...learnerLimitsSpec,
+  ...gatewayLimitsSpec,
   ...clientTlsSpec,
   'secure-client-port': { type: 'string', describe: 'TLS client port of the first gateway; the next ones count up' },
 };
@@ -163,7 +165,7 @@ export async function up(argv: string[]): Promise<void> {
   const forgetBus = recordBus(t.dataDir, record);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth']), passFlags(f, authFlags))) group.spawn(child.name, child.args);
+  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth', ...gatewayLimitFlags]), passFlags(f, [...authFlags, ...learnerLimitFlags]))) group.spawn(child.name, child.args);
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([

@@ -144,7 +144,12 @@ export class SeriesGaps {
 export type GwToLearner =
   | [kind: 'c', conn: number, connect: ConnectAsk]
   | [kind: 'r', conn: number, sessionId: bigint, frame: Uint8Array]
-  | [kind: 'd', conn: number, sessionId: bigint];
+  | [kind: 'd', conn: number, sessionId: bigint]
+  /**
+   * The client has taken `bytes` more of the replies sent for this
+   * connection: the learner may send that much more (its reply window).
+   */
+  | [kind: 'a', conn: number, sessionId: bigint, bytes: number];
 
 export interface ConnectAsk {
   lastZxidSeen: number;
@@ -158,6 +163,12 @@ export interface ConnectAsk {
   ip: string;
   /** Subject of the client's verified TLS certificate (RFC 2253), for x509 ACLs. */
   x509?: string;
+  /**
+   * The gateway acknowledges the replies its client takes ('a'), so the
+   * learner may hold the session to a reply window; a gateway of an older
+   * version does not, and its sessions get no window.
+   */
+  acks?: boolean;
 }
 
 /** Learner → gateway entries. */

@@ -57,7 +57,17 @@ export interface ReplicaOptions {
   defer?: (fn: () => void) => void;
   /** Random bytes for session ids and passwords (default node:crypto; a simulator passes its seeded generator). */
   random?: (n: number) => Uint8Array;
+  /**
+   * Reply bytes a session may have sent and not yet acknowledged by its
+   * gateway (the client has not read them) before its next read waits.
+   */
+  replyWindow?: number;
+  /** Watches one session may hold here; a request that takes it over the limit costs its connection. */
+  maxSessionWatches?: number;
 }
+
+export const DEFAULT_REPLY_WINDOW = 4 * 1024 * 1024;
+export const DEFAULT_MAX_SESSION_WATCHES = 100_000;
 
 interface Pending {
   xid: number;
@@ -85,6 +95,10 @@ interface Attached {
   queue: Pending[];
   /** A SASL exchange under way on this connection. */
   sasl?: DigestMd5Server;
+  /** Whether its gateway acknowledges replies; only then is the session held to the reply window. */
+  windowed: boolean;
+  /** Reply bytes sent on this connection and not yet acknowledged by the gateway. */
+  unacked: number;
 }
 
 interface Connecting {
@@ -114,6 +128,8 @@ export class Replica {
   private readonly defer: (fn: () => void) => void;
   private readonly forwardBatch: Forwarded[] = [];
   private forwardScheduled = false;
+  private readonly replyWindow: number;
+  private readonly maxSessionWatches: number;
   /** Requests handled since start, for four-letter words. */
   packetsReceived = 0;
   packetsSent = 0;
@@ -123,6 +139,8 @@ export class Replica {
     this.watches = new WatchManager(opts.tree);
     this.defer = opts.defer ?? setImmediate;
     this.outbox = new Outbox(opts.send, this.defer);
+    this.replyWindow = opts.replyWindow ?? DEFAULT_REPLY_WINDOW;
+    this.maxSessionWatches = opts.maxSessionWatches ?? DEFAULT_MAX_SESSION_WATCHES;
   }
 
   get sessionCount(): number {
@@ -178,6 +196,9 @@ export class Replica {
             break;
           case 'd':
             this.disconnected(gateway, e[1], e[2]);
+            break;
+          case 'a':
+            this.acknowledged(gateway, e[1], e[2], e[3]);
             break;
         }
       } catch (err) {
@@ -265,7 +286,7 @@ export class Replica {
     // the new connection's requests wait behind them (their answers are
     // dropped: see Pending).
     const queue = prior ? prior.queue.filter((p) => p.forwarded) : [];
-    this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue });
+    this.attached.set(sessionId, { sessionId, gateway, conn, detached: false, ids, queue, windowed: ask.acks === true, unacked: 0 });
   }
 
   private answerConnect(gateway: string, conn: number, ask: ConnectAsk, sessionId: bigint, timeOut: number, passwd: Uint8Array) {
@@ -291,6 +312,14 @@ export class Replica {
     // Watches stay: they belong to the session, which lives until it expires.
   }
 
+  /** The client read `bytes` more of its replies: that much of the window opens again. */
+  private acknowledged(gateway: string, conn: number, sessionId: bigint, bytes: number): void {
+    const s = this.attached.get(sessionId);
+    if (!s || s.gateway !== gateway || s.conn !== conn || s.detached) return;
+    s.unacked = Math.max(0, s.unacked - bytes);
+    this.drain(s);
+  }
+
   private request(gateway: string, conn: number, sessionId: bigint, frame: Uint8Array): void {
     const s = this.attached.get(sessionId);
     if (!s || s.gateway !== gateway || s.conn !== conn || s.detached) {
@@ -304,7 +333,12 @@ export class Replica {
     this.drain(s);
   }
 
-  /** Serves the session's queue from its head until it meets a write in flight. */
+  /**
+   * Serves the session's queue from its head until it meets a write in
+   * flight, or a read while the client has a window's worth of replies
+   * unread: what it asked for then waits here, in order, a few bytes a
+   * request, instead of as replies in every buffer between here and it.
+   */
   private drain(s: Attached): void {
     while (s.queue.length > 0 && !s.queue[0]!.forwarded) {
       const head = s.queue[0]!;
@@ -318,16 +352,24 @@ export class Replica {
         return;
       }
       if (kind === 'write') break;
+      if (s.windowed && s.unacked >= this.replyWindow) return;
       s.queue.shift();
       if (kind === 'invalid') {
         // ZooKeeper's UnimplementedRequestProcessor: answer, then close the connection.
         this.opts.warn({ sessionId: s.sessionId.toString(16), op: head.op }, 'unknown opcode; closing connection');
         this.reply(s, head.xid, this.tree.lastZxid, Err.UNIMPLEMENTED, head.op, undefined);
-        this.out(s, ['x', s.conn, `unknown opcode ${head.op}`]);
-        s.queue.length = 0;
+        this.closeConnection(s, `unknown opcode ${head.op}`);
         return;
       }
+      const watches = this.watches.sessionCount(s.sessionId);
       this.serveLocal(s, head);
+      // Only a request that adds watches past the limit: one already over it (setWatches after such a close) may still read.
+      const now = this.watches.sessionCount(s.sessionId);
+      if (now > this.maxSessionWatches && now > watches) {
+        this.opts.warn({ sessionId: s.sessionId.toString(16), watches: now, limit: this.maxSessionWatches }, 'session holds more watches than allowed; closing its connection');
+        this.closeConnection(s, 'too many watches');
+        return;
+      }
     }
     // Writes are pipelined to the leader, which keeps a learner's order; a
     // read waits behind every write sent before it, and so do writes after it.
@@ -416,6 +458,18 @@ export class Replica {
     this.drain(s);
   }
 
+  /**
+   * Closes the session's connection from here: nothing it sent after the
+   * request that cost it the connection is served (while a read is served,
+   * nothing is in flight to the leader behind it).
+   */
+  private closeConnection(s: Attached, reason: string): void {
+    this.out(s, ['x', s.conn, reason]);
+    s.detached = true;
+    s.queue.length = 0;
+    this.attached.delete(s.sessionId);
+  }
+
   /** A request is answered only on the live connection it came on. */
   private answerable(s: Attached, p: Pending): boolean {
     return !s.detached && p.gateway === s.gateway && p.conn === s.conn;
@@ -454,6 +508,8 @@ export class Replica {
 
   private out(s: Attached, entry: LearnerToGw): void {
     this.packetsSent++;
+    // As the gateway counts them: the frame, length prefix included.
+    if (entry[0] === 'o') s.unacked += entry[2].length + 4;
     this.outbox.push(s.gateway, entry);
   }
 

@@ -235,12 +235,15 @@ export function splitForPayload<E>(
   sizeOf: (e: E) => number = packedSizeBound,
   /** Never leave anything out: an entry too large goes alone in its own part, and its publish will throw. */
   keepAll = false,
+  /** Parts of at most this many bytes where the server would take more; an entry larger than this but within max_payload goes alone. */
+  partBytes = Number.POSITIVE_INFINITY,
 ): { parts: E[][]; tooBig: E[] } {
   const limit = maxPayload(nc) - ENVELOPE;
+  const soft = Math.min(limit, partBytes);
   const sizes = entries.map(sizeOf);
   let total = 0;
   for (const s of sizes) total += s;
-  if (total <= limit) return { parts: entries.length > 0 ? [entries] : [], tooBig: [] };
+  if (total <= soft) return { parts: entries.length > 0 ? [entries] : [], tooBig: [] };
   const parts: E[][] = [];
   const tooBig: E[] = [];
   let part: E[] = [];
@@ -251,7 +254,7 @@ export function splitForPayload<E>(
       tooBig.push(e);
       return;
     }
-    if (bytes + s > limit && part.length > 0) {
+    if (bytes + s > soft && part.length > 0) {
       parts.push(part);
       part = [];
       bytes = 0;

@@ -299,6 +299,11 @@ export class WatchManager {
     this.auth.delete(sessionId);
   }
 
+  /** Watches one session holds: its (path, table) entries, as it would re-register them. */
+  sessionCount(sessionId: bigint): number {
+    return (this.data.bySession.get(sessionId)?.size ?? 0) + (this.child.bySession.get(sessionId)?.size ?? 0);
+  }
+
   /** zk_watch_count: entries in both tables. */
   get count(): number {
     return this.data.entries + this.child.entries;

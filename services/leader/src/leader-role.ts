@@ -23,6 +23,12 @@ export interface RoleOptions {
   dataDir: string;
   /** The leaders this member has seen per epoch, across its stints. */
   epochLeaders?: EpochLeaders;
+  /** Per session: reply bytes unread by its client before its reads wait (the replica's default when absent). */
+  replyWindow?: number;
+  /** Per session: watches held on this learner (the replica's default when absent). */
+  maxSessionWatches?: number;
+  /** Bytes of one learner → gateway message; a single larger reply goes alone (the bus's max_payload when absent). */
+  gatewayBatchBytes?: number;
 }
 
 export type LeaderPhase = ZabPhase;

@@ -43,10 +43,12 @@ export function serveReplica(
       forward,
       lastLogged,
       defer: atTurnEnd,
+      replyWindow: opts.replyWindow,
+      maxSessionWatches: opts.maxSessionWatches,
       send: (gw, entries) => {
         // Over the bus's max_payload a batch goes as several messages; a reply
         // too large to cross at all costs the client its connection.
-        const { parts, tooBig } = splitForPayload(nc, entries);
+        const { parts, tooBig } = splitForPayload(nc, entries, undefined, false, opts.gatewayBatchBytes);
         const refused = new Set(tooBig.map((e) => e[1]));
         for (const id of refused) log.warn({ gateway: gw, conn: id, maxPayload: maxPayload(nc) }, 'reply too large for the bus; closing the connection');
         for (const part of parts) {

@@ -45,11 +45,14 @@ export interface GatewayOptions {
   tickTime: number;
   maxBuffer: number;
   /**
-   * Bytes queued for a client beyond which it must drain within
-   * CLIENT_QUEUE_GRACE_MS or be disconnected; it is disconnected at once
-   * beyond CLIENT_QUEUE_HARD_CAP times this.
+   * Reply bytes waiting to be written to a client beyond which the gateway
+   * stops reading from it until they drain; beyond CLIENT_QUEUE_HARD_CAP
+   * times this (only a learner that sends past its reply window gets there)
+   * the client is disconnected.
    */
   maxClientQueue: number;
+  /** Requests of one connection forwarded and not yet answered beyond which the gateway stops reading from it. */
+  maxOutstanding: number;
   maxClientCnxns: number;
   /** Four-letter words allowed, or '*' for all. */
   fourLetterWhitelist: Set<string> | '*';
@@ -70,17 +73,23 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   tickTime: 2000,
   maxBuffer: DEFAULT_MAX_BUFFER,
   maxClientQueue: 8 * 1024 * 1024,
+  maxOutstanding: 1000,
   maxClientCnxns: 60,
   fourLetterWhitelist: new Set(['srvr', 'ruok']),
 };
 
-const MAX_EARLY_FRAMES = 1000;
 /**
- * A client that reads takes a burst of replies far larger than
- * maxClientQueue within moments; one whose queue stays over the limit this
- * long without draining is not reading.
+ * A client whose replies wait to be written and that takes none of them for
+ * this long is not reading: it is disconnected (it holds no more than its
+ * reply window meanwhile, but its session lives on what it sends).
  */
 const CLIENT_QUEUE_GRACE_MS = 5000;
+/**
+ * Replies a client has taken are acknowledged to its learner in steps of at
+ * least this, well under any reply window: its reads go on while the ack
+ * travels, and a client of small replies costs an ack now and then.
+ */
+const ACK_BYTES = 64 * 1024;
 /** Bounds the memory a client that does not read can hold during its grace period. */
 const CLIENT_QUEUE_HARD_CAP = 4;
 
@@ -96,8 +105,17 @@ export interface Conn {
   sessionId: bigint;
   learner: string | undefined;
   established: boolean;
-  /** Frames that arrived before the session was established, in order. */
-  early: Uint8Array[];
+  /** Frames read from the socket and not yet handled: what arrived with the one after which reading stopped. */
+  decoder: FrameDecoder;
+  /** Reading stopped: before the session exists, or while too much is outstanding or unwritten. */
+  paused: boolean;
+  /** A bad frame closed it; what follows is not read. */
+  refused: boolean;
+  /** Bytes handed to the socket, and of those the learner's replies and notifications (framed). */
+  written: number;
+  replyBytes: number;
+  /** Reply bytes the learner has been told the client took. */
+  acked: number;
   received: number;
   sent: number;
   lastZxid: number;
@@ -121,8 +139,8 @@ export class Gateway {
   private outgoing = new Map<string, GwToLearner[]>();
   private flushScheduled = false;
   private corked: Conn[] = [];
-  /** Connections whose queue is over maxClientQueue, and since when (ms) without draining. */
-  private readonly overLimit = new Map<Conn, number>();
+  /** Connections with replies waiting to be written: since when (ms) the client took none, and how much it had taken then. */
+  private readonly waiting = new Map<Conn, { since: number; flushed: number }>();
   /** Sessions are touched, and learners hear our batch numbers, this often. */
   private readonly halfTick: number;
   private readonly numbers: BatchNumbers;
@@ -192,6 +210,7 @@ export class Gateway {
       setInterval(() => {
         this.touch();
         this.heartbeat();
+        for (const c of this.conns.values()) this.acknowledge(c, ACK_BYTES);
       }, this.halfTick),
     );
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
@@ -290,7 +309,12 @@ export class Gateway {
       sessionId: 0n,
       learner: undefined,
       established: false,
-      early: [],
+      decoder: new FrameDecoder(this.opts.maxBuffer + FRAME_MARGIN),
+      paused: false,
+      refused: false,
+      written: 0,
+      replyBytes: 0,
+      acked: 0,
       received: 0,
       sent: 0,
       lastZxid: 0,
@@ -302,13 +326,11 @@ export class Gateway {
     };
     this.conns.set(id, conn);
     conn.actor.start();
-    const decoder = new FrameDecoder(this.opts.maxBuffer + FRAME_MARGIN);
     let first = true;
     let fourLetter = false;
-    let refused = false;
     socket.on('data', (chunk: Buffer) => {
       // A released connection's last bytes are read only to see its end.
-      if (fourLetter || refused || !this.conns.has(id)) return;
+      if (fourLetter || conn.refused || !this.conns.has(id)) return;
       if (first) {
         first = false;
         const word = chunk.length >= 4 ? chunk.subarray(0, 4).toString('latin1') : '';
@@ -318,29 +340,65 @@ export class Gateway {
           return;
         }
       }
-      try {
-        decoder.push(chunk);
-        for (const f of decoder) this.onFrame(conn, f);
-      } catch (err) {
-        refused = true;
-        this.log.warn({ conn: id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
-        conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
-      }
+      conn.decoder.push(chunk);
+      this.readFrames(conn);
     });
     socket.on('end', () => {
       if (!fourLetter) socket.end();
     });
     socket.on('error', () => undefined);
-    // Emptied its queue: whatever it held, the client is reading.
-    socket.on('drain', () => this.overLimit.delete(conn));
+    // Emptied its queue: the client took every reply.
+    socket.on('drain', () => {
+      this.waiting.delete(conn);
+      this.acknowledge(conn, 1);
+      this.updateReading(conn);
+    });
     socket.on('close', () => {
-      this.overLimit.delete(conn);
+      this.waiting.delete(conn);
       // Promise 9: a frame cut short is bad input too, worth one line.
-      if (decoder.midFrame && !refused && !fourLetter) {
-        this.log.warn({ conn: id, remote: conn.remote, buffered: decoder.buffered }, 'connection closed in the middle of a frame');
+      if (conn.decoder.midFrame && !conn.refused && !fourLetter) {
+        this.log.warn({ conn: id, remote: conn.remote, buffered: conn.decoder.buffered }, 'connection closed in the middle of a frame');
       }
       conn.actor.send({ type: 'SOCKET_CLOSED' });
     });
+  }
+
+  /**
+   * Handles the frames read so far, until reading stops: what is left of the
+   * chunk in hand stays in the decoder (a chunk at most) and the rest in the
+   * client's socket buffers, not in our memory.
+   */
+  private readFrames(conn: Conn): void {
+    try {
+      for (const f of conn.decoder) {
+        this.onFrame(conn, f);
+        if (conn.paused || !this.conns.has(conn.id)) return;
+      }
+    } catch (err) {
+      conn.refused = true;
+      this.log.warn({ conn: conn.id, remote: conn.remote, err: String(err) }, 'bad frame from client; closing connection');
+      conn.actor.send({ type: 'SERVER_CLOSED', reason: 'bad frame' });
+    }
+  }
+
+  /**
+   * Netty's auto-read, as ZooKeeper uses it: nothing is read after the
+   * ConnectRequest until the session exists, nor while the connection has
+   * maxOutstanding requests unanswered or maxClientQueue bytes unwritten.
+   * Reading resumes when that drains; nothing is dropped or reordered, the
+   * client only waits.
+   */
+  private updateReading(conn: Conn): void {
+    const stop =
+      conn.learner !== undefined && (!conn.established || conn.pending.length >= this.opts.maxOutstanding || conn.socket.writableLength >= this.opts.maxClientQueue);
+    if (stop === conn.paused || !this.conns.has(conn.id) || conn.socket.destroyed) return;
+    conn.paused = stop;
+    if (stop) {
+      conn.socket.pause();
+      return;
+    }
+    this.readFrames(conn);
+    if (!conn.paused && this.conns.has(conn.id)) conn.socket.resume();
   }
 
   private onFrame(conn: Conn, f: Uint8Array): void {
@@ -349,17 +407,7 @@ export class Gateway {
     this.stats.received++;
     if (conn.learner === undefined) {
       this.startSession(conn, f);
-      // Nothing more is read until the session exists (Netty's auto-read off,
-      // as ZooKeeper does): what the client sends meanwhile waits in its own
-      // socket buffers, not in our memory.
-      conn.socket.pause();
-      return;
-    }
-    if (!conn.established) {
-      // The rest of the chunk that carried the connect: a client may pipeline
-      // auth and setWatches behind it; more than that is abuse.
-      if (conn.early.length >= MAX_EARLY_FRAMES) throw new Error('too many requests before the session was established');
-      conn.early.push(f);
+      this.updateReading(conn);
       return;
     }
     this.request(conn, f);
@@ -386,6 +434,7 @@ export class Gateway {
         hasReadOnlyByte: req.readOnly !== undefined,
         ip: conn.ip,
         x509: conn.x509,
+        acks: true,
       },
     ]);
   }
@@ -400,6 +449,7 @@ export class Gateway {
     }
     conn.pending.push(performance.now());
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
+    if (conn.pending.length >= this.opts.maxOutstanding) this.updateReading(conn);
   }
 
   private fromLearner([learner, series, seq, entries]: LearnerBatch): void {
@@ -429,7 +479,9 @@ export class Gateway {
             // A reply (not a watch notification) answers the oldest pending request.
             if (b.readInt32BE(0) !== Xid.notification) this.answered(conn);
           }
+          conn.replyBytes += body.length + 4;
           this.write(conn, body);
+          if (conn.paused) this.updateReading(conn);
           break;
         }
         case 'c':
@@ -443,8 +495,7 @@ export class Gateway {
           // The negotiated session timeout, for `cons`: ConnectResponse is protocolVersion, timeOut, …
           if (e[3].length >= 8) conn.timeout = Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length).readInt32BE(4);
           conn.actor.send({ type: 'ESTABLISHED' });
-          for (const f of conn.early.splice(0)) this.request(conn, f);
-          conn.socket.resume();
+          this.updateReading(conn);
           break;
         case 'x':
           conn.actor.send({ type: 'SESSION_ENDED', reason: e[2] });
@@ -477,6 +528,7 @@ export class Gateway {
       if (this.corked.push(conn) === 1) process.nextTick(() => this.uncork());
     }
     conn.socket.write(frame(body));
+    conn.written += body.length + 4;
     // Checked on every write, so that a turn's replies cannot pile up past it.
     const queued = conn.socket.writableLength;
     if (queued > this.opts.maxClientQueue * CLIENT_QUEUE_HARD_CAP) this.notReading(conn, { queued, rule: 'hard cap' });
@@ -489,29 +541,48 @@ export class Gateway {
     for (const conn of corked) {
       if (conn.socket.destroyed) continue;
       conn.socket.uncork();
-      this.checkQueue(conn, now);
+      this.acknowledge(conn, ACK_BYTES);
+      this.updateReading(conn);
+      if (conn.socket.writableLength > 0 && !this.waiting.has(conn)) this.waiting.set(conn, { since: now, flushed: this.flushed(conn) });
     }
+  }
+
+  /** Bytes the socket has handed to the kernel. */
+  private flushed(conn: Conn): number {
+    return conn.written - conn.socket.writableLength;
   }
 
   /**
-   * A client that does not read must not hold memory or others' progress,
-   * but a turn's burst may queue far more than maxClientQueue for a client
-   * that reads: below the hard cap, only a queue that stays over the limit
-   * without draining costs the connection.
+   * Tells the learner how much more of its replies the client took, once
+   * that is at least `min`. The gateway's own writes (pings, the connect
+   * answer) are not the learner's to count, but they cannot be told apart
+   * from its bytes in what the socket flushed; capping at what the learner
+   * sent keeps the error below a few pings' worth.
+   */
+  private acknowledge(conn: Conn, min: number): void {
+    if (!conn.established || conn.socket.destroyed) return;
+    const bytes = Math.min(this.flushed(conn), conn.replyBytes) - conn.acked;
+    if (bytes < min) return;
+    conn.acked += bytes;
+    this.toLearner(conn.learner!, ['a', conn.id, conn.sessionId, bytes]);
+  }
+
+  /**
+   * A client that does not read must not hold memory or others' progress.
+   * Backpressure bounds what it holds; one that takes none of its waiting
+   * replies for CLIENT_QUEUE_GRACE_MS is disconnected.
    */
   private checkQueue(conn: Conn, now: number): void {
+    const w = this.waiting.get(conn)!;
     const queued = conn.socket.writableLength;
-    if (queued <= this.opts.maxClientQueue) {
-      this.overLimit.delete(conn);
-      return;
-    }
-    const since = this.overLimit.get(conn);
-    if (since === undefined) this.overLimit.set(conn, now);
-    else if (now - since >= CLIENT_QUEUE_GRACE_MS) this.notReading(conn, { queued, rule: 'no drain', overMs: now - since });
+    const flushed = this.flushed(conn);
+    if (queued === 0) this.waiting.delete(conn);
+    else if (flushed > w.flushed) this.waiting.set(conn, { since: now, flushed });
+    else if (now - w.since >= CLIENT_QUEUE_GRACE_MS) this.notReading(conn, { queued, rule: 'no drain', stalledMs: now - w.since });
   }
 
   private notReading(conn: Conn, detail: Record<string, unknown>): void {
-    this.overLimit.delete(conn);
+    this.waiting.delete(conn);
     this.log.warn({ conn: conn.id, remote: conn.remote, ...detail }, 'client is not reading; disconnecting');
     conn.socket.destroy();
   }
@@ -576,10 +647,12 @@ export class Gateway {
   private touch(): void {
     // Like ZooKeeper, a session lives on what its client sends (requests or
     // pings), not on an open connection: a client that stays connected but
-    // silent, or is frozen, expires after its timeout.
+    // silent, or is frozen, expires after its timeout. One we stopped reading
+    // while it waits for answers may have pinged unheard: it is alive (one
+    // that takes none of its answers is disconnected by the stall rule).
     const sessions: bigint[] = [];
     for (const c of this.conns.values()) {
-      if (!c.established || !c.heard) continue;
+      if (!c.established || !(c.heard || (c.paused && c.pending.length > 0))) continue;
       c.heard = false;
       sessions.push(c.sessionId);
     }
@@ -606,8 +679,10 @@ export class Gateway {
 
   private housekeeping(): void {
     const now = Date.now();
-    // A client that is sent nothing more is judged here.
-    for (const c of this.overLimit.keys()) if (!c.socket.destroyed) this.checkQueue(c, now);
+    for (const c of this.waiting.keys()) {
+      if (c.socket.destroyed) this.waiting.delete(c);
+      else this.checkQueue(c, now);
+    }
     for (const gone of this.learners.expire(now)) {
       this.log.warn({ learner: gone }, 'learner went away; moving its sessions');
       for (const c of this.conns.values()) {
