@@ -107,7 +107,7 @@ describe('backpressure (promise 8)', () => {
     let largest = 0;
     const sub = nc.subscribe('zooid.gw.gw0.in.*', {
       callback: (_err, msg) => {
-        const [, , entries] = unpack<LearnerBatch>(msg.data);
+        const [, , , entries] = unpack<LearnerBatch>(msg.data);
         if (entries.length > 1) largest = Math.max(largest, msg.data.length);
       },
     });
