@@ -18,7 +18,8 @@ export interface LeaderElectionOptions {
 export class LeaderElection {
   private readonly mutex: Mutex;
   private readonly closed = new AbortController();
-  private term: AbortController | undefined;
+  /** The current term: ended by relinquish(), or by its signal's other sources (the lock lost, close()). */
+  private term: { controller: AbortController; signal: AbortSignal } | undefined;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -42,7 +43,7 @@ export class LeaderElection {
 
   /** Ends the current term: its signal aborts and, once `lead` returns, the next participant leads. */
   relinquish(): void {
-    this.term?.abort(new Error('leadership relinquished'));
+    this.term?.controller.abort(new Error('leadership relinquished'));
   }
 
   /** Leaves the election, ending any term; resolves once the lock is released. */
@@ -60,13 +61,15 @@ export class LeaderElection {
         if (this.closed.signal.aborted || s === 'closed' || s === 'expired' || s === 'authFailed') return;
         continue;
       }
-      const term = (this.term = new AbortController());
+      const controller = new AbortController();
+      // Kept on the instance for the whole term: a combined signal referenced only by listeners may be collected before it fires.
+      const term = (this.term = { controller, signal: AbortSignal.any([controller.signal, this.mutex.signal, this.closed.signal]) });
       try {
-        await this.lead(AbortSignal.any([term.signal, this.mutex.signal, this.closed.signal]));
+        await this.lead(term.signal);
       } catch (err) {
         this.opts.onError?.(err);
       } finally {
-        term.abort(new Error('term over'));
+        controller.abort(new Error('term over'));
         this.term = undefined;
         if (this.mutex.isHeld) await this.mutex.release().catch(() => undefined);
       }
