@@ -68,16 +68,20 @@ export class Queue {
     }
   }
 
-  /** The item's data if this consumer claimed it; undefined if another one did. */
-  private async claim(node: string): Promise<Buffer | null | undefined> {
-    let item: { data: Buffer | null; stat: { version: number } };
+  /** The item's data and version, or undefined once another consumer has taken it. */
+  private async read(node: string): Promise<{ data: Buffer | null; stat: { version: number } } | undefined> {
     try {
-      item = await retrying(this.zk, () => this.zk.getData(node));
+      return await retrying(this.zk, () => this.zk.getData(node));
     } catch (err) {
       if (isZooKeeperError(err, 'NoNode')) return undefined;
       throw err;
     }
-    if (item.stat.version !== 0) return undefined;
+  }
+
+  /** The item's data if this consumer claimed it; undefined if another one did. */
+  private async claim(node: string): Promise<Buffer | null | undefined> {
+    const item = await this.read(node);
+    if (item === undefined || item.stat.version !== 0) return undefined;
     const tag = CLAIM + randomUUID();
     for (;;) {
       try {
@@ -86,13 +90,8 @@ export class Queue {
       } catch (err) {
         if (isZooKeeperError(err, 'BadVersion') || isZooKeeperError(err, 'NoNode')) return undefined;
         if (!isZooKeeperError(err, 'ConnectionLoss')) throw err;
-        let now: { data: Buffer | null; stat: { version: number } };
-        try {
-          now = await retrying(this.zk, () => this.zk.getData(node));
-        } catch (e) {
-          if (isZooKeeperError(e, 'NoNode')) return undefined;
-          throw e;
-        }
+        const now = await this.read(node);
+        if (now === undefined) return undefined;
         if (now.data?.toString() === tag) break;
         if (now.stat.version !== 0) return undefined;
       }
