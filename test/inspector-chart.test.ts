@@ -9,9 +9,9 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { memberMachine } from '@zooid/follower';
-import { zabRoleMachine } from '@zooid/leader';
+
 import { sessionMachine } from '@zooid/session-gw';
-import { electionMachine } from '@zooid/zab';
+import { electionMachine, zabRoleMachine } from '@zooid/zab';
 import { observerProcessMachine } from '@zooid/observer';
 import { activeIds, flatValue, layoutMachine, renderSvg, scalars, toElkGraph, zxidLag, type StateJson } from '@zooid/inspect';
 
@@ -21,9 +21,9 @@ const root = join(import.meta.dirname, '..');
 const machines: { name: string; file: string; machine: { id: string; toJSON(): unknown }; sample: unknown }[] = [
   { name: 'memberMachine', file: 'services/follower/src/member-machine.ts', machine: memberMachine, sample: 'leading' },
   { name: 'electionMachine', file: 'libs/zab/src/election-machine.ts', machine: electionMachine, sample: { looking: { ballot: 'finalizing', rebroadcast: 'waiting' } } },
-  { name: "zabRoleMachine('leader')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('leader'), sample: 'broadcast' },
-  { name: "zabRoleMachine('follower')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('follower'), sample: 'synchronization' },
-  { name: "zabRoleMachine('observer')", file: 'services/leader/src/machine.ts', machine: zabRoleMachine('observer'), sample: 'discovery' },
+  { name: "zabRoleMachine('leader')", file: 'libs/zab/src/role-machine.ts', machine: zabRoleMachine('leader'), sample: 'broadcast' },
+  { name: "zabRoleMachine('follower')", file: 'libs/zab/src/role-machine.ts', machine: zabRoleMachine('follower'), sample: { establishing: 'synchronization' } },
+  { name: "zabRoleMachine('observer')", file: 'libs/zab/src/role-machine.ts', machine: zabRoleMachine('observer'), sample: { establishing: 'discovery' } },
   { name: 'observerProcessMachine', file: 'services/observer/src/observer-machine.ts', machine: observerProcessMachine, sample: 'resting' },
   { name: 'sessionMachine', file: 'services/session-gw/src/session-machine.ts', machine: sessionMachine, sample: 'connected' },
 ];

@@ -10,6 +10,9 @@ import {
   LeaderCore,
   LearnerCore,
   hexZxid,
+  roleLimits,
+  zabRoleMachine,
+  type RoleReport,
   type DurableState,
   type Effect,
   type Effects,
@@ -40,10 +43,16 @@ export interface Timing {
 
 const PROBE_TIMEOUT_MS = 200;
 
+/** A role stint's lifecycle machine (its initLimit and syncLimit), and how its host reports to it. */
+interface Stint {
+  actor: Actor<ReturnType<typeof zabRoleMachine>>;
+  report: RoleReport;
+}
+
 type Mode =
   | { kind: 'looking'; election: Actor<typeof electionMachine> }
-  | { kind: 'leading'; core: LeaderCore; history: History; serving?: LeaderServing }
-  | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number }
+  | { kind: 'leading'; core: LeaderCore; history: History; serving?: LeaderServing; stint: Stint }
+  | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number; stint: Stint }
   | { kind: 'idle' };
 
 export interface World {
@@ -146,6 +155,7 @@ export class Member {
   crash(): void {
     this.note('crashes');
     if (this.mode.kind === 'looking') this.mode.election.stop();
+    if (this.mode.kind === 'leading' || this.mode.kind === 'learning') this.mode.stint.actor.stop();
     this.proc.crash();
     this.disk.crash();
     this.mode = { kind: 'idle' };
@@ -268,7 +278,7 @@ export class Member {
       history,
     );
     this.rebuild();
-    this.mode = { kind: 'leading', core, history };
+    this.mode = { kind: 'leading', core, history, stint: this.stint('leader', core, (reason) => core.stepDown(reason)) };
     this.note(`leads (log to ${hexZxid(this.lastLogged)})`);
     this.input(core, () => core.start(this.now));
   }
@@ -287,9 +297,26 @@ export class Member {
       },
       this.durableState(),
     );
-    this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0 };
+    this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0, stint: this.stint(this.voter ? 'follower' : 'observer', core, (reason) => core.leave(reason)) };
     this.note(`${leader ? `follows ${leader}` : 'observes'} (log to ${hexZxid(this.lastLogged)})`);
-    this.input(core, () => core.start(this.now));
+    this.input(core, () => core.start());
+  }
+
+  /** The real lifecycle machine of a stint, on this process's timers: a limit that runs out ends the stint through its core. */
+  private stint(kind: 'leader' | 'follower' | 'observer', core: LeaderCore | LearnerCore, expire: (reason: string) => Effects): Stint {
+    let report!: RoleReport;
+    const actor = createActor(zabRoleMachine(kind), {
+      input: {
+        limits: roleLimits(this.w.timing),
+        host: (r) => {
+          report = r;
+          return { expire: (reason) => this.input(core, () => expire(reason)), stop: () => {} };
+        },
+      },
+      clock: this.timers,
+    });
+    actor.start();
+    return { actor, report };
   }
 
   private ended(): void {
@@ -305,6 +332,7 @@ export class Member {
     const m = this.mode;
     if (m.kind === 'leading') {
       this.input(m.core, () => m.core.tick(this.now));
+      this.live(m.stint, m.core.quorumHeardAt);
       // As LeaderRole: a tick that ended the role expires nothing.
       if (m.serving && this.mode === m && m.core.serving) {
         m.serving.tracker.touch(this.touched, this.now);
@@ -317,11 +345,18 @@ export class Member {
       this.touched.clear();
     } else if (m.kind === 'learning') {
       this.input(m.core, () => m.core.tick(this.now));
+      this.live(m.stint, m.core.lastHeard);
       if (this.touched.size > 0 && m.core.leader) {
         this.send(m.core.leader, { t: 'touch', sessions: [...this.touched] });
         this.touched.clear();
       }
     }
+  }
+
+  /** As the services' hosts on every tick: how long the stint has left before its syncLimit runs out. */
+  private live(stint: Stint, heard: number | undefined): void {
+    if (heard === undefined || stint.actor.getSnapshot().status !== 'active') return;
+    stint.report.live(Math.min(heard, this.now) + this.w.timing.syncLimit * this.w.timing.tickTime - this.now);
   }
 
   // ------------------------------------------------------------ effects
@@ -408,6 +443,7 @@ export class Member {
       case 'probeLeader':
         return this.probe(e.leader, e.epoch);
       case 'phase':
+        if (m.kind === 'leading' || m.kind === 'learning') m.stint.report.phase(e.phase, e.epoch);
         this.note(`${e.phase} in epoch ${e.epoch}`);
         if (e.phase === 'broadcast') {
           // Established: a quorum acknowledged this leader's epoch (one that only chose an epoch never led it).
@@ -417,6 +453,7 @@ export class Member {
         }
         return;
       case 'end':
+        if (m.kind === 'leading' || m.kind === 'learning') m.stint.report.end(e.reason);
         this.note(`ends its role: ${e.reason}`);
         return this.ended();
     }

@@ -40,11 +40,10 @@ export class AckTracker {
     return this.committed;
   }
 
-  /** Whether a quorum (the leader counts as heard) has been heard since `since`. */
-  quorumHeardSince(since: number, self: string): boolean {
-    let n = 0;
-    for (const v of this.voters) if (v === self || (this.heard.get(v) ?? -Infinity) >= since) n++;
-    return n >= quorumSize(this.voters.length);
+  /** The latest time by which a quorum had been heard: the quorum-th most recent. The leader (`self`) is always heard. */
+  quorumHeardAt(self: string): number {
+    const times = this.voters.map((v) => (v === self ? Infinity : (this.heard.get(v) ?? -Infinity))).sort((a, b) => b - a);
+    return times[quorumSize(this.voters.length) - 1]!;
   }
 
   /** The largest zxid acked by a quorum: the quorum-th largest ack. */

@@ -1,6 +1,7 @@
 export * from './quorum.js';
 export * from './election.js';
 export * from './election-machine.js';
+export * from './role-machine.js';
 export * from './history.js';
 export * from './acks.js';
 export * from './stream.js';

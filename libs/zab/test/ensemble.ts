@@ -1,9 +1,11 @@
+import { SimulatedClock, createActor } from 'xstate';
 import type { Broadcast, LogEntry, ToLeader, ToLearner } from '@zooid/protocol';
 import { History } from '../src/history.js';
 import type { DurableState, Effect, Effects } from '../src/core/effects.js';
 import { LeaderCore } from '../src/core/leader.js';
 import { LearnerCore } from '../src/core/learner.js';
 import { makeZxid } from '../src/quorum.js';
+import { roleLimits, zabRoleMachine, type RoleReport } from '../src/role-machine.js';
 
 export const timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
 
@@ -59,7 +61,9 @@ type Msg = { to: string; kind: 'learner'; msg: ToLearner } | { to: 'leader'; kin
  * message waits in `queue` until delivered, so a test can drop, reorder or
  * hold any of them. Effects are executed as a host would, at once: epochs
  * and logs are written and fsynced synchronously unless `slowDisk` holds the
- * fsync of a learner's log.
+ * fsync of a learner's log. Each learner stint runs under the real
+ * lifecycle machine on the ensemble's simulated clock, which keeps its
+ * initLimit and syncLimit as the services' hosts do.
  */
 export class Ensemble {
   readonly disks = new Map<string, Disk>();
@@ -70,6 +74,8 @@ export class Ensemble {
   readonly slowDisk = new Set<string>();
   now = 0;
   private attempt = 1;
+  private readonly clock = new SimulatedClock();
+  private readonly reports = new Map<LearnerCore, RoleReport>();
   readonly syncModes = new Map<string, string>();
 
   constructor(
@@ -90,7 +96,17 @@ export class Ensemble {
     const d = this.disks.get(id)!;
     const core = new LearnerCore({ id, voter, leader: voter ? this.leaderId : undefined, attempt: this.attempt++, leaderGoneMs: 1000, ...timing }, d.state());
     this.learners.set(id, core);
-    this.runLearner(id, core.start(this.now));
+    createActor(zabRoleMachine(voter ? 'follower' : 'observer'), {
+      clock: this.clock,
+      input: {
+        limits: roleLimits(timing),
+        host: (report) => {
+          this.reports.set(core, report);
+          return { expire: (reason) => this.runLearner(id, core.leave(reason)), stop: () => this.reports.delete(core) };
+        },
+      },
+    }).start();
+    this.runLearner(id, core.start());
     return core;
   }
 
@@ -139,7 +155,14 @@ export class Ensemble {
     const core = this.learners.get(id)!;
     for (const e of fx) {
       this.log(id).push(e);
+      const report = this.reports.get(core);
       switch (e.type) {
+        case 'phase':
+          report?.phase(e.phase, e.epoch);
+          break;
+        case 'end':
+          report?.end(e.reason);
+          break;
         case 'persistEpoch':
           if (e.kind === 'accepted') [d.acceptedEpoch, d.acceptedLeader] = [e.epoch, e.leader];
           else d.currentEpoch = e.epoch;
@@ -204,8 +227,13 @@ export class Ensemble {
     const step = opts.step ?? timing.tickTime / 2;
     for (let t = 0; t < ms; t += step) {
       this.now += step;
+      this.clock.increment(step);
       this.runLeader(this.leader.tick(this.now));
-      for (const [id, core] of this.learners) this.runLearner(id, core.tick(this.now));
+      for (const [id, core] of this.learners) {
+        this.runLearner(id, core.tick(this.now));
+        const heard = core.lastHeard;
+        if (heard !== undefined) this.reports.get(core)?.live(heard + timing.syncLimit * timing.tickTime - this.now);
+      }
       if (opts.deliver !== false) this.deliver(opts.keep);
     }
   }

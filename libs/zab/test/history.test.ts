@@ -98,10 +98,15 @@ describe('quorum commit', () => {
     expect(acks.commitPoint).toBe(0);
   });
 
-  it('knows when a quorum has gone quiet', () => {
-    const acks = new AckTracker(['1', '2', '3'], 0);
+  it('knows when a quorum was last heard, the leader always among it', () => {
+    const acks = new AckTracker(['1', '2', '3', '4', '5'], 0);
+    expect(acks.quorumHeardAt('1')).toBe(-Infinity);
     acks.ack('2', 1, 1000);
-    expect(acks.quorumHeardSince(500, '1')).toBe(true);
-    expect(acks.quorumHeardSince(1500, '1')).toBe(false);
+    acks.ack('3', 1, 400);
+    acks.ack('4', 1, 700);
+    expect(acks.quorumHeardAt('1')).toBe(700);
+    acks.ack('3', 1, 1200);
+    expect(acks.quorumHeardAt('1')).toBe(1000);
+    expect(new AckTracker(['1'], 0).quorumHeardAt('1')).toBe(Infinity);
   });
 });

@@ -118,13 +118,12 @@ describe('leader core: discovery', () => {
     expect(e.ended('1')).toMatch(/newer history/);
   });
 
-  it('steps down when no quorum synchronizes within initLimit', () => {
+  it('waits in discovery while no quorum comes, leaving initLimit to its lifecycle machine', () => {
     const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk() });
     e.startLeader();
-    e.advance(timing.initLimit * timing.tickTime);
+    e.advance(timing.tickTime * 100);
     expect(e.leader.phase).toBe('discovery');
-    e.advance(timing.tickTime);
-    expect(e.ended('1')).toMatch(/initLimit/);
+    expect(e.leader.quorumHeardAt).toBeUndefined();
   });
 });
 
@@ -296,7 +295,16 @@ describe('leader core: broadcast and commit', () => {
 
   it('once it stepped down, takes nothing more: proposals, acks and ticks are ignored', () => {
     const e = broadcasting();
-    expect(e.leader.stepDown('transaction log failed')).toEqual([{ type: 'end', reason: 'transaction log failed' }]);
+    const fx = e.leader.stepDown('transaction log failed');
+    // Its learners are sent away first, as a ZooKeeper leader's shutdown closes their connections.
+    expect(fx.at(-1)).toEqual({ type: 'end', reason: 'transaction log failed' });
+    expect(fx.slice(0, -1).map((x) => (x.type === 'send' ? [x.to, x.msg.t] : x.type)).sort()).toEqual([
+      ['2', 'goaway'],
+      ['3', 'goaway'],
+    ]);
+    e.queue.push(...fx.flatMap((x) => (x.type === 'send' ? [{ to: x.to, kind: 'learner' as const, msg: x.msg }] : [])));
+    e.deliver();
+    for (const id of ['2', '3']) expect(e.learners.get(id)!.ended, id).toBe(true);
     expect(e.leader.propose([entry(z(e.leader.epoch || 9, 1))])).toEqual([]);
     expect(e.leader.step({ t: 'ack', from: '2', epoch: 2, zxid: 0 }, 1)).toEqual([]);
     expect(e.leader.tick(10_000)).toEqual([]);
@@ -311,19 +319,24 @@ describe('leader core: broadcast and commit', () => {
     expect(seqs() - n).toBe(4);
   });
 
-  it('steps down when it has not heard a quorum within syncLimit', () => {
+  it('tells when a quorum was last heard, for the syncLimit its lifecycle machine keeps', () => {
     const e = broadcasting();
-    // Learners' acks are lost; the leader still hears itself.
-    e.advance(timing.syncLimit * timing.tickTime, { keep: (m) => m.kind !== 'leader' });
+    const start = e.now;
+    // Learners' acks are lost; the leader still hears itself, and the quorum's time stands still.
+    const heard = e.leader.quorumHeardAt!;
+    expect(heard).toBeLessThanOrEqual(start);
+    e.advance(timing.syncLimit * timing.tickTime * 3, { keep: (m) => m.kind !== 'leader' });
+    expect(e.leader.quorumHeardAt).toBe(heard);
     expect(e.leader.phase).toBe('broadcast');
-    e.advance(timing.tickTime, { keep: (m) => m.kind !== 'leader' });
-    expect(e.ended('1')).toMatch(/lost quorum/);
+    e.advance(timing.tickTime);
+    expect(e.leader.quorumHeardAt).toBeGreaterThan(start);
   });
 
-  it('keeps leading while one of three is silent', () => {
+  it('keeps hearing a quorum while one of three is silent', () => {
     const e = broadcasting();
     e.advance(timing.syncLimit * timing.tickTime * 3, { keep: (m) => !(m.kind === 'leader' && m.msg.from === '3') });
     expect(e.leader.phase).toBe('broadcast');
+    expect(e.leader.quorumHeardAt).toBeGreaterThan(e.now - timing.tickTime);
   });
 });
 

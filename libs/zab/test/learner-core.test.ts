@@ -44,13 +44,13 @@ function following(over: Partial<LearnerConfig> = {}, now = 0) {
 describe('learner core: handshake', () => {
   it('introduces itself with its epochs and last zxid, and repeats it each tick until answered', () => {
     const l = learner();
-    expect(toLeader(l.start(0), 'info')).toEqual([{ t: 'info', from: '2', attempt: A, voter: true, acceptedEpoch: 1, currentEpoch: 1, lastZxid: z(1, 2) }]);
+    expect(toLeader(l.start(), 'info')).toEqual([{ t: 'info', from: '2', attempt: A, voter: true, acceptedEpoch: 1, currentEpoch: 1, lastZxid: z(1, 2) }]);
     expect(toLeader(l.tick(250), 'info')).toHaveLength(1);
   });
 
   it('persists the accepted epoch before it acks the new epoch', () => {
     const l = learner();
-    l.start(0);
+    l.start();
     const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1);
     expect(fx.map((e) => e.type)).toEqual(['persistEpoch', 'phase', 'toLeader']);
     expect(fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2, leader: '1' });
@@ -59,7 +59,7 @@ describe('learner core: handshake', () => {
 
   it('ignores a newepoch below its accepted epoch, from a leader it did not elect, or of another attempt', () => {
     const l = learner({}, { acceptedEpoch: 3, currentEpoch: 1, lastLogged: 0 });
-    l.start(0);
+    l.start();
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1)).toEqual([]);
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 4, leader: '3', established: false }, 1)).toEqual([]);
     expect(l.step({ t: 'newepoch', attempt: A + 1, epoch: 4, leader: '1', established: false }, 1)).toEqual([]);
@@ -86,7 +86,7 @@ describe('learner core: handshake', () => {
     const seen = new EpochLeaders();
     // This member (3) chose epoch 2 as a would-be leader, or acked one: either way it accepted 2 from 3.
     const l = learner({ id: '2', leader: '1', epochLeaders: seen }, { acceptedEpoch: 2, acceptedLeader: '3', currentEpoch: 1, lastLogged: z(1, 2) });
-    l.start(0);
+    l.start();
     // Leader 1 picked 2 from a quorum without us: not yet established, it might still lose to 3.
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0)).toEqual([]);
     const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: true }, 0);
@@ -102,7 +102,7 @@ describe('learner core: handshake', () => {
 
   it('logs a sync of an epoch not yet established but applies none of it before uptodate, then what uptodate says is committed', () => {
     const l = learner();
-    l.start(0);
+    l.start();
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step(sync(2, { txns: [entry(z(1, 3)), entry(z(1, 4))], committed: 0 }), 0);
     const fx = l.installed(z(1, 4), 0);
@@ -118,7 +118,7 @@ describe('learner core: handshake', () => {
 
   it('installs the sync, then applies its commit point, makes the epoch current, and acks it — in that order', () => {
     const l = learner();
-    l.start(0);
+    l.start();
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     const fx = l.step(sync(2, { mode: 'trunc', truncTo: z(1, 1), txns: [entry(z(2, 1))], committed: z(2, 1) }), 0);
     expect(fx).toEqual([{ type: 'install', sync: expect.objectContaining({ mode: 'trunc', truncTo: z(1, 1) }) }]);
@@ -133,7 +133,7 @@ describe('learner core: handshake', () => {
 
   it('puts a sync sent in parts back together, and resyncs when a part was lost', () => {
     const l = learner();
-    l.start(0);
+    l.start();
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([1, 2]), txns: [], bytes: 4 }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([3]), txns: [entry(z(2, 1))], bytes: 4 }, 0);
@@ -150,7 +150,7 @@ describe('learner core: handshake', () => {
 
   it('takes broadcasts that arrived during the sync once it is installed', () => {
     const l = learner();
-    l.start(0);
+    l.start();
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.broadcast(bc(2, 1, [entry(z(2, 1))]), '1', 0);
     l.broadcast(bc(1, 9, [entry(z(1, 9))]), '1', 0);
@@ -159,11 +159,13 @@ describe('learner core: handshake', () => {
     expect(fx.filter((e) => e.type === 'log')).toEqual([{ type: 'log', entries: [entry(z(2, 1))] }]);
   });
 
-  it('leaves when no leader synchronized it within initLimit', () => {
+  it('repeats its handshake on every tick and leaves initLimit to its lifecycle machine', () => {
     const l = learner();
-    l.start(0);
-    expect(l.tick(timing.initLimit * timing.tickTime)).not.toContainEqual(expect.objectContaining({ type: 'end' }));
-    expect(l.tick(timing.initLimit * timing.tickTime + 1)).toContainEqual({ type: 'end', reason: 'no leader synchronized us within initLimit' });
+    l.start();
+    const fx = l.tick(timing.tickTime * 1000);
+    expect(fx).toContainEqual(expect.objectContaining({ type: 'toLeader', msg: expect.objectContaining({ t: 'info' }) }));
+    expect(fx).not.toContainEqual(expect.objectContaining({ type: 'end' }));
+    expect(l.lastHeard).toBeUndefined();
   });
 });
 
@@ -210,12 +212,15 @@ describe('learner core: broadcast', () => {
     expect(() => l.broadcast(bc(2, 1, [], z(2, 5)), '1', 10)).toThrow(/commit point .* beyond the last logged/);
   });
 
-  it('leaves a leader silent for syncLimit', () => {
+  it('tells when its leader was last heard, for the syncLimit its lifecycle machine keeps', () => {
     const l = following();
-    const limit = timing.syncLimit * timing.tickTime;
-    l.broadcast(bc(2, 1), '1', 100);
-    expect(l.tick(100 + limit)).not.toContainEqual(expect.objectContaining({ type: 'end' }));
-    expect(l.tick(100 + limit + 1)).toContainEqual({ type: 'end', reason: 'leader silent for syncLimit' });
+    const heard = l.lastHeard!;
+    l.broadcast(bc(2, 1), '1', heard + 100);
+    expect(l.lastHeard).toBe(heard + 100);
+    // A broadcast from another member is not the leader heard.
+    l.broadcast(bc(2, 2), '3', heard + 200);
+    expect(l.lastHeard).toBe(heard + 100);
+    expect(l.tick(heard + 100 + timing.syncLimit * timing.tickTime * 10)).not.toContainEqual(expect.objectContaining({ type: 'end' }));
   });
 
   it('leaves a leader that nobody answers for on the bus, once that lasted leaderGoneMs', () => {

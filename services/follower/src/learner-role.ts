@@ -11,6 +11,8 @@ export interface LearnerEvents {
   phase: (p: LearnerPhase, epoch: number) => void;
   /** The leader is gone or refused us: look for another. */
   lost: (reason: string) => void;
+  /** While broadcasting, on every tick: how long until the leader has been silent for syncLimit. */
+  live: (withinMs: number) => void;
   /** How the learner was brought up to date (diff, trunc or snap), for tests and logs. */
   synced?: (mode: string) => void;
   /** fsync timing for metrics (the learner's batches are the leader's, so no batch size). */
@@ -70,7 +72,6 @@ export class LearnerRole {
         attempt: randomInt(1, 2 ** 31),
         leaderGoneMs: LEADER_GONE_MS,
         tickTime: opts.tickTime,
-        initLimit: opts.initLimit,
         syncLimit: opts.syncLimit,
         epochLeaders: opts.epochLeaders,
       },
@@ -91,8 +92,8 @@ export class LearnerRole {
         if (!this.dropBroadcast()) this.run(() => this.core.broadcast(b, sender, Date.now()));
       }),
     );
-    this.timers.push(setInterval(() => this.run(() => this.core.tick(Date.now())), RETRY_MS));
-    this.run(() => this.core.start(Date.now()));
+    this.timers.push(setInterval(() => this.tick(), RETRY_MS));
+    this.run(() => this.core.start());
   }
 
   stop(): void {
@@ -102,6 +103,18 @@ export class LearnerRole {
     for (const s of this.subs) s.unsubscribe();
     this.served?.stop('learner stopped serving');
     this.partsProgress?.end();
+  }
+
+  /** The lifecycle machine's initLimit or syncLimit ran out: leave through the core. */
+  expire(reason: string): void {
+    if (!this.stopped) this.run(() => this.core.leave(reason));
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.run(() => this.core.tick(now));
+    const heard = this.core.lastHeard;
+    if (!this.stopped && heard !== undefined) this.events.live(heard + this.opts.syncLimit * this.opts.tickTime - now);
   }
 
   get sessionCount(): number {

@@ -1,6 +1,5 @@
 import { assign, sendTo, setup } from 'xstate';
-import { zabRoleMachine, type RoleHost } from '@zooid/leader';
-import { electionMachine, type ElectionEvent, type ElectionInput } from '@zooid/zab';
+import { electionMachine, zabRoleMachine, type ElectionEvent, type ElectionInput, type RoleHost, type RoleLimits } from '@zooid/zab';
 
 export interface MemberInput {
   id: string;
@@ -9,6 +8,7 @@ export interface MemberInput {
   /** Host of the leader role (when elected) or of the follower role. */
   lead: RoleHost;
   follow: (leader: string) => RoleHost;
+  limits: RoleLimits;
 }
 
 type MemberEvent = ElectionEvent | { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
@@ -70,7 +70,7 @@ export const memberMachine = setup({
       invoke: {
         src: 'leader',
         id: 'role',
-        input: ({ context }) => ({ host: context.lead }),
+        input: ({ context }) => ({ host: context.lead, limits: context.limits }),
         onDone: { target: 'looking', actions: { type: 'noteEnd', params: ({ event }) => event.output.reason } },
       },
     },
@@ -78,7 +78,7 @@ export const memberMachine = setup({
       invoke: {
         src: 'follower',
         id: 'role',
-        input: ({ context }) => ({ host: context.follow(context.leader) }),
+        input: ({ context }) => ({ host: context.follow(context.leader), limits: context.limits }),
         onDone: { target: 'looking', actions: { type: 'noteEnd', params: ({ event }) => event.output.reason } },
       },
     },

@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
-import { EpochLeaders } from '@zooid/zab';
+import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
@@ -49,6 +49,14 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
       plumbing.announce();
     };
 
+  const stint = (r: LeaderRole | LearnerRole): RoleStint => ({
+    expire: (reason: string) => r.expire(reason),
+    stop: () => {
+      r.stop();
+      if (role === r) role = undefined;
+    },
+  });
+
   const actor = createActor(memberMachine, {
     input: {
       id: opts.id,
@@ -57,23 +65,18 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
         log.info({ round, proposal: own }, 'looking');
         return { self: opts.id, voters, own, round, publish: publishVote };
       },
-      lead: ({ phase, end }) => {
-        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end, metrics });
+      limits: roleLimits(opts),
+      lead: ({ phase, end, live }: RoleReport): RoleStint => {
+        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end, live, metrics });
         role = r;
         r.start();
-        return () => {
-          r.stop();
-          if (role === r) role = undefined;
-        };
+        return stint(r);
       },
-      follow: (leader) => ({ phase, end }) => {
-        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end, metrics });
+      follow: (leader: string) => ({ phase, end, live }: RoleReport): RoleStint => {
+        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end, live, metrics });
         role = r;
         r.start();
-        return () => {
-          r.stop();
-          if (role === r) role = undefined;
-        };
+        return stint(r);
       },
     },
     inspect: inspect.observer(),

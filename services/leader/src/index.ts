@@ -1,4 +1,3 @@
-export * from './machine.js';
 export * from './pipeline.js';
 export * from './sessions.js';
 export * from './member-store.js';

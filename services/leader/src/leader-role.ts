@@ -37,6 +37,8 @@ export interface LeaderEvents {
   phase: (p: LeaderPhase, epoch: number) => void;
   /** The leader cannot go on (no quorum, a better history exists, disk failure). */
   stepDown: (reason: string) => void;
+  /** While broadcasting, on every tick: how long until a quorum has been silent for syncLimit. */
+  live: (withinMs: number) => void;
   metrics?: RoleMetrics;
 }
 
@@ -84,8 +86,6 @@ export class LeaderRole {
         id: opts.id,
         voters: opts.voters,
         tickTime: opts.tickTime,
-        initLimit: opts.initLimit,
-        syncLimit: opts.syncLimit,
         maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
         epochLeaders: opts.epochLeaders,
       },
@@ -115,6 +115,11 @@ export class LeaderRole {
     for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
     this.clients?.served.stop('leader stepped down');
+  }
+
+  /** The lifecycle machine's initLimit or syncLimit ran out: step down through the core. */
+  expire(reason: string): void {
+    if (!this.stopped) this.run(() => this.core.stepDown(reason));
   }
 
   get sessionCount(): number {
@@ -176,7 +181,11 @@ export class LeaderRole {
   private tick(): void {
     const now = Date.now();
     this.run(() => this.core.tick(now));
-    if (this.stopped || !this.clients) return;
+    if (this.stopped) return;
+    // The leader counts as heard now, so a lone voter is always live.
+    const heard = this.core.quorumHeardAt;
+    if (heard !== undefined) this.events.live(Math.min(heard, now) + this.opts.syncLimit * this.opts.tickTime - now);
+    if (!this.clients) return;
     const { pipeline, preparer } = this.clients;
     for (const id of this.tracker.expired(now)) {
       this.log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');

@@ -1,5 +1,5 @@
 import { setup } from 'xstate';
-import { zabRoleMachine, type RoleHost } from '@zooid/leader';
+import { zabRoleMachine, type ZabRoleInput } from '@zooid/zab';
 
 /** How long an observer rests between a stint that ended and the next. */
 export const RETRY_MS = 500;
@@ -11,18 +11,18 @@ export const RETRY_MS = 500;
  */
 export const observerProcessMachine = setup({
   types: {
-    input: {} as { host: RoleHost },
-    context: {} as { host: RoleHost },
+    input: {} as ZabRoleInput,
+    context: {} as ZabRoleInput,
     events: {} as { type: 'STOP' },
   },
   actors: { role: zabRoleMachine('observer') },
   delays: { retry: RETRY_MS },
 }).createMachine({
   id: 'observerProcess',
-  context: ({ input }) => ({ host: input.host }),
+  context: ({ input }) => input,
   initial: 'observing',
   states: {
-    observing: { invoke: { src: 'role', id: 'role', input: ({ context }) => ({ host: context.host }), onDone: 'resting' } },
+    observing: { invoke: { src: 'role', id: 'role', input: ({ context }) => context, onDone: 'resting' } },
     resting: { after: { retry: 'observing' } },
     stopped: { type: 'final' },
   },

@@ -3,7 +3,7 @@ import { MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zo
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { LearnerRole } from '@zooid/follower';
 import { closeBus, connectBus, type BusConfig, type Logger } from '@zooid/runtime';
-import { EpochLeaders } from '@zooid/zab';
+import { EpochLeaders, roleLimits } from '@zooid/zab';
 import { observerProcessMachine } from './observer-machine.js';
 
 export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
@@ -42,7 +42,8 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
 
   const actor = createActor(observerProcessMachine, {
     input: {
-      host: ({ phase, end }) => {
+      limits: roleLimits(opts),
+      host: ({ phase, end, live }) => {
         const r = new LearnerRole({ ...opts, voters: [], voter: false, epochLeaders }, store, nc, log, {
           phase: (p, e) => {
             phase(p, e);
@@ -53,11 +54,12 @@ export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{
             end(reason);
             announce();
           },
+          live,
           metrics,
         });
         role = r;
         r.start();
-        return () => r.stop();
+        return { expire: (reason) => r.expire(reason), stop: () => r.stop() };
       },
     },
     inspect: inspect.observer('observer'),

@@ -64,10 +64,9 @@ export interface DurableState {
   lastLogged: number;
 }
 
-/** Timing of a role, in ms, as ZooKeeper configures it in ticks. */
+/** What a core times by itself, as ZooKeeper configures it: tickTime in ms, syncLimit in ticks. */
 export interface ZabTiming {
   tickTime: number;
-  initLimit: number;
   syncLimit: number;
 }
 

@@ -4,11 +4,13 @@ import { assert } from '../assert.js';
 import type { SyncPlan } from '../history.js';
 import { epochOf, isQuorum } from '../quorum.js';
 import { BroadcastWindow, DEFAULT_STREAM_LIMITS, broadcastBytes, type StreamLimits } from '../stream.js';
-import type { DurableState, Effects, HistoryView, ZabPhase, ZabTiming } from './effects.js';
+import type { DurableState, Effects, HistoryView, ZabPhase } from './effects.js';
 import { checkAppend, checkQuorum, checkTransition, type EpochLeaders, type Facts } from './invariants.js';
 import { splitBySize } from './split.js';
 
-export interface LeaderConfig extends ZabTiming {
+export interface LeaderConfig {
+  /** ms; the heartbeat goes out every half tick. */
+  tickTime: number;
   id: string;
   voters: readonly string[];
   /** Bytes of proposals one message may carry (the bus's max payload less an envelope): larger runs are split. */
@@ -69,7 +71,6 @@ export class LeaderCore {
   private readonly synced = new Set<string>();
   private acceptedEpoch: number;
   private currentEpoch: number;
-  private started = 0;
 
   constructor(
     private readonly config: LeaderConfig,
@@ -103,7 +104,6 @@ export class LeaderCore {
 
   /** Begins discovery; the leader is its own first learner. */
   start(now: number): Effects {
-    this.started = now;
     const fx: Effects = [{ type: 'phase', phase: 'discovery', epoch: 0 }];
     return fx.concat(
       this.step(
@@ -143,21 +143,23 @@ export class LeaderCore {
     }
   }
 
-  /** Time passes: initLimit while establishing the epoch, syncLimit and the heartbeat while broadcasting. */
+  /**
+   * Time passes: the heartbeat while broadcasting. The limits on how long
+   * establishing may take and how long a quorum may stay silent are the
+   * lifecycle machine's timers (zabRoleMachine), fed by `quorumHeardAt`.
+   */
   tick(now: number): Effects {
     const s = this.state;
-    if (s.phase === 'ended') return [];
-    const { tickTime, initLimit, syncLimit } = this.config;
-    if (s.phase !== 'broadcast') {
-      if (now - this.started > initLimit * tickTime) return this.end(`no quorum synchronized within initLimit (${initLimit} ticks)`);
-      return [];
-    }
-    if (!s.acks.quorumHeardSince(now - syncLimit * tickTime, this.config.id)) {
-      return this.end(`lost quorum: not heard from a quorum within syncLimit (${syncLimit} ticks)`);
-    }
+    if (s.phase !== 'broadcast') return [];
     // Heartbeat: an empty broadcast when nothing else went out this half tick.
-    if (now - s.lastPublish >= Math.floor(tickTime / 2)) return this.flush(now);
+    if (now - s.lastPublish >= Math.floor(this.config.tickTime / 2)) return this.flush(now);
     return [];
+  }
+
+  /** While broadcasting, the latest time by which a quorum of voters (this leader always among them) had been heard. */
+  get quorumHeardAt(): number | undefined {
+    const s = this.state;
+    return s.phase === 'broadcast' ? s.acks.quorumHeardAt(this.config.id) : undefined;
   }
 
   /**
@@ -386,8 +388,15 @@ export class LeaderCore {
   }
 
   private end(reason: string): Effects {
+    // As a ZooKeeper leader's shutdown closes its learners' connections: they look again at once, rather
+    // than wait out their limits on a stint that is over (and answer a looking member that we still lead).
+    const fx: Effects = [];
+    for (const [id, l] of this.learners) {
+      if (id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'goaway', attempt: l.attempt, reason: `the leader stepped down: ${reason}` } });
+    }
     this.state = { phase: 'ended', reason };
-    return [{ type: 'end', reason }];
+    fx.push({ type: 'end', reason });
+    return fx;
   }
 
   private facts(): Facts {

@@ -57,7 +57,6 @@ export class LearnerCore {
   private currentEpoch: number;
   private lastLogged: number;
   private committed = 0;
-  private started = 0;
 
   constructor(
     private readonly config: LearnerConfig,
@@ -95,8 +94,7 @@ export class LearnerCore {
   }
 
   /** Introduces us to the leader. */
-  start(now: number): Effects {
-    this.started = now;
+  start(): Effects {
     return [this.info()];
   }
 
@@ -128,7 +126,7 @@ export class LearnerCore {
         return fx;
       }
       case 'goaway':
-        return this.end(`leader refused: ${m.reason}`);
+        return this.end(`the leader sent us away: ${m.reason}`);
       case 'resent': {
         if ((s.phase !== 'synced' && s.phase !== 'broadcast') || m.epoch !== s.epoch) return [];
         const fx: Effects = [];
@@ -213,24 +211,32 @@ export class LearnerCore {
     return [];
   }
 
-  /** Time passes: handshake retries and initLimit before broadcast; resend asks, silence and liveness after. */
+  /**
+   * Time passes: handshake retries before broadcast; resend asks and the
+   * liveness probe after. How long the handshake may take and how long the
+   * leader may stay silent are the lifecycle machine's timers
+   * (zabRoleMachine), fed by `lastHeard`.
+   */
   tick(now: number): Effects {
     const s = this.state;
     if (s.phase === 'ended') return [];
-    const { tickTime, initLimit, syncLimit } = this.config;
     if (s.phase === 'broadcast') {
       const fx = this.askResend(now);
       if (this.ended) return fx;
-      if (now - s.lastHeard > syncLimit * tickTime) return fx.concat(this.end('leader silent for syncLimit'));
       return fx.concat([{ type: 'probeLeader', leader: s.leader, epoch: s.epoch }]);
     }
     const fx = s.phase === 'synced' ? this.askResend(now) : [];
     if (this.ended) return fx;
-    if (now - this.started > initLimit * tickTime) return fx.concat(this.end('no leader synchronized us within initLimit'));
     // At-most-once delivery: repeat the handshake step we are waiting on.
     if (s.phase === 'discovery') fx.push(this.info());
     if (s.phase === 'synced') fx.push(this.acknl(s.epoch));
     return fx;
+  }
+
+  /** While broadcasting, when the leader was last heard. */
+  get lastHeard(): number | undefined {
+    const s = this.state;
+    return s.phase === 'broadcast' ? s.lastHeard : undefined;
   }
 
   /** The host cannot go on (its log or a sync failed): the role ends. */
