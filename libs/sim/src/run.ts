@@ -59,6 +59,8 @@ const TIMING: Timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
 
 /** One seeded run: an ensemble of real cores, replicas and trees under faults, clients recording what they saw, then the checker. */
 export async function runSeed(o: RunOptions): Promise<RunResult> {
+  // A seed runs to its end on microtasks alone; one real turn first lets a host (vitest's worker RPC) breathe between seeds.
+  await new Promise((resolve) => setImmediate(resolve));
   const rng = new Rng(o.seed);
   const nVoters = o.voters ?? rng.pick([3, 3, 5]);
   const nObservers = o.observers ?? rng.int(0, 1);
