@@ -1,17 +1,6 @@
-import {
-  Err,
-  OpCode,
-  JuteReader,
-  decodeConnectResponse,
-  decodeReply,
-  encodeRequest,
-  readReplyHeader,
-  type LearnerToGw,
-  type WatcherEvent,
-} from '@zooid/protocol';
-import type { SimBus } from './bus.js';
+import { Err, OpCode, JuteReader, decodeConnectResponse, decodeReply, encodeRequest, readReplyHeader, type WatcherEvent } from '@zooid/protocol';
+import type { GatewayPeer, SimGateway } from './gateway.js';
 import type { ClientEvent, HistOp, ZOp } from './history.js';
-import type { SimMsg } from './messages.js';
 import { Proc } from './process.js';
 import type { Rng } from './rng.js';
 import type { Scheduler } from './scheduler.js';
@@ -23,14 +12,8 @@ const CONNECT_TIMEOUT_MS = 500;
 const KEYS = ['/k0', '/k1', '/k2', '/k3'];
 
 export interface ClientOptions {
-  /** The planted defect: the gateway forgets the client's last zxid when it reconnects. */
-  forgetLastZxid?: boolean;
-  /** The planted defect: the gateway writes a batch's replies before its watch events. */
-  replyBeforeWatch?: boolean;
   /** Requests in flight at once. */
   pipeline: number;
-  /** Chance per 50 ms that the gateway moves the session to another learner. */
-  moves: number;
 }
 
 interface Pending {
@@ -39,24 +22,22 @@ interface Pending {
 }
 
 /**
- * A ZooKeeper client and its gateway in one simulated process: it speaks the
- * real wire encoding (jute requests and replies, ConnectRequest/Response) to a
- * member's real Replica over the simulated bus, reconnects elsewhere with its
- * session and last zxid when its connection fails, and records every call and
- * every reply and watch event it receives.
+ * A ZooKeeper client as a simulated process: it speaks the real wire
+ * encoding (jute requests and replies, ConnectRequest/Response) over a TCP
+ * connection to one of the simulated gateways, reconnects through any of
+ * them with its session and last zxid when its connection fails, and
+ * records every call and every reply and watch event it receives.
  */
-export class SimClient {
+export class SimClient implements GatewayPeer {
   readonly proc: Proc;
   private session = 0n;
   private passwd: Uint8Array = new Uint8Array(16);
   private lastZxid = 0;
+  /** This client's connections, counted for the history; the gateway numbers its own. */
   private conn = 0;
-  private member?: string;
+  private gw?: { gateway: SimGateway; n: number };
   private connected = false;
   private xid = 0;
-  /** Batches are numbered per learner, as the gateway numbers its stream to each. */
-  private readonly seq = new Map<string, number>();
-  private readonly inSeq = new Map<string, number>();
   private pending: Pending[] = [];
   private stopped = false;
   private n = 0;
@@ -64,26 +45,18 @@ export class SimClient {
   constructor(
     readonly id: string,
     private readonly sched: Scheduler,
-    private readonly bus: SimBus<SimMsg>,
     private readonly rng: Rng,
-    private readonly members: readonly string[],
+    private readonly gateways: readonly SimGateway[],
     private readonly ops: HistOp[],
     private readonly events: ClientEvent[],
     private readonly opts: ClientOptions,
   ) {
     this.proc = new Proc(id, sched);
-    bus.attach(this.proc, (from, msg) => this.receive(from, msg));
   }
 
   start(): void {
     this.reconnect();
     this.every(50, () => this.work());
-    this.every(100, () => {
-      if (!this.connected || !this.member) return;
-      this.send({ t: 'touch', sessions: [this.session] });
-      // The stream announces its last number, so a lost last batch shows without waiting for the next one.
-      this.send({ t: 'gw', seq: this.seq.get(this.member) ?? 0, entries: [] });
-    });
   }
 
   /** No new requests; what is in flight still completes or times out. */
@@ -102,32 +75,23 @@ export class SimClient {
     });
   }
 
-  private send(msg: SimMsg): void {
-    this.bus.send(this.id, this.member!, structuredClone(msg));
-  }
-
-  private gw(entries: Extract<SimMsg, { t: 'gw' }>['entries']): void {
-    const seq = (this.seq.get(this.member!) ?? 0) + 1;
-    this.seq.set(this.member!, seq);
-    this.send({ t: 'gw', seq, entries });
-  }
-
   private reconnect(): void {
     this.connected = false;
-    this.member = this.rng.pick(this.members);
     this.conn++;
-    this.inSeq.delete(this.member);
-    const lastZxidSeen = this.opts.forgetLastZxid ? 0 : this.lastZxid;
-    this.gw([['c', this.conn, { lastZxidSeen, timeOut: 1500, sessionId: this.session, passwd: this.passwd, readOnly: false, hasReadOnlyByte: true, ip: '10.0.0.1' }]]);
+    const gateway = this.rng.pick(this.gateways);
+    const n = gateway.connect(this, { lastZxidSeen: this.lastZxid, timeOut: 1500, sessionId: this.session, passwd: this.passwd, readOnly: false, hasReadOnlyByte: true });
+    this.gw = n === undefined ? undefined : { gateway, n };
     const conn = this.conn;
-    this.proc.after(CONNECT_TIMEOUT_MS, () => {
+    // Refused at once when the gateway is down; otherwise a connect that does not complete in time is given up.
+    this.proc.after(n === undefined ? 0 : CONNECT_TIMEOUT_MS, () => {
       if (this.conn === conn && !this.connected) this.lost();
     });
   }
 
-  /** The connection is gone: what was in flight has an unknown outcome; try elsewhere. */
+  /** The connection is gone: what was in flight has an unknown outcome; try again. */
   private lost(): void {
-    if (this.member && this.connected) this.gw([['d', this.conn, this.session]]);
+    if (this.gw) this.gw.gateway.hangUp(this.gw.n);
+    this.gw = undefined;
     for (const p of this.pending) p.op.ret = undefined;
     this.pending = [];
     this.connected = false;
@@ -137,12 +101,34 @@ export class SimClient {
     });
   }
 
+  closed(n: number): void {
+    if (this.gw?.n !== n) return;
+    this.gw = undefined;
+    this.lost();
+  }
+
+  frame(n: number, body: Uint8Array): void {
+    if (this.gw?.n !== n) return;
+    if (!this.connected) return this.connectResponse(body);
+    this.reply(body);
+  }
+
+  private connectResponse(body: Uint8Array): void {
+    const resp = decodeConnectResponse(body);
+    if (resp.sessionId === 0n) {
+      // The session expired: the gateway closes the connection, and the next one makes a new session, as an application would.
+      this.session = 0n;
+      return;
+    }
+    this.session = resp.sessionId;
+    this.passwd = resp.passwd;
+    this.connected = true;
+  }
+
   private work(): void {
     if (!this.connected) return;
     const head = this.pending[0];
     if (head && this.sched.now - head.op.call > REQUEST_TIMEOUT_MS) return this.lost();
-    // Now and then the gateway moves the session to another learner, as when it rebalances or goes away.
-    if (this.rng.chance(this.opts.moves)) return this.lost();
     if (this.stopped || this.pending.length >= this.opts.pipeline || !this.rng.chance(0.5)) return;
     this.issue(this.pickOp());
   }
@@ -196,45 +182,7 @@ export class SimClient {
         break;
     }
     this.pending.push({ op, opcode });
-    this.gw([['r', this.conn, this.session, frame]]);
-  }
-
-  private receive(from: string, msg: SimMsg): void {
-    if (msg.t !== 'out' || from !== this.member) return;
-    const prev = this.inSeq.get(from);
-    // A lost batch from the learner, seen by the next batch or announced number: the gateway closes the connection, as the real one does.
-    if (msg.entries.length === 0) {
-      if (prev !== undefined && msg.seq > prev) this.lost();
-      return;
-    }
-    if (msg.seq === 0) return this.lost();
-    this.inSeq.set(from, msg.seq);
-    if (prev !== undefined && msg.seq !== prev + 1) return this.lost();
-    const entries = this.opts.replyBeforeWatch ? [...msg.entries.filter((e) => !isNotification(e)), ...msg.entries.filter(isNotification)] : msg.entries;
-    for (const e of entries) this.entry(e);
-  }
-
-  private entry(e: LearnerToGw): void {
-    if (e[0] === 'X') return this.lost();
-    if (e[1] !== this.conn) return;
-    switch (e[0]) {
-      case 'c': {
-        const resp = decodeConnectResponse(e[3]);
-        if (resp.sessionId === 0n) {
-          // The session expired: a new one, as an application would make.
-          this.session = 0n;
-          return;
-        }
-        this.session = resp.sessionId;
-        this.passwd = resp.passwd;
-        this.connected = true;
-        return;
-      }
-      case 'x':
-        return this.lost();
-      case 'o':
-        return this.reply(e[2]);
-    }
+    this.gw!.gateway.request(this.gw!.n, frame);
   }
 
   private reply(body: Uint8Array): void {
@@ -271,8 +219,4 @@ export class SimClient {
       this.lastZxid = Math.max(this.lastZxid, hdr.zxid);
     }
   }
-}
-
-function isNotification(e: LearnerToGw): boolean {
-  return e[0] === 'o' && Buffer.from(e[2].buffer, e[2].byteOffset, 4).readInt32BE(0) === -1;
 }

@@ -1,4 +1,4 @@
-import { OpCode, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote } from '@zooid/protocol';
+import { BatchNumbers, OpCode, SeriesGaps, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote } from '@zooid/protocol';
 import { SessionTracker, WritePipeline } from '@zooid/leader';
 import { Replica } from '@zooid/replica';
 import { createActor, type Actor } from 'xstate';
@@ -92,8 +92,9 @@ export class Member {
   private busy = false;
   private flushing = false;
   private touched = new Set<bigint>();
-  private readonly outSeq = new Map<string, number>();
-  private readonly inSeq = new Map<string, number>();
+  /** The replica's gateway streams, with the services' own numbering (serveReplica's), new with each replica. */
+  private numbers!: BatchNumbers;
+  private gaps!: SeriesGaps;
   serving = false;
 
   constructor(
@@ -139,8 +140,7 @@ export class Member {
     for (const r of this.disk.records()) this.entries.push(decodeEntry(r));
     this.epochLeaders = new EpochLeaders();
     this.touched.clear();
-    this.inSeq.clear();
-    this.outSeq.clear();
+
     this.next();
     this.every(this.w.timing.tickTime / 2, () => this.tick());
   }
@@ -330,6 +330,8 @@ export class Member {
 
   private tick(): void {
     const m = this.mode;
+    // After traffic, each gateway hears our last batch number: a lost last batch shows within a heartbeat.
+    if (this.serving && this.replica) for (const [gw, seq, series] of this.numbers.heartbeats()) this.send(gw, { t: 'out', series, seq, entries: [] });
     if (m.kind === 'leading') {
       this.input(m.core, () => m.core.tick(this.now));
       this.live(m.stint, m.core.quorumHeardAt);
@@ -516,6 +518,8 @@ export class Member {
     const tree = this.snap ? decodeSnapshot(this.snap.bytes) : new DataTree();
     this.applied = tree.lastZxid;
     this.lifeKey = `${this.id}#${this.lives++}`;
+    this.numbers = new BatchNumbers(this.w.timing.tickTime / 2, () => this.rng.u32());
+    this.gaps = new SeriesGaps();
     this.w.record.applied.set(this.lifeKey, []);
     this.replica = new Replica(
       {
@@ -526,9 +530,8 @@ export class Member {
         tree: {},
         forward: (entries) => this.forward(entries),
         send: (gw, entries) => {
-          const seq = (this.outSeq.get(gw) ?? 0) + 1;
-          this.outSeq.set(gw, seq);
-          this.send(gw, { t: 'out', seq, entries });
+          const seq = this.numbers.next(gw);
+          this.send(gw, { t: 'out', series: this.numbers.seriesOf(gw), seq, entries });
         },
         warn: () => {},
         lastLogged: () => this.lastLogged,
@@ -588,7 +591,7 @@ export class Member {
         return;
       case 'toLearner': {
         if (m.kind !== 'learning') return;
-        const ok = from === m.core.leader || (msg.msg.t === 'newepoch' && msg.msg.leader === from);
+        const ok = from === (msg.msg.t === 'newepoch' ? msg.msg.leader : m.core.speaker);
         if (ok) this.input(m.core, () => m.core.step(msg.msg, this.now));
         return;
       }
@@ -616,8 +619,9 @@ export class Member {
         for (const s of msg.sessions) this.touched.add(s);
         return;
       case 'gw':
-        return this.fromGateway(from, msg.seq, msg.entries);
+        return this.fromGateway(from, msg.series, msg.seq, msg.entries);
       case 'out':
+      case 'stopped':
         return;
     }
   }
@@ -632,27 +636,16 @@ export class Member {
     if (fresh.length > 0) this.commitTo(fresh.at(-1)![0]);
   }
 
-  private fromGateway(gw: string, seq: number, entries: GwToLearner[]): void {
-    const prev = this.inSeq.get(gw);
-    if (entries.length === 0) {
-      // A heartbeat: the gateway's last number, and ours back.
-      if (prev !== undefined && seq > prev && this.replica) {
-        this.inSeq.set(gw, seq);
-        this.replica.dropGateway(gw, 'batches from the gateway were lost');
-      }
-      this.send(gw, { t: 'out', seq: this.outSeq.get(gw) ?? 0, entries: [] });
-      return;
-    }
-    this.inSeq.set(gw, seq);
+  /** As serveReplica: a gap closes the gateway's connections here; a gateway that started over hears us from a new series. */
+  private fromGateway(gw: string, series: number, seq: number, entries: GwToLearner[]): void {
     for (const e of entries) if (e[0] === 'r') this.touched.add(e[2]);
     if (!this.serving || !this.replica) {
-      this.send(gw, { t: 'out', seq: 0, entries: [['X', 0, 'not serving']] });
+      if (entries.length > 0) this.send(gw, { t: 'stopped' });
       return;
     }
-    if (prev !== undefined && seq !== prev + 1) {
-      this.replica.dropGateway(gw, 'batches from the gateway were lost');
-      return;
-    }
+    const heard = this.gaps.check(gw, series, seq, entries.length === 0);
+    if (heard.newSeries) this.numbers.restart(gw);
+    if (heard.gap) return this.replica.dropGateway(gw, 'batches from the gateway were lost');
     this.replica.fromGateway(gw, entries);
   }
 

@@ -13,6 +13,8 @@ export type SimMsg =
   | { t: 'fwd'; attempt: number; seq: number; entries: Forwarded[] }
   /** Gateway → member → leader: sessions with a live connection. */
   | { t: 'touch'; sessions: bigint[] }
-  /** Gateway ↔ learner batches, numbered per sender so a lost batch shows. */
-  | { t: 'gw'; seq: number; entries: GwToLearner[] }
-  | { t: 'out'; seq: number; entries: LearnerToGw[] };
+  /** Gateway ↔ learner batches, numbered in series per sender and receiver so a lost batch shows. */
+  | { t: 'gw'; series: number; seq: number; entries: GwToLearner[] }
+  | { t: 'out'; series: number; seq: number; entries: LearnerToGw[] }
+  /** Learner → gateway: not serving (as its announcement tells the gateways): move what is pinned here. */
+  | { t: 'stopped' };

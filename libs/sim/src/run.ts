@@ -1,5 +1,6 @@
 import { CALM, SimBus, type BusFaults } from './bus.js';
 import { SimClient } from './client.js';
+import { SimGateway } from './gateway.js';
 import { check } from './check.js';
 import { emptyRecord, type History, type Violation } from './history.js';
 import { Member, type Defects, type Timing } from './member.js';
@@ -13,13 +14,14 @@ export interface RunOptions {
   steps?: number;
   voters?: number;
   observers?: number;
+  gateways?: number;
   clients?: number;
   defects?: Defects & { forgetLastZxid?: boolean; replyBeforeWatch?: boolean };
   /** Relative weights of the kinds of fault (default DEFAULT_MIX). */
   mix?: FaultMix;
   /** Share of member faults aimed at the current leader (default 1/3). */
   leaderBias?: number;
-  /** Chance per 50 ms that a client's session moves to another learner (default 1%). */
+  /** Chance per 50 ms that a gateway moves a connection's session to another learner (default 1%). */
   clientMoves?: number;
   /** Replays only these faults of the seed's schedule (by index), to shrink a failing trace. */
   only?: ReadonlySet<number>;
@@ -35,7 +37,9 @@ export type Fault =
   | { at: number; kind: 'slow'; member: string; to?: string; extraMs: number; ms: number }
   | { at: number; kind: 'partition'; groups: string[][]; ms: number }
   | { at: number; kind: 'cut'; from: string; to: string; ms: number }
-  | { at: number; kind: 'bus-restart'; downMs: number };
+  | { at: number; kind: 'bus-restart'; downMs: number }
+  /** A gateway dies with its connections; its clients reconnect through another, or through it once it is back. */
+  | { at: number; kind: 'gateway-crash'; gateway: string; downMs: number };
 
 export interface RunResult {
   seed: number;
@@ -64,6 +68,7 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   const rng = new Rng(o.seed);
   const nVoters = o.voters ?? rng.pick([3, 3, 5]);
   const nObservers = o.observers ?? rng.int(0, 1);
+  const nGateways = o.gateways ?? rng.int(1, 2);
   const nClients = o.clients ?? 4;
   const steps = o.steps ?? 100;
   const sched = new Scheduler();
@@ -99,12 +104,20 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   };
   const ops: History['ops'] = [];
   const events: History['events'] = [];
-  const clients = Array.from(
-    { length: nClients },
-    (_, i) => new SimClient(`c${i + 1}`, sched, bus, rng.fork(), members, ops, events, { pipeline: 3, moves: o.clientMoves ?? 0.01, forgetLastZxid: o.defects?.forgetLastZxid, replyBeforeWatch: o.defects?.replyBeforeWatch }),
+  const gateways = Array.from(
+    { length: nGateways },
+    (_, i) => new SimGateway(`g${i + 1}`, sched, bus, rng.fork(), members, { moves: o.clientMoves ?? 0.01, forgetLastZxid: o.defects?.forgetLastZxid, replyBeforeWatch: o.defects?.replyBeforeWatch }),
   );
+  const clients = Array.from({ length: nClients }, (_, i) => new SimClient(`c${i + 1}`, sched, rng.fork(), gateways, ops, events, { pipeline: 3 }));
 
-  const faults = schedule(faultRng, members, steps * TIMING.tickTime, o.mix ?? DEFAULT_MIX, o.leaderBias ?? 1 / 3);
+  const faults = schedule(
+    faultRng,
+    members,
+    gateways.map((g) => g.id),
+    steps * TIMING.tickTime,
+    o.mix ?? DEFAULT_MIX,
+    o.leaderBias ?? 1 / 3,
+  );
   const applied: number[] = [];
   faults.forEach((f, i) => {
     if (o.only && !o.only.has(i)) return;
@@ -144,11 +157,19 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
       case 'bus-restart':
         bus.restart(f.downMs);
         return;
+      case 'gateway-crash': {
+        const g = gateways.find((x) => x.id === f.gateway)!;
+        if (!g.proc.alive) return;
+        g.crash();
+        sched.after(f.downMs, () => g.restart());
+        return;
+      }
     }
   }
 
   try {
     for (const m of byId.values()) m.start();
+    for (const g of gateways) g.start();
     await sched.runUntilAsync(1000);
     bus.faults = faulty;
     for (const c of clients) c.start();
@@ -183,10 +204,10 @@ export type FaultKind = Fault['kind'];
 /** How often each kind of fault is drawn, relative to the others. */
 export type FaultMix = Record<FaultKind, number>;
 
-export const DEFAULT_MIX: FaultMix = { crash: 30, 'crash-many': 10, pause: 10, slow: 5, partition: 15, cut: 15, 'bus-restart': 15 };
+export const DEFAULT_MIX: FaultMix = { crash: 30, 'crash-many': 10, pause: 10, slow: 5, partition: 15, cut: 15, 'bus-restart': 15, 'gateway-crash': 10 };
 
 /** The seed's faults: drawn up front from their own generator, so a subset can be replayed exactly. */
-function schedule(rng: Rng, members: readonly string[], span: number, mix: FaultMix, leaderBias: number): Fault[] {
+function schedule(rng: Rng, members: readonly string[], gateways: readonly string[], span: number, mix: FaultMix, leaderBias: number): Fault[] {
   const faults: Fault[] = [];
   const kinds = Object.entries(mix) as [FaultKind, number][];
   const total = kinds.reduce((n, [, w]) => n + w, 0);
@@ -227,6 +248,9 @@ function schedule(rng: Rng, members: readonly string[], span: number, mix: Fault
         break;
       case 'bus-restart':
         faults.push({ at, kind, downMs: rng.int(10, 500) });
+        break;
+      case 'gateway-crash':
+        faults.push({ at, kind, gateway: rng.pick(gateways), downMs: rng.int(50, 3000) });
         break;
     }
     at += rng.int(200, 1500);

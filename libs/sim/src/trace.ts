@@ -82,5 +82,7 @@ function formatFault(f: Fault): string {
       return `${f.at} ms: cut ${f.from} → ${f.to} (one way) for ${f.ms} ms`;
     case 'bus-restart':
       return `${f.at} ms: bus server restarts, down ${f.downMs} ms`;
+    case 'gateway-crash':
+      return `${f.at} ms: crash gateway ${f.gateway}, back after ${f.downMs} ms`;
   }
 }

@@ -100,10 +100,19 @@ describe('leader core: discovery', () => {
     expect(e.learners.get('2')!.phase).toBe('broadcast');
   });
 
-  it('sends away a learner whose accepted epoch is newer than ours', () => {
+  it('sends away an observer whose accepted epoch is newer than ours, and keeps leading', () => {
     const e = broadcasting();
-    const fx = e.leader.step({ t: 'info', from: '3', attempt: 99, voter: true, acceptedEpoch: 9, currentEpoch: 9, lastZxid: 0 }, e.now);
-    expect(sent(fx, 'goaway')).toHaveLength(1);
+    const fx = e.leader.step({ t: 'info', from: 'o', attempt: 99, voter: false, acceptedEpoch: 9, currentEpoch: 1, lastZxid: 0 }, e.now);
+    expect(fx).toEqual([{ type: 'send', to: 'o', msg: { t: 'goaway', attempt: 99, reason: 'your accepted epoch is newer than ours' } }]);
+    expect(e.leader.phase).toBe('broadcast');
+  });
+
+  it('steps down for a voter whose accepted epoch is newer than ours, so the next election moves past its promise', () => {
+    const e = broadcasting();
+    const fx = e.leader.step({ t: 'info', from: '3', attempt: 99, voter: true, acceptedEpoch: 9, currentEpoch: 1, lastZxid: 0 }, e.now);
+    expect(fx[0]).toEqual({ type: 'send', to: '3', msg: { t: 'goaway', attempt: 99, reason: 'your accepted epoch is newer than ours' } });
+    expect(fx.at(-1)).toEqual({ type: 'end', reason: 'voter 3 accepted epoch 9, newer than ours (2)' });
+    expect(e.leader.phase).toBe('ended');
   });
 
   it('steps down when a voter has a newer history than ours', () => {

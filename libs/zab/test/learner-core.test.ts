@@ -159,6 +159,18 @@ describe('learner core: handshake', () => {
     expect(fx.filter((e) => e.type === 'log')).toEqual([{ type: 'log', entries: [entry(z(2, 1))] }]);
   });
 
+  it('hears the leader it was elected to follow from discovery on, so a goaway reaches it before any newepoch', () => {
+    const l = learner();
+    l.start();
+    expect(l.leader).toBeUndefined();
+    expect(l.speaker).toBe('1');
+    expect(l.step({ t: 'goaway', attempt: A, reason: 'your accepted epoch is newer than ours' }, 5)).toEqual([
+      { type: 'end', reason: 'the leader sent us away: your accepted epoch is newer than ours' },
+    ]);
+    // An observer learns its leader from the newepoch: nobody speaks for one before.
+    expect(learner({ voter: false, leader: undefined }).speaker).toBeUndefined();
+  });
+
   it('repeats its handshake on every tick and leaves initLimit to its lifecycle machine', () => {
     const l = learner();
     l.start();

@@ -83,7 +83,7 @@ export class LearnerRole {
     this.subs.push(
       listen<ToLearner>(this.nc, this.subj.zabLearnerAll(this.opts.id), this.log, (m, sender, subject) => {
         // Only the leader we are synchronizing with speaks to us; a newepoch names its sender.
-        const from = m.t === 'newepoch' ? m.leader : this.core.leader;
+        const from = m.t === 'newepoch' ? m.leader : this.core.speaker;
         if (sender !== from) return dropImpostor(this.log, subject, { claimed: from ?? 'no leader yet' });
         this.progress(m);
         this.run(() => this.core.step(m, Date.now()));

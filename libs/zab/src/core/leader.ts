@@ -269,7 +269,13 @@ export class LeaderCore {
       if (epoch > 0 && prior.stage === 'epoch') return [this.newEpoch(m.from, prior)];
       return [];
     }
-    if (epoch > 0 && m.acceptedEpoch > epoch) return [{ type: 'send', to: m.from, msg: { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' } }];
+    if (epoch > 0 && m.acceptedEpoch > epoch) {
+      const away: Effects = [{ type: 'send', to: m.from, msg: { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' } }];
+      // A voter that promised a newer epoch can never follow ours, and would stay out until the leader changed:
+      // stepping down lets the next election choose an epoch above its promise. An observer just waits.
+      if (m.voter && this.config.voters.includes(m.from)) return away.concat(this.end(`voter ${m.from} accepted epoch ${m.acceptedEpoch}, newer than ours (${epoch})`));
+      return away;
+    }
     this.synced.delete(m.from);
     if (this.state.phase === 'broadcast') this.state.acks.drop(m.from);
     const l: LearnerEntry = { attempt: m.attempt, voter: m.voter && this.config.voters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };

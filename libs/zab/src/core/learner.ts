@@ -85,6 +85,15 @@ export class LearnerCore {
     return s.phase === 'discovery' || s.phase === 'ended' ? undefined : s.leader;
   }
 
+  /**
+   * Whose messages this learner takes (besides a `newepoch`, which names
+   * its sender): its leader once announced, and before that the leader it
+   * was elected to follow — whose `goaway` must reach it in discovery too.
+   */
+  get speaker(): string | undefined {
+    return this.state.phase === 'discovery' ? this.config.leader : this.leader;
+  }
+
   get ended(): boolean {
     return this.state.phase === 'ended';
   }
