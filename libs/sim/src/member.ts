@@ -261,7 +261,8 @@ export class Member {
       }
       return;
     }
-    m.election.send({ type: 'VOTE', vote: v });
+    // Decided: its outcome is taken on the next turn, and later votes have nothing to change.
+    if (m.election.getSnapshot().status === 'active') m.election.send({ type: 'VOTE', vote: v });
   }
 
   private decided(leader: string): void {
