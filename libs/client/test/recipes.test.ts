@@ -290,6 +290,20 @@ describe.each([
     expect(new Set(history.events.map((e) => e.who))).toEqual(new Set(['a', 'b', 'c']));
   });
 
+  it('LeaderElection: closed while it takes a free lock, it ends without a term', async () => {
+    const zk = await connect();
+    const terms: boolean[] = [];
+    const e = new LeaderElection(zk, '/election/closed-early', async (signal) => {
+      terms.push(signal.aborted);
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    });
+    // The free lock is taken after close() aborted: a term begun then would wait for an abort that already happened.
+    e.start();
+    await e.close();
+    expect(terms).toEqual([]);
+    expect(await zk.getChildren('/election/closed-early')).toEqual([]);
+  });
+
   it('TreeCache: initial sync, then every change below the root', async () => {
     const zk = await connect();
     const writer = await connect();
