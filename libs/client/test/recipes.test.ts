@@ -233,6 +233,8 @@ describe.each([
         for (let k = 0; k < 3; k++) {
           const lease = await sem.acquire({ timeout: 20_000 });
           most = Math.max(most, ++holding);
+          // Held until a second lease is out, so that both slots are seen used however the machine schedules the workers.
+          await waitFor('two leases held at once', () => most === 2, 20_000);
           await sem.participants();
           holding--;
           await lease.release();
