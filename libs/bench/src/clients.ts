@@ -6,9 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ZooKeeperClient } from '@zooid/client';
-import type { LoadResult, Workload } from './load.js';
-import { prepareKeys } from './load.js';
+import type { ZooKeeperClient } from '@zooid/client';
+import { openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import type { System } from './systems.js';
 
 export type ClientName = '@zooid/client' | 'node-zookeeper-client';
@@ -60,28 +59,39 @@ async function makeWatchTargets(zk: ZooKeeperClient, parent: string, count: numb
   }
 }
 
-/** Both clients on one system: the workloads, then (when `watchCount` > 0) the memory of `watchCount` data watches. */
+/**
+ * Both clients on one system: the workloads, then (when `watchCount` > 0)
+ * the memory of `watchCount` data watches. The server is warmed up with
+ * every workload first (a JVM compiles its hot paths in the first seconds),
+ * and the clients take turns per workload, in alternating order, so that
+ * neither always meets the server first.
+ */
 export async function benchClients(sys: System, workloads: Workload[], watchCount: number, say: (line: string) => void): Promise<ClientResult[]> {
   const parent = '/bench-watches';
-  const setup = await ZooKeeperClient.connect(sys.connectString, { sessionTimeout: 30_000 });
+  const setup = await openSessions(sys.connectString, workloads[0]!.sessions);
   try {
-    await prepareKeys(setup, workloads[0]!);
-    if (watchCount > 0) await makeWatchTargets(setup, parent, watchCount);
+    await prepareKeys(setup[0]!, workloads[0]!);
+    if (watchCount > 0) await makeWatchTargets(setup[0]!, parent, watchCount);
+    say(`${sys.name}: warming the server up…`);
+    for (const w of workloads) await runLoad(setup, { ...w, warmupMs: 0, measureMs: Math.max(1000, w.warmupMs) }, () => undefined);
   } finally {
-    await setup.close();
+    await Promise.all(setup.map((c) => c.close()));
   }
-  const results: ClientResult[] = [];
-  for (const client of CLIENT_NAMES) {
-    say(`${sys.name}: ${client}, ${workloads.map((w) => `${w.readPercent}%`).join('/')} reads…`);
-    const { runs } = await runWorker<LoadOutcome>({ kind: 'load', client, connectString: sys.connectString, workloads });
-    const result: ClientResult = { system: sys.name, client, runs };
-    if (watchCount > 0) {
-      say(`${sys.name}: ${client}, ${watchCount} data watches…`);
-      const m = await runWorker<WatchOutcome>({ kind: 'watches', client, connectString: sys.connectString, parent, count: watchCount });
+  const results: ClientResult[] = CLIENT_NAMES.map((client) => ({ system: sys.name, client, runs: [] }));
+  for (const [i, w] of workloads.entries()) {
+    for (const result of i % 2 === 0 ? results : [...results].reverse()) {
+      say(`${sys.name}: ${result.client}, ${w.readPercent}% reads…`);
+      const { runs } = await runWorker<LoadOutcome>({ kind: 'load', client: result.client, connectString: sys.connectString, workloads: [w] });
+      result.runs.push(...runs);
+    }
+  }
+  if (watchCount > 0) {
+    for (const result of results) {
+      say(`${sys.name}: ${result.client}, ${watchCount} data watches…`);
+      const m = await runWorker<WatchOutcome>({ kind: 'watches', client: result.client, connectString: sys.connectString, parent, count: watchCount });
       const per10k = 10_000 / m.watches;
       result.watches = { ...m, heapPer10kBytes: (m.heapAfterBytes - m.heapBeforeBytes) * per10k, rssPer10kBytes: (m.rssAfterBytes - m.rssBeforeBytes) * per10k };
     }
-    results.push(result);
   }
   return results;
 }
