@@ -33,4 +33,31 @@ describe('npm run bench (smoke)', () => {
     }
     expect(zooid.memory.znodes).toBe(500);
   }, 180_000);
+
+  it('--clients runs both clients on Zooid and reports load and watch memory for each', async () => {
+    const dir = join(out, 'clients');
+    const args = ['bench/run.js', '--clients', '--only', 'zooid', '--workload', '0,100', '--duration', '1', '--warmup', '0.5', '--sessions', '2', '--inflight', '4', '--watches', '200', '--out', dir];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, text).toBe(0);
+    expect(text).toMatch(/zooid\s+zooid\/nzk\s+100%/);
+    const json = readdirSync(dir).find((f) => f.endsWith('-clients.json'));
+    const record = JSON.parse(readFileSync(join(dir, json!), 'utf8'));
+    expect(record.clients.map((r: { system: string; client: string }) => `${r.system} ${r.client}`)).toEqual(['zooid @zooid/client', 'zooid node-zookeeper-client']);
+    for (const r of record.clients) {
+      expect(r.runs.map((x: { readPercent: number }) => x.readPercent)).toEqual([0, 100]);
+      for (const x of r.runs) {
+        expect(x.ops).toBeGreaterThan(0);
+        expect(x.errors).toBe(0);
+        expect(x.cpuUsPerOp).toBeGreaterThan(0);
+        expect(x.p99Ms).toBeGreaterThanOrEqual(x.p50Ms);
+      }
+      expect(r.watches.watches).toBe(200);
+      expect(r.watches.heapAfterBytes).toBeGreaterThan(0);
+      expect(Number.isFinite(r.watches.heapPer10kBytes)).toBe(true);
+    }
+  }, 180_000);
 });

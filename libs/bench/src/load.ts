@@ -12,6 +12,12 @@ export interface Workload {
   measureMs: number;
 }
 
+/** What the load needs of a client: @zooid/client as it is, or another client behind an adapter. */
+export interface LoadClient {
+  getData(path: string): Promise<unknown>;
+  setData(path: string, data: Buffer): Promise<unknown>;
+}
+
 export interface LoadResult {
   readPercent: number;
   ops: number;
@@ -45,7 +51,7 @@ export async function prepareKeys(c: ZooKeeperClient, w: Workload): Promise<void
  * slot issuing its next request as soon as the previous one answers. Only
  * requests that start and finish inside the measured interval count.
  */
-export async function runLoad(clients: ZooKeeperClient[], w: Workload, progress: (fraction: number) => void): Promise<LoadResult> {
+export async function runLoad(clients: LoadClient[], w: Workload, progress: (fraction: number) => void): Promise<LoadResult> {
   const value = Buffer.alloc(w.valueBytes, 0x62);
   const latencies: number[] = [];
   let errors = 0;
@@ -55,7 +61,7 @@ export async function runLoad(clients: ZooKeeperClient[], w: Workload, progress:
   const measureFrom = start + w.warmupMs;
   const end = measureFrom + w.measureMs;
   const timer = setInterval(() => progress(Math.min(1, (performance.now() - start) / (w.warmupMs + w.measureMs))), 250);
-  const slot = async (c: ZooKeeperClient) => {
+  const slot = async (c: LoadClient) => {
     for (;;) {
       const t0 = performance.now();
       if (t0 >= end) return;

@@ -7,6 +7,7 @@ import { ZOOID_SYSTEMS, external, startZooKeeper, startZooid, type System, type 
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import { settledResidentBytes } from './procs.js';
 import { chart, table, type SystemResult } from './report.js';
+import { benchClients, clientTable, type ClientResult } from './clients.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
@@ -28,6 +29,14 @@ load, then compares memory with many znodes loaded.
                         zooid-open-bus, zookeeper, or with --tls
                         zooid-tls or zookeeper-tls
   --connect HOST:PORT   bench a running ZooKeeper-compatible server instead
+  --clients             compare the clients instead of the servers:
+                        @zooid/client and node-zookeeper-client, each in a
+                        child process of its own, on Zooid and ZooKeeper
+                        (or --only one, or --connect), with the same load
+                        and workloads, then the client's heap and resident
+                        size per 10,000 data watches (--watches)
+  --watches 10000       data watches for the client memory comparison
+                        (0 skips it)
   --out DIR             where results go (default bench/results)
 `;
 
@@ -76,6 +85,8 @@ export async function main(argv: string[]): Promise<void> {
       only: { type: 'string' },
       tls: { type: 'boolean', default: false },
       connect: { type: 'string' },
+      clients: { type: 'boolean', default: false },
+      watches: { type: 'string', default: '10000' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -113,8 +124,30 @@ export async function main(argv: string[]): Promise<void> {
             ] as [string, () => Promise<System>][])
           : []),
       ];
-  const chosen = values.only ? starters.filter(([n]) => n === values.only) : starters;
-  if (chosen.length === 0) throw new Error(`--only takes ${starters.map(([n]) => n).join(', ')}`);
+  // The client comparison needs one Zooid and one ZooKeeper, not every bus variant.
+  const eligible = values.clients ? starters.filter(([n]) => n === 'zooid' || n === 'zookeeper' || n === values.connect) : starters;
+  const chosen = values.only ? eligible.filter(([n]) => n === values.only) : eligible;
+  if (chosen.length === 0) throw new Error(`--only takes ${eligible.map(([n]) => n).join(', ')}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(values.out!, { recursive: true });
+  const command = `npm run bench -- ${argv.join(' ')}`.trim();
+
+  if (values.clients) {
+    const results: ClientResult[] = [];
+    for (const [name, start] of chosen) {
+      process.stderr.write(`starting ${name}…\n`);
+      const sys = await start();
+      try {
+        results.push(...(await benchClients(sys, workloads.map((readPercent) => ({ ...base, readPercent })), num('watches'), (line) => process.stderr.write(line + '\n'))));
+      } finally {
+        await sys.stop();
+      }
+    }
+    const json = join(values.out!, `${stamp}-clients.json`);
+    writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command, workload: base, clients: results }, null, 2) + '\n');
+    process.stdout.write(clientTable(results) + `\nresults: ${json}\n`);
+    return;
+  }
 
   const results: SystemResult[] = [];
   for (const [name, start] of chosen) {
@@ -127,11 +160,9 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(values.out!, { recursive: true });
   const json = join(values.out!, `${stamp}.json`);
   const svg = join(values.out!, `${stamp}.svg`);
-  const record = { date: new Date().toISOString(), command: `npm run bench -- ${argv.join(' ')}`.trim(), workload: base, results };
+  const record = { date: new Date().toISOString(), command, workload: base, results };
   writeFileSync(json, JSON.stringify(record, null, 2) + '\n');
   writeFileSync(svg, chart(results));
   process.stdout.write(table(results) + `\nresults: ${json}\nchart:   ${svg}\n`);

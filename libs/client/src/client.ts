@@ -17,7 +17,7 @@
  * wait for the next connection, or fail with ConnectionLoss once the client
  * has been disconnected for a whole session timeout. The session ends when
  * a server answers that it expired, on `close()`, or when the server refuses
- * an auth.
+ * an auth; with `renewOnExpiry` an expired session is followed by a new one.
  */
 import { EventEmitter } from 'node:events';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
@@ -81,6 +81,13 @@ export interface ClientOptions {
   noShuffle?: boolean;
   /** Connect with TLS (a secureClientPort): the CA to trust, and a client certificate if the server asks. */
   tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
+  /**
+   * When the session expires, start a new one instead of ending the client,
+   * as Curator's and kazoo's clients do: `Expired` is followed by
+   * `SyncConnected` with a new `sessionId`. Default false (Java's client: an
+   * expired client is done).
+   */
+  renewOnExpiry?: boolean;
 }
 
 /** Where the client is in its life: `connecting` also covers a reconnect. */
@@ -348,6 +355,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   private readonly defaultWatcher: Watcher | undefined;
   private readonly attemptTimeout: number;
   private readonly tls: ClientOptions['tls'];
+  private readonly renewOnExpiry: boolean;
   private readonly watches = new WatchManager();
   private readonly pending = new Queue<Pending>();
   private readonly authWaiters = new Queue<AuthWaiter>();
@@ -388,6 +396,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.requestedTimeout = opts.sessionTimeout ?? 30_000;
     this.defaultWatcher = opts.watcher;
     this.tls = opts.tls;
+    this.renewOnExpiry = opts.renewOnExpiry ?? false;
     this.attemptTimeout = opts.attemptTimeout ?? Math.max(1000, Math.floor(this.requestedTimeout / this.servers.length));
     if (opts.sessionId !== undefined) {
       this._sessionId = opts.sessionId;
@@ -710,8 +719,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /**
    * Session events (Disconnected, SyncConnected, Expired, AuthFailed,
-   * Closed) as an async iterable, from now on; it ends after the session's
-   * last event. The same events are emitted as `state`.
+   * Closed) as an async iterable, from now on; it ends after the client's
+   * last event (with `renewOnExpiry`, Expired is not one). The same events
+   * are emitted as `state`.
    */
   states(signal?: AbortSignal): AsyncIterableIterator<KeeperStateName> {
     const stop = () => {
@@ -721,7 +731,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const channel = new Channel<KeeperStateName>(stop);
     const onState = (state: KeeperStateName) => {
       channel.push(state);
-      if (state === 'Expired' || state === 'Closed' || state === 'AuthFailed') {
+      if (this.isTerminal()) {
         channel.end();
         stop();
       }
@@ -906,7 +916,8 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     clearTimeout(conn.attemptTimer);
     conn.attemptTimer = undefined;
     if (resp.timeOut <= 0) {
-      this.finish('expired', 'Expired', zkError('SessionExpired'));
+      if (this.renewOnExpiry) this.renew(conn);
+      else this.finish('expired', 'Expired', zkError('SessionExpired'));
       return;
     }
     this._sessionId = resp.sessionId;
@@ -1155,6 +1166,31 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     }
     this.out = [];
     this.outBytes = 0;
+  }
+
+  /**
+   * The session expired and `renewOnExpiry` asks for another: what the old
+   * one had fails and goes as in `finish`, then the client connects afresh
+   * (with its auth, and its last zxid so that it never reads older).
+   */
+  private renew(conn: Conn): void {
+    this.conn = undefined;
+    clearTimeout(conn.attemptTimer);
+    clearInterval(conn.tick);
+    conn.socket.destroy();
+    clearTimeout(this.disconnectedTimer);
+    this.disconnectedTimer = undefined;
+    this._sessionId = 0n;
+    this._password = new Uint8Array(16);
+    this._state = 'connecting';
+    this.failRequests(zkError('SessionExpired'), false);
+    this.watches.clear();
+    this.sessionEvent('Expired');
+    if (this._state !== 'connecting' || this.closing) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.openNext();
+    }, 0);
   }
 
   /** The session is over: fail everything, drop the watches, tell the default watcher. */

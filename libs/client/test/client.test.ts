@@ -541,6 +541,40 @@ function table(name: string, start: () => Promise<TestServer>): void {
       expect(c.state).toBe('expired');
     });
 
+    it('with renewOnExpiry, an expired session is followed by a new one with the same auth', async () => {
+      const px = await proxy();
+      const states: KeeperStateName[] = [];
+      const c = await client({ connectString: `127.0.0.1:${px.port}`, sessionTimeout: 1000, renewOnExpiry: true, watcher: (e) => void states.push(e.state) });
+      const iterated: KeeperStateName[] = [];
+      const ac = new AbortController();
+      const iterating = (async () => {
+        for await (const s of c.states(ac.signal)) iterated.push(s);
+      })();
+      await c.addAuth('digest', 'carol:pw');
+      const watcher = await client();
+      const eph = await c.create(`${root}/renewing`, null, { mode: 'EPHEMERAL' });
+      await c.getData(eph, () => undefined);
+      const gone = recorder();
+      await watcher.exists(eph, gone.fn);
+      const first = c.sessionId;
+      px.refuse(true);
+      px.cut();
+      await gone.next(); // the server expired the session and deleted its ephemeral
+      const queued = rejection(c.getData('/'));
+      px.refuse(false);
+      await waitFor('a new session', () => c.state === 'connected' && c.sessionId !== first, 15_000);
+      // Made in the old session and waiting for a connection: it fails rather than run in the new one.
+      expect((await queued).code).toBe('SessionExpired');
+      expect(states).toEqual(['SyncConnected', 'Disconnected', 'Expired', 'SyncConnected']);
+      ac.abort();
+      await iterating;
+      expect(iterated).toEqual(['Disconnected', 'Expired', 'SyncConnected']);
+      expect(c.watchedPaths().data).toEqual([]);
+      const ids = (await c.whoAmI()).map((i) => `${i.authProvider}:${i.user}`).sort();
+      expect(ids).toEqual(['digest:carol', 'ip:127.0.0.1']);
+      expect(await c.exists(eph)).toBeNull();
+    });
+
     it('an auth the server refuses ends the session with AuthFailed', async () => {
       const states: KeeperStateName[] = [];
       const c = await client({ watcher: (e) => void states.push(e.state) });

@@ -10,8 +10,8 @@
  * gateway and the lock is still never held twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZooKeeperClient } from '@zooid/client';
-import { LeaderLatch, Mutex } from '@zooid/client/recipes';
+import { ZooKeeperClient, type ClientOptions, type KeeperStateName } from '@zooid/client';
+import { GroupMembership, LeaderElection, LeaderLatch, Mutex, TreeCache, type TreeCacheEvent } from '@zooid/client/recipes';
 import { killProc, startStandalone, waitFor, type Standalone } from '../../../test/harness.js';
 import { History } from './history.js';
 import { startProxy, type Proxy } from './proxy.js';
@@ -38,8 +38,8 @@ describe.each([
     await server?.stop();
   });
 
-  const connectVia = async (i: number) => {
-    const c = await ZooKeeperClient.connect(`127.0.0.1:${proxies[i]!.port}`, { sessionTimeout: SESSION_TIMEOUT, timeout: 20_000 });
+  const connectVia = async (i: number, opts: ClientOptions = {}) => {
+    const c = await ZooKeeperClient.connect(`127.0.0.1:${proxies[i]!.port}`, { sessionTimeout: SESSION_TIMEOUT, timeout: 20_000, ...opts });
     clients.push(c);
     return c;
   };
@@ -154,6 +154,138 @@ describe.each([
     expect(history.overlaps()).toEqual([]);
     expect(expiries).toBeGreaterThanOrEqual(1);
     for (const l of latches) await l.close();
+  }, 120_000);
+
+  it('GroupMembership: a member whose session expires joins again in the renewed session', async () => {
+    const zk = await connectVia(0, { renewOnExpiry: true });
+    const states: KeeperStateName[] = [];
+    zk.on('state', (s) => states.push(s));
+    const group = new GroupMembership(zk, '/fault/group');
+    const rejoined: string[] = [];
+    group.on('rejoined', (id) => rejoined.push(id));
+    // What another session sees, and what the member's own watch sees across its expiry.
+    const seen: string[][] = [];
+    const own: string[][] = [];
+    const ac = new AbortController();
+    const observer = await ZooKeeperClient.connect(server.connectString);
+    clients.push(observer);
+    const watching = (async () => {
+      for await (const m of new GroupMembership(observer, '/fault/group').watch(ac.signal)) seen.push(m);
+    })();
+    const ownWatch = (async () => {
+      for await (const m of group.watch(ac.signal)) own.push(m);
+    })();
+    await group.join('m0', 'here');
+    await waitFor('the observer sees the member', () => seen.at(-1)?.join() === 'm0', 20_000);
+    const first = zk.sessionId;
+
+    await cut(0, true, () => seen.at(-1)?.length === 0);
+    await waitFor('the member is back', () => rejoined.length === 1 && seen.at(-1)?.join() === 'm0' && own.at(-1)?.join() === 'm0', 30_000);
+    ac.abort();
+    await Promise.all([watching, ownWatch]);
+
+    expect(states.slice(states.indexOf('Expired'))).toEqual(['Expired', 'SyncConnected']);
+    expect(zk.sessionId).not.toBe(first);
+    const { data, stat } = await observer.getData('/fault/group/m0');
+    expect(stat.ephemeralOwner).toBe(zk.sessionId);
+    expect(data?.toString()).toBe('here');
+    // Consecutive equal lists are not repeated: gone once with the old session, back once with the new.
+    expect(seen.slice(seen.findIndex((m) => m.length > 0)).map((m) => m.join())).toEqual(['m0', '', 'm0']);
+  }, 120_000);
+
+  it('LeaderLatch: after its session expires, the latch takes part again in the renewed session', async () => {
+    const history = new History();
+    const zk0 = await connectVia(0, { renewOnExpiry: true });
+    const zk1 = await connectVia(1);
+    const latches = [new LeaderLatch(zk0, '/fault/relatch', 'p0'), new LeaderLatch(zk1, '/fault/relatch', 'p1')];
+    const closed: string[] = [];
+    latches.forEach((l, i) => {
+      l.on('isLeader', () => history.begin(`p${i}`));
+      l.on('notLeader', () => history.end(`p${i}`));
+      l.on('closed', () => closed.push(`p${i}`));
+    });
+    await latches[0]!.start();
+    await latches[1]!.start();
+    await waitFor('p0 leads', () => latches[0]!.hasLeadership, 20_000);
+    const first = zk0.sessionId;
+
+    await cut(0, true, () => latches[1]!.hasLeadership);
+    await waitFor('p0 back in the election, behind p1', async () => (await latches[1]!.participants()).join() === 'p1,p0', 30_000);
+    expect(zk0.sessionId).not.toBe(first);
+    await latches[1]!.close();
+    await waitFor('p0 leads again', () => latches[0]!.hasLeadership, 20_000);
+
+    expect(history.overlaps()).toEqual([]);
+    expect(history.events.filter((e) => e.who === 'p0').map((e) => e.what)).toEqual(['begin', 'end', 'begin']);
+    expect(closed).toEqual(['p1']);
+    await latches[0]!.close();
+  }, 120_000);
+
+  it('LeaderElection: with autoRequeue, a leader whose session expires queues again in the renewed session', async () => {
+    const history = new History();
+    const zks = [await connectVia(0, { renewOnExpiry: true }), await connectVia(1)];
+    const elections = zks.map(
+      (zk, i) =>
+        new LeaderElection(
+          zk,
+          '/fault/selector',
+          async (signal) => {
+            history.begin(`e${i}`);
+            if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+            history.end(`e${i}`);
+          },
+          { autoRequeue: true },
+        ),
+    );
+    elections[0]!.start();
+    await waitFor('e0 leads', () => elections[0]!.hasLeadership, 20_000);
+    elections[1]!.start();
+    const first = zks[0]!.sessionId;
+
+    await cut(0, true, () => elections[1]!.hasLeadership);
+    await waitFor('e0 queued in its new session', async () => zks[0]!.sessionId !== first && (await new Mutex(zks[1]!, '/fault/selector').participants()).length === 2, 30_000);
+    elections[1]!.relinquish();
+    await waitFor('e0 leads again', () => elections[0]!.hasLeadership, 20_000);
+    await Promise.all(elections.map((e) => e.close()));
+
+    expect(history.overlaps()).toEqual([]);
+    expect(history.events.filter((e) => e.who === 'e0').map((e) => e.what)).toEqual(['begin', 'end', 'begin', 'end']);
+  }, 120_000);
+
+  it('TreeCache: after its session expires, the cache rebuilds in the renewed session and reports what changed meanwhile', async () => {
+    const zk = await connectVia(0, { renewOnExpiry: true });
+    const writer = await ZooKeeperClient.connect(server.connectString);
+    clients.push(writer);
+    await writer.create('/fault/tree');
+    await writer.create('/fault/tree/a', '1');
+    await writer.create('/fault/tree/b', '2');
+    await zk.create('/fault/tree-session', null, { mode: 'EPHEMERAL' });
+    const cache = new TreeCache(zk, '/fault/tree');
+    const changes: string[] = [];
+    let closed = false;
+    cache.on('event', (e: TreeCacheEvent) => changes.push(e.type === 'initialized' ? e.type : `${e.type} ${e.path}`));
+    cache.on('closed', () => (closed = true));
+    await cache.start();
+
+    // Away past its timeout: the server expires the session (its ephemeral goes), and the tree changes meanwhile.
+    proxies[0]!.refuse(true);
+    proxies[0]!.cut();
+    await waitFor('the session expired', async () => (await writer.exists('/fault/tree-session')) === null, 30_000);
+    await writer.setData('/fault/tree/a', 'one');
+    await writer.delete('/fault/tree/b');
+    await writer.create('/fault/tree/c', '3');
+    proxies[0]!.refuse(false);
+    await waitFor('the cache caught up', () => changes.length >= 7, 30_000);
+    await writer.create('/fault/tree/d', '4');
+    await waitFor('the new watch reports', () => changes.includes('added /fault/tree/d'), 20_000);
+
+    expect(changes.slice(0, 4)).toEqual(['added /fault/tree', 'added /fault/tree/a', 'added /fault/tree/b', 'initialized']);
+    expect(changes.slice(4).sort()).toEqual(['added /fault/tree/c', 'added /fault/tree/d', 'removed /fault/tree/b', 'updated /fault/tree/a']);
+    expect(cache.paths()).toEqual(['/fault/tree', '/fault/tree/a', '/fault/tree/c', '/fault/tree/d']);
+    expect(cache.get('/fault/tree/a')?.data?.toString()).toBe('one');
+    expect(closed).toBe(false);
+    await cache.close();
+    await waitFor('closed on close()', () => closed);
   }, 120_000);
 });
 

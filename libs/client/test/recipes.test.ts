@@ -233,6 +233,8 @@ describe.each([
         for (let k = 0; k < 3; k++) {
           const lease = await sem.acquire({ timeout: 20_000 });
           most = Math.max(most, ++holding);
+          // Held until a second lease is out, so that both slots are seen used however the machine schedules the workers.
+          await waitFor('two leases held at once', () => most === 2, 20_000);
           await sem.participants();
           holding--;
           await lease.release();
@@ -288,6 +290,20 @@ describe.each([
     await Promise.all(elections.map((e) => e.close()));
     expect(history.overlaps()).toEqual([]);
     expect(new Set(history.events.map((e) => e.who))).toEqual(new Set(['a', 'b', 'c']));
+  });
+
+  it('LeaderElection: closed while it takes a free lock, it ends without a term', async () => {
+    const zk = await connect();
+    const terms: boolean[] = [];
+    const e = new LeaderElection(zk, '/election/closed-early', async (signal) => {
+      terms.push(signal.aborted);
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    });
+    // The free lock is taken after close() aborted: a term begun then would wait for an abort that already happened.
+    e.start();
+    await e.close();
+    expect(terms).toEqual([]);
+    expect(await zk.getChildren('/election/closed-early')).toEqual([]);
   });
 
   it('TreeCache: initial sync, then every change below the root', async () => {

@@ -65,7 +65,8 @@ export class LeaderElection {
       // Kept on the instance for the whole term: a combined signal referenced only by listeners may be collected before it fires.
       const term = (this.term = { controller, signal: AbortSignal.any([controller.signal, this.mutex.signal, this.closed.signal]) });
       try {
-        await this.lead(term.signal);
+        // A free lock is taken even when close() or a lost connection came first; a term begun with an aborted signal would never hear the abort.
+        if (!term.signal.aborted) await this.lead(term.signal);
       } catch (err) {
         this.opts.onError?.(err);
       } finally {

@@ -7,14 +7,16 @@
  * down at once (`notLeader`), since its session may be expiring and another
  * participant may be about to lead; on reconnection within the session it
  * checks again and takes leadership back if its node is still first. When
- * the session ends the latch closes. So two participants never both
- * believe they lead.
+ * the session expires and the client renews it (`renewOnExpiry`), the latch
+ * joins again in the new session with a new node, as Curator's latch resets
+ * after LOST; when the client ends, the latch closes. So two participants
+ * never both believe they lead.
  */
 import { EventEmitter } from 'node:events';
 import type { ZooKeeperClient } from '../client.js';
 import { isZooKeeperError, zkError } from '../errors.js';
 import type { KeeperStateName } from '../types.js';
-import { bySequence, callSignal, deleteIfExists, ensurePath, protectedCreate, retrying, isTerminalState } from './util.js';
+import { bySequence, callSignal, clientEnded, deleteIfExists, ensurePath, protectedCreate, retrying, isTerminalState } from './util.js';
 
 export interface LeaderLatchEvents {
   isLeader: [];
@@ -28,6 +30,8 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   private leader = false;
   private state: 'idle' | 'started' | 'closed' = 'idle';
   private generation = 0;
+  /** A new node being created for this latch; one at a time, so a latch never has two. */
+  private joining: Promise<void> | undefined;
 
   constructor(
     private readonly zk: ZooKeeperClient,
@@ -112,22 +116,38 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
     this.emit(leader ? 'isLeader' : 'notLeader');
   }
 
+  /** Creates a new node for this latch (its old one is gone) and ranks it. */
+  private rejoin(): void {
+    this.setLeader(false);
+    this.node = undefined;
+    this.joining ??= (async () => {
+      try {
+        const node = await protectedCreate(this.zk, this.path, 'latch-', this.id, 'EPHEMERAL_SEQUENTIAL');
+        if (this.state !== 'started') return void (await deleteIfExists(this.zk, node));
+        this.node = node;
+      } finally {
+        this.joining = undefined;
+      }
+      await this.check();
+    })().catch((err: unknown) => {
+      // Cut off or expired again: the next SyncConnected tries again.
+      if (!isZooKeeperError(err, 'ConnectionLoss') && !isZooKeeperError(err, 'SessionExpired')) this.stop(err as Error);
+    });
+  }
+
   /** Ranks this node; only the newest check may act, so a slow answer cannot undo a newer one. */
   private async check(): Promise<void> {
     const gen = ++this.generation;
     const node = this.node;
-    if (this.state !== 'started' || !node) return;
+    if (this.state !== 'started' || this.joining) return;
+    if (!node) return this.rejoin();
     const name = node.slice(this.path.length + 1);
     try {
       const children = bySequence(await this.zk.getChildren(this.path), 'latch-');
       if (gen !== this.generation || this.zk.state !== 'connected') return;
       const i = children.indexOf(name);
-      if (i < 0) {
-        // Deleted by someone else while the session lives on: join again, as Curator does.
-        this.setLeader(false);
-        this.node = await protectedCreate(this.zk, this.path, 'latch-', this.id, 'EPHEMERAL_SEQUENTIAL');
-        return this.check();
-      }
+      // Deleted by someone else while the session lives on: join again, as Curator does.
+      if (i < 0) return this.rejoin();
       if (i === 0) return this.setLeader(true);
       this.setLeader(false);
       const stat = await this.zk.exists(`${this.path}/${children[i - 1]}`, () => void this.check());
@@ -144,6 +164,11 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
       this.setLeader(false);
     } else if (s === 'SyncConnected') {
       void this.check();
+    } else if (s === 'Expired' && !clientEnded(this.zk)) {
+      // The node went with the session; the client is starting a new one, in which the latch joins again.
+      this.generation++;
+      this.node = undefined;
+      this.setLeader(false);
     } else if (isTerminalState(s)) {
       this.stop(zkError(s === 'Expired' ? 'SessionExpired' : 'ConnectionLoss', this.path, `session ${s}`));
     }

@@ -5,14 +5,17 @@
  * missed; events that arrive for what the read already saw are recognised
  * by the node's mzxid and not reported twice. After a reconnect the client
  * re-registers the watch from its last zxid, so changes made meanwhile are
- * still delivered. When the session ends the cache stops (`closed`).
+ * still delivered. When the session expires and the client renews it
+ * (`renewOnExpiry`), the cache watches and reads the subtree again in the
+ * new session, as Curator's rebuilds, and reports what changed meanwhile;
+ * when the client ends, the cache stops (`closed`).
  */
 import { EventEmitter } from 'node:events';
 import type { WatchStream, ZooKeeperClient } from '../client.js';
 import { Channel } from '../channel.js';
 import { isZooKeeperError } from '../errors.js';
 import type { Stat, WatchedEvent } from '../types.js';
-import { retrying } from './util.js';
+import { clientEnded, retrying, whenConnected } from './util.js';
 
 export interface CachedNode {
   data: Buffer | null;
@@ -32,6 +35,7 @@ export interface TreeCacheEvents {
 export class TreeCache extends EventEmitter<TreeCacheEvents> {
   private readonly nodes = new Map<string, CachedNode>();
   private stream: WatchStream | undefined;
+  private closing = false;
 
   constructor(
     private readonly zk: ZooKeeperClient,
@@ -89,15 +93,47 @@ export class TreeCache extends EventEmitter<TreeCacheEvents> {
 
   /** Removes the watch and stops updating. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.stream?.return?.();
   }
 
   private async consume(stream: WatchStream): Promise<void> {
-    try {
-      for await (const e of stream) await this.apply(e);
-      this.emit('closed');
-    } catch (err) {
-      this.emit('closed', err);
+    for (;;) {
+      try {
+        for await (const e of stream) await this.apply(e);
+        this.emit('closed');
+        return;
+      } catch (err) {
+        if (!this.renewing(err)) return void this.emit('closed', err);
+      }
+      try {
+        stream = await this.rebuild();
+      } catch (err) {
+        return void this.emit('closed', err);
+      }
+      if (this.closing) await stream.return?.();
+    }
+  }
+
+  /** The watch went with an expired session, and the client is starting another. */
+  private renewing(err: unknown): boolean {
+    return isZooKeeperError(err, 'SessionExpired') && !clientEnded(this.zk) && !this.closing;
+  }
+
+  /** In the renewed session: the watch again, then a read that reports what changed and drops what went. */
+  private async rebuild(): Promise<WatchStream> {
+    for (;;) {
+      try {
+        await whenConnected(this.zk);
+        const stream = (this.stream = this.zk.watch(this.root, { recursive: true }));
+        await stream.ready;
+        const seen = new Set<string>();
+        await this.load(this.root, seen);
+        for (const p of [...this.nodes.keys()]) if (!seen.has(p) && this.nodes.has(p)) this.remove(p);
+        return stream;
+      } catch (err) {
+        if (!this.renewing(err)) throw err;
+      }
     }
   }
 
@@ -107,8 +143,9 @@ export class TreeCache extends EventEmitter<TreeCacheEvents> {
     if (e.type === 'NodeCreated' || e.type === 'NodeDataChanged') await this.refresh(path);
   }
 
-  private async load(path: string): Promise<void> {
+  private async load(path: string, seen?: Set<string>): Promise<void> {
     if (!(await this.refresh(path))) return;
+    seen?.add(path);
     let children: string[];
     try {
       children = await retrying(this.zk, () => this.zk.getChildren(path));
@@ -116,7 +153,7 @@ export class TreeCache extends EventEmitter<TreeCacheEvents> {
       if (isZooKeeperError(err, 'NoNode')) return;
       throw err;
     }
-    for (const c of children) await this.load(path === '/' ? `/${c}` : `${path}/${c}`);
+    for (const c of children) await this.load(path === '/' ? `/${c}` : `${path}/${c}`, seen);
   }
 
   /** Reads one node into the cache; false when it does not exist. */

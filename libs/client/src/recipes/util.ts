@@ -14,6 +14,14 @@ export function isTerminalState(s: KeeperStateName): boolean {
   return s === 'Expired' || s === 'Closed' || s === 'AuthFailed';
 }
 
+/**
+ * The client is done: closed, refused, or expired without `renewOnExpiry`.
+ * Read in an `Expired` listener, false means a new session is on its way.
+ */
+export function clientEnded(zk: ZooKeeperClient): boolean {
+  return zk.state === 'closed' || zk.state === 'expired' || zk.state === 'authFailed';
+}
+
 /** Resolves once the client is connected; rejects if the session ends or `signal` aborts first. */
 export function whenConnected(zk: ZooKeeperClient, signal?: AbortSignal): Promise<void> {
   if (zk.state === 'connected') return Promise.resolve();
