@@ -10,6 +10,8 @@ import {
   LeaderCore,
   LearnerCore,
   hexZxid,
+  leaderWithin,
+  learnerWithin,
   roleLimits,
   zabRoleMachine,
   type RoleReport,
@@ -300,7 +302,7 @@ export class Member {
     );
     this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0, stint: this.stint(this.voter ? 'follower' : 'observer', core, (reason) => core.leave(reason)) };
     this.note(`${leader ? `follows ${leader}` : 'observes'} (log to ${hexZxid(this.lastLogged)})`);
-    this.input(core, () => core.start());
+    this.input(core, () => core.start(this.now));
   }
 
   /** The real lifecycle machine of a stint, on this process's timers: a limit that runs out ends the stint through its core. */
@@ -335,7 +337,7 @@ export class Member {
     if (this.serving && this.replica) for (const [gw, seq, series] of this.numbers.heartbeats()) this.send(gw, { t: 'out', series, seq, entries: [] });
     if (m.kind === 'leading') {
       this.input(m.core, () => m.core.tick(this.now));
-      this.live(m.stint, m.core.quorumHeardAt);
+      this.live(m.stint, leaderWithin(m.core, this.now, roleLimits(this.w.timing)));
       // As LeaderRole: a tick that ended the role expires nothing.
       if (m.serving && this.mode === m && m.core.serving) {
         m.serving.tracker.touch(this.touched, this.now);
@@ -348,7 +350,7 @@ export class Member {
       this.touched.clear();
     } else if (m.kind === 'learning') {
       this.input(m.core, () => m.core.tick(this.now));
-      this.live(m.stint, m.core.lastHeard);
+      this.live(m.stint, learnerWithin(m.core, this.now, roleLimits(this.w.timing)));
       if (this.touched.size > 0 && m.core.leader) {
         this.send(m.core.leader, { t: 'touch', sessions: [...this.touched] });
         this.touched.clear();
@@ -356,10 +358,9 @@ export class Member {
     }
   }
 
-  /** As the services' hosts on every tick: how long the stint has left before its syncLimit runs out. */
-  private live(stint: Stint, heard: number | undefined): void {
-    if (heard === undefined || stint.actor.getSnapshot().status !== 'active') return;
-    stint.report.live(Math.min(heard, this.now) + this.w.timing.syncLimit * this.w.timing.tickTime - this.now);
+  /** As the services' hosts on every tick: how long the stint has left before its current limit runs out. */
+  private live(stint: Stint, within: number | undefined): void {
+    if (within !== undefined && stint.actor.getSnapshot().status === 'active') stint.report.live(within);
   }
 
   // ------------------------------------------------------------ effects

@@ -1,9 +1,11 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
 import type { ZabPhase } from './core/effects.js';
+import type { LeaderCore } from './core/leader.js';
+import type { LearnerCore } from './core/learner.js';
 
 export type ZabRoleEvent =
   | { type: 'PHASE'; phase: ZabPhase; epoch: number }
-  /** The stint is live for withinMs more: a quorum (leader) or the leader (learner) was heard recently enough. */
+  /** The stint's current limit runs out in withinMs: the handshake moved, or a quorum (leader) or the leader (learner) was heard. */
   | { type: 'LIVE'; withinMs: number }
   | { type: 'END'; reason: string };
 
@@ -36,6 +38,20 @@ export function roleLimits(t: { tickTime: number; initLimit: number; syncLimit: 
   return { initLimitMs: t.initLimit * t.tickTime, syncLimitMs: t.syncLimit * t.tickTime };
 }
 
+/** What a leader's host reports as LIVE after a tick: ms left before a quorum has been silent for syncLimit (the leader always hears itself). */
+export function leaderWithin(core: LeaderCore, now: number, limits: RoleLimits): number | undefined {
+  const heard = core.quorumHeardAt;
+  return heard === undefined ? undefined : Math.min(heard, now) + limits.syncLimitMs - now;
+}
+
+/** What a learner's host reports as LIVE after a tick: ms left of syncLimit since its leader was heard, or of initLimit since its handshake moved. */
+export function learnerWithin(core: LearnerCore, now: number, limits: RoleLimits): number | undefined {
+  const heard = core.lastHeard;
+  if (heard !== undefined) return heard + limits.syncLimitMs - now;
+  const moved = core.handshakeAt(now);
+  return moved === undefined ? undefined : moved + limits.initLimitMs - now;
+}
+
 export interface ZabRoleInput {
   host: RoleHost;
   limits: RoleLimits;
@@ -50,17 +66,19 @@ const EXPIRY: Record<'leader' | 'learner', { init: string; sync: string }> = {
  * The lifecycle of one Zab role stint (leader, follower or observer):
  * establishing (discovery → synchronization) → broadcast, until the role
  * ends. The host does the per-message work; the machine owns the stint's
- * timers: establishing must finish within initLimit, and once broadcasting
- * the stint must keep hearing from its quorum (leader) or its leader
- * (learner) within syncLimit — each LIVE report moves that deadline. A
- * timer that fires asks the stint to expire, which ends it through its core.
+ * limits, as ZooKeeper sets them: each establishing phase ends within
+ * initLimit — for a learner, of silence between the handshake's steps,
+ * which its host reports as LIVE — and once broadcasting the stint must
+ * keep hearing from its quorum (leader) or its leader (learner) within
+ * syncLimit, each LIVE report moving that deadline. A limit that runs out
+ * asks the stint to expire, which ends it through its core.
  */
 export function zabRoleMachine(id: 'leader' | 'follower' | 'observer') {
   const expiry = EXPIRY[id === 'leader' ? 'leader' : 'learner'];
   return setup({
     types: {
       input: {} as ZabRoleInput,
-      context: {} as ZabRoleInput & { epoch: number; reason: string; liveMs: number },
+      context: {} as ZabRoleInput & { epoch: number; reason: string; withinMs: number },
       events: {} as ZabRoleEvent,
       output: {} as { reason: string },
     },
@@ -75,14 +93,17 @@ export function zabRoleMachine(id: 'leader' | 'follower' | 'observer') {
         return () => stint.stop();
       }),
     },
+    // Both read the deadline the last phase change or LIVE report set.
     delays: {
-      initLimit: ({ context }) => context.limits.initLimitMs,
-      syncLimit: ({ context }) => context.liveMs,
+      initLimit: ({ context }) => context.withinMs,
+      syncLimit: ({ context }) => context.withinMs,
     },
     actions: {
       noteEpoch: assign({ epoch: ({ event }) => (event.type === 'PHASE' ? event.epoch : 0) }),
       noteReason: assign({ reason: ({ event }) => (event.type === 'END' ? event.reason : '') }),
-      noteLive: assign({ liveMs: ({ event, context }) => (event.type === 'LIVE' ? Math.max(0, event.withinMs) : context.liveMs) }),
+      noteLive: assign({ withinMs: ({ event, context }) => (event.type === 'LIVE' ? Math.max(0, event.withinMs) : context.withinMs) }),
+      armInit: assign({ withinMs: ({ context }) => context.limits.initLimitMs }),
+      armSync: assign({ withinMs: ({ context }) => context.limits.syncLimitMs }),
       expireInit: sendTo('role', { type: 'EXPIRE', reason: expiry.init } satisfies StintCommand),
       expireSync: sendTo('role', { type: 'EXPIRE', reason: expiry.sync } satisfies StintCommand),
     },
@@ -92,17 +113,25 @@ export function zabRoleMachine(id: 'leader' | 'follower' | 'observer') {
     },
   }).createMachine({
     id,
-    context: ({ input }) => ({ ...input, epoch: 0, reason: '', liveMs: input.limits.syncLimitMs }),
+    context: ({ input }) => ({ ...input, epoch: 0, reason: '', withinMs: input.limits.initLimitMs }),
     invoke: { src: 'role', id: 'role', input: ({ context }) => ({ host: context.host }) },
     initial: 'establishing',
     states: {
       establishing: {
         initial: 'discovery',
-        after: { initLimit: { actions: 'expireInit' } },
-        on: { PHASE: { guard: 'toBroadcast', target: 'broadcast', actions: 'noteEpoch' } },
+        on: { PHASE: { guard: 'toBroadcast', target: 'broadcast', actions: ['noteEpoch', 'armSync'] } },
         states: {
-          discovery: { on: { PHASE: { guard: 'toSynchronization', target: 'synchronization', actions: 'noteEpoch' } } },
-          synchronization: {},
+          discovery: {
+            after: { initLimit: { actions: 'expireInit' } },
+            on: {
+              PHASE: { guard: 'toSynchronization', target: 'synchronization', actions: ['noteEpoch', 'armInit'] },
+              LIVE: { target: 'discovery', reenter: true, actions: 'noteLive' },
+            },
+          },
+          synchronization: {
+            after: { initLimit: { actions: 'expireInit' } },
+            on: { LIVE: { target: 'synchronization', reenter: true, actions: 'noteLive' } },
+          },
         },
       },
       broadcast: {

@@ -5,7 +5,7 @@ import type { DurableState, Effect, Effects } from '../src/core/effects.js';
 import { LeaderCore } from '../src/core/leader.js';
 import { LearnerCore } from '../src/core/learner.js';
 import { makeZxid } from '../src/quorum.js';
-import { roleLimits, zabRoleMachine, type RoleReport } from '../src/role-machine.js';
+import { learnerWithin, roleLimits, zabRoleMachine, type RoleReport } from '../src/role-machine.js';
 
 export const timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
 
@@ -106,7 +106,7 @@ export class Ensemble {
         },
       },
     }).start();
-    this.runLearner(id, core.start());
+    this.runLearner(id, core.start(this.now));
     return core;
   }
 
@@ -231,8 +231,8 @@ export class Ensemble {
       this.runLeader(this.leader.tick(this.now));
       for (const [id, core] of this.learners) {
         this.runLearner(id, core.tick(this.now));
-        const heard = core.lastHeard;
-        if (heard !== undefined) this.reports.get(core)?.live(heard + timing.syncLimit * timing.tickTime - this.now);
+        const within = learnerWithin(core, this.now, roleLimits(timing));
+        if (within !== undefined) this.reports.get(core)?.live(within);
       }
       if (opts.deliver !== false) this.deliver(opts.keep);
     }

@@ -50,7 +50,7 @@ describe('learner core: handshake', () => {
 
   it('persists the accepted epoch before it acks the new epoch', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1);
     expect(fx.map((e) => e.type)).toEqual(['persistEpoch', 'phase', 'toLeader']);
     expect(fx[0]).toEqual({ type: 'persistEpoch', kind: 'accepted', epoch: 2, leader: '1' });
@@ -59,7 +59,7 @@ describe('learner core: handshake', () => {
 
   it('ignores a newepoch below its accepted epoch, from a leader it did not elect, or of another attempt', () => {
     const l = learner({}, { acceptedEpoch: 3, currentEpoch: 1, lastLogged: 0 });
-    l.start();
+    l.start(0);
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 1)).toEqual([]);
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 4, leader: '3', established: false }, 1)).toEqual([]);
     expect(l.step({ t: 'newepoch', attempt: A + 1, epoch: 4, leader: '1', established: false }, 1)).toEqual([]);
@@ -86,7 +86,7 @@ describe('learner core: handshake', () => {
     const seen = new EpochLeaders();
     // This member (3) chose epoch 2 as a would-be leader, or acked one: either way it accepted 2 from 3.
     const l = learner({ id: '2', leader: '1', epochLeaders: seen }, { acceptedEpoch: 2, acceptedLeader: '3', currentEpoch: 1, lastLogged: z(1, 2) });
-    l.start();
+    l.start(0);
     // Leader 1 picked 2 from a quorum without us: not yet established, it might still lose to 3.
     expect(l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0)).toEqual([]);
     const fx = l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: true }, 0);
@@ -102,7 +102,7 @@ describe('learner core: handshake', () => {
 
   it('logs a sync of an epoch not yet established but applies none of it before uptodate, then what uptodate says is committed', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step(sync(2, { txns: [entry(z(1, 3)), entry(z(1, 4))], committed: 0 }), 0);
     const fx = l.installed(z(1, 4), 0);
@@ -118,7 +118,7 @@ describe('learner core: handshake', () => {
 
   it('installs the sync, then applies its commit point, makes the epoch current, and acks it — in that order', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     const fx = l.step(sync(2, { mode: 'trunc', truncTo: z(1, 1), txns: [entry(z(2, 1))], committed: z(2, 1) }), 0);
     expect(fx).toEqual([{ type: 'install', sync: expect.objectContaining({ mode: 'trunc', truncTo: z(1, 1) }) }]);
@@ -133,7 +133,7 @@ describe('learner core: handshake', () => {
 
   it('puts a sync sent in parts back together, and resyncs when a part was lost', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([1, 2]), txns: [], bytes: 4 }, 0);
     l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([3]), txns: [entry(z(2, 1))], bytes: 4 }, 0);
@@ -150,7 +150,7 @@ describe('learner core: handshake', () => {
 
   it('takes broadcasts that arrived during the sync once it is installed', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
     l.broadcast(bc(2, 1, [entry(z(2, 1))]), '1', 0);
     l.broadcast(bc(1, 9, [entry(z(1, 9))]), '1', 0);
@@ -161,7 +161,7 @@ describe('learner core: handshake', () => {
 
   it('hears the leader it was elected to follow from discovery on, so a goaway reaches it before any newepoch', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     expect(l.leader).toBeUndefined();
     expect(l.speaker).toBe('1');
     expect(l.step({ t: 'goaway', attempt: A, reason: 'your accepted epoch is newer than ours' }, 5)).toEqual([
@@ -171,9 +171,19 @@ describe('learner core: handshake', () => {
     expect(learner({ voter: false, leader: undefined }).speaker).toBeUndefined();
   });
 
+  it('tells when its handshake last moved: start, newepoch, each sync part, the sync, its install; now while installing', () => {
+    const l = learner();
+    l.start(100);
+    expect(l.handshakeAt(900)).toBe(100);
+    l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 200);
+    expect(l.handshakeAt(900)).toBe(200);
+    l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: null, txns: [], bytes: 0 }, 300);
+    expect(l.handshakeAt(900)).toBe(300);
+  });
+
   it('repeats its handshake on every tick and leaves initLimit to its lifecycle machine', () => {
     const l = learner();
-    l.start();
+    l.start(0);
     const fx = l.tick(timing.tickTime * 1000);
     expect(fx).toContainEqual(expect.objectContaining({ type: 'toLeader', msg: expect.objectContaining({ t: 'info' }) }));
     expect(fx).not.toContainEqual(expect.objectContaining({ type: 'end' }));

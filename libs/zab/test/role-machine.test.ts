@@ -51,11 +51,30 @@ describe('zabRoleMachine: the stint lifecycle and its timers', () => {
     expect(s.actor.getSnapshot().output).toEqual({ reason: 'no quorum synchronized within initLimit' });
   });
 
-  it('measures initLimit from the stint start, not from each phase', () => {
-    const s = stint('follower');
+  it("gives each establishing phase its own initLimit, as ZooKeeper's leader waits for epoch acks and then for NEWLEADER acks", () => {
+    const s = stint();
     s.clock.increment(limits.initLimitMs - 10);
     s.report().phase('synchronization', 2);
-    s.clock.increment(10);
+    s.clock.increment(limits.initLimitMs - 1);
+    expect(s.log).toEqual([]);
+    s.clock.increment(1);
+    expect(s.log[0]).toBe('expire: no quorum synchronized within initLimit');
+  });
+
+  it("bounds a learner's silence between handshake steps, not the whole sync, by what its host reports", () => {
+    const s = stint('follower');
+    s.report().phase('synchronization', 2);
+    // A long sync whose parts keep coming: each step moves the deadline.
+    for (let i = 0; i < 10; i++) {
+      s.clock.increment(limits.initLimitMs - 100);
+      s.report().live(limits.initLimitMs);
+    }
+    expect(s.log).toEqual([]);
+    // The last part came 600 ms ago.
+    s.report().live(limits.initLimitMs - 600);
+    s.clock.increment(399);
+    expect(s.log).toEqual([]);
+    s.clock.increment(1);
     expect(s.log[0]).toBe('expire: no leader synchronized us within initLimit');
   });
 

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
-import { LearnerCore, hexZxid, type Effects, type ZabPhase } from '@zooid/zab';
+import { LearnerCore, hexZxid, learnerWithin, roleLimits, type Effects, type ZabPhase } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
 import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, testDrop, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
@@ -11,7 +11,7 @@ export interface LearnerEvents {
   phase: (p: LearnerPhase, epoch: number) => void;
   /** The leader is gone or refused us: look for another. */
   lost: (reason: string) => void;
-  /** While broadcasting, on every tick: how long until the leader has been silent for syncLimit. */
+  /** On every tick: how long until the handshake (initLimit) or the leader (syncLimit) has been silent too long (the role machine's timers). */
   live: (withinMs: number) => void;
   /** How the learner was brought up to date (diff, trunc or snap), for tests and logs. */
   synced?: (mode: string) => void;
@@ -93,7 +93,7 @@ export class LearnerRole {
       }),
     );
     this.timers.push(setInterval(() => this.tick(), RETRY_MS));
-    this.run(() => this.core.start());
+    this.run(() => this.core.start(Date.now()));
   }
 
   stop(): void {
@@ -113,8 +113,8 @@ export class LearnerRole {
   private tick(): void {
     const now = Date.now();
     this.run(() => this.core.tick(now));
-    const heard = this.core.lastHeard;
-    if (!this.stopped && heard !== undefined) this.events.live(heard + this.opts.syncLimit * this.opts.tickTime - now);
+    const within = learnerWithin(this.core, now, roleLimits(this.opts));
+    if (!this.stopped && within !== undefined) this.events.live(within);
   }
 
   get sessionCount(): number {

@@ -1,6 +1,6 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
-import { LeaderCore, hexZxid, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
+import { LeaderCore, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -37,7 +37,7 @@ export interface LeaderEvents {
   phase: (p: LeaderPhase, epoch: number) => void;
   /** The leader cannot go on (no quorum, a better history exists, disk failure). */
   stepDown: (reason: string) => void;
-  /** While broadcasting, on every tick: how long until a quorum has been silent for syncLimit. */
+  /** While broadcasting, on every tick: how long until a quorum has been silent for syncLimit (the role machine's timer). */
   live: (withinMs: number) => void;
   metrics?: RoleMetrics;
 }
@@ -182,9 +182,8 @@ export class LeaderRole {
     const now = Date.now();
     this.run(() => this.core.tick(now));
     if (this.stopped) return;
-    // The leader counts as heard now, so a lone voter is always live.
-    const heard = this.core.quorumHeardAt;
-    if (heard !== undefined) this.events.live(Math.min(heard, now) + this.opts.syncLimit * this.opts.tickTime - now);
+    const within = leaderWithin(this.core, now, roleLimits(this.opts));
+    if (within !== undefined) this.events.live(within);
     if (!this.clients) return;
     const { pipeline, preparer } = this.clients;
     for (const id of this.tracker.expired(now)) {

@@ -57,6 +57,8 @@ export class LearnerCore {
   private currentEpoch: number;
   private lastLogged: number;
   private committed = 0;
+  /** When the handshake last moved (see `handshakeAt`). */
+  private progressAt = 0;
 
   constructor(
     private readonly config: LearnerConfig,
@@ -102,8 +104,23 @@ export class LearnerCore {
     return this.state.phase === 'broadcast';
   }
 
+  /**
+   * Before broadcast, when the handshake last moved: it started, a sync part
+   * or the sync arrived, our install finished — or now, while we install,
+   * which is our own work and not the leader's silence. The lifecycle
+   * machine's initLimit bounds the silence between such steps, as
+   * ZooKeeper's learner socket timeout does, not the whole sync: a snapshot
+   * of a large tree takes longer than that to send and install.
+   */
+  handshakeAt(now: number): number | undefined {
+    const s = this.state;
+    if (s.phase === 'broadcast' || s.phase === 'ended') return undefined;
+    return s.phase === 'synchronization' && s.installing ? now : this.progressAt;
+  }
+
   /** Introduces us to the leader. */
-  start(): Effects {
+  start(now: number): Effects {
+    this.progressAt = now;
     return [this.info()];
   }
 
@@ -113,13 +130,15 @@ export class LearnerCore {
     if (s.phase === 'ended' || m.attempt !== this.config.attempt) return [];
     switch (m.t) {
       case 'newepoch':
-        return this.onNewEpoch(m);
+        return this.onNewEpoch(m, now);
       case 'syncpart':
         if (s.phase !== 'synchronization' || s.installing || m.epoch !== s.epoch) return [];
         s.parts.push(m);
+        this.progressAt = now;
         return [];
       case 'sync': {
         if (s.phase !== 'synchronization' || s.installing || m.epoch !== s.epoch) return [];
+        this.progressAt = now;
         if (s.parts.length !== m.parts) return this.end(`lost sync parts: ${s.parts.length} of ${m.parts} arrived`);
         s.installing = assemble(m, s.parts);
         s.parts = [];
@@ -174,6 +193,7 @@ export class LearnerCore {
   installed(lastLogged: number, now: number): Effects {
     const s = this.state;
     if (s.phase !== 'synchronization' || !s.installing) return [];
+    this.progressAt = now;
     const m = s.installing;
     const before = this.facts();
     this.lastLogged = lastLogged;
@@ -253,7 +273,7 @@ export class LearnerCore {
     return this.ended ? [] : this.end(reason);
   }
 
-  private onNewEpoch(m: Extract<ToLearner, { t: 'newepoch' }>): Effects {
+  private onNewEpoch(m: Extract<ToLearner, { t: 'newepoch' }>, now: number): Effects {
     if (this.config.leader !== undefined && m.leader !== this.config.leader) return [];
     // Zab accepts an epoch once, from one leader: a higher one, or the same one from the leader it was
     // accepted from (an old leader not yet stepped down is below it). Two would-be leaders can pick the
@@ -268,6 +288,7 @@ export class LearnerCore {
       this.acceptedEpoch = m.epoch;
       this.acceptedLeader = m.leader;
       this.state = { phase: 'synchronization', epoch: m.epoch, leader: m.leader, parts: [], buffered: s.buffered };
+      this.progressAt = now;
       checkTransition(before, this.facts(), 'discovery → synchronization');
       fx.push({ type: 'persistEpoch', kind: 'accepted', epoch: m.epoch, leader: m.leader }, { type: 'phase', phase: 'synchronization', epoch: m.epoch });
     } else if (m.epoch !== this.epoch || m.leader !== this.leader) {
