@@ -60,4 +60,24 @@ describe('npm run bench (smoke)', () => {
       expect(Number.isFinite(r.watches.heapPer10kBytes)).toBe(true);
     }
   }, 180_000);
+
+  it('--load java drives Zooid through Apache ZooKeeper\'s Java client', async () => {
+    const dir = join(out, 'java');
+    const args = ['bench/run.js', '--only', 'zooid', '--load', 'java', '--workload', '80', '--duration', '1', '--warmup', '1', '--sessions', '2', '--inflight', '4', '--znodes', '0', '--out', dir];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, text).toBe(0);
+    expect(text).toContain("load: Apache ZooKeeper's Java client");
+    const json = readdirSync(dir).find((f) => f.endsWith('.json'));
+    const record = JSON.parse(readFileSync(join(dir, json!), 'utf8'));
+    expect(record.load).toBe('java');
+    const [run] = record.results[0].runs;
+    expect(run.readPercent).toBe(80);
+    expect(run.ops).toBeGreaterThan(0);
+    expect(run.errors).toBe(0);
+    expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+  }, 180_000);
 });

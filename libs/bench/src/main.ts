@@ -8,6 +8,7 @@ import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type W
 import { settledResidentBytes } from './procs.js';
 import { chart, table, type SystemResult } from './report.js';
 import { benchClients, clientTable, type ClientResult } from './clients.js';
+import { runJavaLoad } from './java-load.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
@@ -23,6 +24,10 @@ load, then compares memory with many znodes loaded.
   --sessions 16         client sessions
   --inflight 16         requests in flight per session
   --znodes 100000       znodes loaded for the memory comparison (0 skips it)
+  --load node           the client that drives the workloads: node (Zooid's
+                        own, in this process) or java (Apache ZooKeeper's
+                        Java client, Debian's zookeeper.jar, in a JVM of its
+                        own per workload)
   --tls                 also run Zooid and ZooKeeper with clients on their
                         TLS client ports (zooid-tls, zookeeper-tls)
   --only SYSTEM          run one system only: zooid, zooid-secure-1,
@@ -49,14 +54,21 @@ function progressLine(label: string) {
   };
 }
 
-async function benchSystem(sys: System, workloads: number[], base: Omit<Workload, 'readPercent'>, znodes: number): Promise<SystemResult> {
+type LoadDriver = 'node' | 'java';
+
+async function benchSystem(sys: System, workloads: number[], base: Omit<Workload, 'readPercent'>, znodes: number, driver: LoadDriver): Promise<SystemResult> {
   const runs: LoadResult[] = [];
   let clients: ZooKeeperClient[] = await openSessions(sys.connectString, base.sessions, sys.tlsCa);
   try {
     await prepareKeys(clients[0]!, { ...base, readPercent: 0 });
     for (const readPercent of workloads) {
-      const r = await runLoad(clients, { ...base, readPercent }, progressLine(`${sys.name} ${readPercent}% reads`));
-      runs.push(r);
+      const label = `${sys.name} ${readPercent}% reads`;
+      if (driver === 'java') {
+        process.stderr.write(`${label} (Java client)…\n`);
+        runs.push(await runJavaLoad(sys.connectString, { ...base, readPercent }));
+      } else {
+        runs.push(await runLoad(clients, { ...base, readPercent }, progressLine(label)));
+      }
     }
     let memory: SystemResult['memory'];
     if (znodes > 0 && sys.pids().length > 0) {
@@ -83,6 +95,7 @@ export async function main(argv: string[]): Promise<void> {
       inflight: { type: 'string', default: '16' },
       znodes: { type: 'string', default: '100000' },
       only: { type: 'string' },
+      load: { type: 'string', default: 'node' },
       tls: { type: 'boolean', default: false },
       connect: { type: 'string' },
       clients: { type: 'boolean', default: false },
@@ -111,6 +124,9 @@ export async function main(argv: string[]): Promise<void> {
     measureMs: num('duration') * 1000,
   };
   const znodes = num('znodes');
+  const driver = values.load as LoadDriver;
+  if (driver !== 'node' && driver !== 'java') throw new Error('--load takes node or java');
+  if (driver === 'java' && (values.tls || values.clients)) throw new Error('--load java runs neither with --tls nor with --clients');
   const starters: [string, () => Promise<System>][] = values.connect
     ? [[values.connect, async () => external(values.connect!)]]
     : [
@@ -154,7 +170,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`starting ${name}…\n`);
     const sys = await start();
     try {
-      results.push(await benchSystem(sys, workloads, base, znodes));
+      results.push(await benchSystem(sys, workloads, base, znodes, driver));
     } finally {
       await sys.stop();
     }
@@ -162,8 +178,9 @@ export async function main(argv: string[]): Promise<void> {
 
   const json = join(values.out!, `${stamp}.json`);
   const svg = join(values.out!, `${stamp}.svg`);
-  const record = { date: new Date().toISOString(), command, workload: base, results };
+  const record = { date: new Date().toISOString(), command, load: driver, workload: base, results };
   writeFileSync(json, JSON.stringify(record, null, 2) + '\n');
   writeFileSync(svg, chart(results));
-  process.stdout.write(table(results) + `\nresults: ${json}\nchart:   ${svg}\n`);
+  const loadLine = `load: ${driver === 'java' ? "Apache ZooKeeper's Java client" : '@zooid/client'}, ${base.sessions} sessions × ${base.inflight} in flight\n`;
+  process.stdout.write(loadLine + table(results) + `\nresults: ${json}\nchart:   ${svg}\n`);
 }
