@@ -11,14 +11,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 const out = mkdtempSync(join(tmpdir(), 'zooid-bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** `npm run bench` with these arguments: its exit code and everything it printed. */
+async function runBench(args: string[]): Promise<{ code: number | null; text: string }> {
+  const child = spawn(process.execPath, ['bench/run.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (d) => (text += d));
+  child.stderr.on('data', (d) => (text += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, text };
+}
+
 describe('npm run bench (smoke)', () => {
   it('runs end to end on Zooid and writes its results and chart', async () => {
-    const args = ['bench/run.js', '--only', 'zooid', '--workload', '0,80', '--duration', '1', '--warmup', '0.5', '--sessions', '2', '--inflight', '4', '--znodes', '500', '--out', out];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (d) => (text += d));
-    child.stderr.on('data', (d) => (text += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const args = ['--only', 'zooid', '--workload', '0,80', '--duration', '1', '--warmup', '0.5', '--sessions', '2', '--inflight', '4', '--znodes', '500', '--out', out];
+    const { code, text } = await runBench(args);
     expect(code, text).toBe(0);
     expect(text).toMatch(/zooid\s+80%/);
     const files = readdirSync(out);
@@ -36,12 +42,8 @@ describe('npm run bench (smoke)', () => {
 
   it('--clients runs both clients on Zooid and reports load and watch memory for each', async () => {
     const dir = join(out, 'clients');
-    const args = ['bench/run.js', '--clients', '--only', 'zooid', '--workload', '0,100', '--duration', '1', '--warmup', '0.5', '--sessions', '2', '--inflight', '4', '--watches', '200', '--out', dir];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (d) => (text += d));
-    child.stderr.on('data', (d) => (text += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const args = ['--clients', '--only', 'zooid', '--workload', '0,100', '--duration', '1', '--warmup', '0.5', '--sessions', '2', '--inflight', '4', '--watches', '200', '--out', dir];
+    const { code, text } = await runBench(args);
     expect(code, text).toBe(0);
     expect(text).toMatch(/zooid\s+zooid\/nzk\s+100%/);
     const json = readdirSync(dir).find((f) => f.endsWith('-clients.json'));
@@ -63,12 +65,8 @@ describe('npm run bench (smoke)', () => {
 
   it('--load java drives Zooid through Apache ZooKeeper\'s Java client', async () => {
     const dir = join(out, 'java');
-    const args = ['bench/run.js', '--only', 'zooid', '--load', 'java', '--workload', '80', '--duration', '1', '--warmup', '1', '--sessions', '2', '--inflight', '4', '--znodes', '0', '--out', dir];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (d) => (text += d));
-    child.stderr.on('data', (d) => (text += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const args = ['--only', 'zooid', '--load', 'java', '--workload', '80', '--duration', '1', '--warmup', '1', '--sessions', '2', '--inflight', '4', '--znodes', '0', '--out', dir];
+    const { code, text } = await runBench(args);
     expect(code, text).toBe(0);
     expect(text).toContain("load: Apache ZooKeeper's Java client");
     const json = readdirSync(dir).find((f) => f.endsWith('.json'));

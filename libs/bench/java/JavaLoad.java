@@ -37,7 +37,6 @@ public class JavaLoad {
     }
   }
 
-  static String connect;
   static int keys;
   static int readPercent;
   static byte[] value;
@@ -46,7 +45,7 @@ public class JavaLoad {
   static CountDownLatch slotsDone;
 
   public static void main(String[] args) throws Exception {
-    connect = args[0];
+    String connect = args[0];
     int sessions = Integer.parseInt(args[1]);
     int inflight = Integer.parseInt(args[2]);
     keys = Integer.parseInt(args[3]);
