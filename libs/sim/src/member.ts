@@ -2,7 +2,7 @@ import { BatchNumbers, OpCode, SeriesGaps, type Broadcast, type Forwarded, type 
 import { SessionTracker, WritePipeline } from '@zooid/leader';
 import { Replica } from '@zooid/replica';
 import { createActor, type Actor } from 'xstate';
-import { DataTree, Preparer, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn } from '@zooid/tree';
+import { DataTree, Preparer, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeTxn } from '@zooid/tree';
 import {
   electionMachine,
   EpochLeaders,
@@ -44,6 +44,9 @@ export interface Timing {
 }
 
 const PROBE_TIMEOUT_MS = 200;
+/** Nodes of a SNAP's snapshot encoded per turn: few, so that the tree changes while it is taken. */
+const SNAPSHOT_STEP_NODES = 1;
+const SNAPSHOT_STEP_MS = 15;
 
 /** A role stint's lifecycle machine (its initLimit and syncLimit), and how its host reports to it. */
 interface Stint {
@@ -91,6 +94,8 @@ export class Member {
   /** The leaders this life of the process has seen per epoch (the cores assert one each); a restart forgets them. */
   private epochLeaders = new EpochLeaders();
   private inputs: (() => Effects)[] = [];
+  /** A SNAP's snapshot being encoded, and who waits for it. */
+  private encoding?: { waiting: Array<(s: { zxid: number; bytes: Uint8Array }) => void> };
   private busy = false;
   private flushing = false;
   private touched = new Set<bigint>();
@@ -166,6 +171,7 @@ export class Member {
     this.inputs = [];
     this.busy = false;
     this.flushing = false;
+    this.encoding = undefined;
   }
 
   private every(ms: number, fn: () => void): void {
@@ -273,7 +279,8 @@ export class Member {
   }
 
   private lead(): void {
-    const history = new History(this.snap?.zxid ?? 0, { window: 1_000_000 });
+    // Few payloads in memory, and no log to read back: learners further behind are sent a SNAP.
+    const history = new History(this.snap?.zxid ?? 0, { window: 24 });
     for (const e of this.entries) history.append(e);
     const core = new LeaderCore(
       { id: this.id, voters: this.w.voters, ...this.w.timing, maxMessageBytes: 1 << 20, epochLeaders: this.epochLeaders },
@@ -435,9 +442,9 @@ export class Member {
         return;
       case 'prepareSync': {
         if (m.kind !== 'leading') return;
-        const snapshot = e.plan.mode === 'snap' ? { zxid: this.replica!.tree.lastZxid, bytes: encodeSnapshot(this.replica!.tree) } : undefined;
-        this.input(m.core, () => m.core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot }));
-        return;
+        const core = m.core;
+        if (e.plan.mode !== 'snap') return this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot: undefined }));
+        return this.snapshot((snapshot) => this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot })));
       }
       case 'install':
         return this.install(e.sync);
@@ -461,6 +468,36 @@ export class Member {
         this.note(`ends its role: ${e.reason}`);
         return this.ended();
     }
+  }
+
+  /**
+   * The tree's snapshot for a SNAP, encoded a few nodes per turn as the
+   * services encode a large one, so that commits land in between and the
+   * copy-on-write walk is exercised; learners asking meanwhile share it.
+   */
+  private snapshot(then: (s: { zxid: number; bytes: Uint8Array }) => void): void {
+    if (this.encoding) {
+      this.encoding.waiting.push(then);
+      return;
+    }
+    const tree = this.replica!.tree;
+    const mode = this.mode;
+    const enc = new SnapshotEncoder(tree);
+    const encoding = { waiting: [then] };
+    this.encoding = encoding;
+    const step = () =>
+      this.guard(() => {
+        if (this.encoding !== encoding) return enc.abandon();
+        if (this.mode !== mode || this.replica?.tree !== tree) {
+          this.encoding = undefined;
+          return enc.abandon();
+        }
+        if (!enc.step(SNAPSHOT_STEP_NODES)) return this.proc.after(SNAPSHOT_STEP_MS, step);
+        this.encoding = undefined;
+        const snapshot = { zxid: enc.zxid, bytes: enc.finish() };
+        for (const w of encoding.waiting) w(snapshot);
+      });
+    step();
   }
 
   private toLeader(msg: ToLeader): void {

@@ -9,48 +9,95 @@
 import type { ACL } from '@zooid/protocol';
 import { Reader, Writer } from './codec.js';
 import { ZNode, sharedOwner, type NodeKind } from './stat.js';
-import { DataTree, type SessionInfo } from './tree.js';
+import { DataTree, type FrozenWalk, type SessionInfo } from './tree.js';
 import { readAcl, writeAcl } from './txn.js';
 
 const MAGIC = 0x5a534e50; // "ZSNP"
 const FORMAT = 1;
 const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
 
+/** Fixed bytes per node in the format: the lengths, ACL index, kind, owner, five zxids/times, three versions. */
+const NODE_FIXED_BYTES = 4 + 4 + 4 + 1 + 8 + 5 * 8 + 3 * 4;
+
+/**
+ * Encodes the tree as it was when the encoder was made, a few nodes per
+ * step(), while the tree goes on applying transactions in between (see
+ * DataTree.freeze): the host decides how much to do per turn of its event
+ * loop. Nodes are written parents first, children in creation order.
+ */
+export class SnapshotEncoder {
+  readonly zxid: number;
+  private readonly walk: FrozenWalk;
+  private readonly w: Writer;
+  private readonly aclIndex = new Map<readonly ACL[], number>();
+  private done = false;
+
+  constructor(tree: DataTree) {
+    this.walk = tree.freeze();
+    this.zxid = this.walk.zxid;
+    const { sessions, acls, nodes } = this.walk;
+    // Sized to fit, so that growing (a copy of everything so far) is rare.
+    this.w = new Writer(1024 + tree.approximateDataSize + nodes * NODE_FIXED_BYTES + sessions.length * 64);
+    const w = this.w;
+    w.u32(MAGIC);
+    w.u8(FORMAT);
+    w.num(this.zxid);
+    w.u32(sessions.length);
+    for (const [id, s] of sessions) {
+      w.i64(id);
+      w.i32(s.timeout);
+      w.bytes(s.verifier);
+    }
+    for (const acl of acls) this.aclIndex.set(acl, this.aclIndex.size);
+    w.u32(acls.length);
+    for (const acl of acls) writeAcl(w, acl);
+    w.u32(nodes);
+  }
+
+  /** Writes up to `budget` more nodes; true once all are written. */
+  step(budget: number): boolean {
+    const w = this.w;
+    for (let i = 0; i < budget && !this.done; i++) {
+      const next = this.walk.next();
+      if (next === undefined) {
+        this.done = true;
+        break;
+      }
+      const [path, n] = next;
+      w.str(path);
+      w.bytes(n.data);
+      w.u32(this.aclIndex.get(n.acl)!);
+      w.u8(KINDS.indexOf(n.kind));
+      w.i64(n.owner);
+      w.num(n.czxid);
+      w.num(n.mzxid);
+      w.num(n.pzxid);
+      w.num(n.ctime);
+      w.num(n.mtime);
+      w.i32(n.version);
+      w.i32(n.cversion);
+      w.i32(n.aversion);
+    }
+    return this.done;
+  }
+
+  /** The snapshot, once step() said it is complete. */
+  finish(): Buffer {
+    if (!this.done) throw new Error('snapshot not complete');
+    return this.w.finish();
+  }
+
+  /** Gives up before the end: the tree stops keeping copies for it. */
+  abandon(): void {
+    this.walk.close();
+  }
+}
+
+/** The whole snapshot in one go, for trees small enough or callers with nothing else to do. */
 export function encodeSnapshot(tree: DataTree): Buffer {
-  const w = new Writer(Math.max(1024, tree.approximateDataSize * 2));
-  w.u32(MAGIC);
-  w.u8(FORMAT);
-  w.num(tree.lastZxid);
-
-  w.u32(tree.sessions.size);
-  for (const [id, s] of tree.sessions) {
-    w.i64(id);
-    w.i32(s.timeout);
-    w.bytes(s.verifier);
-  }
-
-  const aclIndex = new Map<readonly ACL[], number>();
-  for (const acl of tree.aclLists()) aclIndex.set(acl, aclIndex.size);
-  w.u32(aclIndex.size);
-  for (const acl of aclIndex.keys()) writeAcl(w, acl);
-
-  w.u32(tree.nodeCount - 1);
-  for (const [path, n] of tree.walk()) {
-    w.str(path);
-    w.bytes(n.data);
-    w.u32(aclIndex.get(n.acl)!);
-    w.u8(KINDS.indexOf(n.kind));
-    w.i64(n.owner);
-    w.num(n.czxid);
-    w.num(n.mzxid);
-    w.num(n.pzxid);
-    w.num(n.ctime);
-    w.num(n.mtime);
-    w.i32(n.version);
-    w.i32(n.cversion);
-    w.i32(n.aversion);
-  }
-  return w.finish();
+  const enc = new SnapshotEncoder(tree);
+  enc.step(Infinity);
+  return enc.finish();
 }
 
 /** Nodes decoded between two calls of decodeSnapshot's progress callback. */

@@ -90,6 +90,8 @@ export class ZNode {
   children: Set<string> | null = null;
   /** The data, stored compactly (see COMPACT_DATA_BYTES); never shares memory with the caller's bytes. */
   private stored: string | Buffer | null;
+  /** The number of the last frozen walk (DataTree.freeze) that passed this node: it need not be preserved for that walk. */
+  walked = 0;
 
   constructor(
     data: Uint8Array | null,
@@ -107,6 +109,13 @@ export class ZNode {
     public aversion: number,
   ) {
     this.stored = compact(data);
+  }
+
+  /** The same record as a separate object (sharing the immutable data): what a frozen walk keeps of a node about to change. */
+  copy(): ZNode {
+    const c = new ZNode(null, this.acl, this.kind, this.owner, this.czxid, this.mzxid, this.pzxid, this.ctime, this.mtime, this.version, this.cversion, this.aversion);
+    c.stored = this.stored;
+    return c;
   }
 
   /** The data (not to be modified); null for a node created without data. */

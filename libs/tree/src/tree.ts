@@ -53,6 +53,26 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/** DataTree.freeze(): the tree as it was when the walk began. */
+export interface FrozenWalk {
+  readonly zxid: number;
+  readonly sessions: ReadonlyArray<[bigint, SessionInfo]>;
+  /** Every ACL list a node of the walk can hold. */
+  readonly acls: ReadonlyArray<readonly ACL[]>;
+  /** How many nodes the walk gives, the root included. */
+  readonly nodes: number;
+  /** The next node, or undefined when all were given (which closes the walk). */
+  next(): [string, ZNode] | undefined;
+  /** Ends the walk early; apply stops keeping copies for it. */
+  close(): void;
+}
+
+function depth(path: string): number {
+  let d = 0;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) d++;
+  return d;
+}
+
 export class DataTree implements ViewSource {
   /** zxid of the last applied txn. */
   lastZxid = 0;
@@ -67,6 +87,13 @@ export class DataTree implements ViewSource {
   private readonly quotas = new Set<string>();
   private sum = 0;
   private dataBytes = 0;
+  /**
+   * While a frozen walk is open: what each path held when it began, for the
+   * paths changed since that the walk has not passed yet — a node's copy, or
+   * null for a path created since. False once the walk has emitted it.
+   */
+  private preserved: Map<string, ZNode | null | false> | null = null;
+  private walks = 0;
 
   /** A fresh tree as ZooKeeper starts: '/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'. */
   constructor() {
@@ -208,6 +235,66 @@ export class DataTree implements ViewSource {
       yield [path, node];
       if (node.children) stack.push(node.children.values());
     }
+  }
+
+  /**
+   * The tree as it is now, walked a piece at a time while transactions go on
+   * being applied: a snapshot of a large tree is taken in slices between
+   * turns of the event loop instead of stopping it. Copy-on-write: apply
+   * keeps a copy of each node it is about to change or remove, until the walk
+   * has passed it. Nodes come in the order they were inserted, which puts
+   * parents before children and children in creation order; nodes removed
+   * before the walk reached them come last, parents first. One walk at a time.
+   */
+  freeze(): FrozenWalk {
+    if (this.preserved !== null) throw new Error('a frozen walk is already open');
+    const preserved = new Map<string, ZNode | null | false>();
+    this.preserved = preserved;
+    const id = ++this.walks;
+    const total = this.nodes.size;
+    const live = this.nodes.entries();
+    let removed: Array<[string, ZNode]> | null = null;
+    let emitted = 0;
+    const close = () => {
+      if (this.preserved === preserved) this.preserved = null;
+    };
+    const next = (): [string, ZNode] | undefined => {
+      if (removed === null) {
+        for (let r = live.next(); !r.done; r = live.next()) {
+          const [path, node] = r.value;
+          const kept = preserved.get(path);
+          if (kept === undefined) {
+            node.walked = id;
+            emitted++;
+            return r.value;
+          }
+          if (kept === null || kept === false) continue;
+          preserved.set(path, false);
+          emitted++;
+          return [path, kept];
+        }
+        removed = [];
+        for (const [path, kept] of preserved) if (kept) removed.push([path, kept]);
+        // czxid orders a parent before its children; within one multi, depth does.
+        removed.sort(([pa, a], [pb, b]) => b.czxid - a.czxid || depth(pb) - depth(pa)); // popped from the end
+      }
+      const last = removed.pop();
+      if (last === undefined) {
+        if (emitted !== total) throw new Error(`invariant: a frozen walk emitted ${emitted} of ${total} nodes`);
+        close();
+        return undefined;
+      }
+      emitted++;
+      return last;
+    };
+    return { zxid: this.lastZxid, sessions: [...this.sessionMap], acls: [...this.acls.lists()], nodes: total, next, close };
+  }
+
+  /** Before a node changes or goes: a frozen walk that has not passed it keeps what it was. */
+  private preserve(path: string, node: ZNode): void {
+    const p = this.preserved;
+    if (p === null || node.walked === this.walks || p.has(path)) return;
+    p.set(path, node.copy());
   }
 
   /** Hex digest of all nodes and sessions; equal trees have equal digests whatever their history. */
@@ -443,6 +530,7 @@ export class DataTree implements ViewSource {
     const node = this.nodes.get(path);
     if (node === undefined) return;
     const data = Buffer.from(st.toString(), 'utf8');
+    this.preserve(path, node);
     this.sum = subHash(this.sum, dataHash(path, node.data));
     this.sum = addHash(this.sum, dataHash(path, data));
     this.dataBytes += data.length - node.dataLength;
@@ -453,6 +541,7 @@ export class DataTree implements ViewSource {
 
   /** Runs `change` on a node's stat fields, keeping the digest in step. */
   private changeMeta(path: string, node: ZNode, change: () => void): void {
+    this.preserve(path, node);
     this.sum = subHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
     change();
     this.sum = addHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
@@ -467,6 +556,7 @@ export class DataTree implements ViewSource {
       (parent.children ??= new Set()).add(path);
     }
     node.acl = this.acls.intern(node.acl);
+    if (this.preserved !== null && !this.preserved.has(path)) this.preserved.set(path, null);
     this.nodes.set(path, node);
     this.dataBytes += path.length + node.dataLength;
     this.sum = addHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
@@ -491,6 +581,7 @@ export class DataTree implements ViewSource {
   /** Removes a childless node from its parent, with every index and counter. */
   private remove(path: string, node: ZNode): void {
     if (node.children !== null) throw new Error(`invariant: removing ${path}, which has children`);
+    this.preserve(path, node);
     if (path !== ROOT) {
       const parent = this.getNode(parentOf(path)!)!;
       if (!parent.children?.delete(path)) throw new Error(`invariant: ${path} is not a child of its parent`);

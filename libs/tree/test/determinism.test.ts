@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OpCode, type ACL, type MultiOp } from '@zooid/protocol';
-import { DataTree, decodeSnapshot, decodeTxn, digestOf, encodeSnapshot, encodeTxn, type AuthContext, type Txn, type TxnHeader } from '../src/index.js';
+import { DataTree, SnapshotEncoder, decodeSnapshot, decodeTxn, digestOf, encodeSnapshot, encodeTxn, type AuthContext, type Txn, type TxnHeader } from '../src/index.js';
 import { Harness, LOCAL_IP, OPEN } from './harness.js';
 
 /** mulberry32 */
@@ -122,6 +122,31 @@ describe.each(SEEDS)('random history, seed %i', (seed) => {
     }
   });
 
+  it('a snapshot taken in slices while the log goes on is the tree where it began', () => {
+    const r = rng(seed * 104729);
+    for (let k = 0; k < 8; k++) {
+      const cut = Math.floor(r() * h.log.length);
+      const live = replay(h.log.slice(0, cut));
+      const atCut = live.digest();
+      const enc = new SnapshotEncoder(live);
+      let next = cut;
+      // A few nodes, then a few transactions, until both are through.
+      while (!enc.step(Math.floor(r() * 3))) {
+        for (let n = Math.floor(r() * 4); n > 0 && next < h.log.length; n--, next++) live.apply(h.log[next]!.hdr, h.log[next]!.txn);
+      }
+      replay(h.log.slice(next), live);
+      expect(live.digest()).toBe(h.tree.digest());
+      live.checkInvariants();
+      const loaded = decodeSnapshot(enc.finish());
+      loaded.checkInvariants();
+      expect(loaded.lastZxid).toBe(h.log[cut - 1]?.hdr.zxid ?? 0);
+      expect(loaded.digest()).toBe(atCut);
+      replay(h.log.slice(cut), loaded);
+      expect(loaded.digest()).toBe(h.tree.digest());
+      expect([...loaded.walk()].map(([path]) => path)).toEqual([...h.tree.walk()].map(([path]) => path));
+    }
+  });
+
   it('group-committed prep yields the same txns as one-at-a-time prep', () => {
     const b = new Harness();
     const r = rng(seed * 31);
@@ -153,6 +178,18 @@ describe('digest', () => {
     const loaded = decodeSnapshot(encodeSnapshot(h.tree));
     expect(loaded.getNode('/a')!.childNames()).toEqual(['e', 'c']);
     expect(loaded.digest()).toBe(h.tree.digest());
+  });
+
+  it('one frozen walk at a time; an abandoned one lets the next begin', () => {
+    const h = new Harness();
+    h.create(h.session(), '/x');
+    const first = new SnapshotEncoder(h.tree);
+    expect(() => new SnapshotEncoder(h.tree)).toThrow(/already open/);
+    first.abandon();
+    const second = new SnapshotEncoder(h.tree);
+    expect(second.step(Infinity)).toBe(true);
+    expect(decodeSnapshot(second.finish()).digest()).toBe(h.tree.digest());
+    expect(() => first.finish()).toThrow(/not complete/);
   });
 
   it('changes with data, ACL and stat fields', () => {

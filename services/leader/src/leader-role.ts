@@ -1,6 +1,6 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { Preparer, type TreeConfig } from '@zooid/tree';
-import { LeaderCore, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
+import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -51,6 +51,8 @@ interface Serving {
 
 /** Room left in a message for everything but its payloads. */
 const ENVELOPE = 64 * 1024;
+/** Snapshot bytes published between two flushes: the bus's buffers hold no more than this of a SNAP. */
+const SNAPSHOT_FLUSH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Hosts the leader core over the bus and the member's disk: learners'
@@ -72,6 +74,8 @@ export class LeaderRole {
   private readonly subs: { unsubscribe(): void }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  /** Per learner: the snapshot whose parts sendSnapshot has just sent, for the sync that follows them. */
+  private readonly sentSnapshots = new Map<string, { attempt: number; zxid: number; parts: number }>();
 
   constructor(
     private readonly opts: RoleOptions,
@@ -217,39 +221,76 @@ export class LeaderRole {
   /** Gathers what a learner's sync needs: the snapshot, or the log read back when memory no longer reaches. */
   private prepareSync(to: string, attempt: number, plan: SyncPlan): void {
     const h = this.store.history;
-    const snap = () => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot: this.store.snapshotNow() });
-    if (plan.mode === 'snap') return this.run(snap);
+    const snap = () => this.sendSnapshot(to, attempt);
+    if (plan.mode === 'snap') return snap();
     const from = plan.mode === 'diff' ? plan.from : plan.truncTo;
     if (from >= h.memoryBase) return this.run(() => this.core.syncPrepared(to, attempt, { plan, txns: [] }));
     this.log.info({ learner: to, from: hexZxid(from), memoryBase: hexZxid(h.memoryBase) }, 'reading the log for a DIFF');
     void this.store.logEntriesAfter(from).then(
-      (txns) => !this.stopped && this.run(txns ? () => this.core.syncPrepared(to, attempt, { plan, txns }) : snap),
+      (txns) => !this.stopped && (txns ? this.run(() => this.core.syncPrepared(to, attempt, { plan, txns })) : snap()),
       (err: unknown) => {
         this.log.warn({ err, learner: to }, 'reading the log for a DIFF failed; sending a snapshot');
-        if (!this.stopped) this.run(snap);
+        if (!this.stopped) snap();
       },
     );
   }
 
   /**
-   * A snapshot or a long diff can exceed what one NATS message carries: the
-   * sync goes as numbered parts (snapshot slices, then transaction batches)
-   * followed by the sync itself, which says how many parts preceded it.
+   * A SNAP: the snapshot is encoded in slices (MemberStore.snapshot) and its
+   * parts go out over several turns, paced by the bus's flush, before the
+   * core makes the sync itself — current as of then, with the transactions
+   * since the snapshot. The learner collects parts whatever else it hears
+   * meanwhile, so broadcasts in between do not disturb the order it sees.
+   */
+  private sendSnapshot(to: string, attempt: number): void {
+    const epoch = this.core.epoch;
+    void this.store
+      .snapshot()
+      .then(async (snapshot) => {
+        if (this.stopped) return;
+        this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
+        const subject = this.subj.zabLearner(to, this.opts.id);
+        const slice = this.syncSlice();
+        let parts = 0;
+        let unflushed = 0;
+        for (let off = 0; off < snapshot.bytes.length; off += slice) {
+          const bytes = snapshot.bytes.subarray(off, off + slice);
+          this.nc.publish(subject, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }));
+          parts++;
+          if ((unflushed += bytes.length) >= SNAPSHOT_FLUSH_BYTES) {
+            unflushed = 0;
+            await this.nc.flush();
+            if (this.stopped) return;
+          }
+        }
+        this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
+        this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
+        this.sentSnapshots.delete(to);
+      })
+      .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
+  }
+
+  /** Payload bytes per sync part. */
+  private syncSlice(): number {
+    return Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE);
+  }
+
+  /**
+   * A long diff can exceed what one NATS message carries: the sync goes as
+   * numbered parts (transaction batches) followed by the sync itself, which
+   * says how many parts preceded it — those of a SNAP's snapshot included,
+   * sent before it by sendSnapshot.
    */
   private sendSync(id: string, msg: Extract<ToLearner, { t: 'sync' }>): void {
     this.log.info({ learner: id, mode: msg.mode, txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
-    const slice = Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE);
-    const parts: Extract<ToLearner, { t: 'syncpart' }>[] = [];
-    const snap = msg.snapshot;
-    const bytes = (snap?.length ?? 0) + msg.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    const sent = this.sentSnapshots.get(id);
+    assert(msg.snapshot === null || (sent?.attempt === msg.attempt && sent.zxid === msg.snapZxid), 'a SNAP goes out after its snapshot parts');
     const { attempt, epoch } = msg;
-    if (snap) for (let off = 0; off < snap.length; off += slice) parts.push({ t: 'syncpart', attempt, epoch, snapshot: snap.subarray(off, off + slice), txns: [], bytes });
-    for (const txns of splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts) {
-      parts.push({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes });
-    }
+    const bytes = (msg.snapshot?.length ?? 0) + msg.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    const parts = splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts;
     const to = this.subj.zabLearner(id, this.opts.id);
-    for (const p of parts) this.nc.publish(to, pack(p));
-    this.nc.publish(to, pack({ ...msg, snapshot: null, txns: [], parts: parts.length }));
+    for (const txns of parts) this.nc.publish(to, pack({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes }));
+    this.nc.publish(to, pack({ ...msg, snapshot: null, txns: [], parts: (msg.snapshot ? sent!.parts : 0) + parts.length }));
   }
 
   /** Broadcast begins: answer liveness probes, and serve clients through the write pipeline. */

@@ -1,4 +1,5 @@
-import { DataTree, decodeSnapshot, decodeTxn, encodeSnapshot } from '@zooid/tree';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { DataTree, SnapshotEncoder, decodeSnapshot, decodeTxn } from '@zooid/tree';
 import { recover, type EpochFiles, type SnapshotStore, type TxnLog } from '@zooid/store';
 import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
@@ -16,6 +17,19 @@ export interface StoreOptions {
 /** Snapshots, log tails and syncs smaller than this finish too fast to be worth a progress report. */
 export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
+/** Encoding a snapshot runs this long before the event loop gets a turn. */
+const SNAPSHOT_SLICE_MS = 8;
+/** Nodes encoded between two looks at the clock. */
+const SNAPSHOT_STEP_NODES = 256;
+
+export interface Snapshot {
+  zxid: number;
+  bytes: Buffer;
+}
+
+/** The tree a snapshot was being taken of was replaced (SNAP, TRUNC) or the store closed: nothing to write. */
+export class SnapshotAbandoned extends Error {}
+
 /**
  * A member's durable state and what is derived from it: the transaction log,
  * snapshots, epoch files, the tree they rebuild, and the recent history the
@@ -31,6 +45,9 @@ export class MemberStore {
   epochs!: EpochFiles;
   private sinceSnapshot = 0;
   private snapshotting = false;
+  /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
+  private encoding?: { zxid: number; done: Promise<Snapshot> };
+  private closed = false;
   private purgeTimer?: NodeJS.Timeout;
 
   private constructor(
@@ -50,6 +67,7 @@ export class MemberStore {
   }
 
   private async load(): Promise<void> {
+    this.encoding = undefined;
     const r = await recover(this.dataDir, {
       retain: this.opts.snapRetain,
       pruneOnWrite: !this.opts.purgeIntervalMs,
@@ -112,6 +130,7 @@ export class MemberStore {
     this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length }, 'installing snapshot from leader (SNAP)');
     await this.snapshots.write(zxid, bytes);
     await this.log.truncateAfter(0);
+    this.encoding = undefined;
     this.tree = this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`);
     this.history = new History(zxid);
     this.sinceSnapshot = 0;
@@ -142,17 +161,56 @@ export class MemberStore {
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
   applied(): void {
-    this.history.release(this.tree.lastZxid);
+    // A SNAP sends the transactions after its snapshot from memory: keep them while one is encoded.
+    this.history.release(this.encoding?.zxid ?? this.tree.lastZxid);
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
-    const zxid = this.tree.lastZxid;
-    const bytes = encodeSnapshot(this.tree);
-    this.snapshots
-      .write(zxid, bytes)
+    this.snapshot()
+      .then(({ zxid, bytes }) => this.snapshots.write(zxid, bytes))
       .then(() => (this.opts.purgeIntervalMs ? undefined : this.purge()))
-      .catch((err) => this.logger.error({ err }, 'snapshot failed'))
+      .catch((err) => {
+        if (err instanceof SnapshotAbandoned) this.logger.info({ reason: err.message }, 'snapshot abandoned');
+        else this.logger.error({ err }, 'snapshot failed');
+      })
       .finally(() => (this.snapshotting = false));
+  }
+
+  /**
+   * The tree's snapshot as of now, encoded a slice at a time between turns
+   * of the event loop (SnapshotEncoder: transactions go on being applied
+   * meanwhile), so that a member with millions of znodes keeps heartbeating
+   * and serving while it writes one or sends one to a learner. One at a
+   * time: whoever asks while one is encoded gets that one.
+   */
+  snapshot(): Promise<Snapshot> {
+    if (this.encoding) return this.encoding.done;
+    const tree = this.tree;
+    const enc = new SnapshotEncoder(tree);
+    const encoding = { zxid: enc.zxid, done: this.encodeInSlices(tree, enc) };
+    this.encoding = encoding;
+    const forget = () => {
+      if (this.encoding === encoding) this.encoding = undefined;
+    };
+    encoding.done.then(forget, forget);
+    return encoding.done;
+  }
+
+  private async encodeInSlices(tree: DataTree, enc: SnapshotEncoder): Promise<Snapshot> {
+    try {
+      for (;;) {
+        const until = performance.now() + SNAPSHOT_SLICE_MS;
+        do {
+          if (enc.step(SNAPSHOT_STEP_NODES)) return { zxid: enc.zxid, bytes: enc.finish() };
+        } while (performance.now() < until);
+        await nextTurn();
+        if (this.closed) throw new SnapshotAbandoned('the store closed');
+        if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
+      }
+    } catch (err) {
+      enc.abandon();
+      throw err;
+    }
   }
 
   /**
@@ -187,11 +245,8 @@ export class MemberStore {
     return entries[0]?.[0] === expected ? entries : null;
   }
 
-  snapshotNow(): { zxid: number; bytes: Buffer } {
-    return { zxid: this.tree.lastZxid, bytes: encodeSnapshot(this.tree) };
-  }
-
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.purgeTimer);
     await this.log.close();
   }
