@@ -9,13 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_BUFFER, Err, OpCode, encodeConnectRequest, encodeRequest, frame, unpack, type LearnerBatch } from '@zooid/protocol';
-import { startStandalone, waitFor, type Standalone } from './harness.js';
+import { fourLetter, startStandalone, waitFor, type Standalone } from './harness.js';
 import { RawClient, openSocket, req, socketClosed } from './support/raw-client.js';
 import { alive, childPids, peakGrowth, warnings } from './support/procs.js';
 
 const MiB = 1024 * 1024;
 /** Watches one session may hold, low so that the test reaches it quickly. */
 const WATCH_LIMIT = 100;
+/** Requests all connections may have outstanding: above one connection's 1,000, so that one abuser alone stays under it. */
+const GLOBAL_LIMIT = 1500;
 
 let zk: Standalone;
 let port: number;
@@ -23,7 +25,11 @@ let big: Buffer;
 let neighbour: RawClient;
 
 beforeAll(async () => {
-  zk = await startStandalone({ tickTime: 500, memberArgs: ['--max-session-watches', String(WATCH_LIMIT)] });
+  zk = await startStandalone({
+    tickTime: 500,
+    memberArgs: ['--max-session-watches', String(WATCH_LIMIT)],
+    gatewayEnv: { ZOOID_GLOBAL_OUTSTANDING_LIMIT: String(GLOBAL_LIMIT) },
+  });
   port = zk.ports[0]!;
   const setup = await RawClient.connect(port, { timeOut: 20_000 });
   big = randomBytes(DEFAULT_MAX_BUFFER - 1024);
@@ -178,5 +184,35 @@ describe('limits', () => {
     const id = c.sessionId.toString(16);
     await waitFor('the member to log the breach', () => warnings(zk.member, 'more watches than allowed', id).length > 0, 5000);
     expect(warnings(zk.member, 'more watches than allowed', id)).toHaveLength(1);
+  });
+
+  it('connections together past --global-outstanding-limit: those holding more than their share stop being read, the neighbour does not', async () => {
+    /** The gateway's count of a connection's unanswered requests, from `cons`. */
+    const queued = async (c: RawClient) => {
+      const line = (await fourLetter(port, 'cons')).split('\n').find((l) => l.includes(`:${c.localPort}[`));
+      return Number(/queued=(\d+)/.exec(line ?? '')?.[1] ?? -1);
+    };
+    const a = await RawClient.connect(port, { timeOut: 10_000 });
+    const b = await RawClient.connect(port, { timeOut: 10_000 });
+    let aHeld = -1;
+    let bHeld = -1;
+    const seen = await besideNeighbour(async () => {
+      // Each takes none of its 1 MB replies: past the reply window, its reads wait on the learner, outstanding.
+      a.socket.pause();
+      b.socket.pause();
+      for (let i = 0; i < 1000; i++) void a.call(OpCode.getData, req.getData('/ab-big'));
+      await waitFor('the first connection to hold its 1,000', async () => (await queued(a)) >= 990, 10_000);
+      for (let i = 0; i < 1000; i++) void b.call(OpCode.getData, req.getData('/ab-big'));
+      await waitFor('the gateway-wide limit to be reached', () => warnings(zk.gateways[0]!, 'globalOutstandingLimit reached').length > 0, 10_000);
+      [aHeld, bHeld] = [await queued(a), await queued(b)];
+      a.destroy();
+      b.destroy();
+    });
+    expectHealthy(seen);
+    // The second stopped being read once both together reached the limit, well before its own 1,000.
+    expect(bHeld).toBeGreaterThan(0);
+    expect(bHeld).toBeLessThan(1000);
+    expect(aHeld + bHeld).toBeLessThanOrEqual(GLOBAL_LIMIT + 1);
+    expect(warnings(zk.gateways[0]!, 'globalOutstandingLimit reached')).toHaveLength(1);
   });
 });

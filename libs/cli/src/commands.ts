@@ -41,6 +41,7 @@ export const learnerLimitsSpec: FlagSpec = {
 /** What one client connection may hold on a gateway before the gateway stops reading it. */
 export const gatewayLimitsSpec: FlagSpec = {
   'max-outstanding': { type: 'string', default: '1000', describe: 'requests of one connection unanswered before the gateway stops reading it' },
+  'global-outstanding-limit': { type: 'string', default: '10000', describe: 'requests of all connections unanswered before the gateway stops reading any (globalOutstandingLimit)' },
   'max-client-queue': { type: 'string', default: String(8 * 1024 * 1024), describe: 'reply bytes unwritten to one connection before the gateway stops reading it' },
 };
 
@@ -270,6 +271,7 @@ export async function gateway(argv: string[]): Promise<void> {
       tickTime: intFlag(f, 'tick-time'),
       maxBuffer: intFlag(f, 'max-buffer'),
       maxOutstanding: boundFlag(f, 'max-outstanding', 1),
+      globalOutstandingLimit: boundFlag(f, 'global-outstanding-limit', 1),
       maxClientQueue: boundFlag(f, 'max-client-queue', 64 * 1024),
       // 0 is ZooKeeper's "no limit".
       maxClientCnxns: maxClientCnxns === 0 ? Number.POSITIVE_INFINITY : maxClientCnxns,

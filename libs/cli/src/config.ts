@@ -33,6 +33,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'clientPort', flag: 'client-port', kind: 'port' },
   { key: 'clientPortAddress', flag: 'host', kind: 'host' },
   { key: 'maxClientCnxns', flag: 'max-client-cnxns', kind: 'int', min: 0 },
+  { key: 'globalOutstandingLimit', flag: 'global-outstanding-limit', kind: 'int', min: 1 },
   { key: 'minSessionTimeout', flag: 'min-session-timeout', kind: 'int', min: 1 },
   { key: 'maxSessionTimeout', flag: 'max-session-timeout', kind: 'int', min: 1 },
   { key: '4lw.commands.whitelist', flag: '4lw-whitelist', kind: 'whitelist' },

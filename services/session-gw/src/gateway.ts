@@ -53,6 +53,12 @@ export interface GatewayOptions {
   maxClientQueue: number;
   /** Requests of one connection forwarded and not yet answered beyond which the gateway stops reading from it. */
   maxOutstanding: number;
+  /**
+   * Requests of all connections forwarded and not yet answered beyond which
+   * the gateway stops reading from those holding more than an equal share
+   * (ZooKeeper's globalOutstandingLimit, which stops reading from all).
+   */
+  globalOutstandingLimit: number;
   maxClientCnxns: number;
   /** Four-letter words allowed, or '*' for all. */
   fourLetterWhitelist: Set<string> | '*';
@@ -74,6 +80,7 @@ export const defaultGatewayOptions: Omit<GatewayOptions, 'id' | 'bus'> = {
   maxBuffer: DEFAULT_MAX_BUFFER,
   maxClientQueue: 8 * 1024 * 1024,
   maxOutstanding: 1000,
+  globalOutstandingLimit: 10_000,
   maxClientCnxns: 60,
   fourLetterWhitelist: new Set(['srvr', 'ruok']),
 };
@@ -135,6 +142,10 @@ export interface Conn {
  */
 export class Gateway {
   private readonly conns = new Map<number, Conn>();
+  /** Requests forwarded for all connections and not yet answered. */
+  private outstanding = 0;
+  /** Past globalOutstandingLimit, until replies bring the total under three quarters of it. */
+  private throttled = false;
   private readonly learners = new LearnerDirectory();
   private outgoing = new Map<string, GwToLearner[]>();
   private flushScheduled = false;
@@ -390,7 +401,11 @@ export class Gateway {
    */
   private updateReading(conn: Conn): void {
     const stop =
-      conn.learner !== undefined && (!conn.established || conn.pending.length >= this.opts.maxOutstanding || conn.socket.writableLength >= this.opts.maxClientQueue);
+      conn.learner !== undefined &&
+      (!conn.established ||
+        conn.pending.length >= this.opts.maxOutstanding ||
+        conn.socket.writableLength >= this.opts.maxClientQueue ||
+        (this.throttled && conn.pending.length >= Math.max(1, this.opts.globalOutstandingLimit / this.conns.size)));
     if (stop === conn.paused || !this.conns.has(conn.id) || conn.socket.destroyed) return;
     conn.paused = stop;
     if (stop) {
@@ -448,8 +463,27 @@ export class Gateway {
       return;
     }
     conn.pending.push(performance.now());
+    this.outstanding++;
     this.toLearner(conn.learner!, ['r', conn.id, conn.sessionId, f]);
-    if (conn.pending.length >= this.opts.maxOutstanding) this.updateReading(conn);
+    if (!this.throttled && this.outstanding >= this.opts.globalOutstandingLimit) {
+      this.throttled = true;
+      this.log.warn(
+        { outstanding: this.outstanding, limit: this.opts.globalOutstandingLimit, connections: this.conns.size },
+        'globalOutstandingLimit reached; connections holding more than their share are not read until replies drain',
+      );
+    }
+    if (conn.pending.length >= this.opts.maxOutstanding || this.throttled) this.updateReading(conn);
+  }
+
+  /**
+   * Under three quarters of globalOutstandingLimit again, the throttle ends.
+   * A connection it paused has requests outstanding, and looks again at
+   * each reply it gets.
+   */
+  private unthrottle(): void {
+    if (!this.throttled || this.outstanding > (this.opts.globalOutstandingLimit * 3) / 4) return;
+    this.throttled = false;
+    this.log.info({ outstanding: this.outstanding }, 'replies drained below globalOutstandingLimit; every connection is read again');
   }
 
   private fromLearner([learner, series, seq, entries]: LearnerBatch): void {
@@ -512,6 +546,8 @@ export class Gateway {
   private answered(conn: Conn): void {
     const sent = conn.pending.shift();
     if (sent === undefined) return;
+    this.outstanding--;
+    this.unthrottle();
     const ms = performance.now() - sent;
     conn.latency.record(ms);
     this.stats.latency.record(ms);
@@ -589,6 +625,9 @@ export class Gateway {
 
   private release(conn: Conn, state: string, reason: string): void {
     this.conns.delete(conn.id);
+    this.outstanding -= conn.pending.length;
+    conn.pending = [];
+    this.unthrottle();
     // Also for a connect still in progress (session 0): the learner forgets it instead of keeping it waiting.
     if (conn.learner !== undefined) this.toLearner(conn.learner, ['d', conn.id, conn.sessionId]);
     if (!conn.socket.destroyed) {
