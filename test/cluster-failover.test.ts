@@ -26,13 +26,15 @@ import { WriteLoad, childrenAfterSync, clientPerLearner, connectClient, within }
 
 const TICK = 200;
 const SNAP_COUNT = 200;
+/** Few, so that writes during a SNAP outrun what the leader keeps in memory unless it holds on to them. */
+const COMMIT_LOG_COUNT = 5;
 /** The issue's bound for a new leader to serve writes after the old one fails. */
 const FAILOVER_BOUND_MS = 5000;
 
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ tickTime: TICK, snapCount: SNAP_COUNT });
+  cluster = await Cluster.start({ tickTime: TICK, snapCount: SNAP_COUNT, commitLogCount: COMMIT_LOG_COUNT });
 }, 60_000);
 
 afterAll(async () => {
@@ -266,9 +268,9 @@ describe('how a learner catches up', () => {
     // the leader's history starts at its snapshot, so an empty learner is behind it.
     const c = await connectClient(cluster.connectString);
     await c.create('/snap', Buffer.from('x'));
-    // A few large nodes make the snapshot big enough for the sync to report its progress.
+    // Large nodes make the snapshot big enough for the sync to report its progress, and to go out over several turns.
     await c.create('/snapbig', Buffer.from('x'));
-    for (let i = 0; i < 5; i++) await c.create(`/snapbig/b${i}`, Buffer.alloc(1_000_000, i));
+    for (let i = 0; i < 30; i++) await c.create(`/snapbig/b${i}`, Buffer.alloc(1_000_000, i));
     const acked: string[] = [];
     for (let i = 0; i < SNAP_COUNT + 20; i++) acked.push((await c.create(`/snap/n${i}`)).split('/').pop()!);
     await c.close();
@@ -285,9 +287,22 @@ describe('how a learner catches up', () => {
     }
 
     const f = cluster.members.find((m) => m !== s.leader)!;
+    // Writes go on while the leader encodes and sends the snapshot: the sync after it carries them all.
+    const load = await WriteLoad.start(cluster.connectString, '/snapload', 8, { pauseMs: 0 });
+    await load.moreAcks(COMMIT_LOG_COUNT);
     const since = Date.now();
     await f.restart({ wipe: true });
     const back = await cluster.settled(20_000);
+    await load.moreAcks(COMMIT_LOG_COUNT);
+    await load.stop();
+    expect(back.leader, 'the leader stayed').toBe(s.leader);
+    expect(back.epoch).toBe(s.epoch);
+    const during = load.ackedSince(since);
+    expect(during.length).toBeGreaterThan(COMMIT_LOG_COUNT);
+    for (const gw of cluster.gateways) {
+      const kids = new Set((await childrenAfterSync(gw.hostPort, '/snapload')).map((k) => `/snapload/${k}`));
+      expect(load.acked.filter((r) => !kids.has(r.path)), `missing through ${gw.id}`).toEqual([]);
+    }
     expect(firstSyncMode(f), f.proc.output().slice(-6000)).toBe('snap');
     expect(leaderSyncModes(back.leader, f.id, since)[0]).toBe('snap');
     // Long work shows progress: without a terminal, as log lines.

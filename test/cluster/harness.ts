@@ -264,6 +264,8 @@ export interface ClusterOptions {
   syncLimit?: number;
   initLimit?: number;
   snapCount?: number;
+  /** --commit-log-count of members and observers. */
+  commitLogCount?: number;
   cluster?: string;
   /** nats-servers of the bus. */
   natsServers?: number;
@@ -304,6 +306,7 @@ export class Cluster {
       syncLimit: 5,
       initLimit: 10,
       snapCount: 100_000,
+      commitLogCount: 1000,
       cluster: 'zooid',
       natsServers: 3,
       ...o,
@@ -325,7 +328,7 @@ export class Cluster {
     const spy = await BusSpy.start(bus, opts.cluster);
     const c = new Cluster(bus, spy, opts);
     const common = (who: BusIdentity) => [...c.busArgs(who), '--cluster', opts.cluster, '--tick-time', String(opts.tickTime)];
-    const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount)];
+    const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount), '--commit-log-count', String(opts.commitLogCount)];
     for (const id of ensemble) {
       const dir = join(c.root, `m${id}`);
       c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits]));

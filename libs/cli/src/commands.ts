@@ -41,7 +41,7 @@ export const learnerLimitsSpec: FlagSpec = {
 /** What one client connection may hold on a gateway before the gateway stops reading it. */
 export const gatewayLimitsSpec: FlagSpec = {
   'max-outstanding': { type: 'string', default: '1000', describe: 'requests of one connection unanswered before the gateway stops reading it' },
-  'global-outstanding-limit': { type: 'string', default: '10000', describe: 'requests of all connections unanswered before the gateway stops reading any (globalOutstandingLimit)' },
+  'global-outstanding-limit': { type: 'string', default: '10000', describe: 'requests of all connections unanswered before the gateway stops reading those holding more than their share (globalOutstandingLimit)' },
   'max-client-queue': { type: 'string', default: String(8 * 1024 * 1024), describe: 'reply bytes unwritten to one connection before the gateway stops reading it' },
 };
 
@@ -66,6 +66,7 @@ export const memberSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: 'transaction log and snapshots' },
   'snap-count': { type: 'string', default: '100000', describe: 'transactions between snapshots' },
   'snap-retain': { type: 'string', default: '3', describe: 'snapshots kept (autopurge.snapRetainCount)' },
+  'commit-log-count': { type: 'string', default: '1000', describe: 'committed transactions kept in memory to sync learners from (zookeeper.commitLogCount); older ones are read back from the log' },
   'purge-interval': { type: 'string', default: '0', describe: 'hours between purges of old snapshots and log segments; 0 purges after every snapshot' },
   ...authSpec,
   'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
@@ -110,6 +111,7 @@ export const standaloneSpec: FlagSpec = {
   'data-dir': memberSpec['data-dir']!,
   'snap-count': memberSpec['snap-count']!,
   'snap-retain': memberSpec['snap-retain']!,
+  'commit-log-count': memberSpec['commit-log-count']!,
   'purge-interval': memberSpec['purge-interval']!,
   ...sessionSpec,
   host: gatewaySpec.host!,
@@ -127,7 +129,7 @@ export const learnerLimitFlags = Object.keys(learnerLimitsSpec);
 export const gatewayLimitFlags = Object.keys(gatewayLimitsSpec);
 
 /** Flags the standalone supervisor hands on to its member and to its gateway. */
-const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'purge-interval', 'min-session-timeout', 'max-session-timeout', ...authFlags, ...learnerLimitFlags, 'config'];
+const standaloneMemberFlags = ['data-dir', 'cluster', 'tick-time', 'max-buffer', 'snap-count', 'snap-retain', 'commit-log-count', 'purge-interval', 'min-session-timeout', 'max-session-timeout', ...authFlags, ...learnerLimitFlags, 'config'];
 const standaloneGatewayFlags = ['client-port', 'admin-port', 'stately', 'host', 'cluster', 'tick-time', 'max-buffer', 'max-client-cnxns', '4lw-whitelist', 'admin-host', 'admin-token', ...gatewayLimitFlags, ...clientTlsFlags, 'config'];
 
 /** A byte or count bound: at least `min`, where less would stall the sessions it bounds. */
@@ -171,6 +173,7 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     maxSessionTimeout,
     snapCount: intFlag(f, 'snap-count'),
     snapRetain,
+    commitLogCount: boundFlag(f, 'commit-log-count', 0),
     purgeIntervalMs: intFlag(f, 'purge-interval') * 3_600_000,
     tree: {
       superDigest: text('super-digest'),

@@ -12,6 +12,8 @@ export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
   ensemble: string[];
   snapCount: number;
   snapRetain: number;
+  /** Committed transactions kept in memory to sync learners from. */
+  commitLogCount?: number;
   /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
   purgeIntervalMs?: number;
 }
@@ -34,7 +36,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   if (voters.length % 2 === 0) log.warn({ voters: voters.length }, 'an even ensemble tolerates no more failures than one member fewer');
   const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
-  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
   const roleOpts: RoleOptions = { ...opts, voters, epochLeaders: new EpochLeaders() };
   let role: LeaderRole | LearnerRole | undefined;
   const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));

@@ -248,24 +248,30 @@ export class LeaderRole {
       .snapshot()
       .then(async (snapshot) => {
         if (this.stopped) return;
-        this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
-        const subject = this.subj.zabLearner(to, this.opts.id);
-        const slice = this.syncSlice();
-        let parts = 0;
-        let unflushed = 0;
-        for (let off = 0; off < snapshot.bytes.length; off += slice) {
-          const bytes = snapshot.bytes.subarray(off, off + slice);
-          this.nc.publish(subject, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }));
-          parts++;
-          if ((unflushed += bytes.length) >= SNAPSHOT_FLUSH_BYTES) {
-            unflushed = 0;
-            await this.nc.flush();
-            if (this.stopped) return;
+        // Taken before this turn ends: the encoding's own hold on the history goes with it.
+        const release = this.store.holdHistory(snapshot.zxid);
+        try {
+          this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
+          const subject = this.subj.zabLearner(to, this.opts.id);
+          const slice = this.syncSlice();
+          let parts = 0;
+          let unflushed = 0;
+          for (let off = 0; off < snapshot.bytes.length; off += slice) {
+            const bytes = snapshot.bytes.subarray(off, off + slice);
+            this.nc.publish(subject, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }));
+            parts++;
+            if ((unflushed += bytes.length) >= SNAPSHOT_FLUSH_BYTES) {
+              unflushed = 0;
+              await this.nc.flush();
+              if (this.stopped) return;
+            }
           }
+          this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
+          this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
+          this.sentSnapshots.delete(to);
+        } finally {
+          release();
         }
-        this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
-        this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
-        this.sentSnapshots.delete(to);
       })
       .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
   }

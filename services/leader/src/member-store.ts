@@ -10,6 +10,8 @@ export interface StoreOptions {
   snapCount: number;
   /** Snapshots kept by a purge (autopurge.snapRetainCount). */
   snapRetain: number;
+  /** Applied transactions whose payloads stay in memory to sync learners from (zookeeper.commitLogCount); History's default when absent. */
+  commitLogCount?: number;
   /** ms between purges (autopurge.purgeInterval); 0 or absent purges right after every snapshot. */
   purgeIntervalMs?: number;
 }
@@ -47,6 +49,8 @@ export class MemberStore {
   private snapshotting = false;
   /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
   private encoding?: { zxid: number; done: Promise<Snapshot> };
+  /** Zxids after which the history keeps its payloads in memory, with how many hold each (holdHistory). */
+  private readonly holds = new Map<number, number>();
   private closed = false;
   private purgeTimer?: NodeJS.Timeout;
 
@@ -78,7 +82,7 @@ export class MemberStore {
     this.epochs = r.epochs;
     if (r.snapshot) this.logger.info({ zxid: hexZxid(r.snapshot.zxid), bytes: r.snapshot.bytes.length }, 'loading snapshot');
     this.tree = r.snapshot ? this.decode(r.snapshot.bytes, `loading snapshot ${hexZxid(r.snapshot.zxid)}`) : new DataTree();
-    this.history = new History(this.tree.lastZxid);
+    this.history = new History(this.tree.lastZxid, { window: this.opts.commitLogCount });
     const { replay } = r;
     const progress = replay.totalBytes >= PROGRESS_MIN_BYTES ? startProgress({ label: 'replaying transaction log', total: replay.totalBytes, unit: 'bytes', logger: this.logger }) : undefined;
     let replayed = 0;
@@ -132,7 +136,7 @@ export class MemberStore {
     await this.log.truncateAfter(0);
     this.encoding = undefined;
     this.tree = this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`);
-    this.history = new History(zxid);
+    this.history = new History(zxid, { window: this.opts.commitLogCount });
     this.sinceSnapshot = 0;
   }
 
@@ -161,8 +165,10 @@ export class MemberStore {
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
   applied(): void {
-    // A SNAP sends the transactions after its snapshot from memory: keep them while one is encoded.
-    this.history.release(this.encoding?.zxid ?? this.tree.lastZxid);
+    // A SNAP sends the transactions after its snapshot from memory: keep them while one is encoded or held.
+    let upTo = this.encoding?.zxid ?? this.tree.lastZxid;
+    for (const zxid of this.holds.keys()) upTo = Math.min(upTo, zxid);
+    this.history.release(upTo);
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
@@ -194,6 +200,23 @@ export class MemberStore {
     };
     encoding.done.then(forget, forget);
     return encoding.done;
+  }
+
+  /**
+   * Keeps the history's payloads after zxid in memory until the returned
+   * function is called: a SNAP's snapshot goes out over several turns, and
+   * the sync that follows it carries every transaction after its zxid.
+   */
+  holdHistory(zxid: number): () => void {
+    this.holds.set(zxid, (this.holds.get(zxid) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const n = this.holds.get(zxid)! - 1;
+      if (n === 0) this.holds.delete(zxid);
+      else this.holds.set(zxid, n);
+    };
   }
 
   private async encodeInSlices(tree: DataTree, enc: SnapshotEncoder): Promise<Snapshot> {

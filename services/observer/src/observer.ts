@@ -10,6 +10,8 @@ export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
   bus: BusConfig;
   snapCount: number;
   snapRetain: number;
+  /** Committed transactions kept in memory to sync learners from. */
+  commitLogCount?: number;
   /** ms between purges of old snapshots and log segments; 0 or absent: after every snapshot. */
   purgeIntervalMs?: number;
 }
@@ -22,7 +24,7 @@ export interface ObserverOptions extends Omit<RoleOptions, 'voters'> {
  */
 export async function runObserver(opts: ObserverOptions, log: Logger): Promise<{ done: Promise<void>; stop(): void }> {
   const nc = await connectBus(opts.bus, { kind: 'observer', id: opts.id }, log);
-  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, purgeIntervalMs: opts.purgeIntervalMs }, log);
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
   let role: LearnerRole | undefined;
   let stopped = false;
 
