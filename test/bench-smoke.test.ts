@@ -78,4 +78,21 @@ describe('npm run bench (smoke)', () => {
     expect(run.errors).toBe(0);
     expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
   }, 180_000);
+
+  it('--scale loads a tree into Zooid and brings a follower back from its data directory and from nothing', async () => {
+    const dir = join(out, 'scale');
+    const { code, text } = await runBench(['--scale', '--only', 'zooid', '--znodes', '2000', '--out', dir]);
+    expect(code, text).toBe(0);
+    expect(text).toMatch(/follower from empty \(s\)/);
+    const json = readdirSync(dir).find((f) => f.endsWith('-scale.json'));
+    const [r] = JSON.parse(readFileSync(join(dir, json!), 'utf8')).scale;
+    expect(r.system).toBe('zooid');
+    expect(r.znodes).toBe(2000);
+    expect(r.load.perSecond).toBeGreaterThan(0);
+    expect(r.memory.rssAfterBytes).toBeGreaterThan(0);
+    expect(r.restart.seconds).toBeGreaterThan(0);
+    expect(r.snapSync.seconds).toBeGreaterThan(0);
+    // Zooid's members report their event-loop stalls in their presence announcements.
+    for (const phase of [r.load, r.restart, r.snapSync]) expect(phase.leaderStallMs).toBeGreaterThan(0);
+  }, 180_000);
 });

@@ -9,6 +9,7 @@ import { settledResidentBytes } from './procs.js';
 import { chart, table, type SystemResult } from './report.js';
 import { benchClients, clientTable, type ClientResult } from './clients.js';
 import { runJavaLoad } from './java-load.js';
+import { benchScale, scaleTable, type ScaleResult } from './scale.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
@@ -23,7 +24,8 @@ load, then compares memory with many znodes loaded.
   --warmup 5            warm-up seconds per workload
   --sessions 16         client sessions
   --inflight 16         requests in flight per session
-  --znodes 100000       znodes loaded for the memory comparison (0 skips it)
+  --znodes 100000       znodes loaded for the memory comparison (0 skips it;
+                        with --scale, 1000000)
   --load node           the client that drives the workloads: node (Zooid's
                         own, in this process) or java (Apache ZooKeeper's
                         Java client, Debian's zookeeper.jar, in a JVM of its
@@ -42,6 +44,12 @@ load, then compares memory with many znodes loaded.
                         size per 10,000 data watches (--watches)
   --watches 10000       data watches for the client memory comparison
                         (0 skips it)
+  --scale               a large tree instead of the workloads: Zooid and
+                        ZooKeeper each load --znodes znodes, then report the
+                        load rate, resident size, snapshot size and time, a
+                        follower's restart from its data directory and from
+                        an empty one (a SNAP), and the longest event-loop
+                        stall of Zooid's leader during each
   --out DIR             where results go (default bench/results)
 `;
 
@@ -93,13 +101,14 @@ export async function main(argv: string[]): Promise<void> {
       warmup: { type: 'string', default: '5' },
       sessions: { type: 'string', default: '16' },
       inflight: { type: 'string', default: '16' },
-      znodes: { type: 'string', default: '100000' },
+      znodes: { type: 'string' },
       only: { type: 'string' },
       load: { type: 'string', default: 'node' },
       tls: { type: 'boolean', default: false },
       connect: { type: 'string' },
       clients: { type: 'boolean', default: false },
       watches: { type: 'string', default: '10000' },
+      scale: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -123,7 +132,7 @@ export async function main(argv: string[]): Promise<void> {
     warmupMs: num('warmup') * 1000,
     measureMs: num('duration') * 1000,
   };
-  const znodes = num('znodes');
+  const znodes = values.znodes === undefined ? (values.scale ? 1_000_000 : 100_000) : num('znodes');
   const driver = values.load as LoadDriver;
   if (driver !== 'node' && driver !== 'java') throw new Error('--load takes node or java');
   if (driver === 'java' && (values.tls || values.clients)) throw new Error('--load java runs neither with --tls nor with --clients');
@@ -141,7 +150,7 @@ export async function main(argv: string[]): Promise<void> {
           : []),
       ];
   // The client comparison needs one Zooid and one ZooKeeper, not every bus variant.
-  const eligible = values.clients ? starters.filter(([n]) => n === 'zooid' || n === 'zookeeper' || n === values.connect) : starters;
+  const eligible = values.clients || values.scale ? starters.filter(([n]) => n === 'zooid' || n === 'zookeeper' || n === values.connect) : starters;
   const chosen = values.only ? eligible.filter(([n]) => n === values.only) : eligible;
   if (chosen.length === 0) throw new Error(`--only takes ${eligible.map(([n]) => n).join(', ')}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -162,6 +171,24 @@ export async function main(argv: string[]): Promise<void> {
     const json = join(values.out!, `${stamp}-clients.json`);
     writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command, workload: base, clients: results }, null, 2) + '\n');
     process.stdout.write(clientTable(results) + `\nresults: ${json}\n`);
+    return;
+  }
+
+  if (values.scale) {
+    if (values.connect) throw new Error('--scale starts its own systems: it does not run with --connect');
+    const results: ScaleResult[] = [];
+    for (const [name] of chosen) {
+      process.stderr.write(`starting ${name}…\n`);
+      const sys = name === 'zookeeper' ? await startZooKeeper({ scale: true }) : await startZooid('secure', { scale: true });
+      try {
+        results.push(await benchScale(sys, znodes, progressLine(`${name} loading ${znodes} znodes`), (line) => process.stderr.write(line + '\n')));
+      } finally {
+        await sys.stop();
+      }
+    }
+    const json = join(values.out!, `${stamp}-scale.json`);
+    writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command, scale: results }, null, 2) + '\n');
+    process.stdout.write(scaleTable(results) + `\nresults: ${json}\n`);
     return;
   }
 

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
+import { PresenceBoard } from './presence-board.js';
 
 /** A system under test: where clients connect, which processes are its, and how to stop it. */
 export interface System {
@@ -14,6 +15,34 @@ export interface System {
   tlsCa?: string;
   pids(): number[];
   stop(): Promise<void>;
+  /** The voting members, for what the scale bench does to them; absent for a server someone else runs. */
+  members?: MemberHandle[];
+  /** The id of the member leading now. */
+  leader?(): Promise<string>;
+  /** The longest event-loop stall the member reported within [from, to], ms; null where the system does not report it. */
+  stall?(id: string, from: number, to: number): number | null;
+  /** Snapshots each member took, from its log: ms to take one (encode and write) and bytes. */
+  snapshotTimes?(): number[];
+}
+
+/** One voting member of a system the bench started. */
+export interface MemberHandle {
+  id: string;
+  /** SIGKILL; with wipe, its data directory is emptied first. It starts again (by its supervisor, or here). */
+  kill(opts?: { wipe?: boolean }): Promise<void>;
+  /** Serving clients again, in sync with the leader, since `since`. */
+  serving(since: number): Promise<boolean>;
+  /** Bytes of its newest snapshot file, if it has one. */
+  newestSnapshotBytes(): number | undefined;
+}
+
+/** Size of the newest `snapshot.<zxid hex>` file in dir, by zxid. */
+function newestSnapshot(dir: string): number | undefined {
+  if (!existsSync(dir)) return undefined;
+  const names = readdirSync(dir).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n));
+  if (names.length === 0) return undefined;
+  const newest = names.sort((a, b) => Number(BigInt('0x' + a.slice(9)) - BigInt('0x' + b.slice(9)))).at(-1)!;
+  return statSync(join(dir, newest)).size;
 }
 
 function fourLetter(port: number, word: string): Promise<string> {
@@ -26,7 +55,7 @@ function fourLetter(port: number, word: string): Promise<string> {
   });
 }
 
-async function waitUntil(what: string, fn: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+export async function waitUntil(what: string, fn: () => Promise<boolean>, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (!(await fn())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -55,7 +84,13 @@ export type ZooidBus = 'secure' | 'secure-1' | 'open';
 
 export const ZOOID_SYSTEMS: Record<ZooidBus, string> = { secure: 'zooid', 'secure-1': 'zooid-secure-1', open: 'zooid-open-bus' };
 
-export async function startZooid(kind: ZooidBus = 'secure', opts: { tls?: boolean } = {}): Promise<System> {
+/** What the scale bench needs of a system beyond a client port: its members' logs, handles and reports. */
+export interface StartOptions {
+  tls?: boolean;
+  scale?: boolean;
+}
+
+export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const port = await freePort();
   const securePort = opts.tls ? await freePort() : undefined;
@@ -67,21 +102,61 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: { tls?: boolea
   } else if (kind === 'secure-1') {
     bus.push('--nats-servers', '1');
   }
+  const logFile = join(dir, 'up.log');
+  const out = opts.scale ? openSync(logFile, 'a') : 'ignore';
   const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-    env: { ...process.env, ZOOID_LOG_LEVEL: 'warn', ZOOID_LOG_FORMAT: 'json' },
+    stdio: ['ignore', out, out],
+    // The scale bench reads the members' snapshot lines.
+    env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json' },
   });
   await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
+  const board = opts.scale ? await PresenceBoard.open(dir) : undefined;
+  const members = board ? ['1', '2', '3'].map((id) => zooidMember(board, id, join(dir, `member-${id}`))) : undefined;
   return {
+    members,
+    leader: board
+      ? async () => {
+          await waitUntil('a Zooid leader', async () => board.leader() !== undefined, 30_000);
+          return board.leader()!.id;
+        }
+      : undefined,
+    stall: board ? (id, from, to) => board.maxStall(id, from, to) : undefined,
+    snapshotTimes: () => logLines(logFile, /"msg":"snapshot written"/).map((l) => Number(/"encodeMs":(\d+)/.exec(l)?.[1]) + Number(/"writeMs":(\d+)/.exec(l)?.[1])),
     name: `${ZOOID_SYSTEMS[kind]}${securePort ? '-tls' : ''}`,
     // up made the port's CA and certificate in <data-dir>/tls/.
     ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: `127.0.0.1:${port}` }),
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
+      await board?.close();
       await stopChild(child);
       await nats?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+function logLines(file: string, match: RegExp): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => match.test(l)) : [];
+}
+
+/** A member of `zooid up`: its supervisor restarts it when it dies. */
+function zooidMember(board: PresenceBoard, id: string, dataDir: string): MemberHandle {
+  let killed: number | undefined;
+  return {
+    id,
+    async kill({ wipe = false } = {}) {
+      const pid = board.latest(id)?.pid;
+      if (pid === undefined) throw new Error(`member ${id} has not announced itself`);
+      // Emptied under the running process: what it still writes goes to unlinked files.
+      if (wipe) for (const name of readdirSync(dataDir)) rmSync(join(dataDir, name), { recursive: true, force: true });
+      process.kill(pid, 'SIGKILL');
+      killed = pid;
+    },
+    async serving(since) {
+      const p = board.latest(id, since);
+      return p !== undefined && p.pid !== killed && p.serving && p.role === 'following';
+    },
+    newestSnapshotBytes: () => newestSnapshot(join(dataDir, 'snapshots')),
   };
 }
 
@@ -114,37 +189,67 @@ async function zooKeeperTls(dir: string): Promise<{ lines: string[]; ca: string 
 }
 
 /** Apache ZooKeeper 3.8 from Debian: three servers on loopback, default fsync on; with `tls`, clients use its secureClientPort. */
-export async function startZooKeeper(opts: { tls?: boolean } = {}): Promise<System> {
+export async function startZooKeeper(opts: StartOptions = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zk-bench-'));
   const ids = [1, 2, 3];
   const ports = await Promise.all(ids.map(async () => ({ client: await freePort(), secure: await freePort(), quorum: await freePort(), election: await freePort() })));
   const tls = opts.tls ? await zooKeeperTls(dir) : undefined;
   const servers = ids.map((id, i) => `server.${id}=127.0.0.1:${ports[i]!.quorum}:${ports[i]!.election}`);
+  const dataDir = (id: number) => join(dir, `zk${id}`);
+  const spawnServer = (id: number) => {
+    const data = dataDir(id);
+    const cfg = join(data, 'zoo.cfg');
+    // The scale bench reads "Snapshot taken in N ms" from what slf4j-simple writes to stderr.
+    const err = opts.scale ? openSync(join(data, 'zk.log'), 'a') : 'ignore';
+    return spawn('java', ['-Dzookeeper.log.dir=' + data, '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { stdio: ['ignore', 'ignore', err] });
+  };
   const children = ids.map((id, i) => {
-    const data = join(dir, `zk${id}`);
+    const data = dataDir(id);
     mkdirSync(data, { recursive: true });
     writeFileSync(join(data, 'myid'), `${id}\n`);
-    const cfg = join(data, 'zoo.cfg');
     writeFileSync(
-      cfg,
+      join(data, 'zoo.cfg'),
       ['tickTime=2000', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, `clientPort=${ports[i]!.client}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers, ...(tls ? [`secureClientPort=${ports[i]!.secure}`, ...tls.lines] : []), ''].join('\n'),
     );
-    return spawn('java', ['-Dzookeeper.log.dir=' + data, '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], { stdio: ['ignore', 'ignore', 'ignore'] });
+    return spawnServer(id);
   });
+  const mode = async (i: number) => /Mode: (\w+)/.exec(await fourLetter(ports[i]!.client, 'srvr'))?.[1];
   try {
     await waitUntil('ZooKeeper quorum serving', async () => {
-      const modes = await Promise.all(ports.map(async (p) => /Mode: (\w+)/.exec(await fourLetter(p.client, 'srvr'))?.[1]));
+      const modes = await Promise.all(ids.map((_, i) => mode(i)));
       return modes.includes('leader') && modes.filter((m) => m === 'follower').length === 2;
     }, 90_000);
   } catch (err) {
     await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
     throw err;
   }
+  const members = ids.map((id, i): MemberHandle => ({
+    id: String(id),
+    async kill({ wipe = false } = {}) {
+      await stopChild(children[i]!, 'SIGKILL');
+      if (wipe) rmSync(join(dataDir(id), 'version-2'), { recursive: true, force: true });
+      children[i] = spawnServer(id);
+    },
+    serving: async () => (await mode(i)) === 'follower',
+    newestSnapshotBytes: () => newestSnapshot(join(dataDir(id), 'version-2')),
+  }));
   return {
     name: tls ? 'zookeeper-tls' : 'zookeeper',
     connectString: ports.map((p) => `127.0.0.1:${tls ? p.secure : p.client}`).join(','),
     tlsCa: tls?.ca,
     pids: () => children.flatMap((c) => processTree(c.pid!)),
+    members: opts.scale ? members : undefined,
+    leader: async () => {
+      let leader: string | undefined;
+      await waitUntil('a ZooKeeper leader', async () => {
+        const modes = await Promise.all(ids.map((_, i) => mode(i)));
+        leader = String(ids[modes.indexOf('leader')] ?? '');
+        return leader !== '';
+      }, 30_000);
+      return leader!;
+    },
+    stall: () => null,
+    snapshotTimes: () => ids.flatMap((id) => logLines(join(dataDir(id), 'zk.log'), /Snapshot taken in \d+ ms/).map((l) => Number(/Snapshot taken in (\d+) ms/.exec(l)![1]))),
     stop: async () => {
       await Promise.all(children.map((c) => stopChild(c)));
       rmSync(dir, { recursive: true, force: true });

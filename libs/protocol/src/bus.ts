@@ -213,6 +213,8 @@ export interface Presence {
   serving: boolean;
   clientPort?: number;
   adminPort?: number;
+  /** Members and observers: the longest the event loop was late since the previous announcement, ms. */
+  stallMs?: number;
 }
 
 /**

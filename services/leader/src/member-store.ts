@@ -172,8 +172,14 @@ export class MemberStore {
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
+    const started = performance.now();
     this.snapshot()
-      .then(({ zxid, bytes }) => this.snapshots.write(zxid, bytes))
+      .then(async ({ zxid, bytes }) => {
+        const encoded = performance.now();
+        await this.snapshots.write(zxid, bytes);
+        const encodeMs = Math.round(encoded - started);
+        this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length, encodeMs, writeMs: Math.round(performance.now() - encoded) }, 'snapshot written');
+      })
       .then(() => (this.opts.purgeIntervalMs ? undefined : this.purge()))
       .catch((err) => {
         if (err instanceof SnapshotAbandoned) this.logger.info({ reason: err.message }, 'snapshot abandoned');

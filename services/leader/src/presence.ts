@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
 import type { Logger, NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -32,6 +33,9 @@ export function memberPlumbing(
   },
 ) {
   const subj = subjects(cluster);
+  // A member that stops its event loop misses heartbeats and serves nobody: how long it did, for `zooid status` and the bench.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const announce = () => {
     const r = me.current();
     const p: Presence = {
@@ -44,7 +48,9 @@ export function memberPlumbing(
       zxid: me.store.tree.lastZxid,
       sessions: r?.sessionCount ?? 0,
       serving: r?.serving ?? false,
+      stallMs: Math.round(delay.max / 1e6),
     };
+    delay.reset();
     nc.publish(subj.presence(me.kind, me.id), pack(p));
   };
   const admin = nc.subscribe(subj.admin(me.id), {
@@ -77,6 +83,7 @@ export function memberPlumbing(
     announce,
     stop: () => {
       clearInterval(timer);
+      delay.disable();
       admin.unsubscribe();
     },
   };
