@@ -95,4 +95,19 @@ describe('npm run bench (smoke)', () => {
     // Zooid's members report their event-loop stalls in their presence announcements.
     for (const phase of [r.load, r.restart, r.snapSync]) expect(phase.leaderStallMs).toBeGreaterThan(0);
   }, 180_000);
+
+  it('--read-scale measures reads and the CPU each process spends on them, with observers and gateways', async () => {
+    const dir = join(out, 'read-scale');
+    const { code, text } = await runBench(['--read-scale', '--shapes', '1x2', '--duration', '1', '--warmup', '0.5', '--sessions', '4', '--inflight', '4', '--out', dir]);
+    expect(code, text).toBe(0);
+    expect(text).toMatch(/projected reads\/s/);
+    const json = readdirSync(dir).find((f) => f.endsWith('-read-scale.json'));
+    const [r] = JSON.parse(readFileSync(join(dir, json!), 'utf8')).shapes;
+    expect([r.observers, r.gateways]).toEqual([1, 2]);
+    expect(r.throughput).toBeGreaterThan(0);
+    expect(r.errors).toBe(0);
+    // Every process of the shape was found and charged: three members, the observer, both gateways, the bus.
+    expect(Object.keys(r.cpuUsPerOp).filter((l: string) => /^(member|observer|gateway)-/.test(l)).sort()).toEqual(['gateway-gw1', 'gateway-gw2', 'member-1', 'member-2', 'member-3', 'observer-o1']);
+    expect(r.projected).toBeGreaterThan(0);
+  }, 180_000);
 });

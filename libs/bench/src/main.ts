@@ -10,6 +10,7 @@ import { chart, table, type SystemResult } from './report.js';
 import { benchClients, clientTable, type ClientResult } from './clients.js';
 import { runJavaLoad } from './java-load.js';
 import { benchScale, scaleTable, type ScaleResult } from './scale.js';
+import { DEFAULT_SHAPES, readScale, readScaleTable, type ReadScaleResult, type Shape } from './read-scale.js';
 
 const USAGE = `usage: npm run bench -- [flags]
 
@@ -50,6 +51,12 @@ load, then compares memory with many znodes loaded.
                         follower's restart from its data directory and from
                         an empty one (a SNAP), and the longest event-loop
                         stall of Zooid's leader during each
+  --read-scale          Zooid alone at 100 % reads in five shapes (0, 1, 2
+                        observers; 1, 2 gateways): the throughput here, the
+                        CPU time per read of every process, and what each
+                        shape would reach with a core per process
+  --shapes 0x1,1x1,...  with --read-scale: the shapes to run, each
+                        OBSERVERSxGATEWAYS (default 0x1,1x1,2x1,0x2,2x2)
   --out DIR             where results go (default bench/results)
 `;
 
@@ -92,6 +99,12 @@ async function benchSystem(sys: System, workloads: number[], base: Omit<Workload
   }
 }
 
+function parseShape(s: string): Shape {
+  const m = /^(\d+)x(\d+)$/.exec(s.trim());
+  if (!m || Number(m[2]) < 1) throw new Error(`--shapes takes OBSERVERSxGATEWAYS (at least one gateway), not ${s}`);
+  return { observers: Number(m[1]), gateways: Number(m[2]) };
+}
+
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -109,6 +122,8 @@ export async function main(argv: string[]): Promise<void> {
       clients: { type: 'boolean', default: false },
       watches: { type: 'string', default: '10000' },
       scale: { type: 'boolean', default: false },
+      'read-scale': { type: 'boolean', default: false },
+      shapes: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -171,6 +186,20 @@ export async function main(argv: string[]): Promise<void> {
     const json = join(values.out!, `${stamp}-clients.json`);
     writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command, workload: base, clients: results }, null, 2) + '\n');
     process.stdout.write(clientTable(results) + `\nresults: ${json}\n`);
+    return;
+  }
+
+  if (values['read-scale']) {
+    const shapes = values.shapes === undefined ? DEFAULT_SHAPES : values.shapes.split(',').map(parseShape);
+    const results: ReadScaleResult[] = [];
+    for (const shape of shapes) {
+      const label = `zooid, ${shape.observers} observer(s), ${shape.gateways} gateway(s)`;
+      process.stderr.write(`starting ${label}…\n`);
+      results.push(await readScale(shape, base, progressLine(label)));
+    }
+    const json = join(values.out!, `${stamp}-read-scale.json`);
+    writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command, workload: { ...base, readPercent: 100 }, shapes: results }, null, 2) + '\n');
+    process.stdout.write(readScaleTable(results) + `\nresults: ${json}\n`);
     return;
   }
 

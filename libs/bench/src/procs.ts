@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 
 /** Every live process whose ancestry leads to `root`, root included. */
 export function processTree(root: number): number[] {
@@ -49,5 +50,45 @@ export async function settledResidentBytes(pids: number[]): Promise<number> {
     if (last.length === 4 && Math.max(...last) - Math.min(...last) <= 0.01 * Math.max(...last)) return last.at(-1)!;
     if (Date.now() > until) return samples.at(-1)!;
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** A process of the cluster named as a person would: member-1, observer-o1, gateway-gw2, nats-2, supervisor. */
+export function labelOf(pid: number, root: number): string | undefined {
+  if (pid === root) return 'supervisor';
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+  if (args[0]?.endsWith('nats-server')) {
+    const conf = args[args.indexOf('-c') + 1] ?? args[args.indexOf('--config') + 1];
+    return conf ? basename(conf).replace(/\.conf$/, '') : 'nats-server';
+  }
+  const role = args.find((a) => a === 'follower' || a === 'member' || a === 'observer' || a === 'gateway');
+  const id = args[args.indexOf('--id') + 1];
+  return role && args.includes('--id') ? `${role === 'follower' ? 'member' : role}-${id}` : undefined;
+}
+
+/** The labelled processes under a `zooid up` supervisor (root), by label. */
+export function clusterProcesses(root: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of processTree(root)) {
+    const label = labelOf(pid, root);
+    if (label) out.set(label, pid);
+  }
+  return out;
+}
+
+/** CPU time (user and system) a process has used so far, µs; 0 once it is gone. */
+export function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat (11 and 12 after the command), in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
   }
 }

@@ -8,9 +8,9 @@
  * every member holds the same tree.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, basename } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZOOID_BIN, freePort, readBusRecord, STATUS_TOOL } from '@zooid/cli';
 import { type AdminAsk, pack, subjects, unpack } from '@zooid/protocol';
@@ -18,7 +18,7 @@ import { closeBus, connectBus, createLogger } from '@zooid/runtime';
 import type { ZooKeeperClient } from '@zooid/client';
 import { abandonsConnects, floodsBeforeSession, neverReads, type Abuser } from './abusers.js';
 import { openSessions, prepareKeys, runLoad, type LoadResult } from './load.js';
-import { processTree, residentBytes } from './procs.js';
+import { clusterProcesses, residentBytes } from './procs.js';
 
 const USAGE = `usage: npm run soak -- [flags]
 
@@ -44,33 +44,6 @@ interface Window {
   /** Resident bytes by process label. */
   rss: Record<string, number>;
   fault?: string;
-}
-
-/** A process of the cluster named as a person would: member-1, observer-o1, gateway-gw2, nats-2, supervisor. */
-function labelOf(pid: number, root: number): string | undefined {
-  if (pid === root) return 'supervisor';
-  let args: string[];
-  try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return undefined;
-  }
-  if (args[0]?.endsWith('nats-server')) {
-    const conf = args[args.indexOf('-c') + 1] ?? args[args.indexOf('--config') + 1];
-    return conf ? basename(conf).replace(/\.conf$/, '') : 'nats-server';
-  }
-  const role = args.find((a) => a === 'follower' || a === 'member' || a === 'observer' || a === 'gateway');
-  const id = args[args.indexOf('--id') + 1];
-  return role && args.includes('--id') ? `${role === 'follower' ? 'member' : role}-${id}` : undefined;
-}
-
-function clusterProcesses(root: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const pid of processTree(root)) {
-    const label = labelOf(pid, root);
-    if (label) out.set(label, pid);
-  }
-  return out;
 }
 
 interface StatusView {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
 import { PresenceBoard } from './presence-board.js';
@@ -15,6 +15,8 @@ export interface System {
   tlsCa?: string;
   pids(): number[];
   stop(): Promise<void>;
+  /** The supervisor every process of the system descends from, where there is one (`zooid up`). */
+  root?: number;
   /** The voting members, for what the scale bench does to them; absent for a server someone else runs. */
   members?: MemberHandle[];
   /** The id of the member leading now. */
@@ -88,11 +90,33 @@ export const ZOOID_SYSTEMS: Record<ZooidBus, string> = { secure: 'zooid', 'secur
 export interface StartOptions {
   tls?: boolean;
   scale?: boolean;
+  /** Zooid's shape beyond its three voters: observers (default 0) and gateways (default 1). */
+  observers?: number;
+  gateways?: number;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** n free ports in a row: `zooid up` gives its gateways the client and admin ports counting up from the first. */
+async function freePortRun(n: number): Promise<number> {
+  for (;;) {
+    const first = await freePort();
+    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => portFree(first + 1 + i)));
+    if (first + n <= 65535 && rest.every(Boolean)) return first;
+  }
 }
 
 export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
-  const port = await freePort();
+  const gateways = opts.gateways ?? 1;
+  const port = await freePortRun(gateways);
+  const adminPort = await freePortRun(gateways);
   const securePort = opts.tls ? await freePort() : undefined;
   let nats: ManagedNats | undefined;
   const bus: string[] = [];
@@ -104,12 +128,13 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
   }
   const logFile = join(dir, 'up.log');
   const out = opts.scale ? openSync(logFile, 'a') : 'ignore';
-  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(port), '--admin-port', String(await freePort()), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
+  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', String(opts.observers ?? 0), '--gateways', String(gateways), '--client-port', String(port), '--admin-port', String(adminPort), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
     stdio: ['ignore', out, out],
     // The scale bench reads the members' snapshot lines.
     env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json' },
   });
-  await waitUntil('Zooid serving', async () => /Mode: (leader|follower|standalone)/.test(await fourLetter(port, 'srvr')), 60_000);
+  const ports = Array.from({ length: gateways }, (_, i) => port + i);
+  for (const p of ports) await waitUntil(`Zooid serving on ${p}`, async () => /Mode: (leader|follower|standalone|observer)/.test(await fourLetter(p, 'srvr')), 60_000);
   const board = opts.scale ? await PresenceBoard.open(dir) : undefined;
   const members = board ? ['1', '2', '3'].map((id) => zooidMember(board, id, join(dir, `member-${id}`))) : undefined;
   return {
@@ -124,7 +149,8 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     snapshotTimes: () => logLines(logFile, /"msg":"snapshot written"/).map((l) => Number(/"encodeMs":(\d+)/.exec(l)?.[1]) + Number(/"writeMs":(\d+)/.exec(l)?.[1])),
     name: `${ZOOID_SYSTEMS[kind]}${securePort ? '-tls' : ''}`,
     // up made the port's CA and certificate in <data-dir>/tls/.
-    ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: `127.0.0.1:${port}` }),
+    ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: ports.map((p) => `127.0.0.1:${p}`).join(',') }),
+    root: child.pid,
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
       await board?.close();
