@@ -51,8 +51,13 @@ interface Serving {
 
 /** Room left in a message for everything but its payloads. */
 const ENVELOPE = 64 * 1024;
-/** Snapshot bytes published between two flushes: the bus's buffers hold no more than this of a SNAP. */
-const SNAPSHOT_FLUSH_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes of a snapshot part, and published per turn (then a flush): encoding
+ * and queueing a message copies it, which takes a large member tens of ms
+ * per MiB, so a turn does a little and lets heartbeats and requests in.
+ */
+const SNAPSHOT_PART_BYTES = 1024 * 1024;
+const SNAPSHOT_FLUSH_BYTES = 2 * 1024 * 1024;
 
 /**
  * Hosts the leader core over the bus and the member's disk: learners'
@@ -253,7 +258,7 @@ export class LeaderRole {
         try {
           this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
           const subject = this.subj.zabLearner(to, this.opts.id);
-          const slice = this.syncSlice();
+          const slice = Math.min(SNAPSHOT_PART_BYTES, Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE));
           let parts = 0;
           let unflushed = 0;
           for (let off = 0; off < snapshot.bytes.length; off += slice) {
@@ -274,11 +279,6 @@ export class LeaderRole {
         }
       })
       .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
-  }
-
-  /** Payload bytes per sync part. */
-  private syncSlice(): number {
-    return Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE);
   }
 
   /**
