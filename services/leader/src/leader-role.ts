@@ -1,5 +1,5 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, type TreeConfig } from '@zooid/tree';
+import { Preparer, committedEnsemble, prepareReconfig, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -12,7 +12,12 @@ import type { RoleMetrics } from './role-metrics.js';
 
 export interface RoleOptions {
   id: string;
+  /** The committed configuration's voters when the stint began (the core follows changes it commits). */
   voters: string[];
+  /** The static `--ensemble`: the configuration until a reconfig has committed one to /zookeeper/config. */
+  ensemble?: string[];
+  /** reconfigEnabled (zoo.cfg; --reconfig-enabled): the leader judges reconfig requests instead of answering RECONFIGDISABLED. */
+  reconfigEnabled?: boolean;
   cluster: string;
   tickTime: number;
   initLimit: number;
@@ -278,9 +283,9 @@ export class LeaderRole {
       {
         log: store.log,
         preparer,
-        proposed: (e) => {
+        proposed: (e, voters) => {
           store.history.append(e);
-          this.run(() => this.core.propose([e]));
+          this.run(() => this.core.propose([e], voters && { zxid: e[0], voters }));
         },
         durable: (zxid) => this.run(() => this.core.durable(zxid, Date.now())),
         commit: (hdr, txn) => {
@@ -324,7 +329,35 @@ export class LeaderRole {
         this.tracker.touch(t.sessions, Date.now());
       }),
     );
+    if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
     return { pipeline, preparer, served };
+  }
+
+  /**
+   * ZooKeeper's reconfig checks with this leader's view: the committed
+   * configuration from the tree, the one in flight from the core (one at a
+   * time: RECONFIGINPROGRESS), and who is synced with us now.
+   */
+  private judgeReconfig(): NonNullable<Preparer['reconfig']> {
+    const tree = this.store.tree;
+    return (req, auth, zxid) => {
+      const committed: Ensemble = committedEnsemble(tree, this.opts.ensemble ?? this.opts.voters);
+      const pending = this.core.pendingConfig;
+      // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
+      const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
+      return prepareReconfig(req, {
+        enabled: true,
+        standaloneEnabled: true,
+        skipACL: false,
+        committed,
+        lastSeen,
+        synced: this.core.syncedLearners.filter((id) => /^\d+$/.test(id)).map(Number),
+        zxid,
+        configAcl: tree.getNode('/zookeeper/config')!.acl,
+        ids: auth.ids,
+        treeConfig: this.opts.tree,
+      });
+    };
   }
 
   private noteProposed(n: number, last: number | undefined): void {
