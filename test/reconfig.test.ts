@@ -1,0 +1,97 @@
+/**
+ * Dynamic reconfiguration with real processes: three voters started with
+ * --reconfig-enabled, two more members started with --join, and kazoo's
+ * reconfig (as the super user) driving the changes through a gateway. The
+ * configuration is read back with kazoo's get of /zookeeper/config, as
+ * zkCli's `config` does.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, voters } from '@zooid/tree';
+import { Cluster } from './cluster/harness.js';
+import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
+
+const PASSWORD = 'hunter2';
+const SUPER_DIGEST = 'super:' + createHash('sha1').update(`super:${PASSWORD}`).digest('base64');
+const spec = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+type Outcome = { ok: true; config: string } | { ok: false; error: string };
+const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>(['reconfig', cluster.connectString, PASSWORD, joining || '-', leaving || '-', String(from)]);
+const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
+
+describe('reconfig', () => {
+  it('refuses a change whose new voters are not synced (NEWCONFIGNOQUORUM), and nothing of it is applied', async () => {
+    // 4 and 5 are not running: {1, 4, 5} has one synced voter of three.
+    const r = await reconfig(`${spec(4)},${spec(5)}`, '2,3');
+    expect(r).toEqual({ ok: false, error: 'NewConfigNoQuorumError' });
+    expect((await config()).config).toBe('');
+    // And the ensemble still commits with its three voters.
+    const c = await connectClient(cluster.connectString);
+    await within(c.create('/after-refusal', Buffer.from('x')), 10_000, 'a write after the refusal');
+    await c.close();
+  });
+
+  it('grows 3 → 5 under writes with nothing lost; /zookeeper/config lists five participants', async () => {
+    for (const id of ['4', '5']) cluster.node(id).start();
+    // The joiners follow (not voting) in the leader's epoch before the change.
+    await cluster.settled(30_000);
+    const load = await WriteLoad.start(cluster.connectString, '/grow', 2);
+    try {
+      await load.moreAcks(10);
+      const r = await reconfig(`${spec(4)},${spec(5)}`, '');
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+      const e = parseConfig((r as { config: string }).config);
+      expect(voters(e)).toEqual([1, 2, 3, 4, 5]);
+      await load.moreAcks(20);
+    } finally {
+      await load.stop();
+    }
+    const seen = new Set(await childrenAfterSync(cluster.connectString, '/grow'));
+    const lost = load.acked.filter((w) => !seen.has(w.path.slice('/grow/'.length)));
+    expect(lost).toEqual([]);
+    const read = parseConfig((await config()).config);
+    expect(voters(read)).toEqual([1, 2, 3, 4, 5]);
+    expect(read.members.every((m) => m.type === 'participant')).toBe(true);
+  });
+
+  it('asks for the version it read: a stale fromConfig is BADVERSION', async () => {
+    const r = await reconfig('', '5', 1);
+    expect(r).toEqual({ ok: false, error: 'BadVersionError' });
+    expect(voters(parseConfig((await config()).config))).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('commits writes with two of the five voters stopped, then shrinks back to three without them', async () => {
+    const { leader } = await cluster.settled();
+    const stopped = cluster.members.filter((m) => m !== leader && ['1', '2', '3'].includes(m.id)).slice(0, 2);
+    expect(stopped).toHaveLength(2);
+    for (const m of stopped) await m.kill();
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/two-of-five-down', Buffer.from('x')), 15_000, 'a write with two of five voters stopped');
+    } finally {
+      await c.close();
+    }
+    const before = parseConfig((await config()).config);
+    const r = await reconfig('', stopped.map((m) => m.id).join(','), before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const left = ['1', '2', '3', '4', '5'].filter((id) => !stopped.some((m) => m.id === id)).map(Number);
+    expect(voters(parseConfig((r as { config: string }).config))).toEqual(left);
+    // Three voters now: all of them running, and writes commit.
+    const d = await connectClient(cluster.connectString);
+    try {
+      await within(d.create('/after-shrink', Buffer.from('x')), 15_000, 'a write after shrinking to three');
+    } finally {
+      await d.close();
+    }
+  });
+});
