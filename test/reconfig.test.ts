@@ -94,4 +94,25 @@ describe('reconfig', () => {
       await d.close();
     }
   });
+
+  it('after the shrink, the three voters elect among themselves when the leader dies, and it rejoins from its own log', async () => {
+    const { leader, epoch } = await cluster.settled();
+    const committed = voters(parseConfig((await config()).config)).map(String);
+    expect(committed).toContain(leader.id);
+    await leader.kill();
+    // Only the configuration in the log makes these two a quorum: --ensemble still says 1,2,3.
+    const next = await cluster.settled(30_000, { leaderNot: leader.id });
+    expect(committed).toContain(next.leader.id);
+    expect(next.epoch).toBeGreaterThan(epoch);
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-failover', Buffer.from('x')), 15_000, 'a write after the leader died');
+    } finally {
+      await c.close();
+    }
+    leader.start();
+    await cluster.settled(30_000);
+    const zxid = await cluster.converged();
+    expect(zxid).toBeGreaterThan(0);
+  });
 });
