@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, voters } from '@zooid/tree';
+import { waitFor } from './harness.js';
 import { Cluster } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
 
@@ -41,10 +42,18 @@ describe('reconfig', () => {
     await c.close();
   });
 
-  it('grows 3 → 5 under writes with nothing lost; /zookeeper/config lists five participants', async () => {
+  it('grows 3 → 5 under writes with nothing lost; /zookeeper/config and zooid status list five voters', async () => {
     for (const id of ['4', '5']) cluster.node(id).start();
     // The joiners follow (not voting) in the leader's epoch before the change.
     await cluster.settled(30_000);
+    const before = await cluster.status();
+    expect(before.view.members.map((m) => [m.id, m.config, m.voting])).toEqual([
+      ['1', '0x0', 'yes'],
+      ['2', '0x0', 'yes'],
+      ['3', '0x0', 'yes'],
+      ['4', '0x0', 'no'],
+      ['5', '0x0', 'no'],
+    ]);
     const load = await WriteLoad.start(cluster.connectString, '/grow', 2);
     try {
       await load.moreAcks(10);
@@ -62,6 +71,17 @@ describe('reconfig', () => {
     const read = parseConfig((await config()).config);
     expect(voters(read)).toEqual([1, 2, 3, 4, 5]);
     expect(read.members.every((m) => m.type === 'participant')).toBe(true);
+    // `zooid status` shows every member voting in that configuration (members announce once a second).
+    const version = '0x' + read.version.toString(16);
+    await waitFor(
+      'zooid status to show five voters of the new configuration',
+      async () => {
+        const { view } = await cluster.status();
+        const rows = view.members.filter((m) => m.config === version && m.voting === 'yes');
+        return rows.length === 5 ? rows : undefined;
+      },
+      20_000,
+    );
   });
 
   it('asks for the version it read: a stale fromConfig is BADVERSION', async () => {

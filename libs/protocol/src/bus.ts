@@ -213,6 +213,8 @@ export interface Presence {
   serving: boolean;
   clientPort?: number;
   adminPort?: number;
+  /** A voting member's committed configuration: its version (the zxid of the reconfig, 0 for the static one) and whether it lists this member as a voter. */
+  config?: { version: number; voting: boolean };
 }
 
 /**

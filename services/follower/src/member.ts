@@ -122,7 +122,11 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     }),
   ];
 
-  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics });
+  const config = () => {
+    const e = committedEnsemble(store.tree, opts.ensemble);
+    return { version: e.version, voting: voterIds(e).includes(opts.id) };
+  };
+  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics, config });
   const announce = plumbing.announce;
   let lastState = '';
   actor.subscribe((s) => {
