@@ -11,12 +11,15 @@ import { parseConfig, voters } from '@zooid/tree';
 import { waitFor } from './harness.js';
 import { Cluster } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
+import { runZkCli } from './clients/zkcli.js';
 
 const PASSWORD = 'hunter2';
 const SUPER_DIGEST = 'super:' + createHash('sha1').update(`super:${PASSWORD}`).digest('base64');
 const spec = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
 
 let cluster: Cluster;
+/** The two voters stopped in the two-of-five test, removed by the shrink. */
+let removed: string[] = [];
 
 beforeAll(async () => {
   cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
@@ -94,6 +97,7 @@ describe('reconfig', () => {
     const { leader } = await cluster.settled();
     const stopped = cluster.members.filter((m) => m !== leader && ['1', '2', '3'].includes(m.id)).slice(0, 2);
     expect(stopped).toHaveLength(2);
+    removed = stopped.map((m) => m.id);
     for (const m of stopped) await m.kill();
     const c = await connectClient(cluster.connectString);
     try {
@@ -134,5 +138,33 @@ describe('reconfig', () => {
     await cluster.settled(30_000);
     const zxid = await cluster.converged();
     expect(zxid).toBeGreaterThan(0);
+  });
+
+  it('a member removed while it was down restarts, catches up as a non-voter, and zkCli re-adds it', async () => {
+    const back = cluster.node(removed[0]!);
+    // Its log still says it votes (it died before the shrink): the ensemble's configuration wins once it syncs.
+    back.start();
+    await cluster.settled(30_000);
+    const current = parseConfig((await config()).config);
+    const version = '0x' + current.version.toString(16);
+    await waitFor(
+      `member ${back.id} to announce the current configuration, not voting`,
+      async () => (await cluster.status()).view.members.find((m) => m.id === back.id && m.config === version && m.voting === 'no'),
+      20_000,
+    );
+    const run = await runZkCli(cluster.connectString, [`addauth digest super:${PASSWORD}`, `reconfig -v ${current.version.toString(16)} -add ${spec(Number(back.id))}`, 'config']);
+    const committedAt = run.lines.indexOf('Committed new configuration:');
+    expect(committedAt, run.raw).toBeGreaterThanOrEqual(0);
+    const want = [...voters(current), Number(back.id)].sort((a, b) => a - b);
+    const after = parseConfig((await config()).config);
+    expect(voters(after)).toEqual(want);
+    // zkCli's `config` prints the same lines /zookeeper/config holds.
+    for (const id of want) expect(run.lines).toContain(`server.${id}=${spec(id).slice(spec(id).indexOf('=') + 1).replace(';2181', ';0.0.0.0:2181')}`);
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-readd', Buffer.from('x')), 15_000, 'a write after re-adding a voter');
+    } finally {
+      await c.close();
+    }
   });
 });
