@@ -234,6 +234,10 @@ export async function follower(argv: string[]): Promise<void> {
   const id = checkId('member', String(f.id));
   const ensemble = ensembleOf(f, id);
   const opts = { ...roleOptions(f, id), ensemble, join: f.join === true };
+  // A configuration names servers by number (server.N), as ZooKeeper's myid.
+  if ((opts.reconfigEnabled || opts.join) && ![id, ...ensemble].every((v) => /^\d+$/.test(v))) {
+    throw new UsageError('--reconfig-enabled and --join need numeric member ids (server.N in /zookeeper/config)');
+  }
   const log = createLogger('member', { member: id });
   await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }
@@ -243,6 +247,7 @@ export async function member(argv: string[]): Promise<void> {
   const f = parseFlags(argv, memberSpec);
   const id = checkId('member', String(f.id));
   const opts = { ...roleOptions(f, id), ensemble: [id] };
+  if (opts.reconfigEnabled && !/^\d+$/.test(id)) throw new UsageError('--reconfig-enabled needs a numeric member id (server.N in /zookeeper/config)');
   const log = createLogger('member', { member: id });
   await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }

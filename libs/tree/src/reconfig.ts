@@ -123,3 +123,16 @@ export function committedEnsemble(tree: DataTree, staticIds: readonly string[]):
   if (!data || data.length === 0) return staticEnsemble(staticIds);
   return parseConfig(data.toString('utf8'));
 }
+
+/**
+ * The committed configuration's version and voters, as the Zab cores name
+ * members. Before any reconfig these are the static ids as given, numeric or
+ * not (ZooKeeper's server ids are numbers, but a Zooid ensemble that never
+ * reconfigures may name its members otherwise).
+ */
+export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[] } {
+  const data = tree.getNode(CONFIG)?.data;
+  if (!data || data.length === 0) return { version: 0, voters: [...staticIds] };
+  const e = parseConfig(data.toString('utf8'));
+  return { version: e.version, voters: voters(e).map(String) };
+}

@@ -3,7 +3,7 @@ import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
-import { committedEnsemble, voterIds } from '@zooid/tree';
+import { committedVoters } from '@zooid/tree';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -40,7 +40,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   // The voters are the committed configuration's, read from the tree at every election and stint: a
   // reconfig replicated through the log changes them, and they survive restarts with the log and snapshots.
   // `--ensemble` counts only until the first reconfig commits.
-  const voters = () => voterIds(committedEnsemble(store.tree, opts.ensemble));
+  const voters = () => committedVoters(store.tree, opts.ensemble).voters;
   const atStart = voters();
   if (!atStart.includes(opts.id) && !opts.join) {
     await store.close();
@@ -123,8 +123,8 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   ];
 
   const config = () => {
-    const e = committedEnsemble(store.tree, opts.ensemble);
-    return { version: e.version, voting: voterIds(e).includes(opts.id) };
+    const c = committedVoters(store.tree, opts.ensemble);
+    return { version: c.version, voting: c.voters.includes(opts.id) };
   };
   const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics, config });
   const announce = plumbing.announce;
