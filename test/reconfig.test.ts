@@ -167,4 +167,38 @@ describe('reconfig', () => {
       await c.close();
     }
   });
+
+  it('removing the leader hands over: it commits the change, steps down, the others elect, and it follows without a vote', async () => {
+    const { leader, epoch } = await cluster.settled();
+    const before = parseConfig((await config()).config);
+    const r = await reconfig('', leader.id, before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const left = voters(before).filter((id) => id !== Number(leader.id));
+    expect(voters(parseConfig((r as { config: string }).config))).toEqual(left);
+    const next = await cluster.settled(30_000, { leaderNot: leader.id });
+    expect(left).toContain(Number(next.leader.id));
+    expect(next.epoch).toBeGreaterThan(epoch);
+    // The old leader's process stayed up and follows the new one, as a non-voter.
+    expect(leader.alive).toBe(true);
+    expect(next.presence.get(leader.id)?.role).toBe('following');
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-leader-removed', Buffer.from('x')), 15_000, 'a write after the leader was removed');
+    } finally {
+      await c.close();
+    }
+    const version = '0x' + parseConfig((await config()).config).version.toString(16);
+    let seen: unknown;
+    await waitFor(
+      `the removed leader ${leader.id} to announce the new configuration, not voting`,
+      async () => {
+        const rows = (await cluster.status()).view.members;
+        seen = rows;
+        return rows.find((m) => m.id === leader.id && m.config === version && m.voting === 'no');
+      },
+      20_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
+    });
+  });
 });
