@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AckTracker } from '../src/acks.js';
+import { LeaderCore } from '../src/core/leader.js';
 import { makeZxid } from '../src/quorum.js';
-import { Disk, Ensemble, entry } from './ensemble.js';
+import { Disk, Ensemble, entry, timing } from './ensemble.js';
 
 const z = makeZxid;
 
@@ -145,5 +146,46 @@ describe('leader core: growing and shrinking the voters', () => {
     expect(committed(e)).toBeLessThan(next!);
     e.runLeader(e.leader.step({ t: 'ack', from: '4', epoch: e.leader.epoch, zxid: next! }, e.now));
     expect(committed(e)).toBe(next);
+  });
+});
+
+describe('leader core: a configuration change in its log it never saw committed', () => {
+  /** Voters 1, 2, 3; the leader's log ends with a change at z(1, 2) to `next`, as do the disks of `holders`. */
+  function elected(next: string[], holders: string[]) {
+    const ids = ['1', '2', '3', '4', '5'];
+    const disks: Record<string, Disk> = {};
+    for (const id of ids) disks[id] = new Disk(holders.includes(id) ? [z(1, 1), z(1, 2)] : [z(1, 1)], { accepted: 1, current: 1 });
+    const e = new Ensemble('1', ['1', '2', '3'], disks);
+    const d = e.disks.get('1')!;
+    e.leader = new LeaderCore({ id: '1', voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing, pendingConfig: { zxid: z(1, 2), voters: next } }, d.state(), d.history);
+    e.runLeader(e.leader.start(e.now));
+    return e;
+  }
+
+  it('establishes only with a quorum of the old voters and one of the new, then leads with the new', () => {
+    const e = elected(['1', '2', '3', '4', '5'], ['1', '2', '4']);
+    // 1 and 2 are a quorum of the old three, but not of the five: no epoch yet.
+    e.startLearner('2');
+    e.deliver();
+    expect(e.leader.phase).toBe('discovery');
+    e.startLearner('4');
+    e.deliver();
+    expect(e.leader.phase).toBe('broadcast');
+    expect(e.leader.voters).toEqual(['1', '2', '3', '4', '5']);
+    // 1, 4, 5 are a quorum of five: 2 and 3 are not needed any more.
+    e.startLearner('5');
+    e.deliver();
+    const [zx] = e.propose(1);
+    e.deliver(ackFrom(['4', '5']));
+    expect(committed(e)).toBe(zx);
+  });
+
+  it('a leader the change in its log removes establishes it, then steps down', () => {
+    const e = elected(['2', '3', '4'], ['1', '2', '3']);
+    e.startLearner('2');
+    e.startLearner('3');
+    e.deliver();
+    expect(e.ended('1')).toMatch(/removed from the configuration/);
+    for (const id of ['2', '3']) expect(e.disks.get(id)!.applied).toBe(z(1, 2));
   });
 });

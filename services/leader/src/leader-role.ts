@@ -1,5 +1,5 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, committedEnsemble, prepareReconfig, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -93,6 +93,7 @@ export class LeaderRole {
         tickTime: opts.tickTime,
         maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
         epochLeaders: opts.epochLeaders,
+        pendingConfig: pendingInLog(store),
       },
       { acceptedEpoch: store.epochs.readAccepted(), acceptedLeader: store.epochs.readAcceptedLeader(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
       store.history,
@@ -390,4 +391,20 @@ export class LeaderRole {
       epoch: this.core.epoch,
     });
   }
+}
+
+/**
+ * The last configuration change logged beyond what the tree has applied: a
+ * reconfig proposed in an earlier epoch whose commit this member never
+ * heard. Establishing our epoch commits it, so the core needs its voters'
+ * quorum too. (A member recovered from disk has applied its whole log, so
+ * this only finds changes in the tail of a running member's log.)
+ */
+function pendingInLog(store: MemberStore): { zxid: number; voters: string[] } | undefined {
+  let found: { zxid: number; voters: string[] } | undefined;
+  for (const [zxid, payload] of store.history.after(store.tree.lastZxid)) {
+    const { txn } = decodeTxn(payload);
+    if (txn.type === 'reconfig') found = { zxid, voters: voterIds(parseConfig(Buffer.from(txn.data).toString('utf8'))) };
+  }
+  return found;
 }

@@ -18,6 +18,14 @@ export interface LeaderConfig {
   streamLimits?: StreamLimits;
   /** The leaders this member has seen per epoch, kept across stints by the host. */
   epochLeaders?: EpochLeaders;
+  /**
+   * A configuration change in this leader's log that it has not seen
+   * committed (its tree stops before it). Establishing the epoch commits the
+   * whole history, the change with it, so discovery and synchronization need
+   * a quorum of `voters` and one of these (ZooKeeper's last seen quorum
+   * verifier); from broadcast on, these are the voters.
+   */
+  pendingConfig?: { zxid: number; voters: readonly string[] };
 }
 
 /** What the leader knows of one learner's handshake. */
@@ -311,13 +319,13 @@ export class LeaderCore {
     }
     this.synced.delete(m.from);
     if (this.state.phase === 'broadcast') this.state.acks.drop(m.from);
-    const l: LearnerEntry = { attempt: m.attempt, follower: m.voter, voter: m.voter && this.currentVoters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };
+    const l: LearnerEntry = { attempt: m.attempt, follower: m.voter, voter: m.voter && this.establishingVoter(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };
     this.learners.set(m.from, l);
     if (epoch > 0) return this.announceEpoch(m.from, l, now);
     const voters = [...this.learners].filter(([, x]) => x.voter);
-    if (!isQuorum(voters.length, this.currentVoters.length)) return [];
-    // Discovery: a new epoch above every accepted epoch of a quorum.
-    checkQuorum(voters.map(([id]) => id), this.currentVoters, 'discovery');
+    if (!this.quorumOfEach(voters.map(([id]) => id))) return [];
+    // Discovery: a new epoch above every accepted epoch of a quorum (of each configuration in play).
+    for (const set of this.establishingSets()) checkQuorum(voters.map(([id]) => id), set, 'discovery');
     const before = this.facts();
     const next = Math.max(...voters.map(([, x]) => x.acceptedEpoch)) + 1;
     assert(next > this.acceptedEpoch, `new epoch ${next} not above our accepted ${this.acceptedEpoch}`);
@@ -365,17 +373,37 @@ export class LeaderCore {
     l.stage = 'uptodate';
     this.synced.add(m.from);
     if (s.phase === 'broadcast') return uptodate();
-    const votersSynced = this.currentVoters.filter((v) => this.synced.has(v)).length;
-    return isQuorum(votersSynced, this.currentVoters.length) ? this.startBroadcast(now) : [];
+    return this.quorumOfEach([...this.synced]) ? this.startBroadcast(now) : [];
+  }
+
+  /** The voter sets establishing this epoch needs a quorum of: the committed one, and a change pending in our log. */
+  private establishingSets(): (readonly string[])[] {
+    const p = this.config.pendingConfig;
+    return p ? [this.currentVoters, p.voters] : [this.currentVoters];
+  }
+
+  private establishingVoter(id: string): boolean {
+    return this.establishingSets().some((set) => set.includes(id));
+  }
+
+  private quorumOfEach(ids: readonly string[]): boolean {
+    return this.establishingSets().every((set) => isQuorum(set.filter((v) => ids.includes(v)).length, set.length));
   }
 
   /** A quorum holds our whole history: it is committed, and the epoch current. */
   private startBroadcast(now: number): Effects {
     const s = this.state;
     assert(s.phase === 'synchronization', 'broadcast follows synchronization');
-    checkQuorum(this.synced, this.currentVoters, 'synchronization → broadcast');
+    for (const set of this.establishingSets()) checkQuorum(this.synced, set, 'synchronization → broadcast');
     const before = this.facts();
     const start = this.history.last;
+    const pending = this.config.pendingConfig;
+    if (pending) {
+      // Our whole history is committed now, the change in it too: its voters are the configuration.
+      assert(pending.zxid <= start, `pending configuration ${pending.zxid} is not in our history (last ${start})`);
+      this.currentVoters = [...pending.voters];
+      for (const [id, x] of this.learners) x.voter = x.follower && this.currentVoters.includes(id);
+    }
     const acks = new AckTracker(this.currentVoters, start);
     for (const v of this.synced) if (this.currentVoters.includes(v)) acks.ack(v, start, now);
     this.currentEpoch = s.epoch;
@@ -401,6 +429,8 @@ export class LeaderCore {
     for (const [id, l] of this.learners) {
       if (l.stage === 'uptodate' && id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch, committed: start } });
     }
+    // The change we just committed removed us: the learners hold it (uptodate said so), the new voters elect.
+    if (!this.currentVoters.includes(this.config.id)) fx.push(...this.end(`removed from the configuration at ${hex(pending!.zxid)}; a new voter leads`));
     return fx;
   }
 
