@@ -12,6 +12,8 @@ import { waitFor } from './harness.js';
 import { Cluster } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
 import { runZkCli } from './clients/zkcli.js';
+import { execFile } from 'node:child_process';
+import { ZOOID_BIN } from '@zooid/cli';
 
 const PASSWORD = 'hunter2';
 const SUPER_DIGEST = 'super:' + createHash('sha1').update(`super:${PASSWORD}`).digest('base64');
@@ -20,6 +22,17 @@ const spec = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;218
 let cluster: Cluster;
 /** The two voters stopped in the two-of-five test, removed by the shrink. */
 let removed: string[] = [];
+/** The leader the hand-over test removed; it keeps running as a non-voter. */
+let formerLeader = '';
+
+/** `zooid shell <connect> -c "<lines>"`: one session runs them in order. */
+function shell(...lines: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ZOOID_BIN, 'shell', cluster.connectString, '-c', lines.join('\n')], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 beforeAll(async () => {
   cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
@@ -170,6 +183,7 @@ describe('reconfig', () => {
 
   it('removing the leader hands over: it commits the change, steps down, the others elect, and it follows without a vote', async () => {
     const { leader, epoch } = await cluster.settled();
+    formerLeader = leader.id;
     const before = parseConfig((await config()).config);
     const r = await reconfig('', leader.id, before.version);
     expect(r.ok, JSON.stringify(r)).toBe(true);
@@ -200,5 +214,21 @@ describe('reconfig', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
     });
+  });
+
+  it('zooid shell: config shows the configuration, a stale -v is refused, and reconfig -add makes the former leader a voter again', async () => {
+    const current = parseConfig((await config()).config);
+    const text = (await config()).config;
+    const v = current.version.toString(16);
+    const stale = await shell(`addauth digest super:${PASSWORD}`, 'config', `reconfig -v 1 -add ${spec(Number(formerLeader))}`);
+    expect(stale.stdout + stale.stderr).toContain(text);
+    expect(stale.stdout + stale.stderr).toMatch(/version No is not valid|BadVersion/);
+    expect(voters(parseConfig((await config()).config))).toEqual(voters(current));
+    const r = await shell(`addauth digest super:${PASSWORD}`, `reconfig -v ${v} -add ${spec(Number(formerLeader))}`, 'config');
+    expect(r.stdout, r.stderr).toContain('Committed new configuration:');
+    const want = [...voters(current), Number(formerLeader)].sort((a, b) => a - b);
+    const after = parseConfig((await config()).config);
+    expect(voters(after)).toEqual(want);
+    expect(r.stdout).toContain(`server.${formerLeader}=zooid-${formerLeader}:2888:3888:participant;0.0.0.0:2181`);
   });
 });
