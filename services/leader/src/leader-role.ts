@@ -163,7 +163,7 @@ export class LeaderRole {
           this.prepareSync(e.to, e.attempt, e.plan);
           break;
         case 'phase':
-          if (e.phase === 'broadcast') this.startServing();
+          if (e.phase === 'broadcast') this.startServing(e.epoch);
           this.events.phase(e.phase, e.epoch);
           break;
         case 'end':
@@ -259,8 +259,8 @@ export class LeaderRole {
   }
 
   /** Broadcast begins: answer liveness probes, and serve clients through the write pipeline. */
-  private startServing(): void {
-    const epoch = this.core.epoch;
+  private startServing(epoch: number): void {
+    // The effect's epoch, not the core's: the same list may end the stint (a leader its own establishment removed).
     this.subs.push(
       this.nc.subscribe(this.subj.zabAlive(this.opts.id, epoch), {
         callback: (err, msg) => {
