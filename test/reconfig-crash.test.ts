@@ -35,10 +35,11 @@ describe('a leader crash in the middle of a reconfig', () => {
     for (const id of ['4', '5']) cluster.node(id).start();
     const { leader } = await cluster.settled(30_000);
     const others = cluster.members.filter((m) => ['1', '2', '3'].includes(m.id) && m !== leader);
-    // Synced now (so the request passes NEWCONFIGNOQUORUM), then silent: {leader, 4, 5} has only the leader to ack.
-    for (const id of ['4', '5']) cluster.node(id).freeze();
     const zk = await ZooKeeperClient.connect(cluster.connectString);
     await zk.addAuth('digest', `super:${PASSWORD}`);
+    // Synced and heard within syncLimit when the request comes (so it passes NEWCONFIGNOQUORUM), then
+    // silent: {leader, 4, 5} has only the leader to ack.
+    for (const id of ['4', '5']) cluster.node(id).freeze();
     const change = zk.reconfig({ joining: `${spec('4')},${spec('5')}`, leaving: others.map((m) => m.id).join(',') }).then(
       () => 'committed',
       (err: Error) => err.message,

@@ -81,7 +81,10 @@ const committed = (e: Ensemble) => e.disks.get(e.leaderId)!.applied;
 describe('leader core: growing and shrinking the voters', () => {
   it('syncs joiners as non-voting learners whose acks do not commit anything', () => {
     const e = withJoiners();
-    expect(e.leader.syncedLearners.sort()).toEqual(['1', '2', '3', '4', '5']);
+    expect(e.leader.syncedLearners(e.now, 500).sort()).toEqual(['1', '2', '3', '4', '5']);
+    // A learner that fell silent (dead, frozen) no longer counts as synced for NEWCONFIGNOQUORUM.
+    e.advance(1000, { keep: (m) => !(m.kind === 'leader' && (m.msg as { from: string }).from === '5') });
+    expect(e.leader.syncedLearners(e.now, 500).sort()).toEqual(['1', '2', '3', '4']);
     const [zx] = e.propose(1);
     e.deliver(ackFrom(['4', '5']));
     expect(committed(e)).toBeLessThan(zx!);

@@ -352,7 +352,11 @@ export class LeaderRole {
         skipACL: false,
         committed,
         lastSeen,
-        synced: this.core.syncedLearners.filter((id) => /^\d+$/.test(id)).map(Number),
+        // Synced and heard within syncLimit: a learner silent that long is as good as gone.
+        synced: this.core
+          .syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)
+          .filter((id) => /^\d+$/.test(id))
+          .map(Number),
         zxid,
         configAcl: tree.getNode('/zookeeper/config')!.acl,
         ids: auth.ids,

@@ -79,6 +79,8 @@ export class LeaderCore {
   private state: LeaderState = { phase: 'discovery' };
   private readonly learners = new Map<string, LearnerEntry>();
   private readonly synced = new Set<string>();
+  /** When each learner last sent us anything (a follower acks every heartbeat). */
+  private readonly heardFrom = new Map<string, number>();
   private acceptedEpoch: number;
   private currentEpoch: number;
   /** The committed voter set: the one this stint started with until a configuration change commits. */
@@ -121,12 +123,15 @@ export class LeaderCore {
 
   /**
    * The members that could ack a proposal now: this leader and the learners
-   * it has brought up to date (followers and observers alike). A reconfig is
-   * accepted only when a quorum of its new voters is among them
-   * (NEWCONFIGNOQUORUM otherwise), so the new quorum can ack at once.
+   * it has brought up to date and heard from within `withinMs` (a follower
+   * answers every heartbeat; one that died stays in the sync set until it
+   * comes back, so silence is what tells). A reconfig is accepted only when
+   * a quorum of its new voters is among them (NEWCONFIGNOQUORUM otherwise),
+   * so the new quorum can ack at once.
    */
-  get syncedLearners(): string[] {
-    return [this.config.id, ...[...this.synced].filter((id) => id !== this.config.id)];
+  syncedLearners(now: number, withinMs: number): string[] {
+    const live = [...this.synced].filter((id) => id !== this.config.id && now - (this.heardFrom.get(id) ?? -Infinity) <= withinMs);
+    return [this.config.id, ...live];
   }
 
   /** Whether proposals, a commit or answered syncs wait for `flush`. */
@@ -157,6 +162,7 @@ export class LeaderCore {
   /** A message from a learner (its sender already checked by the host). */
   step(m: ToLeader, now: number): Effects {
     if (this.state.phase === 'ended') return [];
+    this.heardFrom.set(m.from, now);
     switch (m.t) {
       case 'info':
         return this.onInfo(m, now);
