@@ -47,10 +47,14 @@ const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>
 const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
 
 describe('reconfig', () => {
-  it('refuses a change whose new voters are not synced (NEWCONFIGNOQUORUM), and nothing of it is applied', async () => {
+  it('refuses a change whose new voters are not synced (NEWCONFIGNOQUORUM) or that comes without authority (NOAUTH), and nothing of it is applied', async () => {
     // 4 and 5 are not running: {1, 4, 5} has one synced voter of three.
     const r = await reconfig(`${spec(4)},${spec(5)}`, '2,3');
     expect(r).toEqual({ ok: false, error: 'NewConfigNoQuorumError' });
+    expect((await config()).config).toBe('');
+    // Without the super user, /zookeeper/config's ACL (world: READ) refuses any change.
+    const anonymous = await kazoo<Outcome>(['reconfig', cluster.connectString, '-', '-', '3', '-1']);
+    expect(anonymous).toEqual({ ok: false, error: 'NoAuthError' });
     expect((await config()).config).toBe('');
     // And the ensemble still commits with its three voters.
     const c = await connectClient(cluster.connectString);

@@ -9,7 +9,8 @@ Usage:
       line on stdin, waits until connected and prints the session, the port
       and the ephemeral's owner; "quit" ends the session.
   kz_cluster.py reconfig <hosts> <super-password> <joining|-> <leaving|-> <fromConfig>
-      as the super user, kazoo's reconfig(joining, leaving, None, fromConfig);
+      as the super user (or with no credentials when the password is "-"),
+      kazoo's reconfig(joining, leaving, None, fromConfig);
       prints {"ok": true, "config": the new /zookeeper/config text} or
       {"ok": false, "error": the kazoo exception's name}.
   kz_cluster.py config <hosts>
@@ -73,7 +74,8 @@ def readback(hosts, path):
 
 
 def reconfig(hosts, password, joining, leaving, from_config):
-    c = client(hosts, auth_data=[("digest", "super:" + password)])
+    # "-": no credentials, so only /zookeeper/config's ACL decides.
+    c = client(hosts, auth_data=None if password == "-" else [("digest", "super:" + password)])
     try:
         data, _ = c.reconfig(joining=None if joining == "-" else joining,
                              leaving=None if leaving == "-" else leaving,
