@@ -132,8 +132,8 @@ describe('zooid up + zooid status', () => {
     );
     expect(code).toBe(0);
     const [m] = view.members;
-    expect(Object.keys(m!)).toEqual(['id', 'role', 'epoch', 'zxid', 'lag', 'pid', 'host']);
-    expect(m).toMatchObject({ id: '1', role: 'leading', lag: 0 });
+    expect(Object.keys(m!)).toEqual(['id', 'role', 'epoch', 'zxid', 'lag', 'config', 'voting', 'pid', 'host']);
+    expect(m).toMatchObject({ id: '1', role: 'leading', lag: 0, config: '0x0', voting: 'yes' });
     expect(m!.zxid).toMatch(/^0x[0-9a-f]+$/);
     for (const g of view.gateways) expect(Object.keys(g)).toEqual(['id', 'clientPort', 'sessions', 'pid', 'host']);
     expect(view.gateways.map((g) => [g.id, g.clientPort])).toEqual([
@@ -146,8 +146,9 @@ describe('zooid up + zooid status', () => {
     const r = await zooid(['status', '--data-dir', dataDir, '--wait-ms', WAIT_MS]);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^MEMBER\s+ROLE\s+EPOCH\s+ZXID\s+LAG\s+PID\s+HOST$/);
-    expect(lines[1]).toMatch(/^1\s+leading\s+\d+\s+0x[0-9a-f]+\s+0\s+\d+\s+\S+$/);
+    expect(lines[0]).toMatch(/^MEMBER\s+ROLE\s+EPOCH\s+ZXID\s+LAG\s+CONFIG\s+VOTING\s+PID\s+HOST$/);
+    // The static configuration (version 0), in which member 1 votes.
+    expect(lines[1]).toMatch(/^1\s+leading\s+\d+\s+0x[0-9a-f]+\s+0\s+0x0\s+yes\s+\d+\s+\S+$/);
     const gw = lines.indexOf(lines.find((l) => l.startsWith('GATEWAY'))!);
     expect(lines[gw]).toMatch(/^GATEWAY\s+CLIENT PORT\s+SESSIONS\s+PID\s+HOST$/);
     expect(lines[gw + 1]).toMatch(new RegExp(`^gw1\\s+${clientPort}\\s+\\d+\\s+\\d+\\s+\\S+$`));

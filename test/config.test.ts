@@ -136,6 +136,12 @@ describe('parseConfig', () => {
     expect(Object.keys(followerSpec)).toContain('ensemble');
   });
 
+  it('reads reconfigEnabled as true or false (any case) into --reconfig-enabled, and refuses anything else', () => {
+    expect(parseConfig('reconfigEnabled=TRUE\n').flags['reconfig-enabled']).toBe('TRUE');
+    expect(parseConfig('reconfigEnabled=false\n').flags['reconfig-enabled']).toBe('false');
+    expect(() => parseConfig('reconfigEnabled=yes\n', 'r.cfg')).toThrow('r.cfg:1: invalid reconfigEnabled=yes: must be true or false');
+  });
+
   it('warns about unknown keys by name and line, and about ZooKeeper keys that mean nothing here, and goes on', () => {
     const c = parseConfig('tickTime=100\nfoo.bar=1\ndataLogDir=/logs\nstandaloneEnabled=false\ntickTime=200\n', 'my.cfg');
     expect(c.flags['tick-time']).toBe('200');

@@ -269,6 +269,14 @@ export interface ClusterOptions {
   cluster?: string;
   /** nats-servers of the bus. */
   natsServers?: number;
+  /**
+   * Members provisioned on the bus but not started, ids after the voters'
+   * (4 and 5 after 1, 2, 3): `zooid follower --join --ensemble <voters>`,
+   * started by the test (`node(id).start()`) to be added by reconfig.
+   */
+  joiners?: number;
+  /** Extra flags for every member (e.g. --reconfig-enabled, --super-digest). */
+  memberArgs?: string[];
 }
 
 const SPY: BusIdentity = { kind: 'auditor', id: 'spy' };
@@ -309,16 +317,19 @@ export class Cluster {
       commitLogCount: 1000,
       cluster: 'zooid',
       natsServers: 3,
+      joiners: 0,
+      memberArgs: [],
       ...o,
     };
     const ensemble = Array.from({ length: opts.voters }, (_, i) => String(i + 1));
+    const joiners = Array.from({ length: opts.joiners }, (_, i) => String(opts.voters + i + 1));
     const observers = Array.from({ length: opts.observers }, (_, i) => `obs${i + 1}`);
     const gateways = Array.from({ length: opts.gateways }, (_, i) => `gw${i + 1}`);
     const bus = await startSecureBus({
       servers: opts.natsServers,
       cluster: opts.cluster,
       identities: [
-        ...ensemble.map((id): BusIdentity => ({ kind: 'member', id })),
+        ...[...ensemble, ...joiners].map((id): BusIdentity => ({ kind: 'member', id })),
         ...observers.map((id): BusIdentity => ({ kind: 'observer', id })),
         ...gateways.map((id): BusIdentity => ({ kind: 'gateway', id })),
         STATUS,
@@ -331,7 +342,11 @@ export class Cluster {
     const limits = ['--sync-limit', String(opts.syncLimit), '--init-limit', String(opts.initLimit), '--snap-count', String(opts.snapCount), '--commit-log-count', String(opts.commitLogCount)];
     for (const id of ensemble) {
       const dir = join(c.root, `m${id}`);
-      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits]));
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
+    }
+    for (const id of joiners) {
+      const dir = join(c.root, `m${id}`);
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--join', '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
     }
     for (const id of observers) {
       const dir = join(c.root, id);
@@ -341,7 +356,7 @@ export class Cluster {
       const port = await freePort();
       c.gateways.push(new GatewayNode(id, port, ['gateway', '--id', id, '--client-port', String(port), '--host', '127.0.0.1', '--admin-port', '0', ...common({ kind: 'gateway', id })]));
     }
-    for (const n of [...c.members, ...c.observers]) n.start();
+    for (const n of [...c.members, ...c.observers]) if (!joiners.includes(n.id)) n.start();
     for (const g of c.gateways) g.start();
     try {
       await Promise.all(c.gateways.map((g) => waitForPort(g.port, '127.0.0.1', 20_000)));
@@ -467,7 +482,8 @@ export class Cluster {
 
   /** Last lines of every process, for failure messages. */
   tails(chars = 2500): string {
-    const all = [...this.learners.map((n) => n.proc), ...this.gateways.map((g) => g.proc)];
+    // A joiner the test never started has no process.
+    const all = [...this.learners.filter((n) => n.procs.length > 0).map((n) => n.proc), ...this.gateways.map((g) => g.proc)];
     return all.map((p) => `--- ${p.name} ---\n${p.output().slice(-chars)}`).join('\n');
   }
 

@@ -8,6 +8,13 @@ Usage:
       (session, the gateway port it is connected to); then for each "check"
       line on stdin, waits until connected and prints the session, the port
       and the ephemeral's owner; "quit" ends the session.
+  kz_cluster.py reconfig <hosts> <super-password> <joining|-> <leaving|-> <fromConfig>
+      as the super user (or with no credentials when the password is "-"),
+      kazoo's reconfig(joining, leaving, None, fromConfig);
+      prints {"ok": true, "config": the new /zookeeper/config text} or
+      {"ok": false, "error": the kazoo exception's name}.
+  kz_cluster.py config <hosts>
+      sync, then the data of /zookeeper/config (what zkCli's `config` shows).
   kz_cluster.py lock <hostsA> <hostsB> <root> <rounds>
       two sessions (one per hosts string) take turns on kazoo's Lock recipe;
       under the lock each reads a counter znode, notes it holds the lock,
@@ -26,6 +33,7 @@ import time
 import traceback
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
 from kazoo.retry import KazooRetry
 
 
@@ -63,6 +71,30 @@ def readback(hosts, path):
     c.stop()
     c.close()
     return out
+
+
+def reconfig(hosts, password, joining, leaving, from_config):
+    # "-": no credentials, so only /zookeeper/config's ACL decides.
+    c = client(hosts, auth_data=None if password == "-" else [("digest", "super:" + password)])
+    try:
+        data, _ = c.reconfig(joining=None if joining == "-" else joining,
+                             leaving=None if leaving == "-" else leaving,
+                             new_members=None, from_config=int(from_config))
+        out = {"ok": True, "config": data.decode()}
+    except KazooException as e:
+        out = {"ok": False, "error": type(e).__name__}
+    c.stop()
+    c.close()
+    return out
+
+
+def config(hosts):
+    c = client(hosts)
+    c.sync("/zookeeper/config")
+    data, stat = c.get("/zookeeper/config")
+    c.stop()
+    c.close()
+    return {"config": data.decode(), "mzxid": stat.mzxid}
 
 
 def lock(hosts_a, hosts_b, root, rounds):
@@ -150,7 +182,7 @@ def hold(hosts, path):
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    fn = {"readback": readback, "lock": lock, "hold": hold}[cmd]
+    fn = {"readback": readback, "lock": lock, "hold": hold, "reconfig": reconfig, "config": config}[cmd]
     print(json.dumps(fn(*args)))
     sys.stdout.flush()
     os._exit(0)

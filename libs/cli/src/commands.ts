@@ -71,6 +71,7 @@ export const memberSpec: FlagSpec = {
   ...authSpec,
   'init-limit': { type: 'string', default: '10', describe: 'ticks a leader may take to synchronize a quorum (initLimit)' },
   'sync-limit': { type: 'string', default: '5', describe: 'ticks of silence before leader or follower gives up (syncLimit)' },
+  'reconfig-enabled': { type: 'boolean', describe: 'answer reconfig requests instead of RECONFIGDISABLED (zoo.cfg reconfigEnabled)' },
   ...sessionSpec,
   ...learnerLimitsSpec,
   ...healthSpec,
@@ -79,6 +80,7 @@ export const memberSpec: FlagSpec = {
 export const followerSpec: FlagSpec = {
   ...memberSpec,
   ensemble: { type: 'string', describe: 'ids of every voting member, comma-separated (e.g. 1,2,3)' },
+  join: { type: 'boolean', describe: 'join a running ensemble (--ensemble: its voters) as a non-voting follower until a reconfig adds this id' },
 };
 
 export const observerSpec: FlagSpec = {
@@ -172,6 +174,8 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     minSessionTimeout,
     maxSessionTimeout,
     snapCount: intFlag(f, 'snap-count'),
+    // A boolean flag, or the file's text (true/false in any case, as ZooKeeper's Boolean.parseBoolean reads it).
+    reconfigEnabled: f['reconfig-enabled'] === true || (typeof f['reconfig-enabled'] === 'string' && f['reconfig-enabled'].toLowerCase() === 'true'),
     snapRetain,
     commitLogCount: boundFlag(f, 'commit-log-count', 0),
     purgeIntervalMs: intFlag(f, 'purge-interval') * 3_600_000,
@@ -220,10 +224,11 @@ async function runUntilStopped(f: Record<string, string | boolean | undefined>, 
   await probe?.close();
 }
 
-/** The voting members: --ensemble, or the file's server.N lines, or this member alone. */
+/** The voting members: --ensemble, or the file's server.N lines, or this member alone; a joiner names the voters it joins. */
 function ensembleOf(f: Record<string, string | boolean | undefined>, id: string): string[] {
+  if (f.join === true && f.ensemble === undefined) throw new UsageError('--join needs --ensemble: the voters of the ensemble to join');
   const ensemble = String(f.ensemble ?? id).split(',').map((v) => v.trim()).filter(Boolean);
-  if (!ensemble.includes(id)) throw new UsageError(`member id ${id} is not in the ensemble ${ensemble.join(',')}`);
+  if (f.join !== true && !ensemble.includes(id)) throw new UsageError(`member id ${id} is not in the ensemble ${ensemble.join(',')}`);
   return ensemble;
 }
 
@@ -232,7 +237,11 @@ export async function follower(argv: string[]): Promise<void> {
   const f = parseFlags(argv, followerSpec);
   const id = checkId('member', String(f.id));
   const ensemble = ensembleOf(f, id);
-  const opts = { ...roleOptions(f, id), ensemble };
+  const opts = { ...roleOptions(f, id), ensemble, join: f.join === true };
+  // A configuration names servers by number (server.N), as ZooKeeper's myid.
+  if ((opts.reconfigEnabled || opts.join) && ![id, ...ensemble].every((v) => /^\d+$/.test(v))) {
+    throw new UsageError('--reconfig-enabled and --join need numeric member ids (server.N in /zookeeper/config)');
+  }
   const log = createLogger('member', { member: id });
   await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }
@@ -242,6 +251,7 @@ export async function member(argv: string[]): Promise<void> {
   const f = parseFlags(argv, memberSpec);
   const id = checkId('member', String(f.id));
   const opts = { ...roleOptions(f, id), ensemble: [id] };
+  if (opts.reconfigEnabled && !/^\d+$/.test(id)) throw new UsageError('--reconfig-enabled needs a numeric member id (server.N in /zookeeper/config)');
   const log = createLogger('member', { member: id });
   await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
 }

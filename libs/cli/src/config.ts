@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type ConfigKind = 'int' | 'port' | 'path' | 'host' | 'name' | 'whitelist' | 'urls' | 'digest' | 'clientAuth' | 'schemes';
+export type ConfigKind = 'bool' | 'int' | 'port' | 'path' | 'host' | 'name' | 'whitelist' | 'urls' | 'digest' | 'clientAuth' | 'schemes';
 
 export interface ConfigKey {
   /** The zoo.cfg key. */
@@ -45,6 +45,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'autopurge.purgeInterval', flag: 'purge-interval', kind: 'int', min: 0 },
   { key: 'jute.maxbuffer', flag: 'max-buffer', kind: 'int', min: 1 },
   { key: 'snapCount', flag: 'snap-count', kind: 'int', min: 1 },
+  { key: 'reconfigEnabled', flag: 'reconfig-enabled', kind: 'bool' },
   // ZooKeeper turns unknown zoo.cfg keys into zookeeper.* system properties, so this is where its super user is set.
   { key: 'DigestAuthenticationProvider.superDigest', flag: 'super-digest', kind: 'digest' },
   { key: 'superUser', flag: 'super-user', kind: 'name' },
@@ -64,8 +65,7 @@ const NOT_APPLICABLE: Record<string, string> = {
   dataLogDir: 'Zooid keeps the transaction log in dataDir/log',
   peerType: 'observers are their own command, `zooid observer`',
   standaloneEnabled: 'an ensemble of one is `zooid member`',
-  reconfigEnabled: 'there is no dynamic reconfiguration; observers join without one',
-  dynamicConfigFile: 'there is no dynamic reconfiguration',
+  dynamicConfigFile: 'the configuration is replicated in the log (/zookeeper/config), not kept in a file',
   electionAlg: 'members elect over NATS with fast leader election only',
   electionPortBindRetry: 'members elect over NATS, not on an election port',
   quorumListenOnAllIPs: 'members talk over NATS, not on quorum ports',
@@ -107,6 +107,8 @@ const isPort = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 
 /** Why `value` is not acceptable for `k`, or undefined when it is. */
 function problem(k: ConfigKey, value: string): string | undefined {
   switch (k.kind) {
+    case 'bool':
+      return /^(true|false)$/i.test(value) ? undefined : 'must be true or false';
     case 'int': {
       const min = k.min ?? 0;
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {

@@ -224,6 +224,16 @@ export const COMMANDS: Record<string, Command> = {
       await ctx.close();
     },
   },
+  config: {
+    usage: '[-w] [-s]',
+    async run(ctx, words) {
+      const { flags, args } = parseOptions(words, 'ws');
+      if (args.length !== 0) usage('config');
+      const { data, stat } = await ctx.client().getConfig(flags.has('w'));
+      ctx.out(data === null ? '' : data.toString('utf8'));
+      if (flags.has('s')) ctx.out(formatStat(stat));
+    },
+  },
   connect: {
     usage: 'host:port[,host:port...]',
     async run(ctx, words) {
@@ -379,6 +389,37 @@ export const COMMANDS: Record<string, Command> = {
       // Like zkCli, the history keeps the command run, not the redo.
       ctx.history.pop();
       if (!(await ctx.run(line))) throw new ShellError('');
+    },
+  },
+  reconfig: {
+    usage: '[-s] [-v version] [-members spec,...] | [-add spec,...] [-remove id,...]',
+    async run(ctx, words) {
+      // zkCli's options are words, not letters: -add, -remove, -members.
+      const change: { joining?: string; leaving?: string; newMembers?: string; fromConfig?: number } = {};
+      let stat = false;
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        const value = () => {
+          const v = words[++i];
+          if (v === undefined) throw new ShellError(`Missing argument for option: ${w.slice(1)}`);
+          return v;
+        };
+        if (w === '-s') stat = true;
+        else if (w === '-v') {
+          const v = value();
+          // zkCli reads the version as hex, as /zookeeper/config prints it.
+          if (!/^(0x)?[0-9a-fA-F]+$/.test(v)) throw new ShellError(`-v must be a hexadecimal version: ${v}`);
+          change.fromConfig = parseInt(v.replace(/^0x/, ''), 16);
+        } else if (w === '-add') change.joining = value();
+        else if (w === '-remove') change.leaving = value();
+        else if (w === '-members') change.newMembers = value();
+        else usage('reconfig');
+      }
+      if (change.newMembers !== undefined && (change.joining !== undefined || change.leaving !== undefined)) usage('reconfig');
+      if (change.newMembers === undefined && change.joining === undefined && change.leaving === undefined) usage('reconfig');
+      const r = await ctx.client().reconfig(change);
+      ctx.out('Committed new configuration:\n' + (r.data === null ? '' : r.data.toString('utf8')));
+      if (stat) ctx.out(formatStat(r.stat));
     },
   },
   removewatches: {

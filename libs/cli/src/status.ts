@@ -31,6 +31,10 @@ export interface MemberRow {
   zxid: string;
   /** Transactions behind the leader; null when not comparable (no leader, another epoch). */
   lag: number | null;
+  /** The committed configuration's version (hex zxid; 0x0 for the static --ensemble), null for an observer. */
+  config: string | null;
+  /** yes: a voter of that configuration; no: a member not (yet, or no longer) in it; null for an observer. */
+  voting: 'yes' | 'no' | null;
   pid: number;
   host: string;
 }
@@ -82,6 +86,8 @@ export function clusterView(heard: Presence[], bus: BusServerRow[] = []): Cluste
       epoch: p.epoch,
       zxid: '0x' + p.zxid.toString(16),
       lag: lag(p, leader),
+      config: p.config ? '0x' + Number(p.config.version).toString(16) : null,
+      voting: p.config ? (p.config.voting ? 'yes' : 'no') : null,
       pid: p.pid,
       host: p.host,
     })),
@@ -101,8 +107,8 @@ function table(header: string[], rows: (string | number)[][]): string {
 
 export function formatView(v: ClusterView): string {
   const members = table(
-    ['MEMBER', 'ROLE', 'EPOCH', 'ZXID', 'LAG', 'PID', 'HOST'],
-    v.members.map((m) => [m.id, m.role, m.epoch, m.zxid, m.lag ?? '-', m.pid, m.host]),
+    ['MEMBER', 'ROLE', 'EPOCH', 'ZXID', 'LAG', 'CONFIG', 'VOTING', 'PID', 'HOST'],
+    v.members.map((m) => [m.id, m.role, m.epoch, m.zxid, m.lag ?? '-', m.config ?? '-', m.voting ?? '-', m.pid, m.host]),
   );
   const gateways = table(
     ['GATEWAY', 'CLIENT PORT', 'SESSIONS', 'PID', 'HOST'],
@@ -119,7 +125,9 @@ export function formatView(v: ClusterView): string {
 function asPresence(raw: unknown): Presence | undefined {
   const p = raw as Partial<Presence> | null;
   if (!p || typeof p.id !== 'string' || (p.kind !== 'member' && p.kind !== 'observer' && p.kind !== 'gateway')) return undefined;
-  return { ...p, epoch: Number(p.epoch ?? 0), zxid: Number(p.zxid ?? 0), pid: Number(p.pid ?? 0), sessions: Number(p.sessions ?? 0) } as Presence;
+  const c = p.config as { version?: unknown; voting?: unknown } | undefined;
+  const config = c && typeof c === 'object' && typeof c.voting === 'boolean' ? { version: Number(c.version ?? 0), voting: c.voting } : undefined;
+  return { ...p, epoch: Number(p.epoch ?? 0), zxid: Number(p.zxid ?? 0), pid: Number(p.pid ?? 0), sessions: Number(p.sessions ?? 0), config } as Presence;
 }
 
 /** The latest announcement of every service heard within `waitMs`. */

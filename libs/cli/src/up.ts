@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { authFlags, authSpec, commonSpec, gatewayLimitFlags, gatewayLimitsSpec, gatewaySpec, learnerLimitFlags, learnerLimitsSpec } from './commands.js';
+import { authFlags, authSpec, commonSpec, gatewayLimitFlags, gatewayLimitsSpec, gatewaySpec, learnerLimitFlags, memberSpec, learnerLimitsSpec } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
 import { clientTlsSpec, ensureClientTls } from './client-tls.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
@@ -28,6 +28,7 @@ export const upSpec: FlagSpec = {
   'data-dir': { type: 'string', default: './data', describe: "one directory per member and observer, the bus's keys in bus/, and bus.json" },
   'nats-servers': { type: 'string', default: '3', describe: 'nats-servers of the managed bus, clustered (without --nats)' },
   '4lw-whitelist': gatewaySpec['4lw-whitelist']!,
+  'reconfig-enabled': memberSpec['reconfig-enabled']!,
   'admin-host': gatewaySpec['admin-host']!,
   'admin-token': gatewaySpec['admin-token']!,
   ...authSpec,
@@ -165,7 +166,7 @@ export async function up(argv: string[]): Promise<void> {
   const forgetBus = recordBus(t.dataDir, record);
 
   const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth', ...gatewayLimitFlags]), passFlags(f, [...authFlags, ...learnerLimitFlags]))) group.spawn(child.name, child.args);
+  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth', ...gatewayLimitFlags]), [...passFlags(f, [...authFlags, ...learnerLimitFlags]), ...reconfigFlag(f)])) group.spawn(child.name, child.args);
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([
@@ -180,6 +181,11 @@ export async function up(argv: string[]): Promise<void> {
 
   process.exitCode = await group.done;
   forgetBus();
+}
+
+/** A boolean flag goes on as a bare flag (`--reconfig-enabled=true` is not one); a zoo.cfg's reconfigEnabled reaches members through --config. */
+function reconfigFlag(f: Record<string, string | boolean | undefined>): string[] {
+  return f['reconfig-enabled'] === true ? ['--reconfig-enabled'] : [];
 }
 
 function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[]): string {

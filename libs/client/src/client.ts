@@ -539,6 +539,25 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     return this.pathCall(OpCode.getEphemerals, prefixPath, { prefixPath });
   }
 
+  /** The ensemble's configuration: the data of /zookeeper/config (ZooKeeper's getConfig). */
+  getConfig(watch?: Watcher | boolean): Promise<{ data: Buffer | null; stat: Stat }> {
+    return this.getData('/zookeeper/config', watch);
+  }
+
+  /**
+   * Changes the ensemble's membership (ZooKeeper's reconfig): incremental
+   * (`joining` server specs, `leaving` ids, comma-separated) or whole
+   * (`newMembers`); `fromConfig` the version it must replace (-1: any).
+   * Resolves to the new configuration once committed.
+   */
+  reconfig(change: { joining?: string; leaving?: string; newMembers?: string; fromConfig?: number }): Promise<{ data: Buffer | null; stat: Stat }> {
+    return this.submit(
+      OpCode.reconfig,
+      { joiningServers: change.joining ?? null, leavingServers: change.leaving ?? null, newMembers: change.newMembers ?? null, curConfigId: change.fromConfig ?? -1 },
+      undefined,
+    );
+  }
+
   whoAmI(): Promise<ClientInfo[]> {
     return this.submit(OpCode.whoAmI, undefined, undefined);
   }
@@ -1074,7 +1093,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       case OpCode.setData:
       case OpCode.setACL:
         return decodeReply(op as typeof OpCode.exists, r).stat;
-      case OpCode.getData: {
+      case OpCode.getData:
+      case OpCode.reconfig: {
+        // reconfig answers a GetDataResponse: the new configuration and /zookeeper/config's stat.
         const b = decodeReply(OpCode.getData, r);
         return { data: b.data === null ? null : Buffer.from(b.data), stat: b.stat };
       }

@@ -215,6 +215,8 @@ export interface Presence {
   adminPort?: number;
   /** Members and observers: the longest the event loop was late since the previous announcement, ms. */
   stallMs?: number;
+  /** A voting member's committed configuration: its version (the zxid of the reconfig, 0 for the static one) and whether it lists this member as a voter. */
+  config?: { version: number; voting: boolean };
 }
 
 /**

@@ -175,3 +175,26 @@ export function isQuorumOfAll(configs: readonly Ensemble[], acks: Iterable<numbe
 export function ackingConfigs(committed: Ensemble, proposed: Ensemble | undefined, zxid: number): Ensemble[] {
   return proposed !== undefined && proposed.version !== committed.version && zxid >= proposed.version ? [committed, proposed] : [committed];
 }
+
+/**
+ * The configuration a static `--ensemble 1,2,3` stands for, before any
+ * reconfig committed: every id a participant, at version 0. Zooid's members
+ * talk over NATS, so the addresses are only for display and for
+ * ZooKeeper's address checks: a distinct host per member and ZooKeeper's
+ * usual ports, clients through any gateway.
+ */
+export function staticEnsemble(ids: readonly string[]): Ensemble {
+  return ensemble(
+    ids.map((s) => {
+      if (!/^\d+$/.test(s)) throw new ConfigError(`member id ${s} is not a number`);
+      const id = Number(s);
+      return { id, host: `zooid-${id}`, quorumPort: 2888, electionPort: 3888, type: 'participant' as const, client: { host: '0.0.0.0', port: 2181 } };
+    }),
+    0,
+  );
+}
+
+/** The voters' ids as the Zab cores name members. */
+export function voterIds(e: Ensemble): string[] {
+  return voters(e).map(String);
+}

@@ -14,12 +14,15 @@ export {
   observers,
   parseConfig,
   parseServer,
+  staticEnsemble,
+  voterIds,
   voters,
   type Ensemble,
   type LearnerType,
   type Member,
 } from './ensemble.js';
-export { prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { committedEnsemble, committedVoters, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,
   TxnHeader,

@@ -19,6 +19,7 @@ import {
   type CreateTTLRequest,
   type DeleteRequest,
   type MultiOp,
+  type ReconfigRequest,
   type SetACLRequest,
   type SetDataRequest,
 } from '@zooid/protocol';
@@ -27,6 +28,7 @@ import { DEFAULT_MAX_DATA_BYTES, type TreeConfig } from './config.js';
 import { isSpecialPath, isValidPath, parentOf } from './paths.js';
 import { MAX_TTL, ownerFor, ttlOf, type NodeKind } from './stat.js';
 import type { DataTree } from './tree.js';
+import type { ReconfigOutcome } from './reconfig.js';
 import type { CreateOp, CreateTxn, SubTxn, Txn } from './txn.js';
 import { Overlay, copyView, type NodeView } from './view.js';
 
@@ -84,7 +86,16 @@ function errorTxn(r: Prepared<Txn>): Txn {
   return typeof r === 'number' ? { type: 'error', err: r } : r;
 }
 
+/**
+ * Judges a reconfig request at `zxid` (prepareReconfig with the leader's view
+ * of the ensemble: committed and pending configuration, synced learners).
+ * Only a leader that can answer those has one.
+ */
+export type ReconfigJudge = (req: ReconfigRequest, auth: AuthContext, zxid: number) => ReconfigOutcome;
+
 export class Preparer {
+  /** Set by the leader; without it every reconfig is RECONFIGDISABLED. */
+  reconfig?: ReconfigJudge;
   private readonly view: Overlay;
   private readonly maxData: number;
   private readonly ttlEnabled: boolean;
@@ -130,9 +141,12 @@ export class Preparer {
       }
       case OpCode.closeSession:
         return this.closeSession(auth.sessionId, zxid);
-      case OpCode.reconfig:
-        // Dynamic reconfiguration is off, as in ZooKeeper by default.
-        return { type: 'error', err: Err.RECONFIGDISABLED };
+      case OpCode.reconfig: {
+        // Without a judge (not a leader's preparer) reconfiguration is off, as in ZooKeeper by default.
+        if (!this.reconfig) return { type: 'error', err: Err.RECONFIGDISABLED };
+        const out = this.reconfig(req as ReconfigRequest, auth, zxid);
+        return out.ok ? out.txn : { type: 'error', err: out.err };
+      }
       default:
         return { type: 'error', err: Err.UNIMPLEMENTED };
     }

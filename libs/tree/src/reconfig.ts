@@ -9,7 +9,9 @@
 import { Err, Perms, type ACL, type Id, type ReconfigRequest } from '@zooid/protocol';
 import { checkACL } from './acl.js';
 import type { TreeConfig } from './config.js';
-import { ConfigError, formatConfig, isQuorum, parseConfig, parseServer, voters, type Ensemble, type Member } from './ensemble.js';
+import { ConfigError, formatConfig, isQuorum, parseConfig, parseServer, staticEnsemble, voters, type Ensemble, type Member } from './ensemble.js';
+import { CONFIG } from './paths.js';
+import type { DataTree } from './tree.js';
 import type { ReconfigTxn } from './txn.js';
 
 export interface ReconfigContext {
@@ -107,4 +109,30 @@ export function prepareReconfig(req: ReconfigRequest, ctx: ReconfigContext): Rec
   if (!isQuorum(ensemble, ctx.synced)) return fail(Err.NEWCONFIGNOQUORUM);
   if (!ctx.skipACL && !checkACL(ctx.configAcl, Perms.WRITE, ctx.ids, ctx.treeConfig)) return fail(Err.NOAUTH);
   return { ok: true, ensemble, txn: { type: 'reconfig', data: Buffer.from(formatConfig(ensemble), 'utf8') } };
+}
+
+/**
+ * The committed configuration as a member's tree holds it: /zookeeper/config
+ * once a reconfig has committed (it is replicated, logged and in snapshots,
+ * so it survives restarts and reaches every learner), else the static
+ * ensemble the member was started with. A member reads its voters from here
+ * at every election and role stint.
+ */
+export function committedEnsemble(tree: DataTree, staticIds: readonly string[]): Ensemble {
+  const data = tree.getNode(CONFIG)?.data;
+  if (!data || data.length === 0) return staticEnsemble(staticIds);
+  return parseConfig(data.toString('utf8'));
+}
+
+/**
+ * The committed configuration's version and voters, as the Zab cores name
+ * members. Before any reconfig these are the static ids as given, numeric or
+ * not (ZooKeeper's server ids are numbers, but a Zooid ensemble that never
+ * reconfigures may name its members otherwise).
+ */
+export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[] } {
+  const data = tree.getNode(CONFIG)?.data;
+  if (!data || data.length === 0) return { version: 0, voters: [...staticIds] };
+  const e = parseConfig(data.toString('utf8'));
+  return { version: e.version, voters: voters(e).map(String) };
 }

@@ -58,7 +58,8 @@ export const electionMachine = setup({
   context: ({ input }) => ({
     election: new Election(input.self, input.voters, input.own, input.round),
     publish: input.publish,
-    alone: input.voters.length === 1,
+    // The only voter decides at once; a joiner of a one-voter ensemble is not that voter.
+    alone: input.voters.length === 1 && input.voters[0] === input.self,
   }),
   initial: 'looking',
   states: {

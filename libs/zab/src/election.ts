@@ -80,10 +80,16 @@ export class Election {
     return { send: changed ? this.vote() : undefined };
   }
 
-  /** Whether a quorum of this round's votes matches our proposal. */
+  /**
+   * Whether a quorum of this round's votes matches our proposal. Only
+   * voters' votes count: a member joining by reconfig (not yet in the
+   * configuration) looks for the leader with the others but is no part of
+   * any quorum, and never leads.
+   */
   hasQuorum(): boolean {
+    if (!this.voters.includes(this.self) && this.proposal.leader === this.self) return false;
     let n = 0;
-    for (const p of this.votes.values()) if (same(p, this.proposal)) n++;
+    for (const [id, p] of this.votes) if (this.voters.includes(id) && same(p, this.proposal)) n++;
     return isQuorum(n, this.voters.length);
   }
 
@@ -96,8 +102,8 @@ export class Election {
     if (!leaderSaysSo) return {};
     let n = 0;
     for (const d of this.decided.values()) if (d.leader === v.leader && (v.leader !== this.self || d.round === this.round)) n++;
-    // We would follow too, so we count ourselves.
-    return isQuorum(n + 1, this.voters.length) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
+    // We would follow too, so we count ourselves, if we are a voter.
+    return isQuorum(n + (this.voters.includes(this.self) ? 1 : 0), this.voters.length) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
   }
 }
 

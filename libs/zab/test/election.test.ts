@@ -146,4 +146,18 @@ describe('fast leader election', () => {
     expect(e.receive({ from: '9', state: 'looking', round: 1, leader: '9', epoch: 9, zxid: 9 })).toEqual({});
     expect(e.current().leader).toBe('1');
   });
+
+  it('a member joining by reconfig finds the leader from a quorum of voters that decided, but never counts itself nor leads', () => {
+    // 4 is not in the configuration 1, 2, 3: it needs two deciders, the leader among them.
+    const e = new Election('4', ['1', '2', '3'], { leader: '4', epoch: 9, zxid: 99 }, 1);
+    expect(e.hasQuorum()).toBe(false);
+    expect(e.receive({ from: '2', state: 'leading', round: 3, leader: '2', epoch: 5, zxid: 9 }).join).toBeUndefined();
+    expect(e.receive({ from: '1', state: 'following', round: 3, leader: '2', epoch: 5, zxid: 9 }).join?.leader).toBe('2');
+    // Its own history, however new, never makes it a candidate that voters' looking votes could elect with it.
+    const lone = new Election('4', ['1', '2', '3'], { leader: '4', epoch: 9, zxid: 99 }, 1);
+    lone.receive({ from: '1', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
+    lone.receive({ from: '2', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
+    expect(lone.current().leader).toBe('4');
+    expect(lone.hasQuorum()).toBe(false);
+  });
 });

@@ -3,6 +3,7 @@ import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
+import { committedVoters } from '@zooid/tree';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -10,6 +11,12 @@ import { LearnerRole } from './learner-role.js';
 export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
   bus: BusConfig;
   ensemble: string[];
+  /**
+   * Joining a running ensemble: start even though the configuration does not
+   * list this id, follow as a non-voting learner (never counted, never
+   * leading) until a reconfig adds it.
+   */
+  join?: boolean;
   snapCount: number;
   snapRetain: number;
   /** Committed transactions kept in memory to sync learners from. */
@@ -31,18 +38,26 @@ export interface RunningMember {
  * admin statistics for four-letter words.
  */
 export async function runMember(opts: MemberOptions, log: Logger): Promise<RunningMember> {
-  const voters = opts.ensemble;
-  if (!voters.includes(opts.id)) throw new Error(`member id ${opts.id} is not in the ensemble ${voters.join(',')}`);
-  if (voters.length % 2 === 0) log.warn({ voters: voters.length }, 'an even ensemble tolerates no more failures than one member fewer');
+  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
+  // The voters are the committed configuration's, read from the tree at every election and stint: a
+  // reconfig replicated through the log changes them, and they survive restarts with the log and snapshots.
+  // `--ensemble` counts only until the first reconfig commits.
+  const voters = () => committedVoters(store.tree, opts.ensemble).voters;
+  const atStart = voters();
+  if (!atStart.includes(opts.id) && !opts.join) {
+    await store.close();
+    throw new Error(`member id ${opts.id} is not a voter of the configuration ${atStart.join(',')} (to join it, --join)`);
+  }
+  if (atStart.length % 2 === 0) log.warn({ voters: atStart.length }, 'an even ensemble tolerates no more failures than one member fewer');
   const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
-  const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
-  const roleOpts: RoleOptions = { ...opts, voters, epochLeaders: new EpochLeaders() };
+  const epochLeaders = new EpochLeaders();
+  const roleOpts = (): RoleOptions => ({ ...opts, voters: voters(), epochLeaders });
   let role: LeaderRole | LearnerRole | undefined;
   const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));
   // The inspector sees the member machine (and the role it invokes); metrics are read when scraped.
   const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'member', id: opts.id }, log);
-  const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, state(), voters.length));
+  const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, state(), voters().length));
   // Gateways pin sessions only to serving learners: tell them as soon as the phase changes.
   const announced =
     <P, E>(phase: (p: P, e: E) => void) =>
@@ -65,17 +80,17 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
       election: (round) => {
         const own = { leader: opts.id, epoch: store.epochs.readCurrent(), zxid: store.lastLogged };
         log.info({ round, proposal: own }, 'looking');
-        return { self: opts.id, voters, own, round, publish: publishVote };
+        return { self: opts.id, voters: voters(), own, round, publish: publishVote };
       },
       limits: roleLimits(opts),
       lead: ({ phase, end, live }: RoleReport): RoleStint => {
-        const r = new LeaderRole(roleOpts, store, nc, log, { phase: announced(phase), stepDown: end, live, metrics });
+        const r = new LeaderRole(roleOpts(), store, nc, log, { phase: announced(phase), stepDown: end, live, metrics });
         role = r;
         r.start();
         return stint(r);
       },
       follow: (leader: string) => ({ phase, end, live }: RoleReport): RoleStint => {
-        const r = new LearnerRole({ ...roleOpts, voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end, live, metrics });
+        const r = new LearnerRole({ ...roleOpts(), voter: true, leader }, store, nc, log, { phase: announced(phase), lost: end, live, metrics });
         role = r;
         r.start();
         return stint(r);
@@ -109,7 +124,11 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     }),
   ];
 
-  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics });
+  const config = () => {
+    const c = committedVoters(store.tree, opts.ensemble);
+    return { version: c.version, voting: c.voters.includes(opts.id) };
+  };
+  const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics, config });
   const announce = plumbing.announce;
   let lastState = '';
   actor.subscribe((s) => {

@@ -1,5 +1,5 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, type TreeConfig } from '@zooid/tree';
+import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -12,7 +12,12 @@ import type { RoleMetrics } from './role-metrics.js';
 
 export interface RoleOptions {
   id: string;
+  /** The committed configuration's voters when the stint began (the core follows changes it commits). */
   voters: string[];
+  /** The static `--ensemble`: the configuration until a reconfig has committed one to /zookeeper/config. */
+  ensemble?: string[];
+  /** reconfigEnabled (zoo.cfg; --reconfig-enabled): the leader judges reconfig requests instead of answering RECONFIGDISABLED. */
+  reconfigEnabled?: boolean;
   cluster: string;
   tickTime: number;
   initLimit: number;
@@ -97,6 +102,7 @@ export class LeaderRole {
         tickTime: opts.tickTime,
         maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
         epochLeaders: opts.epochLeaders,
+        pendingConfig: pendingInLog(store),
       },
       { acceptedEpoch: store.epochs.readAccepted(), acceptedLeader: store.epochs.readAcceptedLeader(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
       store.history,
@@ -166,7 +172,7 @@ export class LeaderRole {
           this.prepareSync(e.to, e.attempt, e.plan);
           break;
         case 'phase':
-          if (e.phase === 'broadcast') this.startServing();
+          if (e.phase === 'broadcast') this.startServing(e.epoch);
           this.events.phase(e.phase, e.epoch);
           break;
         case 'end':
@@ -300,8 +306,8 @@ export class LeaderRole {
   }
 
   /** Broadcast begins: answer liveness probes, and serve clients through the write pipeline. */
-  private startServing(): void {
-    const epoch = this.core.epoch;
+  private startServing(epoch: number): void {
+    // The effect's epoch, not the core's: the same list may end the stint (a leader its own establishment removed).
     this.subs.push(
       this.nc.subscribe(this.subj.zabAlive(this.opts.id, epoch), {
         callback: (err, msg) => {
@@ -325,9 +331,9 @@ export class LeaderRole {
       {
         log: store.log,
         preparer,
-        proposed: (e) => {
+        proposed: (e, voters) => {
           store.history.append(e);
-          this.run(() => this.core.propose([e]));
+          this.run(() => this.core.propose([e], voters && { zxid: e[0], voters }));
         },
         durable: (zxid) => this.run(() => this.core.durable(zxid, Date.now())),
         commit: (hdr, txn) => {
@@ -371,7 +377,39 @@ export class LeaderRole {
         this.tracker.touch(t.sessions, Date.now());
       }),
     );
+    if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
     return { pipeline, preparer, served };
+  }
+
+  /**
+   * ZooKeeper's reconfig checks with this leader's view: the committed
+   * configuration from the tree, the one in flight from the core (one at a
+   * time: RECONFIGINPROGRESS), and who is synced with us now.
+   */
+  private judgeReconfig(): NonNullable<Preparer['reconfig']> {
+    const tree = this.store.tree;
+    return (req, auth, zxid) => {
+      const committed: Ensemble = committedEnsemble(tree, this.opts.ensemble ?? this.opts.voters);
+      const pending = this.core.pendingConfig;
+      // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
+      const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
+      return prepareReconfig(req, {
+        enabled: true,
+        standaloneEnabled: true,
+        skipACL: false,
+        committed,
+        lastSeen,
+        // Synced and heard within syncLimit: a learner silent that long is as good as gone.
+        synced: this.core
+          .syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)
+          .filter((id) => /^\d+$/.test(id))
+          .map(Number),
+        zxid,
+        configAcl: tree.getNode('/zookeeper/config')!.acl,
+        ids: auth.ids,
+        treeConfig: this.opts.tree,
+      });
+    };
   }
 
   private noteProposed(n: number, last: number | undefined): void {
@@ -404,4 +442,20 @@ export class LeaderRole {
       epoch: this.core.epoch,
     });
   }
+}
+
+/**
+ * The last configuration change logged beyond what the tree has applied: a
+ * reconfig proposed in an earlier epoch whose commit this member never
+ * heard. Establishing our epoch commits it, so the core needs its voters'
+ * quorum too. (A member recovered from disk has applied its whole log, so
+ * this only finds changes in the tail of a running member's log.)
+ */
+function pendingInLog(store: MemberStore): { zxid: number; voters: string[] } | undefined {
+  let found: { zxid: number; voters: string[] } | undefined;
+  for (const [zxid, payload] of store.history.after(store.tree.lastZxid)) {
+    const { txn } = decodeTxn(payload);
+    if (txn.type === 'reconfig') found = { zxid, voters: voterIds(parseConfig(Buffer.from(txn.data).toString('utf8'))) };
+  }
+  return found;
 }

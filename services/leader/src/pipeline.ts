@@ -1,5 +1,5 @@
 import { Err, OpCode, JuteReader, decodeRequest, type AuthId, type Forwarded, type Id, type LogEntry } from '@zooid/protocol';
-import { Preparer, encodeTxn, txnType, type Txn, type TxnHeader } from '@zooid/tree';
+import { Preparer, encodeTxn, parseConfig, txnType, voterIds, type Txn, type TxnHeader } from '@zooid/tree';
 import type { LogRecord } from '@zooid/store';
 import { assert, makeZxid } from '@zooid/zab';
 
@@ -11,8 +11,11 @@ export interface DurableLog {
 export interface PipelineDeps {
   log: DurableLog;
   preparer: Preparer;
-  /** A new proposal, in zxid order, as soon as it is appended (before fsync). */
-  proposed: (entry: LogEntry) => void;
+  /**
+   * A new proposal, in zxid order, as soon as it is appended (before fsync);
+   * `voters` when it is a reconfig: the core then needs both quorums from it on.
+   */
+  proposed: (entry: LogEntry, voters?: string[]) => void;
   /** Every proposal up to zxid is on the leader's own disk: the leader's ack. */
   durable: (zxid: number) => void;
   /** A committed transaction, in zxid order. */
@@ -147,7 +150,7 @@ export class WritePipeline {
   private enqueue(hdr: TxnHeader, txn: Txn): void {
     const payload = encodeTxn(hdr, txn);
     this.deps.log.append([{ zxid: hdr.zxid, payload }]);
-    this.deps.proposed([hdr.zxid, payload]);
+    this.deps.proposed([hdr.zxid, payload], txn.type === 'reconfig' ? voterIds(parseConfig(Buffer.from(txn.data).toString('utf8'))) : undefined);
     this.inflight.push({ hdr, txn });
     this.appended++;
     this.schedule();

@@ -28,6 +28,8 @@ export function memberPlumbing(
     store: MemberStore;
     role: () => string;
     current: () => RoleView | undefined;
+    /** The committed configuration's version and whether this member votes in it (voting members only). */
+    config?: () => { version: number; voting: boolean };
     /** The member's Prometheus metrics as JSON, for the `metrics` ask. */
     metrics?: { json(): Promise<unknown> };
   },
@@ -51,6 +53,7 @@ export function memberPlumbing(
       stallMs: Math.round(delay.max / 1e6),
     };
     delay.reset();
+    if (me.config) p.config = me.config();
     nc.publish(subj.presence(me.kind, me.id), pack(p));
   };
   const admin = nc.subscribe(subj.admin(me.id), {

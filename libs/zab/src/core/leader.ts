@@ -1,5 +1,5 @@
 import type { Broadcast, LogEntry, ToLeader, ToLearner } from '@zooid/protocol';
-import { AckTracker } from '../acks.js';
+import { AckTracker, type PendingConfig } from '../acks.js';
 import { assert } from '../assert.js';
 import type { SyncPlan } from '../history.js';
 import { epochOf, isQuorum } from '../quorum.js';
@@ -18,11 +18,21 @@ export interface LeaderConfig {
   streamLimits?: StreamLimits;
   /** The leaders this member has seen per epoch, kept across stints by the host. */
   epochLeaders?: EpochLeaders;
+  /**
+   * A configuration change in this leader's log that it has not seen
+   * committed (its tree stops before it). Establishing the epoch commits the
+   * whole history, the change with it, so discovery and synchronization need
+   * a quorum of `voters` and one of these (ZooKeeper's last seen quorum
+   * verifier); from broadcast on, these are the voters.
+   */
+  pendingConfig?: { zxid: number; voters: readonly string[] };
 }
 
 /** What the leader knows of one learner's handshake. */
 interface LearnerEntry {
   attempt: number;
+  /** Whether it said it is a follower (not an observer): a voter once the configuration lists it. */
+  follower: boolean;
   voter: boolean;
   acceptedEpoch: number;
   stage: 'epoch' | 'sync' | 'uptodate';
@@ -69,8 +79,12 @@ export class LeaderCore {
   private state: LeaderState = { phase: 'discovery' };
   private readonly learners = new Map<string, LearnerEntry>();
   private readonly synced = new Set<string>();
+  /** When each learner last sent us anything (a follower acks every heartbeat). */
+  private readonly heardFrom = new Map<string, number>();
   private acceptedEpoch: number;
   private currentEpoch: number;
+  /** The committed voter set: the one this stint started with until a configuration change commits. */
+  private currentVoters: readonly string[];
 
   constructor(
     private readonly config: LeaderConfig,
@@ -79,6 +93,7 @@ export class LeaderCore {
     private readonly history: HistoryView,
   ) {
     assert(config.voters.includes(config.id), 'a leader is a voter');
+    this.currentVoters = [...config.voters];
     this.acceptedEpoch = durableState.acceptedEpoch;
     this.currentEpoch = durableState.currentEpoch;
   }
@@ -94,6 +109,29 @@ export class LeaderCore {
 
   get serving(): boolean {
     return this.state.phase === 'broadcast';
+  }
+
+  /** The committed voter set. */
+  get voters(): readonly string[] {
+    return this.currentVoters;
+  }
+
+  /** The configuration change proposed and not yet committed, if any. */
+  get pendingConfig(): PendingConfig | undefined {
+    return this.state.phase === 'broadcast' ? this.state.acks.pending : undefined;
+  }
+
+  /**
+   * The members that could ack a proposal now: this leader and the learners
+   * it has brought up to date and heard from within `withinMs` (a follower
+   * answers every heartbeat; one that died stays in the sync set until it
+   * comes back, so silence is what tells). A reconfig is accepted only when
+   * a quorum of its new voters is among them (NEWCONFIGNOQUORUM otherwise),
+   * so the new quorum can ack at once.
+   */
+  syncedLearners(now: number, withinMs: number): string[] {
+    const live = [...this.synced].filter((id) => id !== this.config.id && now - (this.heardFrom.get(id) ?? -Infinity) <= withinMs);
+    return [this.config.id, ...live];
   }
 
   /** Whether proposals, a commit or answered syncs wait for `flush`. */
@@ -124,6 +162,7 @@ export class LeaderCore {
   /** A message from a learner (its sender already checked by the host). */
   step(m: ToLeader, now: number): Effects {
     if (this.state.phase === 'ended') return [];
+    this.heardFrom.set(m.from, now);
     switch (m.t) {
       case 'info':
         return this.onInfo(m, now);
@@ -165,13 +204,21 @@ export class LeaderCore {
   /**
    * New proposals, in zxid order, of this epoch: the host's write pipeline
    * has appended them to its log. They go out with the next `flush`.
+   * `reconfig` marks the one among them that changes the configuration:
+   * from it on, proposals commit only with a quorum of the committed voters
+   * and one of `reconfig.voters`, until it commits.
    */
-  propose(entries: LogEntry[]): Effects {
+  propose(entries: LogEntry[], reconfig?: { zxid: number; voters: readonly string[] }): Effects {
     const s = this.state;
     // The host's pipeline may still hand over a turn's proposals after the role ended: they go nowhere.
     if (s.phase === 'ended') return [];
     assert(s.phase === 'broadcast', 'proposals only while broadcasting');
     for (const e of entries) assert(epochOf(e[0]) === s.epoch, `proposal ${e[0]} is not of epoch ${s.epoch}`);
+    if (reconfig) {
+      const i = entries.findIndex((e) => e[0] === reconfig.zxid);
+      assert(i >= 0, `configuration change ${reconfig.zxid} is not among the proposals`);
+      s.acks.propose({ zxid: reconfig.zxid, before: i > 0 ? entries[i - 1]![0] : s.lastProposed, voters: reconfig.voters });
+    }
     s.lastProposed = checkAppend(s.lastProposed, entries.map((e) => e[0]), 'propose');
     for (const e of entries) s.proposals.push(e);
     return [];
@@ -273,18 +320,18 @@ export class LeaderCore {
       const away: Effects = [{ type: 'send', to: m.from, msg: { t: 'goaway', attempt: m.attempt, reason: 'your accepted epoch is newer than ours' } }];
       // A voter that promised a newer epoch can never follow ours, and would stay out until the leader changed:
       // stepping down lets the next election choose an epoch above its promise. An observer just waits.
-      if (m.voter && this.config.voters.includes(m.from)) return away.concat(this.end(`voter ${m.from} accepted epoch ${m.acceptedEpoch}, newer than ours (${epoch})`));
+      if (m.voter && this.currentVoters.includes(m.from)) return away.concat(this.end(`voter ${m.from} accepted epoch ${m.acceptedEpoch}, newer than ours (${epoch})`));
       return away;
     }
     this.synced.delete(m.from);
     if (this.state.phase === 'broadcast') this.state.acks.drop(m.from);
-    const l: LearnerEntry = { attempt: m.attempt, voter: m.voter && this.config.voters.includes(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };
+    const l: LearnerEntry = { attempt: m.attempt, follower: m.voter, voter: m.voter && this.establishingVoter(m.from), acceptedEpoch: m.acceptedEpoch, stage: 'epoch' };
     this.learners.set(m.from, l);
     if (epoch > 0) return this.announceEpoch(m.from, l, now);
     const voters = [...this.learners].filter(([, x]) => x.voter);
-    if (!isQuorum(voters.length, this.config.voters.length)) return [];
-    // Discovery: a new epoch above every accepted epoch of a quorum.
-    checkQuorum(voters.map(([id]) => id), this.config.voters, 'discovery');
+    if (!this.quorumOfEach(voters.map(([id]) => id))) return [];
+    // Discovery: a new epoch above every accepted epoch of a quorum (of each configuration in play).
+    for (const set of this.establishingSets()) checkQuorum(voters.map(([id]) => id), set, 'discovery');
     const before = this.facts();
     const next = Math.max(...voters.map(([, x]) => x.acceptedEpoch)) + 1;
     assert(next > this.acceptedEpoch, `new epoch ${next} not above our accepted ${this.acceptedEpoch}`);
@@ -332,19 +379,39 @@ export class LeaderCore {
     l.stage = 'uptodate';
     this.synced.add(m.from);
     if (s.phase === 'broadcast') return uptodate();
-    const votersSynced = this.config.voters.filter((v) => this.synced.has(v)).length;
-    return isQuorum(votersSynced, this.config.voters.length) ? this.startBroadcast(now) : [];
+    return this.quorumOfEach([...this.synced]) ? this.startBroadcast(now) : [];
+  }
+
+  /** The voter sets establishing this epoch needs a quorum of: the committed one, and a change pending in our log. */
+  private establishingSets(): (readonly string[])[] {
+    const p = this.config.pendingConfig;
+    return p ? [this.currentVoters, p.voters] : [this.currentVoters];
+  }
+
+  private establishingVoter(id: string): boolean {
+    return this.establishingSets().some((set) => set.includes(id));
+  }
+
+  private quorumOfEach(ids: readonly string[]): boolean {
+    return this.establishingSets().every((set) => isQuorum(set.filter((v) => ids.includes(v)).length, set.length));
   }
 
   /** A quorum holds our whole history: it is committed, and the epoch current. */
   private startBroadcast(now: number): Effects {
     const s = this.state;
     assert(s.phase === 'synchronization', 'broadcast follows synchronization');
-    checkQuorum(this.synced, this.config.voters, 'synchronization → broadcast');
+    for (const set of this.establishingSets()) checkQuorum(this.synced, set, 'synchronization → broadcast');
     const before = this.facts();
     const start = this.history.last;
-    const acks = new AckTracker(this.config.voters, start);
-    for (const v of this.synced) if (this.config.voters.includes(v)) acks.ack(v, start, now);
+    const pending = this.config.pendingConfig;
+    if (pending) {
+      // Our whole history is committed now, the change in it too: its voters are the configuration.
+      assert(pending.zxid <= start, `pending configuration ${pending.zxid} is not in our history (last ${start})`);
+      this.currentVoters = [...pending.voters];
+      for (const [id, x] of this.learners) x.voter = x.follower && this.currentVoters.includes(id);
+    }
+    const acks = new AckTracker(this.currentVoters, start);
+    for (const v of this.synced) if (this.currentVoters.includes(v)) acks.ack(v, start, now);
     this.currentEpoch = s.epoch;
     this.state = {
       phase: 'broadcast',
@@ -368,15 +435,37 @@ export class LeaderCore {
     for (const [id, l] of this.learners) {
       if (l.stage === 'uptodate' && id !== this.config.id) fx.push({ type: 'send', to: id, msg: { t: 'uptodate', attempt: l.attempt, epoch: s.epoch, committed: start } });
     }
+    // The change we just committed removed us: the learners hold it (uptodate said so), the new voters elect.
+    if (!this.currentVoters.includes(this.config.id)) fx.push(...this.end(`removed from the configuration at ${hex(pending!.zxid)}; a new voter leads`));
     return fx;
   }
 
   private ack(s: Broadcasting, from: string, zxid: number, now: number): Effects {
     const before = this.facts();
+    const pending = s.acks.pending;
+    const oldVoters = s.acks.voters;
     const point = s.acks.ack(from, zxid, now);
     if (point === undefined) return [];
     checkTransition(before, this.facts(), 'commit');
-    return [{ type: 'commit', zxid: point }];
+    const fx: Effects = [{ type: 'commit', zxid: point }];
+    if (pending && point >= pending.zxid) fx.push(...this.configCommitted(s, pending, oldVoters, now));
+    return fx;
+  }
+
+  /**
+   * The configuration change committed: checked against both voter sets, it
+   * becomes the configuration. A leader that is no longer a voter broadcasts
+   * the commit and steps down, so the new voters elect one of their own.
+   */
+  private configCommitted(s: Broadcasting, c: PendingConfig, oldVoters: readonly string[], now: number): Effects {
+    const holders = s.acks.ackedAtLeast(c.zxid);
+    checkQuorum(holders, oldVoters, `configuration ${c.zxid} committed (old voters)`);
+    checkQuorum(holders, c.voters, `configuration ${c.zxid} committed (new voters)`);
+    this.currentVoters = c.voters;
+    for (const [id, l] of this.learners) l.voter = l.follower && c.voters.includes(id);
+    if (c.voters.includes(this.config.id)) return [];
+    // The commit must reach the learners before the goaway: the new voters then hold the change when they elect.
+    return [...this.flush(now), ...this.end(`removed from the configuration at ${hex(c.zxid)}; a new voter leads`)];
   }
 
   /** A learner missed broadcasts: send them again, or tell it to resync when they are no longer kept. */

@@ -1,0 +1,238 @@
+/**
+ * Dynamic reconfiguration with real processes: three voters started with
+ * --reconfig-enabled, two more members started with --join, and kazoo's
+ * reconfig (as the super user) driving the changes through a gateway. The
+ * configuration is read back with kazoo's get of /zookeeper/config, as
+ * zkCli's `config` does.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, voters } from '@zooid/tree';
+import { waitFor } from './harness.js';
+import { Cluster } from './cluster/harness.js';
+import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
+import { runZkCli } from './clients/zkcli.js';
+import { execFile } from 'node:child_process';
+import { ZOOID_BIN } from '@zooid/cli';
+
+const PASSWORD = 'hunter2';
+const SUPER_DIGEST = 'super:' + createHash('sha1').update(`super:${PASSWORD}`).digest('base64');
+const spec = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
+
+let cluster: Cluster;
+/** The two voters stopped in the two-of-five test, removed by the shrink. */
+let removed: string[] = [];
+/** The leader the hand-over test removed; it keeps running as a non-voter. */
+let formerLeader = '';
+
+/** `zooid shell <connect> -c "<lines>"`: one session runs them in order. */
+function shell(...lines: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ZOOID_BIN, 'shell', cluster.connectString, '-c', lines.join('\n')], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+type Outcome = { ok: true; config: string } | { ok: false; error: string };
+const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>(['reconfig', cluster.connectString, PASSWORD, joining || '-', leaving || '-', String(from)]);
+const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
+
+describe('reconfig', () => {
+  it('refuses a change whose new voters are not synced (NEWCONFIGNOQUORUM) or that comes without authority (NOAUTH), and nothing of it is applied', async () => {
+    // 4 and 5 are not running: {1, 4, 5} has one synced voter of three.
+    const r = await reconfig(`${spec(4)},${spec(5)}`, '2,3');
+    expect(r).toEqual({ ok: false, error: 'NewConfigNoQuorumError' });
+    expect((await config()).config).toBe('');
+    // Without the super user, /zookeeper/config's ACL (world: READ) refuses any change.
+    const anonymous = await kazoo<Outcome>(['reconfig', cluster.connectString, '-', '-', '3', '-1']);
+    expect(anonymous).toEqual({ ok: false, error: 'NoAuthError' });
+    expect((await config()).config).toBe('');
+    // And the ensemble still commits with its three voters.
+    const c = await connectClient(cluster.connectString);
+    await within(c.create('/after-refusal', Buffer.from('x')), 10_000, 'a write after the refusal');
+    await c.close();
+  });
+
+  it('grows 3 → 5 under writes with nothing lost; /zookeeper/config and zooid status list five voters', async () => {
+    for (const id of ['4', '5']) cluster.node(id).start();
+    // The joiners follow (not voting) in the leader's epoch before the change.
+    await cluster.settled(30_000);
+    const before = await cluster.status();
+    expect(before.view.members.map((m) => [m.id, m.config, m.voting])).toEqual([
+      ['1', '0x0', 'yes'],
+      ['2', '0x0', 'yes'],
+      ['3', '0x0', 'yes'],
+      ['4', '0x0', 'no'],
+      ['5', '0x0', 'no'],
+    ]);
+    const load = await WriteLoad.start(cluster.connectString, '/grow', 2);
+    try {
+      await load.moreAcks(10);
+      const r = await reconfig(`${spec(4)},${spec(5)}`, '');
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+      const e = parseConfig((r as { config: string }).config);
+      expect(voters(e)).toEqual([1, 2, 3, 4, 5]);
+      await load.moreAcks(20);
+    } finally {
+      await load.stop();
+    }
+    const seen = new Set(await childrenAfterSync(cluster.connectString, '/grow'));
+    const lost = load.acked.filter((w) => !seen.has(w.path.slice('/grow/'.length)));
+    expect(lost).toEqual([]);
+    const read = parseConfig((await config()).config);
+    expect(voters(read)).toEqual([1, 2, 3, 4, 5]);
+    expect(read.members.every((m) => m.type === 'participant')).toBe(true);
+    // `zooid status` shows every member voting in that configuration (members announce once a second).
+    const version = '0x' + read.version.toString(16);
+    await waitFor(
+      'zooid status to show five voters of the new configuration',
+      async () => {
+        const { view } = await cluster.status();
+        const rows = view.members.filter((m) => m.config === version && m.voting === 'yes');
+        return rows.length === 5 ? rows : undefined;
+      },
+      20_000,
+    );
+  });
+
+  it('asks for the version it read: a stale fromConfig is BADVERSION', async () => {
+    const r = await reconfig('', '5', 1);
+    expect(r).toEqual({ ok: false, error: 'BadVersionError' });
+    expect(voters(parseConfig((await config()).config))).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('commits writes with two of the five voters stopped, then shrinks back to three without them', async () => {
+    const { leader } = await cluster.settled();
+    const stopped = cluster.members.filter((m) => m !== leader && ['1', '2', '3'].includes(m.id)).slice(0, 2);
+    expect(stopped).toHaveLength(2);
+    removed = stopped.map((m) => m.id);
+    for (const m of stopped) await m.kill();
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/two-of-five-down', Buffer.from('x')), 15_000, 'a write with two of five voters stopped');
+    } finally {
+      await c.close();
+    }
+    const before = parseConfig((await config()).config);
+    const r = await reconfig('', stopped.map((m) => m.id).join(','), before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const left = ['1', '2', '3', '4', '5'].filter((id) => !stopped.some((m) => m.id === id)).map(Number);
+    expect(voters(parseConfig((r as { config: string }).config))).toEqual(left);
+    // Three voters now: all of them running, and writes commit.
+    const d = await connectClient(cluster.connectString);
+    try {
+      await within(d.create('/after-shrink', Buffer.from('x')), 15_000, 'a write after shrinking to three');
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('after the shrink, the three voters elect among themselves when the leader dies, and it rejoins from its own log', async () => {
+    const { leader, epoch } = await cluster.settled();
+    const committed = voters(parseConfig((await config()).config)).map(String);
+    expect(committed).toContain(leader.id);
+    await leader.kill();
+    // Only the configuration in the log makes these two a quorum: --ensemble still says 1,2,3.
+    const next = await cluster.settled(30_000, { leaderNot: leader.id });
+    expect(committed).toContain(next.leader.id);
+    expect(next.epoch).toBeGreaterThan(epoch);
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-failover', Buffer.from('x')), 15_000, 'a write after the leader died');
+    } finally {
+      await c.close();
+    }
+    leader.start();
+    await cluster.settled(30_000);
+    const zxid = await cluster.converged();
+    expect(zxid).toBeGreaterThan(0);
+  });
+
+  it('a member removed while it was down restarts, catches up as a non-voter, and zkCli re-adds it', async () => {
+    const back = cluster.node(removed[0]!);
+    // Its log still says it votes (it died before the shrink): the ensemble's configuration wins once it syncs.
+    back.start();
+    await cluster.settled(30_000);
+    const current = parseConfig((await config()).config);
+    const version = '0x' + current.version.toString(16);
+    await waitFor(
+      `member ${back.id} to announce the current configuration, not voting`,
+      async () => (await cluster.status()).view.members.find((m) => m.id === back.id && m.config === version && m.voting === 'no'),
+      20_000,
+    );
+    const run = await runZkCli(cluster.connectString, [`addauth digest super:${PASSWORD}`, `reconfig -v ${current.version.toString(16)} -add ${spec(Number(back.id))}`, 'config']);
+    const committedAt = run.lines.indexOf('Committed new configuration:');
+    expect(committedAt, run.raw).toBeGreaterThanOrEqual(0);
+    const want = [...voters(current), Number(back.id)].sort((a, b) => a - b);
+    const after = parseConfig((await config()).config);
+    expect(voters(after)).toEqual(want);
+    // zkCli's `config` prints the same lines /zookeeper/config holds.
+    for (const id of want) expect(run.lines).toContain(`server.${id}=${spec(id).slice(spec(id).indexOf('=') + 1).replace(';2181', ';0.0.0.0:2181')}`);
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-readd', Buffer.from('x')), 15_000, 'a write after re-adding a voter');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('removing the leader hands over: it commits the change, steps down, the others elect, and it follows without a vote', async () => {
+    const { leader, epoch } = await cluster.settled();
+    formerLeader = leader.id;
+    const before = parseConfig((await config()).config);
+    const r = await reconfig('', leader.id, before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const left = voters(before).filter((id) => id !== Number(leader.id));
+    expect(voters(parseConfig((r as { config: string }).config))).toEqual(left);
+    const next = await cluster.settled(30_000, { leaderNot: leader.id });
+    expect(left).toContain(Number(next.leader.id));
+    expect(next.epoch).toBeGreaterThan(epoch);
+    // The old leader's process stayed up and follows the new one, as a non-voter.
+    expect(leader.alive).toBe(true);
+    expect(next.presence.get(leader.id)?.role).toBe('following');
+    const c = await connectClient(cluster.connectString);
+    try {
+      await within(c.create('/after-leader-removed', Buffer.from('x')), 15_000, 'a write after the leader was removed');
+    } finally {
+      await c.close();
+    }
+    const version = '0x' + parseConfig((await config()).config).version.toString(16);
+    let seen: unknown;
+    await waitFor(
+      `the removed leader ${leader.id} to announce the new configuration, not voting`,
+      async () => {
+        const rows = (await cluster.status()).view.members;
+        seen = rows;
+        return rows.find((m) => m.id === leader.id && m.config === version && m.voting === 'no');
+      },
+      20_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
+    });
+  });
+
+  it('zooid shell: config shows the configuration, a stale -v is refused, and reconfig -add makes the former leader a voter again', async () => {
+    const current = parseConfig((await config()).config);
+    const text = (await config()).config;
+    const v = current.version.toString(16);
+    const stale = await shell(`addauth digest super:${PASSWORD}`, 'config', `reconfig -v 1 -add ${spec(Number(formerLeader))}`);
+    expect(stale.stdout + stale.stderr).toContain(text);
+    expect(stale.stdout + stale.stderr).toMatch(/version No is not valid|BadVersion/);
+    expect(voters(parseConfig((await config()).config))).toEqual(voters(current));
+    const r = await shell(`addauth digest super:${PASSWORD}`, `reconfig -v ${v} -add ${spec(Number(formerLeader))}`, 'config');
+    expect(r.stdout, r.stderr).toContain('Committed new configuration:');
+    const want = [...voters(current), Number(formerLeader)].sort((a, b) => a - b);
+    const after = parseConfig((await config()).config);
+    expect(voters(after)).toEqual(want);
+    expect(r.stdout).toContain(`server.${formerLeader}=zooid-${formerLeader}:2888:3888:participant;0.0.0.0:2181`);
+  });
+});
