@@ -214,7 +214,8 @@ describe('reconfig', () => {
         seen = rows;
         return rows.find((m) => m.id === leader.id && m.config === version && m.voting === 'no');
       },
-      20_000,
+      // It rejoins through an election it cannot win and a sync: on a loaded machine that has taken over 20 s.
+      40_000,
     ).catch((err: Error) => {
       throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
     });
