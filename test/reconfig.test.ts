@@ -219,7 +219,7 @@ describe('reconfig', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
     });
-  });
+  }, 120_000);
 
   it('zooid shell: config shows the configuration, a stale -v is refused, and reconfig -add makes the former leader a voter again', async () => {
     const current = parseConfig((await config()).config);
