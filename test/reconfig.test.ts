@@ -43,6 +43,32 @@ afterAll(async () => {
 });
 
 type Outcome = { ok: true; config: string } | { ok: false; error: string };
+/** One write through a fresh session: the ensemble commits in its current shape. */
+async function writeOnce(path: string, what: string): Promise<void> {
+  const c = await connectClient(cluster.connectString);
+  try {
+    await within(c.create(path, Buffer.from('x')), 15_000, what);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Waits until `zooid status` shows the member on configuration `version` without a vote; the last status is in the error. */
+async function announcesNonVoter(id: string, version: string, deadlineMs: number): Promise<void> {
+  let seen: unknown;
+  await waitFor(
+    `member ${id} to announce configuration ${version}, not voting`,
+    async () => {
+      const rows = (await cluster.status()).view.members;
+      seen = rows;
+      return rows.find((m) => m.id === id && m.config === version && m.voting === 'no');
+    },
+    deadlineMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last status ${JSON.stringify(seen)}`);
+  });
+}
+
 const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>(['reconfig', cluster.connectString, PASSWORD, joining || '-', leaving || '-', String(from)]);
 const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
 
@@ -57,9 +83,7 @@ describe('reconfig', () => {
     expect(anonymous).toEqual({ ok: false, error: 'NoAuthError' });
     expect((await config()).config).toBe('');
     // And the ensemble still commits with its three voters.
-    const c = await connectClient(cluster.connectString);
-    await within(c.create('/after-refusal', Buffer.from('x')), 10_000, 'a write after the refusal');
-    await c.close();
+    await writeOnce('/after-refusal', 'a write after the refusal');
   });
 
   it('grows 3 → 5 under writes with nothing lost; /zookeeper/config and zooid status list five voters', async () => {
@@ -116,24 +140,14 @@ describe('reconfig', () => {
     expect(stopped).toHaveLength(2);
     removed = stopped.map((m) => m.id);
     for (const m of stopped) await m.kill();
-    const c = await connectClient(cluster.connectString);
-    try {
-      await within(c.create('/two-of-five-down', Buffer.from('x')), 15_000, 'a write with two of five voters stopped');
-    } finally {
-      await c.close();
-    }
+    await writeOnce('/two-of-five-down', 'a write with two of five voters stopped');
     const before = parseConfig((await config()).config);
     const r = await reconfig('', stopped.map((m) => m.id).join(','), before.version);
     expect(r.ok, JSON.stringify(r)).toBe(true);
     const left = ['1', '2', '3', '4', '5'].filter((id) => !stopped.some((m) => m.id === id)).map(Number);
     expect(voters(parseConfig((r as { config: string }).config))).toEqual(left);
     // Three voters now: all of them running, and writes commit.
-    const d = await connectClient(cluster.connectString);
-    try {
-      await within(d.create('/after-shrink', Buffer.from('x')), 15_000, 'a write after shrinking to three');
-    } finally {
-      await d.close();
-    }
+    await writeOnce('/after-shrink', 'a write after shrinking to three');
   });
 
   it('after the shrink, the three voters elect among themselves when the leader dies, and it rejoins from its own log', async () => {
@@ -145,12 +159,7 @@ describe('reconfig', () => {
     const next = await cluster.settled(30_000, { leaderNot: leader.id });
     expect(committed).toContain(next.leader.id);
     expect(next.epoch).toBeGreaterThan(epoch);
-    const c = await connectClient(cluster.connectString);
-    try {
-      await within(c.create('/after-failover', Buffer.from('x')), 15_000, 'a write after the leader died');
-    } finally {
-      await c.close();
-    }
+    await writeOnce('/after-failover', 'a write after the leader died');
     leader.start();
     await cluster.settled(30_000);
     const zxid = await cluster.converged();
@@ -164,11 +173,7 @@ describe('reconfig', () => {
     await cluster.settled(30_000);
     const current = parseConfig((await config()).config);
     const version = '0x' + current.version.toString(16);
-    await waitFor(
-      `member ${back.id} to announce the current configuration, not voting`,
-      async () => (await cluster.status()).view.members.find((m) => m.id === back.id && m.config === version && m.voting === 'no'),
-      20_000,
-    );
+    await announcesNonVoter(back.id, version, 20_000);
     const run = await runZkCli(cluster.connectString, [`addauth digest super:${PASSWORD}`, `reconfig -v ${current.version.toString(16)} -add ${spec(Number(back.id))}`, 'config']);
     const committedAt = run.lines.indexOf('Committed new configuration:');
     expect(committedAt, run.raw).toBeGreaterThanOrEqual(0);
@@ -177,12 +182,7 @@ describe('reconfig', () => {
     expect(voters(after)).toEqual(want);
     // zkCli's `config` prints the same lines /zookeeper/config holds.
     for (const id of want) expect(run.lines).toContain(`server.${id}=${spec(id).slice(spec(id).indexOf('=') + 1).replace(';2181', ';0.0.0.0:2181')}`);
-    const c = await connectClient(cluster.connectString);
-    try {
-      await within(c.create('/after-readd', Buffer.from('x')), 15_000, 'a write after re-adding a voter');
-    } finally {
-      await c.close();
-    }
+    await writeOnce('/after-readd', 'a write after re-adding a voter');
   });
 
   it('removing the leader hands over: it commits the change, steps down, the others elect, and it follows without a vote', async () => {
@@ -199,26 +199,10 @@ describe('reconfig', () => {
     // The old leader's process stayed up and follows the new one, as a non-voter.
     expect(leader.alive).toBe(true);
     expect(next.presence.get(leader.id)?.role).toBe('following');
-    const c = await connectClient(cluster.connectString);
-    try {
-      await within(c.create('/after-leader-removed', Buffer.from('x')), 15_000, 'a write after the leader was removed');
-    } finally {
-      await c.close();
-    }
+    await writeOnce('/after-leader-removed', 'a write after the leader was removed');
     const version = '0x' + parseConfig((await config()).config).version.toString(16);
-    let seen: unknown;
-    await waitFor(
-      `the removed leader ${leader.id} to announce the new configuration, not voting`,
-      async () => {
-        const rows = (await cluster.status()).view.members;
-        seen = rows;
-        return rows.find((m) => m.id === leader.id && m.config === version && m.voting === 'no');
-      },
-      // It rejoins through an election it cannot win and a sync: on a loaded machine that has taken over 20 s.
-      40_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; wanted ${version}; last status ${JSON.stringify(seen)}`);
-    });
+    // It rejoins through an election it cannot win and a sync: on a loaded machine that has taken over 20 s.
+    await announcesNonVoter(leader.id, version, 40_000);
   }, 120_000);
 
   it('zooid shell: config shows the configuration, a stale -v is refused, and reconfig -add makes the former leader a voter again', async () => {
