@@ -2,6 +2,12 @@ import { readBusRecord, STATUS_TOOL } from '@zooid/cli';
 import { subjects, unpack, type Presence } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger, type NatsConnection } from '@zooid/runtime';
 
+/** A connection to the bus of a `zooid up` on dataDir, as `zooid status` makes one: its bus record, the status tool's identity. */
+export async function statusBus(dataDir: string): Promise<NatsConnection> {
+  const record = readBusRecord(dataDir);
+  return connectBus({ servers: record.servers.map((s) => s.url).join(','), ...record.credentials }, STATUS_TOOL, createLogger('bench'));
+}
+
 /** One announcement, with when it was heard. */
 export interface Heard extends Presence {
   at: number;
@@ -19,8 +25,7 @@ export class PresenceBoard {
   private constructor(private readonly nc: NatsConnection) {}
 
   static async open(dataDir: string, cluster = 'zooid'): Promise<PresenceBoard> {
-    const record = readBusRecord(dataDir);
-    const nc = await connectBus({ servers: record.servers.map((s) => s.url).join(','), ...record.credentials }, STATUS_TOOL, createLogger('bench'));
+    const nc = await statusBus(dataDir);
     const board = new PresenceBoard(nc);
     nc.subscribe(subjects(cluster).presenceAll, {
       callback: (err, msg) => {

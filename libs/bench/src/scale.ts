@@ -66,7 +66,7 @@ export async function benchScale(sys: System, znodes: number, progress: (fractio
 }
 
 const MiB = 1024 * 1024;
-const orDash = (v: number | null, f: (v: number) => string) => (v === null ? 'n/a' : f(v));
+const orNA = (v: number | null, f: (v: number) => string) => (v === null ? 'n/a' : f(v));
 
 /** One row per figure, one column per system. */
 export function scaleTable(results: ScaleResult[]): string {
@@ -75,13 +75,13 @@ export function scaleTable(results: ScaleResult[]): string {
     ['load rate (znodes/s)', (r) => Math.round(r.load.perSecond).toLocaleString('en')],
     ['resident size after (MiB)', (r) => (r.memory.rssAfterBytes / MiB).toFixed(0)],
     ['bytes per znode (all members)', (r) => r.memory.bytesPerZnode.toFixed(0)],
-    ['newest snapshot (MiB)', (r) => orDash(r.snapshot.bytes, (b) => (b / MiB).toFixed(1))],
-    ['slowest snapshot (ms)', (r) => orDash(r.snapshot.slowestMs, String)],
+    ['newest snapshot (MiB)', (r) => orNA(r.snapshot.bytes, (b) => (b / MiB).toFixed(1))],
+    ['slowest snapshot (ms)', (r) => orNA(r.snapshot.slowestMs, String)],
     ['follower restart (s)', (r) => r.restart.seconds.toFixed(1)],
     ['follower from empty (s)', (r) => r.snapSync.seconds.toFixed(1)],
-    ['leader stall: load (ms)', (r) => orDash(r.load.leaderStallMs, String)],
-    ['leader stall: restart (ms)', (r) => orDash(r.restart.leaderStallMs, String)],
-    ['leader stall: from empty (ms)', (r) => orDash(r.snapSync.leaderStallMs, String)],
+    ['leader stall: load (ms)', (r) => orNA(r.load.leaderStallMs, String)],
+    ['leader stall: restart (ms)', (r) => orNA(r.restart.leaderStallMs, String)],
+    ['leader stall: from empty (ms)', (r) => orNA(r.snapSync.leaderStallMs, String)],
   ];
   const cells = [['', ...results.map((r) => r.system)], ...rows.map(([label, f]) => [label, ...results.map(f)])];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));

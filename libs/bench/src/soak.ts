@@ -12,13 +12,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ZOOID_BIN, freePort, readBusRecord, STATUS_TOOL } from '@zooid/cli';
+import { ZOOID_BIN, freePort } from '@zooid/cli';
 import { type AdminAsk, pack, subjects, unpack } from '@zooid/protocol';
-import { closeBus, connectBus, createLogger } from '@zooid/runtime';
+import { closeBus } from '@zooid/runtime';
 import type { ZooKeeperClient } from '@zooid/client';
 import { abandonsConnects, floodsBeforeSession, neverReads, type Abuser } from './abusers.js';
 import { openSessions, prepareKeys, runLoad, type LoadResult } from './load.js';
 import { clusterProcesses, residentBytes } from './procs.js';
+import { statusBus } from './presence-board.js';
 
 const USAGE = `usage: npm run soak -- [flags]
 
@@ -89,8 +90,7 @@ function faults(dataDir: string, root: number): (() => Promise<string | undefine
 
 /** Every member's zxid and digest, asked over the bus as `zooid status` would. */
 async function membersTrees(dataDir: string, ids: string[]): Promise<{ id: string; zxid: number; digest: string }[]> {
-  const record = readBusRecord(dataDir);
-  const nc = await connectBus({ servers: record.servers.map((s) => s.url).join(','), ...record.credentials }, STATUS_TOOL, createLogger('soak'));
+  const nc = await statusBus(dataDir);
   try {
     return await Promise.all(
       ids.map(async (id) => {

@@ -259,7 +259,7 @@ export class LeaderRole {
       .snapshot()
       .then(async (snapshot) => {
         if (this.stopped) return;
-        // Taken before this turn ends: the encoding's own hold on the history goes with it.
+        // Taken in the turn the encoding ends, whose own hold on the history goes with it.
         const release = this.store.holdHistory(snapshot.zxid);
         try {
           this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');

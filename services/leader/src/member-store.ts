@@ -48,7 +48,7 @@ export class MemberStore {
   private sinceSnapshot = 0;
   private snapshotting = false;
   /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
-  private encoding?: { zxid: number; done: Promise<Snapshot> };
+  private encoding?: Promise<Snapshot>;
   /** Zxids after which the history keeps its payloads in memory, with how many hold each (holdHistory). */
   private readonly holds = new Map<number, number>();
   private closed = false;
@@ -165,8 +165,8 @@ export class MemberStore {
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
   applied(): void {
-    // A SNAP sends the transactions after its snapshot from memory: keep them while one is encoded or held.
-    let upTo = this.encoding?.zxid ?? this.tree.lastZxid;
+    // A SNAP sends the transactions after its snapshot from memory: keep them while one is encoded or sent.
+    let upTo = this.tree.lastZxid;
     for (const zxid of this.holds.keys()) upTo = Math.min(upTo, zxid);
     this.history.release(upTo);
     if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
@@ -196,16 +196,19 @@ export class MemberStore {
    * time: whoever asks while one is encoded gets that one.
    */
   snapshot(): Promise<Snapshot> {
-    if (this.encoding) return this.encoding.done;
+    if (this.encoding) return this.encoding;
     const tree = this.tree;
     const enc = new SnapshotEncoder(tree);
-    const encoding = { zxid: enc.zxid, done: this.encodeInSlices(tree, enc) };
+    const encoding = this.encodeInSlices(tree, enc);
     this.encoding = encoding;
-    const forget = () => {
+    // Whoever sends it holds the history on from its resolution, before any other turn.
+    const release = this.holdHistory(enc.zxid);
+    const done = () => {
+      release();
       if (this.encoding === encoding) this.encoding = undefined;
     };
-    encoding.done.then(forget, forget);
-    return encoding.done;
+    encoding.then(done, done);
+    return encoding;
   }
 
   /**
