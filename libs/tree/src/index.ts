@@ -40,7 +40,7 @@ export type {
   CloseSessionTxn,
   ReconfigTxn,
 } from './txn.js';
-export { SnapshotEncoder, encodeSnapshot, decodeSnapshot } from './snapshot.js';
+export { SnapshotDecoder, SnapshotEncoder, encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export { passwordVerifier, verifiesPassword } from './session-secret.js';
 export { DigestMd5Server, SASL_DIGEST_SERVER_NAME, type SaslStep } from './sasl-digest.js';
 export { CONTAINER_OWNER, MAX_TTL, toStat, ttlOf, type NodeKind, type ZNode } from './stat.js';

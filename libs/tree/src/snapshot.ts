@@ -9,7 +9,7 @@
 import type { ACL } from '@zooid/protocol';
 import { Reader, Writer } from './codec.js';
 import { ZNode, sharedOwner, type NodeKind } from './stat.js';
-import { DataTree, type FrozenWalk, type SessionInfo } from './tree.js';
+import { DataTree, type FrozenWalk, type SessionInfo, type TreeLoad } from './tree.js';
 import { readAcl, writeAcl } from './txn.js';
 
 const MAGIC = 0x5a534e50; // "ZSNP"
@@ -100,48 +100,76 @@ export function encodeSnapshot(tree: DataTree): Buffer {
   return enc.finish();
 }
 
-/** Nodes decoded between two calls of decodeSnapshot's progress callback. */
-const PROGRESS_EVERY = 4096;
-
 /**
- * Throws on a damaged or truncated snapshot. A large one takes a while (about
- * a second per 200,000 znodes): onProgress hears how many nodes are done.
+ * Decodes a snapshot a few nodes per step(), so that a host can load a large
+ * one between turns of its event loop (about a second per 200,000 znodes in
+ * one go). The header, sessions and ACLs are read when it is made. Throws
+ * RangeError on a damaged or truncated snapshot, at the step that meets it.
  */
-export function decodeSnapshot(buf: Uint8Array, onProgress?: (done: number, total: number) => void): DataTree {
-  const r = new Reader(buf);
-  if (r.u32() !== MAGIC) throw new RangeError('not a snapshot');
-  const format = r.u8();
-  if (format !== FORMAT) throw new RangeError(`unknown snapshot format ${format}`);
-  const lastZxid = r.num();
+export class SnapshotDecoder {
+  readonly zxid: number;
+  /** Nodes in the snapshot, the root included. */
+  readonly nodes: number;
+  private readonly r: Reader;
+  private readonly acls: ACL[][] = [];
+  private readonly load: TreeLoad;
+  private decoded = 0;
+  private tree?: DataTree;
 
-  const sessions: Array<[bigint, SessionInfo]> = [];
-  for (let i = r.u32(); i > 0; i--) {
-    const id = r.i64();
-    const timeout = r.i32();
-    const verifier = r.bytes(true); // the tree copies it
-    if (verifier === null) throw new RangeError('session without a password verifier');
-    sessions.push([id, { timeout, verifier }]);
+  constructor(buf: Uint8Array) {
+    const r = (this.r = new Reader(buf));
+    if (r.u32() !== MAGIC) throw new RangeError('not a snapshot');
+    const format = r.u8();
+    if (format !== FORMAT) throw new RangeError(`unknown snapshot format ${format}`);
+    this.zxid = r.num();
+    const sessions: Array<[bigint, SessionInfo]> = [];
+    for (let i = r.u32(); i > 0; i--) {
+      const id = r.i64();
+      const timeout = r.i32();
+      const verifier = r.bytes(true); // the tree copies it
+      if (verifier === null) throw new RangeError('session without a password verifier');
+      sessions.push([id, { timeout, verifier }]);
+    }
+    for (let i = r.u32(); i > 0; i--) this.acls.push(readAcl(r));
+    this.nodes = r.u32();
+    this.load = DataTree.load(this.zxid, sessions);
   }
 
-  const acls: ACL[][] = [];
-  for (let i = r.u32(); i > 0; i--) acls.push(readAcl(r));
+  /** Nodes decoded so far. */
+  get done(): number {
+    return this.decoded;
+  }
 
-  const count = r.u32();
-  function* nodes(): Generator<[string, ZNode]> {
-    onProgress?.(0, count);
-    for (let i = 0; i < count; i++) {
+  /** Decodes up to `budget` more nodes; true once the tree is complete. */
+  step(budget: number): boolean {
+    if (this.tree) return true;
+    const { r, acls } = this;
+    const end = Math.min(this.nodes, this.decoded + budget);
+    for (; this.decoded < end; this.decoded++) {
       const path = r.str();
       const data = r.bytes(true); // the tree copies it
       const acl = acls[r.u32()];
       const kind = KINDS[r.u8()];
       if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
       const owner = sharedOwner(r.i64());
-      yield [path, new ZNode(data, acl, kind, owner, r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32())];
-      if (onProgress && (i + 1) % PROGRESS_EVERY === 0) onProgress(i + 1, count);
+      this.load.add(path, new ZNode(data, acl, kind, owner, r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
     }
-    onProgress?.(count, count);
+    if (this.decoded < this.nodes) return false;
+    if (!r.done) throw new RangeError('trailing bytes after snapshot');
+    this.tree = this.load.finish();
+    return true;
   }
-  const tree = DataTree.fromSnapshot(lastZxid, sessions, nodes());
-  if (!r.done) throw new RangeError('trailing bytes after snapshot');
-  return tree;
+
+  /** The tree, once step() said it is complete. */
+  finish(): DataTree {
+    if (!this.tree) throw new Error('snapshot not decoded yet');
+    return this.tree;
+  }
+}
+
+/** The whole snapshot in one go, for snapshots small enough or callers with nothing else to do. */
+export function decodeSnapshot(buf: Uint8Array): DataTree {
+  const dec = new SnapshotDecoder(buf);
+  dec.step(Infinity);
+  return dec.finish();
 }

@@ -10,6 +10,7 @@
  */
 import type { ACL, Stat } from '@zooid/protocol';
 import { childName } from './paths.js';
+import type { PathSet } from './sharded.js';
 
 export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
 
@@ -83,11 +84,11 @@ function compact(data: Uint8Array | null): string | Buffer | null {
 
 export class ZNode {
   /**
-   * Child paths in creation order — the very strings the tree keys its nodes
-   * by, so that a child costs its parent no string of its own; null for a
-   * leaf, which most nodes are.
+   * Child paths — the very strings the tree keys its nodes by, so that a
+   * child costs its parent no string of its own; null for a leaf, which most
+   * nodes are. In creation order while small, shard by shard once large.
    */
-  children: Set<string> | null = null;
+  children: PathSet | null = null;
   /** The data, stored compactly (see COMPACT_DATA_BYTES); never shares memory with the caller's bytes. */
   private stored: string | Buffer | null;
   /** The number of the last frozen walk (DataTree.freeze) that passed this node: it need not be preserved for that walk. */
@@ -128,7 +129,7 @@ export class ZNode {
     this.stored = compact(bytes);
   }
 
-  /** The children's names, in creation order. */
+  /** The children's names, in the order the set keeps them. */
   childNames(): string[] {
     return this.children === null ? [] : Array.from(this.children, childName);
   }

@@ -1,8 +1,9 @@
 /**
  * The data tree and deterministic transaction apply (ZooKeeper's DataTree).
  *
- * Znodes live in one Map keyed by full path; each node keeps its child names
- * in a Set (null for leaves). Apply is a pure function of (tree, header, txn):
+ * Znodes live in one map keyed by full path; each node keeps its child names
+ * in a set (null for leaves). Both are sharded once large (sharded.ts), so
+ * that a tree of millions of znodes never stops the event loop to grow one. Apply is a pure function of (tree, header, txn):
  * no clock, no randomness, no configuration, so every member that applies the
  * same log holds the same tree — which digest() lets them compare.
  *
@@ -23,6 +24,7 @@ import { LIMIT_NODE, STAT_NODE, StatsTrack, maxQuotaPrefix, statPath, trimQuotaP
 import { ZNode, keep, sharedOwner, toStat, ttlOf } from './stat.js';
 import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
 import { Overlay, type ViewSource } from './view.js';
+import { ShardedMap, ShardedSet, addPath, type PathSet } from './sharded.js';
 
 export interface SessionInfo {
   timeout: number;
@@ -53,6 +55,12 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/** DataTree.load(): a tree being rebuilt from a snapshot. */
+export interface TreeLoad {
+  add(path: string, node: ZNode): void;
+  finish(): DataTree;
+}
+
 /** DataTree.freeze(): the tree as it was when the walk began. */
 export interface FrozenWalk {
   readonly zxid: number;
@@ -76,13 +84,13 @@ function depth(path: string): number {
 export class DataTree implements ViewSource {
   /** zxid of the last applied txn. */
   lastZxid = 0;
-  private readonly nodes = new Map<string, ZNode>();
+  private readonly nodes = new ShardedMap<ZNode>();
   private root!: ZNode;
   private readonly acls = new AclTable();
   private readonly sessionMap = new Map<bigint, SessionInfo>();
-  private readonly ephemerals = new Map<bigint, Set<string>>();
-  private readonly containers = new Set<string>();
-  private readonly ttls = new Set<string>();
+  private readonly ephemerals = new Map<bigint, PathSet>();
+  private readonly containers = new ShardedSet();
+  private readonly ttls = new ShardedSet();
   /** Paths with a quota (a zookeeper_limits node): ZooKeeper's pTrie. */
   private readonly quotas = new Set<string>();
   private sum = 0;
@@ -108,23 +116,29 @@ export class DataTree implements ViewSource {
     return new ZNode(EMPTY, acl, 'persistent', 0n, 0, 0, 0, 0, 0, 0, 0, aversion);
   }
 
-  /** Rebuilds a tree from snapshot contents; `nodes` must list each parent before its children. Data is copied. */
-  static fromSnapshot(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>, nodes: Iterable<[string, ZNode]>): DataTree {
+  /**
+   * Rebuilds a tree from snapshot contents a node at a time, so that a large
+   * one can be loaded in slices: add() each node, parents before children,
+   * then finish(). Data is copied.
+   */
+  static load(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>): TreeLoad {
     const t = new DataTree();
     // Start from nothing: the snapshot holds the system nodes as they were.
     for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.nodes.get(path)!);
     t.lastZxid = lastZxid;
     for (const [id, s] of sessions) t.putSession(id, s);
-    for (const [path, node] of nodes) {
-      if (path === ROOT) t.root = t.insert(path, node);
-      else if (t.nodes.size === 0) throw new Error('snapshot does not start with the root');
-      else t.insert(path, node);
-    }
-    if (t.nodes.size === 0) throw new Error('snapshot holds no root');
-    for (const path of t.nodes.keys()) {
-      if (path.startsWith(QUOTA + '/') && childName(path) === LIMIT_NODE) t.quotas.add(trimQuotaPath(parentOf(path)!));
-    }
-    return t;
+    return {
+      add: (path, node) => {
+        if (path === ROOT) t.root = t.insert(path, node);
+        else if (t.nodes.size === 0) throw new RangeError('snapshot does not start with the root');
+        else t.insert(path, node);
+        if (path.startsWith(QUOTA + '/') && childName(path) === LIMIT_NODE) t.quotas.add(trimQuotaPath(parentOf(path)!));
+      },
+      finish: () => {
+        if (t.nodes.size === 0) throw new RangeError('snapshot holds no root');
+        return t;
+      },
+    };
   }
 
   // ---------------------------------------------------------------- reads
@@ -160,7 +174,7 @@ export class DataTree implements ViewSource {
   }
 
   /** Paths of a session's ephemerals, live view. */
-  ephemeralPaths(sessionId: bigint): ReadonlySet<string> | undefined {
+  ephemeralPaths(sessionId: bigint): Iterable<string> | undefined {
     return this.ephemerals.get(sessionId);
   }
 
@@ -242,9 +256,10 @@ export class DataTree implements ViewSource {
    * being applied: a snapshot of a large tree is taken in slices between
    * turns of the event loop instead of stopping it. Copy-on-write: apply
    * keeps a copy of each node it is about to change or remove, until the walk
-   * has passed it. Nodes come in the order they were inserted, which puts
-   * parents before children and children in creation order; nodes removed
-   * before the walk reached them come last, parents first. One walk at a time.
+   * has passed it. The walk goes depth first through the live child sets,
+   * which puts parents before children: a child created since is skipped
+   * (and so is all below it, created since too); nodes removed before the
+   * walk reached them come last, parents first. One walk at a time.
    */
   freeze(): FrozenWalk {
     if (this.preserved !== null) throw new Error('a frozen walk is already open');
@@ -252,26 +267,42 @@ export class DataTree implements ViewSource {
     this.preserved = preserved;
     const id = ++this.walks;
     const total = this.nodes.size;
-    const live = this.nodes.entries();
+    const stack: Iterator<string>[] = [];
+    let started = false;
     let removed: Array<[string, ZNode]> | null = null;
     let emitted = 0;
     const close = () => {
       if (this.preserved === preserved) this.preserved = null;
     };
+    // The node at `path` as the walk began, or undefined when it was created since or given already.
+    const visit = (path: string): [string, ZNode] | undefined => {
+      const kept = preserved.get(path);
+      if (kept === null || kept === false) return undefined;
+      const live = this.nodes.get(path);
+      if (live?.children) stack.push(live.children.values());
+      emitted++;
+      if (kept !== undefined) {
+        preserved.set(path, false);
+        return [path, kept];
+      }
+      if (live === undefined) throw new Error(`invariant: ${path} went without a copy kept for the walk`);
+      live.walked = id;
+      return [path, live];
+    };
     const next = (): [string, ZNode] | undefined => {
       if (removed === null) {
-        for (let r = live.next(); !r.done; r = live.next()) {
-          const [path, node] = r.value;
-          const kept = preserved.get(path);
-          if (kept === undefined) {
-            node.walked = id;
-            emitted++;
-            return r.value;
+        if (!started) {
+          started = true;
+          return visit(ROOT)!;
+        }
+        while (stack.length > 0) {
+          const r = stack[stack.length - 1]!.next();
+          if (r.done) {
+            stack.pop();
+            continue;
           }
-          if (kept === null || kept === false) continue;
-          preserved.set(path, false);
-          emitted++;
-          return [path, kept];
+          const node = visit(r.value);
+          if (node) return node;
         }
         removed = [];
         for (const [path, kept] of preserved) if (kept) removed.push([path, kept]);
@@ -553,7 +584,7 @@ export class DataTree implements ViewSource {
     if (path !== ROOT) {
       const parent = this.getNode(parentOf(path)!);
       if (parent === undefined) throw new Error(`invariant: parent of ${path} is missing`);
-      (parent.children ??= new Set()).add(path);
+      parent.children = addPath(parent.children, path);
     }
     node.acl = this.acls.intern(node.acl);
     if (this.preserved !== null && !this.preserved.has(path)) this.preserved.set(path, null);
@@ -563,9 +594,9 @@ export class DataTree implements ViewSource {
     this.sum = addHash(this.sum, dataHash(path, node.data));
     switch (node.kind) {
       case 'ephemeral': {
-        let owned = this.ephemerals.get(node.owner);
-        if (owned === undefined) this.ephemerals.set(node.owner, (owned = new Set()));
-        owned.add(path);
+        const owned = this.ephemerals.get(node.owner);
+        const grown = addPath(owned, path);
+        if (grown !== owned) this.ephemerals.set(node.owner, grown);
         break;
       }
       case 'container':
