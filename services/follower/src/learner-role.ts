@@ -209,13 +209,14 @@ export class LearnerRole {
     const { store } = this;
     try {
       if (m.mode === 'trunc') await store.truncateAfter(m.truncTo);
-      else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!);
+      else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!, () => !this.stopped);
       const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
       store.append(fresh);
       await store.log.flush();
       if (this.stopped) return;
       this.log.info({ mode: m.mode, txns: fresh.length, lastZxid: hexZxid(store.lastLogged) }, 'synchronized with leader');
     } catch (err) {
+      if (this.stopped) return this.log.info({ reason: String(err) }, 'sync given up: the role ended');
       this.log.error({ err }, 'sync failed');
       return this.run(() => this.core.leave('sync failed'));
     }

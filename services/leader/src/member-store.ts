@@ -1,9 +1,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { DataTree, SnapshotEncoder, decodeSnapshot, decodeTxn } from '@zooid/tree';
+import { DataTree, SnapshotDecoder, SnapshotEncoder, decodeTxn } from '@zooid/tree';
 import { recover, type EpochFiles, type SnapshotStore, type TxnLog } from '@zooid/store';
 import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
-import { startProgress, type Logger, type Progress } from '@zooid/runtime';
+import { startProgress, type Logger } from '@zooid/runtime';
 
 export interface StoreOptions {
   /** Transactions between snapshots. */
@@ -19,10 +19,25 @@ export interface StoreOptions {
 /** Snapshots, log tails and syncs smaller than this finish too fast to be worth a progress report. */
 export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
-/** Encoding a snapshot runs this long before the event loop gets a turn. */
+/** Encoding or decoding a snapshot runs this long before the event loop gets a turn. */
 const SNAPSHOT_SLICE_MS = 8;
-/** Nodes encoded between two looks at the clock. */
+/** Nodes encoded or decoded between two looks at the clock. */
 const SNAPSHOT_STEP_NODES = 256;
+
+/**
+ * Calls step until it says it is done, SNAPSHOT_SLICE_MS of it per turn of
+ * the event loop; `between` runs at each turn and may throw to give up.
+ */
+async function inSlices(step: () => boolean, between: () => void): Promise<void> {
+  for (;;) {
+    const until = performance.now() + SNAPSHOT_SLICE_MS;
+    do {
+      if (step()) return;
+    } while (performance.now() < until);
+    await nextTurn();
+    between();
+  }
+}
 
 export interface Snapshot {
   zxid: number;
@@ -81,7 +96,7 @@ export class MemberStore {
     this.snapshots = r.snapshots;
     this.epochs = r.epochs;
     if (r.snapshot) this.logger.info({ zxid: hexZxid(r.snapshot.zxid), bytes: r.snapshot.bytes.length }, 'loading snapshot');
-    this.tree = r.snapshot ? this.decode(r.snapshot.bytes, `loading snapshot ${hexZxid(r.snapshot.zxid)}`) : new DataTree();
+    this.tree = r.snapshot ? await this.decode(r.snapshot.bytes, `loading snapshot ${hexZxid(r.snapshot.zxid)}`) : new DataTree();
     this.history = new History(this.tree.lastZxid, { window: this.opts.commitLogCount });
     const { replay } = r;
     const progress = replay.totalBytes >= PROGRESS_MIN_BYTES ? startProgress({ label: 'replaying transaction log', total: replay.totalBytes, unit: 'bytes', logger: this.logger }) : undefined;
@@ -99,16 +114,28 @@ export class MemberStore {
     this.logger.info({ snapshot: r.snapshot ? hexZxid(r.snapshot.zxid) : null, replayed, lastZxid: hexZxid(this.tree.lastZxid), nodes: this.tree.nodeCount }, 'recovered');
   }
 
-  /** decodeSnapshot, with a progress report when the snapshot is large (it blocks the event loop meanwhile). */
-  private decode(bytes: Uint8Array, label: string): DataTree {
-    if (bytes.length < PROGRESS_MIN_BYTES) return decodeSnapshot(bytes);
-    let progress: Progress | undefined;
-    const tree = decodeSnapshot(bytes, (done, total) => {
-      progress ??= startProgress({ label, total, unit: 'znodes', logger: this.logger });
-      progress.update(done);
-    });
-    progress?.end();
-    return tree;
+  /**
+   * A snapshot's tree, decoded a slice at a time between turns of the event
+   * loop (a million znodes take seconds), with a progress report when it is
+   * large. `wanted` is asked at each turn: false gives up (SnapshotAbandoned).
+   */
+  private async decode(bytes: Uint8Array, label: string, wanted: () => boolean = () => true): Promise<DataTree> {
+    const dec = new SnapshotDecoder(bytes);
+    const progress = bytes.length >= PROGRESS_MIN_BYTES ? startProgress({ label, total: dec.nodes, unit: 'znodes', logger: this.logger }) : undefined;
+    try {
+      await inSlices(
+        () => dec.step(SNAPSHOT_STEP_NODES),
+        () => {
+          progress?.update(dec.done);
+          if (this.closed) throw new SnapshotAbandoned('the store closed');
+          if (!wanted()) throw new SnapshotAbandoned('the sync it came with was abandoned');
+        },
+      );
+      progress?.update(dec.done);
+    } finally {
+      progress?.end();
+    }
+    return dec.finish();
   }
 
   /**
@@ -129,13 +156,19 @@ export class MemberStore {
     await this.load();
   }
 
-  /** Zab SNAP: replace everything with the leader's snapshot. */
-  async installSnapshot(zxid: number, bytes: Uint8Array): Promise<void> {
+  /**
+   * Zab SNAP: replace everything with the leader's snapshot. It is decoded
+   * first, in slices, and only then made durable and swapped in: a sync
+   * abandoned meanwhile (`wanted` turns false) leaves the store as it was.
+   */
+  async installSnapshot(zxid: number, bytes: Uint8Array, wanted?: () => boolean): Promise<void> {
     this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length }, 'installing snapshot from leader (SNAP)');
+    const tree = await this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`, wanted);
+    if (tree.lastZxid !== zxid) throw new RangeError(`the leader's snapshot holds ${hexZxid(tree.lastZxid)}, not ${hexZxid(zxid)}`);
     await this.snapshots.write(zxid, bytes);
     await this.log.truncateAfter(0);
     this.encoding = undefined;
-    this.tree = this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`);
+    this.tree = tree;
     this.history = new History(zxid, { window: this.opts.commitLogCount });
     this.sinceSnapshot = 0;
   }
@@ -230,15 +263,14 @@ export class MemberStore {
 
   private async encodeInSlices(tree: DataTree, enc: SnapshotEncoder): Promise<Snapshot> {
     try {
-      for (;;) {
-        const until = performance.now() + SNAPSHOT_SLICE_MS;
-        do {
-          if (enc.step(SNAPSHOT_STEP_NODES)) return { zxid: enc.zxid, bytes: enc.finish() };
-        } while (performance.now() < until);
-        await nextTurn();
-        if (this.closed) throw new SnapshotAbandoned('the store closed');
-        if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
-      }
+      await inSlices(
+        () => enc.step(SNAPSHOT_STEP_NODES),
+        () => {
+          if (this.closed) throw new SnapshotAbandoned('the store closed');
+          if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
+        },
+      );
+      return { zxid: enc.zxid, bytes: enc.finish() };
     } catch (err) {
       enc.abandon();
       throw err;
