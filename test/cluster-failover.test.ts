@@ -21,7 +21,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness.js';
-import { Cluster, type Node } from './cluster/harness.js';
+import { Cluster, leaderSyncModes, lines, type Node } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, clientPerLearner, connectClient, within } from './cluster/clients.js';
 
 const TICK = 200;
@@ -54,18 +54,6 @@ async function expectAllAckedPresent(load: WriteLoad): Promise<void> {
     const missing = acked.filter((name) => !children.has(name));
     expect(missing, `acknowledged writes missing through ${gw.id}`).toEqual([]);
   }
-}
-
-/** Log lines of `n`'s current process with this message. */
-function lines(n: Node, msg: string) {
-  return n.logs().filter((l) => l.msg === msg);
-}
-
-/** The modes the leader logged for syncing `learner` since `since` (ms), oldest first. */
-function leaderSyncModes(leader: Node, learner: string, since: number): string[] {
-  return lines(leader, 'syncing learner')
-    .filter((l) => l.learner === learner && Number(l.time) >= since)
-    .map((l) => String(l.mode));
 }
 
 /**

@@ -512,3 +512,15 @@ export class Cluster {
     return mkdtempSync(join(this.root, `${name}-`));
   }
 }
+
+/** Log lines of `n`'s current process with this message. */
+export function lines(n: Node, msg: string): LogLine[] {
+  return n.logs().filter((l) => l.msg === msg);
+}
+
+/** The modes the leader logged for syncing `learner` since `since` (ms), oldest first. */
+export function leaderSyncModes(leader: Node, learner: string, since: number): string[] {
+  return lines(leader, 'syncing learner')
+    .filter((l) => l.learner === learner && Number(l.time) >= since)
+    .map((l) => String(l.mode));
+}

@@ -296,6 +296,19 @@ export type ToLeader =
   /** Broadcasts fromSeq..toSeq of the epoch never arrived: send them to me (on my zab.learner subject). */
   | { t: 'resend'; from: string; attempt: number; epoch: number; fromSeq: number; toSeq: number };
 
+/**
+ * Learner → leader, beside ToLeader on the same subject: how many bytes of
+ * a SNAP's snapshot parts arrived in this attempt. The leader keeps only a
+ * window of parts unacknowledged in flight, so a learner that reads slowly
+ * (a busy machine, a long pause) is never sent more than its nats-server
+ * will buffer for it — past that the server cuts it off as a slow consumer
+ * and the parts in between are lost.
+ */
+export type SyncReceived = { t: 'received'; from: string; attempt: number; bytes: number };
+
+/** A learner says how far a SNAP's parts arrived every this many bytes (well under the leader's window). */
+export const SYNC_RECEIVED_EVERY_BYTES = 4 * 1024 * 1024;
+
 /** Leader → one learner. */
 export type ToLearner =
   /**

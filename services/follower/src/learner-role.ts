@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { BatchNumbers, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type ToLearner } from '@zooid/protocol';
+import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLearner } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import { LearnerCore, hexZxid, learnerWithin, roleLimits, type Effects, type ZabPhase } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
@@ -54,6 +54,8 @@ export class LearnerRole {
   private readonly dropBroadcast = testDrop('BROADCAST');
   /** How far the parts of a long sync have arrived, for its progress report. */
   private partsBytes = 0;
+  /** partsBytes when we last told the leader how far a SNAP's parts arrived. */
+  private partsConfirmed = 0;
   private partsProgress?: Progress;
 
   constructor(
@@ -189,12 +191,13 @@ export class LearnerRole {
       .finally(() => (this.probing = false));
   }
 
-  /** Reports how far the parts of a long sync have arrived. */
+  /** Reports how far the parts of a long sync have arrived: in the log, and to the leader for a SNAP's. */
   private progress(m: ToLearner): void {
     if (m.t === 'sync') {
       this.partsProgress?.end();
       this.partsProgress = undefined;
       this.partsBytes = 0;
+      this.partsConfirmed = 0;
     }
     if (m.t !== 'syncpart' || m.epoch !== this.core.epoch) return;
     if (this.partsBytes === 0 && m.bytes >= PROGRESS_MIN_BYTES) {
@@ -202,6 +205,10 @@ export class LearnerRole {
     }
     this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
     this.partsProgress?.update(this.partsBytes);
+    if (m.snapshot && this.partsBytes - this.partsConfirmed >= SYNC_RECEIVED_EVERY_BYTES) {
+      this.partsConfirmed = this.partsBytes;
+      this.nc.publish(this.subj.zabLeader(this.opts.id), pack({ t: 'received', from: this.opts.id, attempt: m.attempt, bytes: this.partsBytes } satisfies SyncReceived));
+    }
   }
 
   /** Brings log and tree to the leader's, durably, then serves clients from them. */

@@ -1,4 +1,4 @@
-import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
@@ -63,6 +63,20 @@ const ENVELOPE = 64 * 1024;
  */
 const SNAPSHOT_PART_BYTES = 1024 * 1024;
 const SNAPSHOT_FLUSH_BYTES = 2 * 1024 * 1024;
+/**
+ * A SNAP keeps at most this many bytes of parts in flight that its learner
+ * has not said it received (SyncReceived): a nats-server cuts a client off
+ * as a slow consumer past 64 MiB pending for it, by default, and the parts
+ * it held are lost.
+ */
+const SNAPSHOT_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** How far a SNAP being sent has arrived, and the send waiting for more. */
+interface SnapFlow {
+  attempt: number;
+  received: number;
+  wake?: () => void;
+}
 
 /**
  * Hosts the leader core over the bus and the member's disk: learners'
@@ -86,6 +100,8 @@ export class LeaderRole {
   private stopped = false;
   /** Per learner: the snapshot whose parts sendSnapshot has just sent, for the sync that follows them. */
   private readonly sentSnapshots = new Map<string, { attempt: number; zxid: number; parts: number }>();
+  /** Per learner: the SNAP whose parts are going out to it. */
+  private readonly snapFlows = new Map<string, SnapFlow>();
 
   constructor(
     private readonly opts: RoleOptions,
@@ -111,8 +127,9 @@ export class LeaderRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLeader>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
+      listen<ToLeader | SyncReceived>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
+        if (m.t === 'received') return this.snapReceived(m);
         if (m.t === 'ack' && m.zxid > this.store.history.last) {
           this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
         }
@@ -129,6 +146,7 @@ export class LeaderRole {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
+    for (const flow of this.snapFlows.values()) flow.wake?.();
     this.clients?.served.stop('leader stepped down');
   }
 
@@ -261,6 +279,8 @@ export class LeaderRole {
         if (this.stopped) return;
         // Taken in the turn the encoding ends, whose own hold on the history goes with it.
         const release = this.store.holdHistory(snapshot.zxid);
+        const flow: SnapFlow = { attempt, received: 0 };
+        this.snapFlows.set(to, flow);
         try {
           this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
           const subject = this.subj.zabLearner(to, this.opts.id);
@@ -275,16 +295,57 @@ export class LeaderRole {
               unflushed = 0;
               await this.nc.flush();
               if (this.stopped) return;
+              const sent = off + bytes.length;
+              if (sent - flow.received > SNAPSHOT_WINDOW_BYTES && !(await this.untilReceived(flow, sent - SNAPSHOT_WINDOW_BYTES))) {
+                if (!this.stopped) this.log.warn({ learner: to, sent, received: flow.received }, 'the learner stopped taking the snapshot; it will ask again');
+                return;
+              }
             }
           }
           this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
           this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
           this.sentSnapshots.delete(to);
         } finally {
+          if (this.snapFlows.get(to) === flow) this.snapFlows.delete(to);
           release();
         }
       })
       .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
+  }
+
+  /** A learner says how far the SNAP's parts going out to it arrived. */
+  private snapReceived(m: SyncReceived): void {
+    const flow = this.snapFlows.get(m.from);
+    if (flow === undefined || flow.attempt !== m.attempt || !(m.bytes > flow.received)) return;
+    flow.received = m.bytes;
+    flow.wake?.();
+  }
+
+  /**
+   * Resolves true once the learner has received `bytes` of the SNAP's parts;
+   * false when it went quiet for initLimit (it is gone or stuck, and will
+   * ask again) or this role stopped.
+   */
+  private untilReceived(flow: SnapFlow, bytes: number): Promise<boolean> {
+    const quietMs = this.opts.initLimit * this.opts.tickTime;
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        flow.wake = undefined;
+        resolve(ok);
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => done(false), quietMs);
+      };
+      flow.wake = () => {
+        if (this.stopped) done(false);
+        else if (flow.received >= bytes) done(true);
+        else arm();
+      };
+      arm();
+    });
   }
 
   /**
