@@ -61,6 +61,8 @@ export class MemberStore {
   snapshots!: SnapshotStore;
   epochs!: EpochFiles;
   private sinceSnapshot = 0;
+  /** Transactions after which the next snapshot is taken: see roll(). */
+  private snapAt = 0;
   private snapshotting = false;
   /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
   private encoding?: Promise<Snapshot>;
@@ -77,6 +79,7 @@ export class MemberStore {
 
   static async open(dataDir: string, opts: StoreOptions, logger: Logger): Promise<MemberStore> {
     const s = new MemberStore(dataDir, opts, logger);
+    s.roll();
     await s.load();
     if (opts.purgeIntervalMs) {
       s.purgeTimer = setInterval(() => void s.purge(), opts.purgeIntervalMs);
@@ -202,9 +205,10 @@ export class MemberStore {
     let upTo = this.tree.lastZxid;
     for (const zxid of this.holds.keys()) upTo = Math.min(upTo, zxid);
     this.history.release(upTo);
-    if (++this.sinceSnapshot < this.opts.snapCount || this.snapshotting) return;
+    if (++this.sinceSnapshot < this.snapAt || this.snapshotting) return;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
+    this.roll();
     const started = performance.now();
     this.snapshot()
       .then(async ({ zxid, bytes }) => {
@@ -219,6 +223,17 @@ export class MemberStore {
         else this.logger.error({ err }, 'snapshot failed');
       })
       .finally(() => (this.snapshotting = false));
+  }
+
+  /**
+   * Somewhere between half of snapCount and snapCount, as ZooKeeper's
+   * SyncRequestProcessor rolls it: members apply the same log, and with one
+   * fixed count they would all start a snapshot of the same large tree at
+   * the same transaction, on machines (or cores) they may share.
+   */
+  private roll(): void {
+    const half = Math.floor(this.opts.snapCount / 2);
+    this.snapAt = Math.max(1, this.opts.snapCount - Math.floor(Math.random() * (half + 1)));
   }
 
   /**
