@@ -167,9 +167,8 @@ export class Preparer {
    * pending txn already removes or revives: the leader prepares a
    * deleteContainer for each, and never proposes the same removal twice.
    */
-  cleanupCandidates(now: number, maxNeverUsedIntervalMs = 0): string[] {
-    const due = [...this.tree.emptyContainers(now, maxNeverUsedIntervalMs), ...this.tree.expiredTtlNodes(now)];
-    return due.filter((path) => {
+  cleanupCandidates(now: number, budget = Infinity, maxNeverUsedIntervalMs = 0): string[] {
+    return this.tree.sweepDue(now, budget, maxNeverUsedIntervalMs).filter((path) => {
       const v = this.view.getNode(path);
       return v !== undefined && v.numChildren === 0 && (v.kind !== 'ttl' || now - v.mtime > ttlOf(v.owner));
     });

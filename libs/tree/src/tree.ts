@@ -101,6 +101,8 @@ export class DataTree implements ViewSource {
    * null for a path created since. False once the walk has emitted it.
    */
   private preserved: Map<string, ZNode | null | false> | null = null;
+  /** Where sweepDue goes on from. */
+  private sweep: Generator<[string, boolean]> | null = null;
   private walks = 0;
 
   /** A fresh tree as ZooKeeper starts: '/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'. */
@@ -206,23 +208,49 @@ export class DataTree implements ViewSource {
 
   /** Empty containers that had a child once (cversion > 0), or that never did but are older than `maxNeverUsedIntervalMs` (0: never). */
   emptyContainers(now = 0, maxNeverUsedIntervalMs = 0): string[] {
-    const out: string[] = [];
-    for (const path of this.containers) {
-      const n = this.nodes.get(path)!;
-      if (n.children !== null) continue;
-      if (n.cversion > 0 || (maxNeverUsedIntervalMs !== 0 && now - n.mtime > maxNeverUsedIntervalMs)) out.push(path);
-    }
-    return out;
+    return [...this.containers].filter((path) => this.containerDue(path, now, maxNeverUsedIntervalMs));
   }
 
   /** Childless TTL nodes not modified for longer than their TTL. */
   expiredTtlNodes(now: number): string[] {
+    return [...this.ttls].filter((path) => this.ttlDue(path, now));
+  }
+
+  /**
+   * Empty containers and expired TTL nodes among the next `budget` of them
+   * (all containers, then all TTL nodes), going on from where the last call
+   * stopped, and never past the end of a round: the leader sweeps every
+   * tick, and a sweep over millions is spread over many ticks instead of
+   * stopping the event loop in one.
+   */
+  sweepDue(now: number, budget: number, maxNeverUsedIntervalMs = 0): string[] {
     const out: string[] = [];
-    for (const path of this.ttls) {
-      const n = this.nodes.get(path)!;
-      if (n.children === null && now - n.mtime > ttlOf(n.owner)) out.push(path);
+    this.sweep ??= this.sweepRound();
+    for (let looked = 0; looked < budget; looked++) {
+      const r = this.sweep.next();
+      if (r.done) {
+        this.sweep = null;
+        break;
+      }
+      const [path, container] = r.value;
+      if (container ? this.containerDue(path, now, maxNeverUsedIntervalMs) : this.ttlDue(path, now)) out.push(path);
     }
     return out;
+  }
+
+  private *sweepRound(): Generator<[string, boolean]> {
+    for (const path of this.containers) yield [path, true];
+    for (const path of this.ttls) yield [path, false];
+  }
+
+  private containerDue(path: string, now: number, maxNeverUsedIntervalMs: number): boolean {
+    const n = this.nodes.get(path)!;
+    return n.children === null && (n.cversion > 0 || (maxNeverUsedIntervalMs !== 0 && now - n.mtime > maxNeverUsedIntervalMs));
+  }
+
+  private ttlDue(path: string, now: number): boolean {
+    const n = this.nodes.get(path)!;
+    return n.children === null && now - n.mtime > ttlOf(n.owner);
   }
 
   /** deleteContainer txns for the leader to propose: the ContainerManager sweep. */

@@ -163,6 +163,31 @@ describe('containers (observed)', () => {
     expect(t.tree.emptyContainers()).toEqual([]);
   });
 
+  it('sweeps a budget at a time, going on where it stopped, a round at most per call', () => {
+    const t = new Harness({ extendedTypesEnabled: true });
+    const u = t.session();
+    for (let i = 0; i < 5; i++) {
+      t.create(u, `/c${i}`, { op: OpCode.createContainer, flags: 4 });
+      t.create(u, `/c${i}/x`);
+      t.delete(u, `/c${i}/x`);
+    }
+    t.create(u, '/full', { op: OpCode.createContainer, flags: 4 });
+    t.create(u, '/full/x');
+    t.create(u, '/ttl', { op: OpCode.createTTL, flags: 5, ttl: 1000 });
+    const due = [0, 1, 2, 3, 4].map((i) => `/c${i}`).concat('/ttl');
+    const later = t.time + 2000;
+    // Seven to look at (six containers, then the TTL node): 3 + 3 + 1, the round ending with the third call.
+    const calls = [t.tree.sweepDue(later, 3), t.tree.sweepDue(later, 3), t.tree.sweepDue(later, 3)];
+    expect(calls[2]).toEqual(['/ttl']);
+    expect(calls.flat().sort()).toEqual(due);
+    expect(calls[0]!.length + calls[1]!.length).toBe(5);
+    expect(t.tree.sweepDue(later, 100).sort()).toEqual(due); // a whole round, once
+    // What is removed before the sweep reaches it is not offered.
+    const seen = t.tree.sweepDue(later, 1);
+    for (const path of due.filter((p) => p !== '/ttl' && !seen.includes(p))) t.delete(u, path);
+    expect(t.tree.sweepDue(later, 100)).toEqual(['/ttl']);
+  });
+
   it('prep of deleteContainer sees pending children and refuses non-candidates', () => {
     const t = new Harness();
     const u = t.session();

@@ -71,6 +71,13 @@ const SNAPSHOT_FLUSH_BYTES = 2 * 1024 * 1024;
  */
 const SNAPSHOT_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Containers and TTL nodes the leader looks at per tick for removal: a few
+ * ms; a million of them are swept in about a minute at the default tick, as
+ * often as ZooKeeper's container manager looks.
+ */
+const SWEEP_PER_TICK = 16_384;
+
 /** How far a SNAP being sent has arrived, and the send waiting for more. */
 interface SnapFlow {
   attempt: number;
@@ -223,7 +230,7 @@ export class LeaderRole {
       this.log.info({ sessionId: '0x' + id.toString(16) }, 'session expired');
       pipeline.submitInternal(id, OpCode.closeSession, undefined);
     }
-    for (const path of preparer.cleanupCandidates(now)) pipeline.submitInternal(0n, OpCode.deleteContainer, { path });
+    for (const path of preparer.cleanupCandidates(now, SWEEP_PER_TICK)) pipeline.submitInternal(0n, OpCode.deleteContainer, { path });
   }
 
   private send(to: string, msg: ToLearner): void {
