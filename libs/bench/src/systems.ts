@@ -134,7 +134,18 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json' },
   });
   const ports = Array.from({ length: gateways }, (_, i) => port + i);
-  for (const p of ports) await waitUntil(`Zooid serving on ${p}`, async () => /Mode: (leader|follower|standalone|observer)/.test(await fourLetter(p, 'srvr')), 60_000);
+  const cleanUp = async () => {
+    await stopChild(child);
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const p of ports) await waitUntil(`Zooid serving on ${p}`, async () => /Mode: (leader|follower|standalone|observer)/.test(await fourLetter(p, 'srvr')), 60_000);
+  } catch (err) {
+    // A cluster that never served is stopped too, not left running after the bench gives up.
+    await cleanUp();
+    throw err;
+  }
   const board = opts.scale ? await PresenceBoard.open(dir) : undefined;
   const members = board ? ['1', '2', '3'].map((id) => zooidMember(board, id, join(dir, `member-${id}`))) : undefined;
   return {
@@ -154,9 +165,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
       await board?.close();
-      await stopChild(child);
-      await nats?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanUp();
     },
   };
 }
