@@ -298,7 +298,8 @@ export type ToLeader =
 
 /**
  * Learner → leader, beside ToLeader on the same subject: how many bytes of
- * a SNAP's snapshot parts arrived in this attempt. The leader keeps only a
+ * sync parts (a SNAP's snapshot, a long DIFF's transactions) arrived in this
+ * attempt. The leader keeps only a
  * window of parts unacknowledged in flight, so a learner that reads slowly
  * (a busy machine, a long pause) is never sent more than its nats-server
  * will buffer for it — past that the server cuts it off as a slow consumer
@@ -306,7 +307,7 @@ export type ToLeader =
  */
 export type SyncReceived = { t: 'received'; from: string; attempt: number; bytes: number };
 
-/** A learner says how far a SNAP's parts arrived every this many bytes (well under the leader's window). */
+/** A learner says how far a sync's parts arrived every this many bytes (well under the leader's window). */
 export const SYNC_RECEIVED_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** Leader → one learner. */

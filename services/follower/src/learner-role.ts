@@ -54,7 +54,7 @@ export class LearnerRole {
   private readonly dropBroadcast = testDrop('BROADCAST');
   /** How far the parts of a long sync have arrived, for its progress report. */
   private partsBytes = 0;
-  /** partsBytes when we last told the leader how far a SNAP's parts arrived. */
+  /** partsBytes when we last told the leader how far the sync's parts arrived. */
   private partsConfirmed = 0;
   private partsProgress?: Progress;
 
@@ -191,7 +191,7 @@ export class LearnerRole {
       .finally(() => (this.probing = false));
   }
 
-  /** Reports how far the parts of a long sync have arrived: in the log, and to the leader for a SNAP's. */
+  /** Reports how far the parts of a long sync have arrived: in the log, and to the leader (its window). */
   private progress(m: ToLearner): void {
     if (m.t === 'sync') {
       this.partsProgress?.end();
@@ -205,7 +205,7 @@ export class LearnerRole {
     }
     this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
     this.partsProgress?.update(this.partsBytes);
-    if (m.snapshot && this.partsBytes - this.partsConfirmed >= SYNC_RECEIVED_EVERY_BYTES) {
+    if (this.partsBytes - this.partsConfirmed >= SYNC_RECEIVED_EVERY_BYTES) {
       this.partsConfirmed = this.partsBytes;
       this.nc.publish(this.subj.zabLeader(this.opts.id), pack({ t: 'received', from: this.opts.id, attempt: m.attempt, bytes: this.partsBytes } satisfies SyncReceived));
     }

@@ -1,4 +1,4 @@
-import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
 import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
@@ -62,14 +62,14 @@ const ENVELOPE = 64 * 1024;
  * per MiB, so a turn does a little and lets heartbeats and requests in.
  */
 const SNAPSHOT_PART_BYTES = 1024 * 1024;
-const SNAPSHOT_FLUSH_BYTES = 2 * 1024 * 1024;
+const SYNC_FLUSH_BYTES = 2 * 1024 * 1024;
 /**
- * A SNAP keeps at most this many bytes of parts in flight that its learner
- * has not said it received (SyncReceived): a nats-server cuts a client off
- * as a slow consumer past 64 MiB pending for it, by default, and the parts
- * it held are lost.
+ * A sync keeps at most this many bytes of parts (a SNAP's snapshot, a long
+ * DIFF's transactions) in flight that its learner has not said it received
+ * (SyncReceived): a nats-server cuts a client off as a slow consumer past
+ * 64 MiB pending for it, by default, and the parts it held are lost.
  */
-const SNAPSHOT_WINDOW_BYTES = 16 * 1024 * 1024;
+const SYNC_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /**
  * Containers and TTL nodes the leader looks at per tick for removal: a few
@@ -78,10 +78,14 @@ const SNAPSHOT_WINDOW_BYTES = 16 * 1024 * 1024;
  */
 const SWEEP_PER_TICK = 16_384;
 
-/** How far a SNAP being sent has arrived, and the send waiting for more. */
-interface SnapFlow {
+/** How far one sync's parts went out to a learner and arrived, and the send waiting for more. */
+interface PartsFlow {
   attempt: number;
+  sent: number;
+  unflushed: number;
   received: number;
+  /** sendSync took it over from sendSnapshot, and ends it. */
+  syncing: boolean;
   wake?: () => void;
 }
 
@@ -107,8 +111,8 @@ export class LeaderRole {
   private stopped = false;
   /** Per learner: the snapshot whose parts sendSnapshot has just sent, for the sync that follows them. */
   private readonly sentSnapshots = new Map<string, { attempt: number; zxid: number; parts: number }>();
-  /** Per learner: the SNAP whose parts are going out to it. */
-  private readonly snapFlows = new Map<string, SnapFlow>();
+  /** Per learner: the sync whose parts are going out to it. */
+  private readonly partsFlows = new Map<string, PartsFlow>();
 
   constructor(
     private readonly opts: RoleOptions,
@@ -136,7 +140,7 @@ export class LeaderRole {
     this.subs.push(
       listen<ToLeader | SyncReceived>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
-        if (m.t === 'received') return this.snapReceived(m);
+        if (m.t === 'received') return this.partsReceived(m);
         if (m.t === 'ack' && m.zxid > this.store.history.last) {
           this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
         }
@@ -153,7 +157,7 @@ export class LeaderRole {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
-    for (const flow of this.snapFlows.values()) flow.wake?.();
+    for (const flow of this.partsFlows.values()) flow.wake?.();
     this.clients?.served.stop('leader stepped down');
   }
 
@@ -286,54 +290,75 @@ export class LeaderRole {
         if (this.stopped) return;
         // Taken in the turn the encoding ends, whose own hold on the history goes with it.
         const release = this.store.holdHistory(snapshot.zxid);
-        const flow: SnapFlow = { attempt, received: 0 };
-        this.snapFlows.set(to, flow);
+        const flow = this.flowFor(to, attempt);
         try {
           this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
-          const subject = this.subj.zabLearner(to, this.opts.id);
           const slice = Math.min(SNAPSHOT_PART_BYTES, Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE));
           let parts = 0;
-          let unflushed = 0;
           for (let off = 0; off < snapshot.bytes.length; off += slice) {
             const bytes = snapshot.bytes.subarray(off, off + slice);
-            this.nc.publish(subject, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }));
+            if (!(await this.sendPart(to, flow, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }), bytes.length))) return;
             parts++;
-            if ((unflushed += bytes.length) >= SNAPSHOT_FLUSH_BYTES) {
-              unflushed = 0;
-              await this.nc.flush();
-              if (this.stopped) return;
-              const sent = off + bytes.length;
-              if (sent - flow.received > SNAPSHOT_WINDOW_BYTES && !(await this.untilReceived(flow, sent - SNAPSHOT_WINDOW_BYTES))) {
-                if (!this.stopped) this.log.warn({ learner: to, sent, received: flow.received }, 'the learner stopped taking the snapshot; it will ask again');
-                return;
-              }
-            }
           }
           this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
           this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
           this.sentSnapshots.delete(to);
         } finally {
-          if (this.snapFlows.get(to) === flow) this.snapFlows.delete(to);
+          if (!flow.syncing) this.endFlow(to, flow);
           release();
         }
       })
       .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
   }
 
-  /** A learner says how far the SNAP's parts going out to it arrived. */
-  private snapReceived(m: SyncReceived): void {
-    const flow = this.snapFlows.get(m.from);
+  /** The flow of this attempt's sync parts to `to`: a SNAP's, carried on by the sync that follows it. */
+  private flowFor(to: string, attempt: number): PartsFlow {
+    const flow = this.partsFlows.get(to);
+    if (flow?.attempt === attempt) return flow;
+    const fresh: PartsFlow = { attempt, sent: 0, unflushed: 0, received: 0, syncing: false };
+    this.partsFlows.set(to, fresh);
+    return fresh;
+  }
+
+  private endFlow(to: string, flow: PartsFlow): void {
+    if (this.partsFlows.get(to) === flow) this.partsFlows.delete(to);
+  }
+
+  /** A learner says how far the sync parts going out to it arrived. */
+  private partsReceived(m: SyncReceived): void {
+    const flow = this.partsFlows.get(m.from);
     if (flow === undefined || flow.attempt !== m.attempt || !(m.bytes > flow.received)) return;
     flow.received = m.bytes;
     flow.wake?.();
   }
 
   /**
-   * Resolves true once the learner has received `bytes` of the SNAP's parts;
+   * Publishes one part of a sync to `to`, paced: the bus is flushed every
+   * 2 MiB, a turn's worth, and no more than the window goes out unconfirmed.
+   * False when the sync is given up — this role stopped, a newer attempt
+   * replaced it, or the learner went quiet (it will ask again).
+   */
+  private async sendPart(to: string, flow: PartsFlow, msg: Uint8Array, bytes: number): Promise<boolean> {
+    if (this.stopped || this.partsFlows.get(to) !== flow) return false;
+    this.nc.publish(this.subj.zabLearner(to, this.opts.id), msg);
+    flow.sent += bytes;
+    if ((flow.unflushed += bytes) < SYNC_FLUSH_BYTES) return true;
+    flow.unflushed = 0;
+    await this.nc.flush();
+    if (this.stopped) return false;
+    if (flow.sent - flow.received > SYNC_WINDOW_BYTES && !(await this.untilReceived(flow, flow.sent - SYNC_WINDOW_BYTES))) {
+      if (!this.stopped) this.log.warn({ learner: to, sent: flow.sent, received: flow.received }, 'the learner stopped taking its sync; it will ask again');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Resolves true once the learner has received `bytes` of the sync's parts;
    * false when it went quiet for initLimit (it is gone or stuck, and will
    * ask again) or this role stopped.
    */
-  private untilReceived(flow: SnapFlow, bytes: number): Promise<boolean> {
+  private untilReceived(flow: PartsFlow, bytes: number): Promise<boolean> {
     const quietMs = this.opts.initLimit * this.opts.tickTime;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -366,11 +391,23 @@ export class LeaderRole {
     const sent = this.sentSnapshots.get(id);
     assert(msg.snapshot === null || (sent?.attempt === msg.attempt && sent.zxid === msg.snapZxid), 'a SNAP goes out after its snapshot parts');
     const { attempt, epoch } = msg;
-    const bytes = (msg.snapshot?.length ?? 0) + msg.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    const txnBytes = (txns: LogEntry[]) => txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
+    const bytes = (msg.snapshot?.length ?? 0) + txnBytes(msg.txns);
     const parts = splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts;
-    const to = this.subj.zabLearner(id, this.opts.id);
-    for (const txns of parts) this.nc.publish(to, pack({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes }));
-    this.nc.publish(to, pack({ ...msg, snapshot: null, txns: [], parts: (msg.snapshot ? sent!.parts : 0) + parts.length }));
+    const last = pack({ ...msg, snapshot: null, txns: [], parts: (msg.snapshot ? sent!.parts : 0) + parts.length });
+    const flow = this.flowFor(id, attempt);
+    flow.syncing = true;
+    // A sync that fits under a flush goes out whole in this turn; a long DIFF is paced like a SNAP.
+    void (async () => {
+      try {
+        for (const txns of parts) {
+          if (!(await this.sendPart(id, flow, pack({ t: 'syncpart', attempt, epoch, snapshot: null, txns, bytes }), txnBytes(txns)))) return;
+        }
+        if (!this.stopped) this.nc.publish(this.subj.zabLearner(id, this.opts.id), last);
+      } finally {
+        this.endFlow(id, flow);
+      }
+    })();
   }
 
   /** Broadcast begins: answer liveness probes, and serve clients through the write pipeline. */
