@@ -144,6 +144,29 @@ export class ProcessGroup {
     this.log.info({ child: name, childPid: slot.pid() }, 'child started');
   }
 
+  /**
+   * Stops the role process `name` and forgets it: `zooid scale` shrinking
+   * the cluster. Unlike a death, nothing restarts it.
+   */
+  async retire(name: string): Promise<void> {
+    const i = this.roles.findIndex((s) => s.name === name);
+    if (i < 0) return;
+    const [slot] = this.roles.splice(i, 1);
+    clearTimeout(slot!.timer);
+    this.log.info({ child: name, childPid: slot!.pid() }, 'retiring child');
+    await slot!.stop();
+  }
+
+  /** The pids of the group's nats-servers: a grown bus is reloaded by signalling them. */
+  busPids(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const s of this.buses) {
+      const pid = s.pid();
+      if (pid !== undefined) pids.set(s.name, pid);
+    }
+    return pids;
+  }
+
   /** Ctrl-C and SIGTERM stop the group cleanly. */
   stopOnSignals(): void {
     const stop = () => void this.stop(0);
