@@ -40,6 +40,17 @@ export interface ScalerOptions {
 const serverLine = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
 const ids = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
+/** The voter ids a /zookeeper/config text lists; none for the static ensemble, whose text is empty. */
+function configVoters(text: string): Set<number> {
+  return new Set([...text.matchAll(/^server\.(\d+)=.*:participant;/gm)].map((m) => Number(m[1])));
+}
+
+/** Whether the configuration already has what the change asks for. */
+function applied(change: { joining?: string; leaving?: string }, voters: Set<number>): boolean {
+  if (change.joining) return voters.has(Number(/^server\.(\d+)=/.exec(change.joining)![1]));
+  return voters.size > 0 && !voters.has(Number(change.leaving));
+}
+
 /** ZooKeeper's answers that mean "not yet": the joiner is still syncing, or another change is committing. */
 const TRANSIENT = new Set(['NewConfigNoQuorum', 'ReconfigInProgress', 'ConnectionLoss', 'OperationTimeout']);
 
@@ -102,12 +113,19 @@ export class Scaler {
     const child = this.o.memberChild(id, voters);
     this.o.group.spawn(child.name, child.args);
     note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
-    await this.waitFor(`member ${id} to sync with the leader as a non-voter`, (rows, leader) => {
-      const m = rows.find((r) => r.id === String(id));
-      return m?.role === 'following' && m.voting === 'no' && m.config === leader?.config && m.lag !== null;
-    });
-    note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
-    await this.reconfig({ joining: serverLine(id) });
+    try {
+      await this.waitFor(`member ${id} to sync with the leader as a non-voter`, (rows, leader) => {
+        const m = rows.find((r) => r.id === String(id));
+        return m?.role === 'following' && m.voting === 'no' && m.config === leader?.config && m.lag !== null;
+      });
+      note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
+      await this.reconfig({ joining: serverLine(id) });
+    } catch (err) {
+      // Not added: nothing of this step stays, so the next scale starts from the shape on record.
+      await this.o.group.retire(child.name);
+      await this.o.provision(this.o.shape);
+      throw err;
+    }
     this.commit({ ...this.o.shape, followers: id });
     note(`member ${id}: voting`);
   }
@@ -154,7 +172,11 @@ export class Scaler {
     }
   }
 
-  /** reconfig as the super user, retried while ZooKeeper answers "not yet"; other refusals end the scale. */
+  /**
+   * reconfig as the super user, retried while ZooKeeper answers "not yet";
+   * other refusals end the scale. Each try first reads /zookeeper/config:
+   * a change whose answer was lost may have committed, and is not asked twice.
+   */
   private async reconfig(change: { joining?: string; leaving?: string }): Promise<void> {
     const until = Date.now() + this.stepMs;
     for (;;) {
@@ -162,6 +184,9 @@ export class Scaler {
       try {
         client = await ZooKeeperClient.connect(this.o.connectString!, { timeout: 10_000 });
         await client.addAuth('digest', `super:${this.o.superPassword}`);
+        await client.sync('/zookeeper/config');
+        const { data } = await client.getConfig();
+        if (applied(change, configVoters(data?.toString('utf8') ?? ''))) return;
         await client.reconfig(change);
         return;
       } catch (err) {
