@@ -128,6 +128,8 @@ export class ProcessGroup {
 
   /** Starts `zooid <args>` as a member of the group. */
   spawn(name: string, args: string[]): void {
+    // A child started after stop() began would outlive the group: `zooid scale` may be mid-step when `up` is stopped.
+    if (this.stopping) throw new Error(`not starting ${name}: the group is stopping`);
     let proc: RoleProcess;
     const slot: Slot = {
       name,
