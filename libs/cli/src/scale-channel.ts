@@ -25,6 +25,9 @@ export type ScaleMessage = { note: string } | ScaleOutcome;
 /** Carries out a request; `note` tells the caller of each step; resolves with the summary, rejects with the reason. */
 export type ScaleHandler = (req: ScaleRequest, note: (text: string) => void) => Promise<string>;
 
+/** sun_path holds 108 bytes on Linux, the last a NUL. */
+const MAX_SOCKET_PATH = 107;
+
 export function scaleSocket(dataDir: string): string {
   return join(dataDir, 'up.sock');
 }
@@ -44,6 +47,8 @@ function answers(path: string): Promise<boolean> {
 /** Listens on `<dataDir>/up.sock`; a socket left by an `up` that was killed is replaced, a live one refused. */
 export async function serveScale(dataDir: string, handle: ScaleHandler): Promise<Server> {
   const path = scaleSocket(dataDir);
+  // Node's libuv cuts a longer path to sun_path's size without a word, and would listen somewhere else.
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`${path} is longer than a unix socket path may be (${MAX_SOCKET_PATH} bytes)`);
   if (await answers(path)) throw new UsageError(`another \`zooid up\` is running on ${dataDir} (${path} answers)`);
   rmSync(path, { force: true });
   const server = createServer((conn) => {
@@ -78,6 +83,7 @@ export async function serveScale(dataDir: string, handle: ScaleHandler): Promise
 /** Sends a request to the `up` on dataDir; `onNote` sees the progress; resolves with the last message. */
 export function requestScale(dataDir: string, req: ScaleRequest, onNote: (text: string) => void, timeoutMs: number): Promise<ScaleOutcome> {
   const path = scaleSocket(dataDir);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return Promise.reject(new Error(`${path} is longer than a unix socket path may be: an \`up\` on ${dataDir} cannot be scaled (move or link the directory to a shorter path)`));
   return new Promise((resolve, reject) => {
     const conn = createConnection(path);
     const timer = setTimeout(() => {

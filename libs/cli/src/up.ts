@@ -168,11 +168,16 @@ export async function up(argv: string[]): Promise<void> {
   mkdirSync(t.dataDir, { recursive: true });
   // Listening first: a second `up` on this directory is refused before it starts a bus of its own.
   let scaler: Scaler | undefined;
-  const channel = await serveScale(t.dataDir, (req, note) => (scaler ? scaler.handle(req, note) : Promise.reject(new Error('`zooid up` is still starting; try again'))));
+  const channel = await serveScale(t.dataDir, (req, note) => (scaler ? scaler.handle(req, note) : Promise.reject(new Error('`zooid up` is still starting; try again')))).catch((err: unknown) => {
+    if (err instanceof UsageError) throw err;
+    // A socket path too long for the system, say: the cluster runs all the same, only `zooid scale` cannot reach it.
+    log.warn({ err }, '`zooid scale` cannot reach this up: its socket did not listen');
+    return undefined;
+  });
 
   const group = new ProcessGroup(log, { onDeath: 'restart' });
   group.stopOnSignals();
-  void group.done.then(() => channel.close());
+  void group.done.then(() => channel?.close());
   let busArgs: (who: BusIdentity) => string[];
   let record: BusRecord;
   let provision: (shape: ScaledShape) => Promise<void>;
