@@ -153,6 +153,24 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     expect(after.members.map((m) => m.id)).toEqual(['1', '2', '3']);
     await writeOnce(clientPort, '/after-shrink');
   }, 240_000);
+
+  it('starts and stops an observer, voters untouched', async () => {
+    const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '3', '--observers', '1']);
+    expect(grown.code, grown.stderr).toBe(0);
+    expect(grown.stdout).toContain('done: voters 3 → 3, observers 0 → 1');
+    const o1 = await waitFor(
+      'observer o1 observing',
+      async () => (await view(dataDir)).members.find((m) => m.id === 'o1' && m.role === 'observing'),
+      30_000,
+      200,
+    );
+    up!.seen.add(o1.pid);
+    const shrunk = await zooid(['scale', '--data-dir', dataDir, '--followers', '3', '--observers', '0']);
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    expect(shrunk.stdout).toContain('observer o1: stopped');
+    await waitFor('observer o1 to exit', () => !alive(o1.pid), 15_000);
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+  }, 120_000);
 });
 
 describe('zooid scale refusals', () => {
