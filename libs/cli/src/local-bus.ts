@@ -74,7 +74,7 @@ export async function startLocalBus(group: ProcessGroup, opts: LocalBusOptions):
  * ports) and reloads its servers: `zooid scale` lets a new member's key in,
  * or shuts a retired one's out, without restarting the bus.
  */
-export async function reprovisionLocalBus(group: ProcessGroup, bus: ProvisionedBus, cluster: string, identities: BusIdentity[]): Promise<ProvisionedBus> {
+export async function reprovisionLocalBus(group: ProcessGroup, bus: ProvisionedBus, cluster: string, identities: BusIdentity[]): Promise<void> {
   const { provisionBus } = await import('./bus-provision.js');
   const servers: BusServer[] = bus.servers.map(({ name, host, listen, port, clusterPort, monitorPort }) => ({ name, host, listen, port, clusterPort, monitorPort }));
   const next = await provisionBus({ cluster, identities: [...identities, STATUS_TOOL], servers, dir: bus.dir, pidFiles: true });
@@ -86,7 +86,6 @@ export async function reprovisionLocalBus(group: ProcessGroup, bus: ProvisionedB
       return { monitor: s.monitor, pid };
     }),
   );
-  return next;
 }
 
 /** The flags that connect `who` to a local bus. */

@@ -197,7 +197,7 @@ export async function up(argv: string[]): Promise<void> {
     });
     busArgs = (who) => localBusArgs(bus, who);
     record = localBusRecord(bus);
-    provision = async (shape) => void (await reprovisionLocalBus(group, bus, cluster, topologyIdentities({ ...t, ...shape })));
+    provision = (shape) => reprovisionLocalBus(group, bus, cluster, topologyIdentities({ ...t, ...shape }));
   }
   await ensureClientTls(f, t.dataDir);
   const forgetBus = recordBus(t.dataDir, record);
