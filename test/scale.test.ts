@@ -2,8 +2,9 @@
  * `zooid scale` as an operator runs it: a real `zooid up` with three voters
  * and --reconfig-enabled, grown to five and shrunk back to three, with
  * /zookeeper/config read by kazoo (as zkCli's `config` would) and writes
- * committed after each change. Between the two, `up` is restarted with its
- * first flags and must come back as scaled. Waits are conditions with
+ * committed after each change, also with two of the five voters stopped.
+ * Between the two, `up` is restarted with its first flags and must come
+ * back as scaled. Waits are conditions with
  * deadlines; every process is stopped by its pid.
  */
 import { execFile } from 'node:child_process';
@@ -132,6 +133,19 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await up!.voting(5);
     await writeOnce(clientPort, '/after-grow');
   }, 240_000);
+
+  it('commits writes with two of the five voters stopped (SIGSTOP, so up does not restart them)', async () => {
+    const v = await up!.voting(5);
+    const paused = v.members.filter((m) => m.voting === 'yes' && m.role === 'following').slice(0, 2).map((m) => m.pid);
+    expect(paused).toHaveLength(2);
+    for (const pid of paused) process.kill(pid, 'SIGSTOP');
+    try {
+      await writeOnce(clientPort, '/two-of-five-stopped');
+    } finally {
+      for (const pid of paused) process.kill(pid, 'SIGCONT');
+    }
+    await up!.voting(5);
+  }, 90_000);
 
   it('comes back with five voters when up restarts on the directory with its first flags', async () => {
     await up!.stop();
