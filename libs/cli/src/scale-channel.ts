@@ -3,8 +3,8 @@
  * unix socket, `<data-dir>/up.sock`. A socket rather than a request file the
  * supervisor watches: the answer and the progress come back on the same
  * connection, there is no polling on either side, a missing or refused
- * socket says at once that no `up` runs there, and only who may enter the
- * data directory may connect.
+ * socket says at once that no `up` runs there, and connecting takes write
+ * permission on the socket, which the umask leaves to the user running `up`.
  *
  * One JSON line each way: the request, then progress lines ({note}) and a
  * last line with the outcome ({ok, summary} or {ok: false, error}).
