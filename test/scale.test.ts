@@ -124,6 +124,7 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
   }, 60_000);
 
   it('grows 3 → 5: /zookeeper/config lists five participants and writes commit', async () => {
+    expect(up!.proc.output()).toContain(`scale           zooid scale --data-dir ${dataDir} --followers N`);
     const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('member 4: voting');
@@ -193,6 +194,7 @@ describe('zooid scale refusals', () => {
     const up = await Up.start(dataDir, await freePort(), []);
     try {
       await up.voting(3);
+      expect(up.proc.output()).not.toContain('zooid scale');
       const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('without --reconfig-enabled');

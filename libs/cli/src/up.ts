@@ -236,7 +236,7 @@ export async function up(argv: string[]): Promise<void> {
     group.done.then(() => undefined),
   ]);
   if (listening === false) log.warn({ ports }, 'gateways are not listening yet; still supervising');
-  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', cluster, ports));
+  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', cluster, ports, reconfigEnabled && channel !== undefined));
 
   process.exitCode = await group.done;
   forgetBus();
@@ -258,7 +258,7 @@ function reconfigFlag(f: Record<string, string | boolean | undefined>): string[]
   return f['reconfig-enabled'] === true ? ['--reconfig-enabled'] : [];
 }
 
-function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[]): string {
+function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[], scalable: boolean): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const statusCmd = `zooid status --data-dir ${t.dataDir}` + (cluster === 'zooid' ? '' : ` --cluster ${cluster}`);
   const where = managed ? `recorded in ${busRecordFile(t.dataDir)}; keys and certificates in ${localBusDir(t.dataDir)}` : `recorded in ${busRecordFile(t.dataDir)}`;
@@ -268,6 +268,7 @@ function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, 
     ...(ports.length && t.adminPort ? [`  inspector       http://127.0.0.1:${t.adminPort}/ (admin commands under /commands, metrics on /metrics)`] : []),
     `  bus             ${bus.servers.map((s) => s.url).join(',')} (${where})`,
     `  status          ${statusCmd}`,
+    ...(scalable ? [`  scale           zooid scale --data-dir ${t.dataDir} --followers N [--observers M]`] : []),
     `  stop            Ctrl-C, or kill ${process.pid}`,
     '',
   ].join('\n');
