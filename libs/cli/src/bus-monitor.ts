@@ -74,3 +74,25 @@ export async function waitForRoutes(monitors: string[], deadlineMs = 10_000): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** When the server last read its configuration file, as /varz says. */
+async function configLoadTime(monitor: string): Promise<string> {
+  return (await monitorJson<{ config_load_time: string }>(monitor, '/varz')).config_load_time;
+}
+
+/**
+ * Has each server reload its configuration (SIGHUP, nats-server's reload
+ * signal) and resolves once all have: a reload is asynchronous, and a
+ * process started on a new key before it lands would be refused.
+ */
+export async function reloadServers(servers: { monitor: string; pid: number }[], deadlineMs = 10_000): Promise<void> {
+  const before = await Promise.all(servers.map((s) => configLoadTime(s.monitor)));
+  for (const s of servers) process.kill(s.pid, 'SIGHUP');
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const now = await Promise.all(servers.map((s) => configLoadTime(s.monitor).catch(() => undefined)));
+    if (now.every((t, i) => t !== undefined && t !== before[i])) return;
+    if (Date.now() > until) throw new Error(`the bus's servers did not all reload their configuration within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

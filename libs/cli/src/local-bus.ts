@@ -8,7 +8,7 @@ import type { BusIdentity } from '@zooid/protocol';
 import type { BusServer } from './bus-conf.js';
 import type { BusRecord } from './bus-file.js';
 import { seedFile } from './bus-keys.js';
-import { waitForRoutes } from './bus-monitor.js';
+import { reloadServers, waitForRoutes } from './bus-monitor.js';
 import type { ProvisionedBus } from './bus-provision.js';
 import { startConfiguredNats } from './nats.js';
 import { freePort } from './ports.js';
@@ -67,6 +67,25 @@ export async function startLocalBus(group: ProcessGroup, opts: LocalBusOptions):
   await Promise.all(bus.servers.map((s) => group.nats(s.name, () => startConfiguredNats(s))));
   await waitForRoutes(bus.servers.map((s) => s.monitor));
   return bus;
+}
+
+/**
+ * Provisions a running local bus again for `identities` (same servers, same
+ * ports) and reloads its servers: `zooid scale` lets a new member's key in,
+ * or shuts a retired one's out, without restarting the bus.
+ */
+export async function reprovisionLocalBus(group: ProcessGroup, bus: ProvisionedBus, cluster: string, identities: BusIdentity[]): Promise<void> {
+  const { provisionBus } = await import('./bus-provision.js');
+  const servers: BusServer[] = bus.servers.map(({ name, host, listen, port, clusterPort, monitorPort }) => ({ name, host, listen, port, clusterPort, monitorPort }));
+  const next = await provisionBus({ cluster, identities: [...identities, STATUS_TOOL], servers, dir: bus.dir, pidFiles: true });
+  const pids = group.busPids();
+  await reloadServers(
+    next.servers.map((s) => {
+      const pid = pids.get(s.name);
+      if (pid === undefined) throw new Error(`bus server ${s.name} is not running: cannot reload it`);
+      return { monitor: s.monitor, pid };
+    }),
+  );
 }
 
 /** The flags that connect `who` to a local bus. */

@@ -5,6 +5,7 @@ import { MissingNatsServer } from './nats.js';
 import { SHELL_SUMMARY, shell, shellSpec } from './shell.js';
 import { status, statusSpec } from './status.js';
 import { up, upSpec } from './up.js';
+import { SCALE_SUMMARY, scale, scaleSpec } from './scale.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec; usage?: string }> = {
   standalone: { run: standalone, summary: 'Run a one-member ensemble with its own nats-server and one gateway.', spec: standaloneSpec },
@@ -13,6 +14,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary
   observer: { run: observer, summary: 'Run a non-voting learner that serves reads.', spec: observerSpec },
   gateway: { run: gateway, summary: 'Run a session gateway (ZooKeeper client port).', spec: gatewaySpec },
   up: { run: up, summary: 'Run a local cluster (nats-server, members, observers, gateways), restarting what dies.', spec: upSpec },
+  scale: { run: scale, summary: SCALE_SUMMARY, spec: scaleSpec },
   status: { run: status, summary: "Show the cluster's members and gateways from their presence announcements.", spec: statusSpec },
   shell: { run: shell, summary: SHELL_SUMMARY, spec: shellSpec },
   bus: { run: bus, summary: BUS_SUMMARY, spec: busInitSpec, usage: 'bus init' },

@@ -36,7 +36,8 @@ export interface ManagedNats {
 /**
  * Runs nats-server under a small Node guard that watches a pipe from this
  * process: nats-server cannot notice its parent dying, the guard can, so a
- * supervisor killed with SIGKILL leaves no orphaned bus behind.
+ * supervisor killed with SIGKILL leaves no orphaned bus behind. SIGHUP,
+ * nats-server's "reload your configuration", is passed on, not obeyed.
  */
 const GUARD = `
 const { spawn } = require('node:child_process');
@@ -45,6 +46,7 @@ const stop = () => nats.kill('SIGTERM');
 process.stdin.on('end', stop).on('error', stop).resume();
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+process.on('SIGHUP', () => nats.kill('SIGHUP'));
 nats.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
 `;
 

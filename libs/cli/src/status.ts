@@ -131,7 +131,7 @@ function asPresence(raw: unknown): Presence | undefined {
 }
 
 /** The latest announcement of every service heard within `waitMs`. */
-async function listen(bus: BusConfig, cluster: string, waitMs: number): Promise<Presence[]> {
+export async function hearPresence(bus: BusConfig, cluster: string, waitMs: number): Promise<Presence[]> {
   const nc = await connectBus(bus, { kind: 'tool', id: 'status' }, createLogger('status'));
   const heard = new Map<string, Presence>();
   const subj = subjects(cluster);
@@ -181,7 +181,7 @@ export async function status(argv: string[]): Promise<void> {
     return;
   }
   // A bus that cannot be reached, or credentials refused, end here as one line (see main).
-  const [heard, rows] = await Promise.all([listen(found.bus, cluster, waitMs), Promise.all(found.servers.map(busServerRow))]);
+  const [heard, rows] = await Promise.all([hearPresence(found.bus, cluster, waitMs), Promise.all(found.servers.map(busServerRow))]);
   const view = clusterView(heard, rows);
   process.stdout.write(f.json ? JSON.stringify(view, null, 2) + '\n' : formatView(view));
   for (const r of rows.filter((r) => r.error)) process.stderr.write(`zooid status: bus server ${r.name ?? r.url} did not answer on its monitoring port: ${r.error}\n`);

@@ -128,6 +128,8 @@ export class ProcessGroup {
 
   /** Starts `zooid <args>` as a member of the group. */
   spawn(name: string, args: string[]): void {
+    // A child started after stop() began would outlive the group: `zooid scale` may be mid-step when `up` is stopped.
+    if (this.stopping) throw new Error(`not starting ${name}: the group is stopping`);
     let proc: RoleProcess;
     const slot: Slot = {
       name,
@@ -142,6 +144,29 @@ export class ProcessGroup {
     void slot.start();
     this.roles.push(slot);
     this.log.info({ child: name, childPid: slot.pid() }, 'child started');
+  }
+
+  /**
+   * Stops the role process `name` and forgets it: `zooid scale` shrinking
+   * the cluster. Unlike a death, nothing restarts it.
+   */
+  async retire(name: string): Promise<void> {
+    const i = this.roles.findIndex((s) => s.name === name);
+    if (i < 0) return;
+    const [slot] = this.roles.splice(i, 1);
+    clearTimeout(slot!.timer);
+    this.log.info({ child: name, childPid: slot!.pid() }, 'retiring child');
+    await slot!.stop();
+  }
+
+  /** The pids of the group's nats-servers: a grown bus is reloaded by signalling them. */
+  busPids(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const s of this.buses) {
+      const pid = s.pid();
+      if (pid !== undefined) pids.set(s.name, pid);
+    }
+    return pids;
   }
 
   /** Ctrl-C and SIGTERM stop the group cleanly. */

@@ -15,7 +15,10 @@ import { portInUse, waitForPort } from './ports.js';
 import { clientTlsSpec, ensureClientTls } from './client-tls.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
 import { givenBusArgs, givenBusRecord } from './bus-flags.js';
-import { localBusArgs, localBusDir, localBusRecord, startLocalBus } from './local-bus.js';
+import { localBusArgs, localBusDir, localBusRecord, reprovisionLocalBus, startLocalBus } from './local-bus.js';
+import { serveScale } from './scale-channel.js';
+import { Scaler } from './scaler.js';
+import { ensureSuperCredentials, readScaledShape, scaledShapeFile, type ScaledShape } from './up-state.js';
 import { ProcessGroup } from './supervise.js';
 
 export const upSpec: FlagSpec = {
@@ -63,24 +66,44 @@ export function topologyIdentities(t: Topology): BusIdentity[] {
   ];
 }
 
+/** How a topology's children are put on the bus and what flags they share. */
+export interface PlanArgs {
+  /** The flags that put a child on the bus as itself. */
+  busArgs: (who: BusIdentity) => string[];
+  /** Flags every role takes (cluster, tick time, …). */
+  shared: string[];
+  gatewayOnly?: string[];
+  memberOnly?: string[];
+}
+
+/**
+ * Voting member `id` of a topology. `joining` names the voters of a running
+ * ensemble that `zooid scale` adds it to: it starts as a non-voter.
+ */
+export function memberChild(t: Topology, id: number, a: PlanArgs, joining?: number[]): ChildPlan {
+  const ensemble = (joining ?? Array.from({ length: t.followers }, (_, i) => i + 1)).join(',');
+  // One voter is a standalone ensemble: the member command needs no election.
+  const role = t.followers === 1 && !joining ? ['member', '--id', '1'] : ['follower', '--id', String(id), ...(joining ? ['--join'] : []), '--ensemble', ensemble];
+  const dataDir = join(t.dataDir, `member-${id}`);
+  return { name: `member-${id}`, args: [...role, '--data-dir', dataDir, ...a.busArgs({ kind: 'member', id: String(id) }), ...a.shared, ...(a.memberOnly ?? [])] };
+}
+
+/** Observer `o<n>` of a topology. */
+export function observerChild(t: Topology, n: number, a: PlanArgs): ChildPlan {
+  const bus = a.busArgs({ kind: 'observer', id: `o${n}` });
+  return { name: `observer-${n}`, args: ['observer', '--id', `o${n}`, '--data-dir', join(t.dataDir, `observer-${n}`), ...bus, ...a.shared, ...(a.memberOnly ?? [])] };
+}
+
 /**
  * The `zooid` command line of every child of a topology. `busArgs` are the
  * flags that put a child on the bus as itself; `shared` are flags every
  * role takes (cluster, tick time, …); `gatewayOnly` go to gateways.
  */
 export function clusterPlan(t: Topology, busArgs: (who: BusIdentity) => string[], shared: string[], gatewayOnly: string[] = [], memberOnly: string[] = []): ChildPlan[] {
+  const a: PlanArgs = { busArgs, shared, gatewayOnly, memberOnly };
   const plan: ChildPlan[] = [];
-  const ensemble = Array.from({ length: t.followers }, (_, i) => String(i + 1)).join(',');
-  for (let i = 1; i <= t.followers; i++) {
-    const dataDir = join(t.dataDir, `member-${i}`);
-    // One voter is a standalone ensemble: the member command needs no election.
-    const role = t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(i), '--ensemble', ensemble];
-    plan.push({ name: `member-${i}`, args: [...role, '--data-dir', dataDir, ...busArgs({ kind: 'member', id: String(i) }), ...shared, ...memberOnly] });
-  }
-  for (let i = 1; i <= t.observers; i++) {
-    const bus = busArgs({ kind: 'observer', id: `o${i}` });
-    plan.push({ name: `observer-${i}`, args: ['observer', '--id', `o${i}`, '--data-dir', join(t.dataDir, `observer-${i}`), ...bus, ...shared, ...memberOnly] });
-  }
+  for (let i = 1; i <= t.followers; i++) plan.push(memberChild(t, i, a));
+  for (let i = 1; i <= t.observers; i++) plan.push(observerChild(t, i, a));
   for (let i = 0; i < t.gateways; i++) {
     // Admin ports count up like client ports; --admin-port 0 turns them all off.
     const admin = ['--admin-port', t.adminPort ? String(t.adminPort + i) : '0'];
@@ -136,37 +159,73 @@ function warnAboutShape(t: Topology, log: Logger): void {
 export async function up(argv: string[]): Promise<void> {
   const f = parseFlags(argv, upSpec);
   const t = topology(f);
+  const log = createLogger('up');
+  applyScaledShape(t, log);
   await checkPorts(t);
   // Many children on one health port cannot all listen: the variable is for role processes.
   delete process.env.ZOOID_HEALTH_PORT;
-  const log = createLogger('up');
   warnAboutShape(t, log);
   mkdirSync(t.dataDir, { recursive: true });
+  // Listening first: a second `up` on this directory is refused before it starts a bus of its own.
+  let scaler: Scaler | undefined;
+  const channel = await serveScale(t.dataDir, (req, note) => (scaler ? scaler.handle(req, note) : Promise.reject(new Error('`zooid up` is still starting; try again')))).catch((err: unknown) => {
+    if (err instanceof UsageError) throw err;
+    // A socket path too long for the system, say: the cluster runs all the same, only `zooid scale` cannot reach it.
+    log.warn({ err }, '`zooid scale` cannot reach this up: its socket did not listen');
+    return undefined;
+  });
 
   const group = new ProcessGroup(log, { onDeath: 'restart' });
   group.stopOnSignals();
+  void group.done.then(() => channel?.close());
   let busArgs: (who: BusIdentity) => string[];
   let record: BusRecord;
+  let provision: (shape: ScaledShape) => Promise<void>;
+  const cluster = String(f.cluster);
   if (typeof f.nats === 'string') {
-    // The operator's bus: every child connects to it as the flags say.
+    // The operator's bus: every child connects to it as the flags say, so a new one needs nothing provisioned.
     busArgs = () => givenBusArgs(f);
     record = givenBusRecord(f);
+    provision = async () => undefined;
   } else {
     const servers = intFlag(f, 'nats-servers');
     if (servers < 1) throw new UsageError('--nats-servers must be at least 1');
     const taken = Array.from({ length: t.gateways }, (_, i) => [t.clientPort + i, t.adminPort ? t.adminPort + i : 0]).flat();
-    const bus = await startLocalBus(group, { dataDir: t.dataDir, cluster: String(f.cluster), servers, identities: topologyIdentities(t), taken }).catch(async (err: unknown) => {
+    const bus = await startLocalBus(group, { dataDir: t.dataDir, cluster, servers, identities: topologyIdentities(t), taken }).catch(async (err: unknown) => {
       await group.stop(1);
       throw err;
     });
     busArgs = (who) => localBusArgs(bus, who);
     record = localBusRecord(bus);
+    provision = (shape) => reprovisionLocalBus(group, bus, cluster, topologyIdentities({ ...t, ...shape }));
   }
   await ensureClientTls(f, t.dataDir);
   const forgetBus = recordBus(t.dataDir, record);
 
-  const shared = passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']);
-  for (const child of clusterPlan(t, busArgs, shared, passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth', ...gatewayLimitFlags]), [...passFlags(f, [...authFlags, ...learnerLimitFlags]), ...reconfigFlag(f)])) group.spawn(child.name, child.args);
+  const reconfigEnabled = f['reconfig-enabled'] === true;
+  // scale drives reconfig as the super user: up keeps a password of its own unless the operator chose the digest.
+  const superUser = reconfigEnabled && f['super-digest'] === undefined ? ensureSuperCredentials(t.dataDir) : undefined;
+  const plan: PlanArgs = {
+    busArgs,
+    shared: passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']),
+    gatewayOnly: passFlags(f, ['4lw-whitelist', 'admin-host', 'admin-token', 'ssl-cert', 'ssl-key', 'ssl-ca', 'ssl-client-auth', ...gatewayLimitFlags]),
+    memberOnly: [...passFlags(f, [...authFlags, ...learnerLimitFlags]), ...reconfigFlag(f), ...(superUser ? ['--super-digest', superUser.digest] : [])],
+  };
+  for (const child of clusterPlan(t, plan.busArgs, plan.shared, plan.gatewayOnly, plan.memberOnly)) group.spawn(child.name, child.args);
+  scaler = new Scaler({
+    group,
+    log,
+    dataDir: t.dataDir,
+    cluster,
+    shape: { followers: t.followers, observers: t.observers },
+    reconfigEnabled,
+    superPassword: superUser?.password,
+    connectString: t.gateways > 0 ? `127.0.0.1:${t.clientPort}` : undefined,
+    bus: { servers: record.servers.map((s) => s.url).join(','), ...record.credentials },
+    memberChild: (id, joining) => memberChild(t, id, plan, joining),
+    observerChild: (n) => observerChild(t, n, plan),
+    provision,
+  });
 
   const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([
@@ -177,10 +236,21 @@ export async function up(argv: string[]): Promise<void> {
     group.done.then(() => undefined),
   ]);
   if (listening === false) log.warn({ ports }, 'gateways are not listening yet; still supervising');
-  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', String(f.cluster), ports));
+  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', cluster, ports, reconfigEnabled && channel !== undefined));
 
   process.exitCode = await group.done;
   forgetBus();
+}
+
+/** A data directory `zooid scale` has scaled comes back in that shape, whatever --followers and --observers say. */
+function applyScaledShape(t: Topology, log: Logger): void {
+  const scaled = readScaledShape(t.dataDir);
+  if (!scaled) return;
+  if (scaled.followers !== t.followers || scaled.observers !== t.observers) {
+    log.info({ scaled, file: scaledShapeFile(t.dataDir) }, 'starting in the shape `zooid scale` left, not the one the flags give (remove the file to start from the flags)');
+  }
+  t.followers = scaled.followers;
+  t.observers = scaled.observers;
 }
 
 /** A boolean flag goes on as a bare flag (`--reconfig-enabled=true` is not one); a zoo.cfg's reconfigEnabled reaches members through --config. */
@@ -188,7 +258,7 @@ function reconfigFlag(f: Record<string, string | boolean | undefined>): string[]
   return f['reconfig-enabled'] === true ? ['--reconfig-enabled'] : [];
 }
 
-function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[]): string {
+function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, ports: number[], scalable: boolean): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const statusCmd = `zooid status --data-dir ${t.dataDir}` + (cluster === 'zooid' ? '' : ` --cluster ${cluster}`);
   const where = managed ? `recorded in ${busRecordFile(t.dataDir)}; keys and certificates in ${localBusDir(t.dataDir)}` : `recorded in ${busRecordFile(t.dataDir)}`;
@@ -198,6 +268,7 @@ function banner(t: Topology, bus: BusRecord, managed: boolean, cluster: string, 
     ...(ports.length && t.adminPort ? [`  inspector       http://127.0.0.1:${t.adminPort}/ (admin commands under /commands, metrics on /metrics)`] : []),
     `  bus             ${bus.servers.map((s) => s.url).join(',')} (${where})`,
     `  status          ${statusCmd}`,
+    ...(scalable ? [`  scale           zooid scale --data-dir ${t.dataDir} --followers N [--observers M]`] : []),
     `  stop            Ctrl-C, or kill ${process.pid}`,
     '',
   ].join('\n');

@@ -1,0 +1,203 @@
+/**
+ * The half of `zooid scale` that runs inside `zooid up`: it starts and
+ * stops members and observers and drives the reconfig that makes a new
+ * member a voter or an old one not. One voter at a time, each change
+ * committed before the next begins, so the ensemble never loses more than
+ * one vote at once and a failure leaves it in a shape it has committed.
+ */
+import { ZooKeeperClient, isZooKeeperError } from '@zooid/client';
+import type { BusConfig, Logger } from '@zooid/runtime';
+import type { ChildPlan } from './up.js';
+import type { ScaleRequest } from './scale-channel.js';
+import { clusterView, findLeader, hearPresence, type MemberRow } from './status.js';
+import type { ProcessGroup } from './supervise.js';
+import { writeScaledShape, type ScaledShape } from './up-state.js';
+
+export interface ScalerOptions {
+  group: ProcessGroup;
+  log: Logger;
+  dataDir: string;
+  cluster: string;
+  /** The shape running now. */
+  shape: ScaledShape;
+  reconfigEnabled: boolean;
+  /** The super user's password reconfig is sent with; none when the operator chose the super digest. */
+  superPassword?: string;
+  /** A gateway's client address, for the reconfig; none without gateways. */
+  connectString?: string;
+  /** Where presence is heard, as `zooid status` hears it. */
+  bus: BusConfig;
+  /** The command line of member `id`; `join` names the voters a new member joins. */
+  memberChild: (id: number, join?: number[]) => ChildPlan;
+  observerChild: (n: number) => ChildPlan;
+  /** Lets exactly the processes of `shape` on the bus (the managed bus; nothing to do on the operator's). */
+  provision: (shape: ScaledShape) => Promise<void>;
+  /** How long one voter may take to sync, and one reconfig to commit. */
+  stepMs?: number;
+}
+
+/** The `server.N` line of a voter: host and ports are only displayed (members talk over NATS), as for the static ensemble. */
+const serverLine = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
+const ids = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/** The voter ids a /zookeeper/config text lists; none for the static ensemble, whose text is empty. */
+function configVoters(text: string): Set<number> {
+  return new Set([...text.matchAll(/^server\.(\d+)=.*:participant;/gm)].map((m) => Number(m[1])));
+}
+
+/** Whether the configuration already has what the change asks for. */
+function applied(change: { joining?: string; leaving?: string }, voters: Set<number>): boolean {
+  if (change.joining) return voters.has(Number(/^server\.(\d+)=/.exec(change.joining)![1]));
+  return voters.size > 0 && !voters.has(Number(change.leaving));
+}
+
+/** ZooKeeper's answers that mean "not yet": the joiner is still syncing, or another change is committing. */
+const TRANSIENT = new Set(['NewConfigNoQuorum', 'ReconfigInProgress', 'ConnectionLoss', 'OperationTimeout']);
+
+export class Scaler {
+  private busy = false;
+  private readonly stepMs: number;
+
+  constructor(private readonly o: ScalerOptions) {
+    this.stepMs = o.stepMs ?? 60_000;
+  }
+
+  /** The channel's handler: one request at a time. */
+  readonly handle = async (req: ScaleRequest, note: (text: string) => void): Promise<string> => {
+    if (this.busy) throw new Error('a scale is already in progress on this `zooid up`');
+    this.busy = true;
+    try {
+      return await this.scale(req, note);
+    } finally {
+      this.busy = false;
+    }
+  };
+
+  private refuse(req: ScaleRequest): string | undefined {
+    const { followers } = req;
+    const observers = req.observers ?? this.o.shape.observers;
+    if (!Number.isInteger(followers) || !Number.isInteger(observers) || followers < 0 || observers < 0) return 'followers and observers must be whole numbers, at least 0';
+    if (followers === this.o.shape.followers) return undefined;
+    const dir = this.o.dataDir;
+    if (!this.o.reconfigEnabled) {
+      return `this \`zooid up\` runs without --reconfig-enabled, so its voters are fixed: stop it and start it again on the same data directory with --reconfig-enabled (\`zooid up --data-dir ${dir} --reconfig-enabled …\`), then scale`;
+    }
+    // A one-voter `up` runs a standalone member, which has no quorum to join: reconfig needs an ensemble.
+    if (followers < 2 || this.o.shape.followers < 2) return `voters scale between 2 and more: a one-voter \`zooid up\` is a standalone member (asked ${this.o.shape.followers} → ${followers})`;
+    if (!this.o.connectString) return 'reconfig goes through a gateway: this `zooid up` runs none (--gateways 0)';
+    if (this.o.superPassword === undefined) return 'this `zooid up` was given --super-digest, whose password it does not know: reconfig needs the super user (leave --super-digest off and `up` keeps its own in <data-dir>/super-password)';
+    return undefined;
+  }
+
+  private async scale(req: ScaleRequest, note: (text: string) => void): Promise<string> {
+    const why = this.refuse(req);
+    if (why) throw new Error(why);
+    const from = { ...this.o.shape };
+    const observers = req.observers ?? from.observers;
+    for (const id of ids(from.followers + 1, req.followers)) await this.addVoter(id, note);
+    for (const id of ids(req.followers + 1, from.followers).reverse()) await this.removeVoter(id, note);
+    for (const n of ids(from.observers + 1, observers)) await this.addObserver(n, note);
+    for (const n of ids(observers + 1, from.observers).reverse()) await this.removeObserver(n, note);
+    const to = this.o.shape;
+    return `voters ${from.followers} → ${to.followers}, observers ${from.observers} → ${to.observers}`;
+  }
+
+  private commit(shape: ScaledShape): void {
+    this.o.shape = shape;
+    writeScaledShape(this.o.dataDir, shape);
+  }
+
+  private async addVoter(id: number, note: (text: string) => void): Promise<void> {
+    const voters = ids(1, this.o.shape.followers);
+    await this.o.provision({ ...this.o.shape, followers: id });
+    const child = this.o.memberChild(id, voters);
+    this.o.group.spawn(child.name, child.args);
+    note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
+    try {
+      await this.waitFor(`member ${id} to sync with the leader as a non-voter`, (rows, leader) => {
+        const m = rows.find((r) => r.id === String(id));
+        return m?.role === 'following' && m.voting === 'no' && m.config === leader?.config && m.lag !== null;
+      });
+      note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
+      await this.reconfig({ joining: serverLine(id) });
+    } catch (err) {
+      // Not added: nothing of this step stays, so the next scale starts from the shape on record.
+      await this.o.group.retire(child.name);
+      await this.o.provision(this.o.shape);
+      throw err;
+    }
+    this.commit({ ...this.o.shape, followers: id });
+    note(`member ${id}: voting`);
+  }
+
+  private async removeVoter(id: number, note: (text: string) => void): Promise<void> {
+    const remaining = ids(1, id - 1).map(String);
+    // Quorum first: the change commits only if a majority of the voters that stay are up and synced.
+    await this.waitFor(`a majority of voters ${remaining.join(',')} to be up and voting`, (rows) => {
+      const up = rows.filter((r) => remaining.includes(r.id) && r.voting === 'yes' && (r.role === 'following' || r.role === 'leading'));
+      return up.length > remaining.length / 2;
+    });
+    note(`member ${id}: reconfig -remove ${id}`);
+    await this.reconfig({ leaving: String(id) });
+    await this.o.group.retire(`member-${id}`);
+    this.commit({ ...this.o.shape, followers: id - 1 });
+    await this.o.provision(this.o.shape);
+    note(`member ${id}: removed and stopped`);
+  }
+
+  private async addObserver(n: number, note: (text: string) => void): Promise<void> {
+    await this.o.provision({ ...this.o.shape, observers: n });
+    const child = this.o.observerChild(n);
+    this.o.group.spawn(child.name, child.args);
+    this.commit({ ...this.o.shape, observers: n });
+    note(`observer o${n}: started`);
+  }
+
+  private async removeObserver(n: number, note: (text: string) => void): Promise<void> {
+    await this.o.group.retire(`observer-${n}`);
+    this.commit({ ...this.o.shape, observers: n - 1 });
+    await this.o.provision(this.o.shape);
+    note(`observer o${n}: stopped`);
+  }
+
+  /** Listens to presence until `ok` holds of what is heard, or the step's deadline passes. */
+  private async waitFor(what: string, ok: (rows: MemberRow[], leader: MemberRow | undefined) => boolean): Promise<void> {
+    const until = Date.now() + this.stepMs;
+    for (;;) {
+      const heard = await hearPresence(this.o.bus, this.o.cluster, 1500);
+      const rows = clusterView(heard).members;
+      const leader = rows.find((r) => r.id === findLeader(heard)?.id && r.role === 'leading');
+      if (ok(rows, leader)) return;
+      if (Date.now() > until) throw new Error(`timed out after ${this.stepMs} ms waiting for ${what}; last heard: ${rows.map((r) => `${r.id} ${r.role} voting=${r.voting ?? '-'}`).join(', ') || 'nobody'}`);
+    }
+  }
+
+  /**
+   * reconfig as the super user, retried while ZooKeeper answers "not yet";
+   * other refusals end the scale. Each try first reads /zookeeper/config:
+   * a change whose answer was lost may have committed, and is not asked twice.
+   */
+  private async reconfig(change: { joining?: string; leaving?: string }): Promise<void> {
+    const until = Date.now() + this.stepMs;
+    for (;;) {
+      let client: ZooKeeperClient | undefined;
+      try {
+        client = await ZooKeeperClient.connect(this.o.connectString!, { timeout: 10_000 });
+        await client.addAuth('digest', `super:${this.o.superPassword}`);
+        await client.sync('/zookeeper/config');
+        const { data } = await client.getConfig();
+        if (applied(change, configVoters(data?.toString('utf8') ?? ''))) return;
+        await client.reconfig(change);
+        return;
+      } catch (err) {
+        // A connection that failed (a gateway restarting) is worth another try too; a refusal is an answer.
+        const code = isZooKeeperError(err) ? err.code : undefined;
+        if ((code && !TRANSIENT.has(code)) || Date.now() > until) throw new Error(`reconfig ${JSON.stringify(change)} failed: ${(err as Error).message}`);
+        this.o.log.warn({ change, code }, 'reconfig not accepted yet; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        await client?.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * `zooid scale` as an operator runs it: a real `zooid up` with three voters
+ * and --reconfig-enabled, grown to five and shrunk back to three, with
+ * /zookeeper/config read by kazoo (as zkCli's `config` would) and writes
+ * committed after each change, also with two of the five voters stopped.
+ * Between the two, `up` is restarted with its first flags and must come
+ * back as scaled. Waits are conditions with
+ * deadlines; every process is stopped by its pid.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, voters } from '@zooid/tree';
+import { freePort, ZOOID_BIN, type ClusterView } from '@zooid/cli';
+import { killProc, startProc, waitFor, type Proc } from './harness.js';
+import { connectClient, kazoo, within } from './cluster/clients.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function zooid(args: string[], timeoutMs = 240_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ZOOID_BIN, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ZOOID_LOG_FORMAT: 'json' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function view(dataDir: string): Promise<ClusterView> {
+  const r = await zooid(['status', '--data-dir', dataDir, '--json', '--wait-ms', '1500']);
+  return JSON.parse(r.stdout) as ClusterView;
+}
+
+/** Every pid `zooid status` shows: members, observers, gateways and the bus's servers. */
+function pidsOf(v: ClusterView): number[] {
+  return [...v.members.map((m) => m.pid), ...v.gateways.map((g) => g.pid), ...v.bus.map((b) => b.pid ?? 0)].filter((p) => p > 0);
+}
+
+/** A running `zooid up` and every child pid it was seen with, so none outlives the test. */
+class Up {
+  readonly seen = new Set<number>();
+  private constructor(readonly proc: Proc, readonly dataDir: string, readonly clientPort: number) {}
+
+  static async start(dataDir: string, clientPort: number, extra: string[]): Promise<Up> {
+    const args = ['up', '--followers', '3', '--observers', '0', '--gateways', '1', '--client-port', String(clientPort), '--admin-port', '0', '--data-dir', dataDir, '--tick-time', '200', ...extra];
+    const up = new Up(startProc('up', args), dataDir, clientPort);
+    await waitFor('up to print its connect string', () => up.proc.output().includes('connect string'), 40_000);
+    return up;
+  }
+
+  /** Waits until status shows `n` voting members, one of them leading, in one configuration; returns that view. */
+  async voting(n: number, deadlineMs = 30_000): Promise<ClusterView> {
+    return waitFor(
+      `${n} voting members with a leader`,
+      async () => {
+        const v = await view(this.dataDir);
+        for (const p of pidsOf(v)) this.seen.add(p);
+        const voting = v.members.filter((m) => m.voting === 'yes');
+        const configs = new Set(voting.map((m) => m.config));
+        return voting.length === n && configs.size === 1 && voting.some((m) => m.role === 'leading') ? v : undefined;
+      },
+      deadlineMs,
+      200,
+    );
+  }
+
+  /** SIGTERM to `up`, SIGKILL if it lingers; then no child it was seen with may be left. */
+  async stop(): Promise<void> {
+    this.proc.child.kill('SIGTERM');
+    await within(this.proc.exited, 30_000, 'up to exit on SIGTERM').catch(() => killProc(this.proc, 'SIGKILL'));
+    const left = await waitFor('every child of up to exit', () => ([...this.seen].some(alive) ? undefined : true), 15_000).catch(() => false);
+    if (left === false) {
+      const stray = [...this.seen].filter(alive);
+      for (const pid of stray) process.kill(pid, 'SIGKILL');
+      throw new Error(`children outlived up: ${stray.join(', ')}`);
+    }
+  }
+}
+
+async function configVoters(clientPort: number): Promise<{ ids: number[]; participants: boolean }> {
+  const { config } = await kazoo<{ config: string }>(['config', `127.0.0.1:${clientPort}`]);
+  const e = parseConfig(config);
+  return { ids: voters(e), participants: e.members.every((m) => m.type === 'participant') };
+}
+
+async function writeOnce(clientPort: number, path: string): Promise<void> {
+  const c = await connectClient(`127.0.0.1:${clientPort}`);
+  try {
+    await within(c.create(path, Buffer.from('x')), 15_000, `create ${path}`);
+  } finally {
+    await c.close();
+  }
+}
+
+describe('zooid scale on an up with --reconfig-enabled', () => {
+  let dataDir = '';
+  let clientPort = 0;
+  let up: Up | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-'));
+    clientPort = await freePort();
+    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
+    await up.voting(3);
+  }, 90_000);
+
+  afterAll(async () => {
+    await up?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('grows 3 → 5: /zookeeper/config lists five participants and writes commit', async () => {
+    expect(up!.proc.output()).toContain(`scale           zooid scale --data-dir ${dataDir} --followers N`);
+    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('member 4: voting');
+    expect(r.stdout).toContain('member 5: voting');
+    expect(r.stdout).toContain('done: voters 3 → 5, observers 0 → 0');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
+    await up!.voting(5);
+    await writeOnce(clientPort, '/after-grow');
+  }, 240_000);
+
+  it('commits writes with two of the five voters stopped (SIGSTOP, so up does not restart them)', async () => {
+    const v = await up!.voting(5);
+    const paused = v.members.filter((m) => m.voting === 'yes' && m.role === 'following').slice(0, 2).map((m) => m.pid);
+    expect(paused).toHaveLength(2);
+    for (const pid of paused) process.kill(pid, 'SIGSTOP');
+    try {
+      await writeOnce(clientPort, '/two-of-five-stopped');
+    } finally {
+      for (const pid of paused) process.kill(pid, 'SIGCONT');
+    }
+    await up!.voting(5);
+  }, 90_000);
+
+  it('comes back with five voters when up restarts on the directory with its first flags', async () => {
+    await up!.stop();
+    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
+    await up.voting(5, 60_000);
+    await writeOnce(clientPort, '/after-restart');
+  }, 120_000);
+
+  it('shrinks 5 → 3: three participants, members 4 and 5 stopped, writes commit', async () => {
+    const before = await up!.voting(5);
+    const retired = before.members.filter((m) => m.id === '4' || m.id === '5').map((m) => m.pid);
+    expect(retired).toHaveLength(2);
+    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('done: voters 5 → 3, observers 0 → 0');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+    await waitFor('members 4 and 5 to exit', () => !retired.some(alive), 15_000);
+    const after = await up!.voting(3);
+    expect(after.members.map((m) => m.id)).toEqual(['1', '2', '3']);
+    await writeOnce(clientPort, '/after-shrink');
+  }, 240_000);
+
+  it('starts and stops an observer, voters untouched', async () => {
+    const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '3', '--observers', '1']);
+    expect(grown.code, grown.stderr).toBe(0);
+    expect(grown.stdout).toContain('done: voters 3 → 3, observers 0 → 1');
+    const o1 = await waitFor(
+      'observer o1 observing',
+      async () => (await view(dataDir)).members.find((m) => m.id === 'o1' && m.role === 'observing'),
+      30_000,
+      200,
+    );
+    up!.seen.add(o1.pid);
+    const shrunk = await zooid(['scale', '--data-dir', dataDir, '--followers', '3', '--observers', '0']);
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    expect(shrunk.stdout).toContain('observer o1: stopped');
+    await waitFor('observer o1 to exit', () => !alive(o1.pid), 15_000);
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+  }, 120_000);
+});
+
+describe('zooid scale refusals', () => {
+  it('says how to enable reconfig when up runs without --reconfig-enabled, and changes nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-off-'));
+    const up = await Up.start(dataDir, await freePort(), []);
+    try {
+      await up.voting(3);
+      expect(up.proc.output()).not.toContain('zooid scale');
+      const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('without --reconfig-enabled');
+      expect(r.stderr).toContain(`zooid up --data-dir ${dataDir} --reconfig-enabled`);
+      const v = await up.voting(3);
+      expect(v.members.map((m) => m.id)).toEqual(['1', '2', '3']);
+    } finally {
+      await up.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('says that no up runs on a directory without one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-none-'));
+    try {
+      const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`no \`zooid up\` is running on ${dataDir}`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
