@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,6 +207,21 @@ describe('zooid scale refusals', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('gives up at --timeout-ms with exit 1 when up takes the request but does not answer', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-mute-'));
+    // Stands in for an up mid-step (a real one cannot be made to hang on cue): it reads the request and never answers.
+    const mute = createServer((conn) => conn.resume());
+    await new Promise<void>((resolve) => mute.listen(join(dataDir, 'up.sock'), resolve));
+    try {
+      const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5', '--timeout-ms', '500']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('no outcome within 500 ms; the supervisor carries on with the step it was on');
+    } finally {
+      await new Promise((resolve) => mute.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 
   it('says that no up runs on a directory without one', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-none-'));

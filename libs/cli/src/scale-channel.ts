@@ -86,12 +86,17 @@ export function requestScale(dataDir: string, req: ScaleRequest, onNote: (text: 
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return Promise.reject(new Error(`${path} is longer than a unix socket path may be: an \`up\` on ${dataDir} cannot be scaled (move or link the directory to a shorter path)`));
   return new Promise((resolve, reject) => {
     const conn = createConnection(path);
+    // Whether `up` has the request: only then may a timeout say that the supervisor carries on with it.
+    let sent = false;
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(new Error(`no outcome within ${timeoutMs} ms; the supervisor carries on with the step it was on, see its log and \`zooid status --data-dir ${dataDir}\``));
+      const after = sent
+        ? `the supervisor carries on with the step it was on, see its log and \`zooid status --data-dir ${dataDir}\``
+        : 'the request was not delivered, so nothing was asked of it';
+      reject(new Error(`no outcome within ${timeoutMs} ms; ${after}`));
     }, timeoutMs);
     let buf = '';
-    conn.once('connect', () => conn.write(JSON.stringify(req) + '\n'));
+    conn.once('connect', () => conn.write(JSON.stringify(req) + '\n', () => (sent = true)));
     conn.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new Error(`no \`zooid up\` is running on ${dataDir} (nothing answers on ${path})`));
