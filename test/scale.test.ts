@@ -8,7 +8,7 @@
  * deadlines; every process is stopped by its pid.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,8 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     expect(r.stdout).toContain('member 4: voting');
     expect(r.stdout).toContain('member 5: voting');
     expect(r.stdout).toContain('done: voters 3 → 5, observers 0 → 0');
+    // The password reconfig is driven with is the cluster's super user: only up's user may read it.
+    expect(statSync(join(dataDir, 'super-password')).mode & 0o777).toBe(0o600);
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
     await up!.voting(5);
     await writeOnce(clientPort, '/after-grow');
@@ -170,6 +172,34 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await writeOnce(clientPort, '/after-shrink');
   }, 240_000);
 
+  it('grows to 4 again: member 4 starts from the data directory it left, syncs and votes; then back to 3', async () => {
+    const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
+    expect(grown.code, grown.stderr).toBe(0);
+    expect(grown.stdout).toContain('member 4: voting');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4], participants: true });
+    // Member 4 must hold what was written while it was away, not only vote.
+    await waitFor('member 4 at the leader\'s zxid', async () => {
+      const v = await up!.voting(4);
+      const leader = v.members.find((m) => m.role === 'leading');
+      return v.members.find((m) => m.id === '4')?.zxid === leader?.zxid;
+    }, 30_000, 200);
+    const shrunk = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+    await up!.voting(3);
+  }, 180_000);
+
+  it('refuses to go below two voters, and changes nothing', async () => {
+    const one = await zooid(['scale', '--data-dir', dataDir, '--followers', '1']);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toContain('voters scale between 2 and more');
+    const none = await zooid(['scale', '--data-dir', dataDir, '--followers', '0']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--followers must be at least 1');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+    await up!.voting(3);
+  }, 60_000);
+
   it('starts and stops an observer, voters untouched', async () => {
     const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '3', '--observers', '1']);
     expect(grown.code, grown.stderr).toBe(0);
@@ -187,6 +217,7 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await waitFor('observer o1 to exit', () => !alive(o1.pid), 15_000);
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
   }, 120_000);
+
 });
 
 describe('zooid scale refusals', () => {
