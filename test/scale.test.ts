@@ -8,7 +8,7 @@
  * deadlines; every process is stopped by its pid.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +158,21 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await up.voting(5, 60_000);
     await writeOnce(clientPort, '/after-restart');
   }, 120_000);
+
+  it('completes a grow whose record was lost: an up killed between the reconfig and scaled.json comes back one voter short', async () => {
+    await up!.stop();
+    // What a kill -9 of up right after `reconfig -add server.5` leaves: the configuration has 5, the record 4.
+    writeFileSync(join(dataDir, 'scaled.json'), JSON.stringify({ followers: 4, observers: 0 }) + '\n');
+    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
+    const short = await up.voting(4, 60_000);
+    expect(short.members.map((m) => m.id)).toEqual(['1', '2', '3', '4']);
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
+    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('done: voters 4 → 5, observers 0 → 0');
+    await up.voting(5);
+    await writeOnce(clientPort, '/after-recovery');
+  }, 240_000);
 
   it('shrinks 5 → 3: three participants, members 4 and 5 stopped, writes commit', async () => {
     const before = await up!.voting(5);

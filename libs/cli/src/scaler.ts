@@ -114,9 +114,11 @@ export class Scaler {
     this.o.group.spawn(child.name, child.args);
     note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
     try {
-      await this.waitFor(`member ${id} to sync with the leader as a non-voter`, (rows, leader) => {
+      // Synced in the leader's configuration, voting or not: a voter already when an `up` killed after
+      // the reconfig's commit lost the step from scaled.json, and reconfig() then finds it applied.
+      await this.waitFor(`member ${id} to sync with the leader`, (rows, leader) => {
         const m = rows.find((r) => r.id === String(id));
-        return m?.role === 'following' && m.voting === 'no' && m.config === leader?.config && m.lag !== null;
+        return m?.role === 'following' && m.config === leader?.config && m.lag !== null;
       });
       note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
       await this.reconfig({ joining: serverLine(id) });
