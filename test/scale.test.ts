@@ -188,6 +188,20 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await writeOnce(clientPort, '/after-shrink');
   }, 240_000);
 
+  it('completes a shrink whose record was lost: the removed member is refused at start until scale retires it', async () => {
+    await up!.stop();
+    // What a kill -9 of up right after `reconfig -remove 4` leaves: the configuration has 3, the record 4.
+    writeFileSync(join(dataDir, 'scaled.json'), JSON.stringify({ followers: 4, observers: 0 }) + '\n');
+    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
+    await up.voting(3, 60_000);
+    await waitFor('member 4 to be refused at start', () => up!.proc.output().includes('member id 4 is not a voter of the configuration 1,2,3'), 30_000);
+    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('done: voters 4 → 3, observers 0 → 0');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+    await up.voting(3);
+  }, 180_000);
+
   it('grows to 4 again: member 4 starts from the data directory it left, syncs and votes; then back to 3', async () => {
     const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
     expect(grown.code, grown.stderr).toBe(0);
