@@ -6,7 +6,6 @@
  * within about two seconds; `zooid up` on a three-server bus surviving
  * kill -9 of one. Waits are conditions with deadlines, not sleeps.
  */
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -17,29 +16,16 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
 import { busPermissions, identityName, type BusIdentity } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger } from '@zooid/runtime';
-import { freePort, provisionBus, ZOOID_BIN, type BusServer, type ClusterView } from '@zooid/cli';
+import { freePort, provisionBus, type BusServer } from '@zooid/cli';
 import { fourLetter, killProc, startProc, waitFor, type Proc } from './harness.js';
 import { NzkClient } from './clients/nzk.js';
 import { startSecureBus, type SecureBus } from './support/secure-bus.js';
+import { statusJson, zooid } from './support/cli.js';
 
 const log = createLogger('bus-test');
 const member = (id: string): BusIdentity => ({ kind: 'member', id });
 const gateway = (id: string): BusIdentity => ({ kind: 'gateway', id });
 const tool = (id: string): BusIdentity => ({ kind: 'tool', id });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function zooid(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ZOOID_BIN, ...args], { env: { ...process.env, ZOOID_LOG_FORMAT: 'json', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 
@@ -313,10 +299,7 @@ describe('zooid up on its own three-server bus', () => {
   let clientPort: number;
   let up: Proc;
 
-  const status = async (): Promise<{ code: number; view: ClusterView }> => {
-    const r = await zooid(['status', '--data-dir', dataDir, '--json', '--wait-ms', '1500']);
-    return { code: r.code, view: JSON.parse(r.stdout) as ClusterView };
-  };
+  const status = () => statusJson(dataDir);
   const writeRead = async (path: string) => {
     const c = await new NzkClient(`127.0.0.1:${clientPort}`).connect();
     try {

@@ -5,38 +5,18 @@
  * kills the member to watch it come back, and stops `up` to check that it
  * leaves nothing behind. Waits are conditions with deadlines, not sleeps.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusIdentity, Presence } from '@zooid/protocol';
-import { clusterPlan, clusterView, freePort, startNatsServer, topologyIdentities, ZOOID_BIN, type BusRecord, type ClusterView, type ManagedNats } from '@zooid/cli';
+import { clusterPlan, clusterView, freePort, startNatsServer, topologyIdentities, type BusRecord, type ManagedNats } from '@zooid/cli';
 import { fourLetter, killProc, startProc, waitFor, type Proc } from './harness.js';
+import { pidAlive as alive, statusJson, zooid } from './support/cli.js';
 
 /** Long enough to hear every service's once-a-second announcement at least once. */
 const WAIT_MS = '1500';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function zooid(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ZOOID_BIN, ...args], { env: { ...process.env, ZOOID_LOG_FORMAT: 'json' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function statusJson(dataDir: string): Promise<{ code: number; view: ClusterView }> {
-  const r = await zooid(['status', '--data-dir', dataDir, '--json', '--wait-ms', WAIT_MS]);
-  return { code: r.code, view: JSON.parse(r.stdout) as ClusterView };
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -53,15 +33,6 @@ async function freePortRun(n: number): Promise<number> {
     let ok = base + n <= 65536;
     for (let i = 1; ok && i < n; i++) ok = await portFree(base + i);
     if (ok) return base;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -7,43 +7,19 @@
  * back as scaled. Waits are conditions with
  * deadlines; every process is stopped by its pid.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, voters } from '@zooid/tree';
-import { freePort, ZOOID_BIN, type ClusterView } from '@zooid/cli';
+import { freePort, type ClusterView } from '@zooid/cli';
 import { killProc, startProc, waitFor, type Proc } from './harness.js';
 import { connectClient, kazoo, within } from './cluster/clients.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function zooid(args: string[], timeoutMs = 240_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ZOOID_BIN, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ZOOID_LOG_FORMAT: 'json' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive as alive, statusJson, zooid } from './support/cli.js';
 
 async function view(dataDir: string): Promise<ClusterView> {
-  const r = await zooid(['status', '--data-dir', dataDir, '--json', '--wait-ms', '1500']);
-  return JSON.parse(r.stdout) as ClusterView;
+  return (await statusJson(dataDir)).view;
 }
 
 /** Every pid `zooid status` shows: members, observers, gateways and the bus's servers. */
