@@ -1,11 +1,13 @@
 /**
  * `zooid scale` as an operator runs it: a real `zooid up` with three voters
- * and --reconfig-enabled, grown to five and shrunk back to three, with
- * /zookeeper/config read by kazoo (as zkCli's `config` would) and writes
- * committed after each change, also with two of the five voters stopped.
- * Between the two, `up` is restarted with its first flags and must come
- * back as scaled. Waits are conditions with
- * deadlines; every process is stopped by its pid.
+ * and --reconfig-enabled, grown to five and shrunk back to three under
+ * writes that must all survive, with /zookeeper/config read by kazoo (as
+ * zkCli's `config` would); writes commit with two of the three original
+ * voters stopped. Between the two, `up` is restarted with its first flags
+ * and must come back as scaled, and twice with scaled.json one step behind
+ * the configuration, as a kill -9 of `up` mid-step leaves it. Then an id
+ * comes back from its old data directory, and the refusals. Waits are
+ * conditions with deadlines; every process is stopped by its pid.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, voters } from '@zooid/tree';
 import { freePort, type ClusterView } from '@zooid/cli';
 import { killProc, startProc, waitFor, type Proc } from './harness.js';
-import { connectClient, kazoo, within } from './cluster/clients.js';
+import { childrenAfterSync, connectClient, kazoo, within, WriteLoad } from './cluster/clients.js';
 import { pidAlive as alive, statusJson, zooid } from './support/cli.js';
 
 async function view(dataDir: string): Promise<ClusterView> {
@@ -74,6 +76,28 @@ async function configVoters(clientPort: number): Promise<{ ids: number[]; partic
   return { ids: voters(e), participants: e.members.every((m) => m.type === 'participant') };
 }
 
+/**
+ * Runs `fn` under two writers and checks that every write acknowledged
+ * meanwhile is there afterwards: a scale step (a bus reload, a reconfig, a
+ * member stopped) must lose nothing. Writes may fail meanwhile; none may
+ * be acknowledged and then missing.
+ */
+async function underWrites<T>(clientPort: number, root: string, fn: () => Promise<T>): Promise<T> {
+  const hosts = `127.0.0.1:${clientPort}`;
+  const load = await WriteLoad.start(hosts, root, 2);
+  let result: T;
+  try {
+    await load.moreAcks(10);
+    result = await fn();
+    await load.moreAcks(20);
+  } finally {
+    await load.stop();
+  }
+  const seen = new Set(await childrenAfterSync(hosts, root));
+  expect(load.acked.filter((w) => !seen.has(w.path.slice(root.length + 1)))).toEqual([]);
+  return result;
+}
+
 async function writeOnce(clientPort: number, path: string): Promise<void> {
   const c = await connectClient(`127.0.0.1:${clientPort}`);
   try {
@@ -100,9 +124,9 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('grows 3 → 5: /zookeeper/config lists five participants and writes commit', async () => {
+  it('grows 3 → 5 under writes with nothing lost: /zookeeper/config lists five participants', async () => {
     expect(up!.proc.output()).toContain(`scale           zooid scale --data-dir ${dataDir} --followers N`);
-    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
+    const r = await underWrites(clientPort, '/grow', () => zooid(['scale', '--data-dir', dataDir, '--followers', '5']));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('member 4: voting');
     expect(r.stdout).toContain('member 5: voting');
@@ -111,7 +135,6 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     expect(statSync(join(dataDir, 'super-password')).mode & 0o777).toBe(0o600);
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
     await up!.voting(5);
-    await writeOnce(clientPort, '/after-grow');
   }, 240_000);
 
   it('commits writes with two of the first three voters stopped: the quorum needs both new ones (SIGSTOP, so up does not restart them)', async () => {
@@ -150,18 +173,17 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await writeOnce(clientPort, '/after-recovery');
   }, 240_000);
 
-  it('shrinks 5 → 3: three participants, members 4 and 5 stopped, writes commit', async () => {
+  it('shrinks 5 → 3 under writes with nothing lost: three participants, members 4 and 5 stopped', async () => {
     const before = await up!.voting(5);
     const retired = before.members.filter((m) => m.id === '4' || m.id === '5').map((m) => m.pid);
     expect(retired).toHaveLength(2);
-    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+    const r = await underWrites(clientPort, '/shrink', () => zooid(['scale', '--data-dir', dataDir, '--followers', '3']));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('done: voters 5 → 3, observers 0 → 0');
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
     await waitFor('members 4 and 5 to exit', () => !retired.some(alive), 15_000);
     const after = await up!.voting(3);
     expect(after.members.map((m) => m.id)).toEqual(['1', '2', '3']);
-    await writeOnce(clientPort, '/after-shrink');
   }, 240_000);
 
   it('completes a shrink whose record was lost: the removed member is refused at start until scale retires it', async () => {
