@@ -6,7 +6,8 @@
  * voters stopped. Between the two, `up` is restarted with its first flags
  * and must come back as scaled, and twice with scaled.json one step behind
  * the configuration, as a kill -9 of `up` mid-step leaves it. Then an id
- * comes back from its old data directory, and the refusals. Waits are
+ * comes back from its old data directory; an `up` on a bus given with
+ * --nats scales too; and the refusals. Waits are
  * conditions with deadlines; every process is stopped by its pid.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, voters } from '@zooid/tree';
-import { freePort, type ClusterView } from '@zooid/cli';
+import { freePort, startNatsServer, type ClusterView } from '@zooid/cli';
 import { killProc, startProc, waitFor, type Proc } from './harness.js';
 import { childrenAfterSync, connectClient, kazoo, within, WriteLoad } from './cluster/clients.js';
 import { pidAlive as alive, statusJson, zooid } from './support/cli.js';
@@ -246,6 +247,30 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
   }, 120_000);
 
+});
+
+describe('zooid scale on an up given --nats', () => {
+  it('grows 3 → 4 and back with nothing to provision: new members connect as the flags say', async () => {
+    const nats = await startNatsServer();
+    const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-nats-'));
+    const clientPort = await freePort();
+    const up = await Up.start(dataDir, clientPort, ['--reconfig-enabled', '--nats', nats.url]);
+    try {
+      await up.voting(3);
+      const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
+      expect(grown.code, grown.stderr).toBe(0);
+      expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4], participants: true });
+      await up.voting(4);
+      const shrunk = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+      expect(shrunk.code, shrunk.stderr).toBe(0);
+      expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
+      await up.voting(3);
+    } finally {
+      await up.stop();
+      await nats.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('zooid scale refusals', () => {
