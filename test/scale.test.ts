@@ -125,6 +125,13 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
+  /** Restarts up with scaled.json saying `followers`, as a kill -9 of up between a step's commit and its record leaves it. */
+  async function restartWithRecord(followers: number): Promise<void> {
+    await up!.stop();
+    writeFileSync(join(dataDir, 'scaled.json'), JSON.stringify({ followers, observers: 0 }) + '\n');
+    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
+  }
+
   it('grows 3 → 5 under writes with nothing lost: /zookeeper/config lists five participants', async () => {
     expect(up!.proc.output()).toContain(`scale           zooid scale --data-dir ${dataDir} --followers N`);
     const r = await underWrites(clientPort, '/grow', () => zooid(['scale', '--data-dir', dataDir, '--followers', '5']));
@@ -160,17 +167,15 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
   }, 120_000);
 
   it('completes a grow whose record was lost: an up killed between the reconfig and scaled.json comes back one voter short', async () => {
-    await up!.stop();
-    // What a kill -9 of up right after `reconfig -add server.5` leaves: the configuration has 5, the record 4.
-    writeFileSync(join(dataDir, 'scaled.json'), JSON.stringify({ followers: 4, observers: 0 }) + '\n');
-    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
-    const short = await up.voting(4, 60_000);
+    // The configuration has 5 (`reconfig -add server.5` committed), the record 4.
+    await restartWithRecord(4);
+    const short = await up!.voting(4, 60_000);
     expect(short.members.map((m) => m.id)).toEqual(['1', '2', '3', '4']);
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
     const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('done: voters 4 → 5, observers 0 → 0');
-    await up.voting(5);
+    await up!.voting(5);
     await writeOnce(clientPort, '/after-recovery');
   }, 240_000);
 
@@ -187,18 +192,28 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     expect(after.members.map((m) => m.id)).toEqual(['1', '2', '3']);
   }, 240_000);
 
-  it('completes a shrink whose record was lost: the removed member is refused at start until scale retires it', async () => {
-    await up!.stop();
-    // What a kill -9 of up right after `reconfig -remove 4` leaves: the configuration has 3, the record 4.
-    writeFileSync(join(dataDir, 'scaled.json'), JSON.stringify({ followers: 4, observers: 0 }) + '\n');
-    up = await Up.start(dataDir, clientPort, ['--reconfig-enabled']);
-    await up.voting(3, 60_000);
+  it('a shrink whose record was lost, asked again for as many: the removed member is refused at start, then re-added as a joiner', async () => {
+    // The configuration has 3 (`reconfig -remove 4` committed), the record 4.
+    await restartWithRecord(4);
+    await up!.voting(3, 60_000);
     await waitFor('member 4 to be refused at start', () => up!.proc.output().includes('member id 4 is not a voter of the configuration 1,2,3'), 30_000);
+    const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('member 4: voting');
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4], participants: true });
+    await up!.voting(4);
+  }, 180_000);
+
+  it('a grow whose record was lost, asked for fewer: the voter that never ran again is removed from the configuration', async () => {
+    // The configuration has 4, the record 3: member 4 counts towards the quorum but is not started.
+    await restartWithRecord(3);
+    await up!.voting(3, 60_000);
+    expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4], participants: true });
     const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('done: voters 4 → 3, observers 0 → 0');
+    expect(r.stdout).toContain('member 4: reconfig -remove 4');
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
-    await up.voting(3);
+    await up!.voting(3);
   }, 180_000);
 
   it('grows to 4 again: member 4 starts from the data directory it left, syncs and votes; then back to 3', async () => {

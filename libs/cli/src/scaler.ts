@@ -73,11 +73,16 @@ export class Scaler {
     }
   };
 
+  /** Whether this `up` can change its voters at all; when not, a request for as many as it has changes observers only. */
+  private get reconfigurable(): boolean {
+    return this.o.reconfigEnabled && this.o.shape.followers >= 2 && this.o.connectString !== undefined && this.o.superPassword !== undefined;
+  }
+
   private refuse(req: ScaleRequest): string | undefined {
     const { followers } = req;
     const observers = req.observers ?? this.o.shape.observers;
     if (!Number.isInteger(followers) || !Number.isInteger(observers) || followers < 0 || observers < 0) return 'followers and observers must be whole numbers, at least 0';
-    if (followers === this.o.shape.followers) return undefined;
+    if (followers === this.o.shape.followers && !this.reconfigurable) return undefined;
     const dir = this.o.dataDir;
     if (!this.o.reconfigEnabled) {
       return `this \`zooid up\` runs without --reconfig-enabled, so its voters are fixed: stop it and start it again on the same data directory with --reconfig-enabled (\`zooid up --data-dir ${dir} --reconfig-enabled …\`), then scale`;
@@ -94,8 +99,7 @@ export class Scaler {
     if (why) throw new Error(why);
     const from = { ...this.o.shape };
     const observers = req.observers ?? from.observers;
-    for (const id of ids(from.followers + 1, req.followers)) await this.addVoter(id, note);
-    for (const id of ids(req.followers + 1, from.followers).reverse()) await this.removeVoter(id, note);
+    if (this.reconfigurable) await this.scaleVoters(req.followers, note);
     for (const n of ids(from.observers + 1, observers)) await this.addObserver(n, note);
     for (const n of ids(observers + 1, from.observers).reverse()) await this.removeObserver(n, note);
     const to = this.o.shape;
@@ -107,10 +111,31 @@ export class Scaler {
     writeScaledShape(this.o.dataDir, shape);
   }
 
+  /**
+   * The steps are worked out from /zookeeper/config, not from the record
+   * alone: an `up` killed between a step's commit and its record (or a
+   * reconfig whose answer was lost and whose member was stopped again)
+   * leaves the configuration one voter ahead of or behind what runs.
+   * Running members are 1..shape.followers; the voters are what the
+   * configuration says.
+   */
+  private async scaleVoters(target: number, note: (text: string) => void): Promise<void> {
+    const voting = await this.configuredVoters();
+    // Grow, lowest first: every id up to the target that does not vote, or votes without running.
+    for (const id of ids(1, target)) if (!voting.has(id) || id > this.o.shape.followers) await this.addVoter(id, note);
+    // Shrink, highest first: every voter above the target, and every member above it that no longer votes.
+    const above = new Set([...voting, ...ids(1, this.o.shape.followers)].filter((id) => id > target));
+    for (const id of [...above].sort((x, y) => y - x)) await this.removeVoter(id, voting.has(id), note);
+  }
+
   private async addVoter(id: number, note: (text: string) => void): Promise<void> {
-    const voters = ids(1, this.o.shape.followers);
-    await this.o.provision({ ...this.o.shape, followers: id });
+    const voters = ids(1, this.o.shape.followers).filter((v) => v !== id);
+    const grown = { ...this.o.shape, followers: Math.max(id, this.o.shape.followers) };
+    await this.o.provision(grown);
     const child = this.o.memberChild(id, voters);
+    // A member the record runs but the configuration does not count (its removal's record was lost)
+    // started without --join and refuses to run: it starts again as a joiner.
+    await this.o.group.retire(child.name);
     this.o.group.spawn(child.name, child.args);
     note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
     try {
@@ -128,21 +153,24 @@ export class Scaler {
       await this.o.provision(this.o.shape);
       throw err;
     }
-    this.commit({ ...this.o.shape, followers: id });
+    this.commit(grown);
     note(`member ${id}: voting`);
   }
 
-  private async removeVoter(id: number, note: (text: string) => void): Promise<void> {
-    const remaining = ids(1, id - 1).map(String);
-    // Quorum first: the change commits only if a majority of the voters that stay are up and synced.
-    await this.waitFor(`a majority of voters ${remaining.join(',')} to be up and voting`, (rows) => {
-      const up = rows.filter((r) => remaining.includes(r.id) && r.voting === 'yes' && (r.role === 'following' || r.role === 'leading'));
-      return up.length > remaining.length / 2;
-    });
-    note(`member ${id}: reconfig -remove ${id}`);
-    await this.reconfig({ leaving: String(id) });
+  /** `voting`: whether the configuration still counts it; when not, only its process is left to stop. */
+  private async removeVoter(id: number, voting: boolean, note: (text: string) => void): Promise<void> {
+    if (voting) {
+      const remaining = ids(1, id - 1).map(String);
+      // Quorum first: the change commits only if a majority of the voters that stay are up and synced.
+      await this.waitFor(`a majority of voters ${remaining.join(',')} to be up and voting`, (rows) => {
+        const up = rows.filter((r) => remaining.includes(r.id) && r.voting === 'yes' && (r.role === 'following' || r.role === 'leading'));
+        return up.length > remaining.length / 2;
+      });
+      note(`member ${id}: reconfig -remove ${id}`);
+      await this.reconfig({ leaving: String(id) });
+    }
     await this.o.group.retire(`member-${id}`);
-    this.commit({ ...this.o.shape, followers: id - 1 });
+    this.commit({ ...this.o.shape, followers: Math.min(id - 1, this.o.shape.followers) });
     await this.o.provision(this.o.shape);
     note(`member ${id}: removed and stopped`);
   }
@@ -174,12 +202,27 @@ export class Scaler {
     }
   }
 
+  /** The voters of /zookeeper/config; the running members while the static ensemble has no configuration there. */
+  private configuredVoters(): Promise<Set<number>> {
+    return this.withConfig('read /zookeeper/config', async (_client, voters) => (voters.size > 0 ? voters : new Set(ids(1, this.o.shape.followers))));
+  }
+
   /**
-   * reconfig as the super user, retried while ZooKeeper answers "not yet";
-   * other refusals end the scale. Each try first reads /zookeeper/config:
-   * a change whose answer was lost may have committed, and is not asked twice.
+   * reconfig as the super user. The configuration is read first: a change
+   * whose answer was lost may have committed, and is not asked twice.
    */
-  private async reconfig(change: { joining?: string; leaving?: string }): Promise<void> {
+  private reconfig(change: { joining?: string; leaving?: string }): Promise<void> {
+    return this.withConfig(`reconfig ${JSON.stringify(change)}`, async (client, voters) => {
+      if (!applied(change, voters)) await client.reconfig(change);
+    });
+  }
+
+  /**
+   * Runs `fn` on a super user's session with the voters of /zookeeper/config
+   * as the leader has them, retried while ZooKeeper answers "not yet"; other
+   * refusals end the scale.
+   */
+  private async withConfig<T>(what: string, fn: (client: ZooKeeperClient, voters: Set<number>) => Promise<T>): Promise<T> {
     const until = Date.now() + this.stepMs;
     for (;;) {
       let client: ZooKeeperClient | undefined;
@@ -188,14 +231,12 @@ export class Scaler {
         await client.addAuth('digest', `super:${this.o.superPassword}`);
         await client.sync('/zookeeper/config');
         const { data } = await client.getConfig();
-        if (applied(change, configVoters(data?.toString('utf8') ?? ''))) return;
-        await client.reconfig(change);
-        return;
+        return await fn(client, configVoters(data?.toString('utf8') ?? ''));
       } catch (err) {
         // A connection that failed (a gateway restarting) is worth another try too; a refusal is an answer.
         const code = isZooKeeperError(err) ? err.code : undefined;
-        if ((code && !TRANSIENT.has(code)) || Date.now() > until) throw new Error(`reconfig ${JSON.stringify(change)} failed: ${(err as Error).message}`);
-        this.o.log.warn({ change, code }, 'reconfig not accepted yet; retrying');
+        if ((code && !TRANSIENT.has(code)) || Date.now() > until) throw new Error(`${what} failed: ${(err as Error).message}`);
+        this.o.log.warn({ what, code }, 'not accepted yet; retrying');
         await new Promise((r) => setTimeout(r, 500));
       } finally {
         await client?.close();
