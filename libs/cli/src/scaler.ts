@@ -148,7 +148,7 @@ export class Scaler {
       note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
       await this.reconfig({ joining: serverLine(id) });
     } catch (err) {
-      // Not added: nothing of this step stays, so the next scale starts from the shape on record.
+      // Not added: stopped again and the bus back to the record's shape; the next scale starts again from the configuration.
       await this.o.group.retire(child.name);
       await this.o.provision(this.o.shape);
       throw err;
