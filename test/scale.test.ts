@@ -7,7 +7,7 @@
  * and must come back as scaled, and twice with scaled.json one step behind
  * the configuration, as a kill -9 of `up` mid-step leaves it. Then an id
  * comes back from its old data directory; an `up` on a bus given with
- * --nats scales too; and the refusals. Waits are
+ * --nats, reconfig enabled by its zoo.cfg, scales too; and the refusals. Waits are
  * conditions with deadlines; every process is stopped by its pid.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -264,12 +264,14 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
 
 });
 
-describe('zooid scale on an up given --nats', () => {
-  it('grows 3 → 4 and back with nothing to provision: new members connect as the flags say', async () => {
+describe('zooid scale on an up given --nats and a zoo.cfg', () => {
+  it('grows 3 → 4 and back with reconfigEnabled from the zoo.cfg and nothing to provision: new members connect as the flags say', async () => {
     const nats = await startNatsServer();
     const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-nats-'));
     const clientPort = await freePort();
-    const up = await Up.start(dataDir, clientPort, ['--reconfig-enabled', '--nats', nats.url]);
+    const zooCfg = join(dataDir, 'zoo.cfg');
+    writeFileSync(zooCfg, 'reconfigEnabled=true\n');
+    const up = await Up.start(dataDir, clientPort, ['--config', zooCfg, '--nats', nats.url]);
     try {
       await up.voting(3);
       const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);

@@ -147,6 +147,12 @@ function checkId(kind: string, id: string): string {
   return id;
 }
 
+/** --reconfig-enabled: the bare flag, or a zoo.cfg's text (true/false in any case, as ZooKeeper's Boolean.parseBoolean reads it). */
+export function reconfigEnabled(f: Record<string, string | boolean | undefined>): boolean {
+  const v = f['reconfig-enabled'];
+  return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
+}
+
 /** Options every member and observer shares, from their flags. */
 function roleOptions(f: Record<string, string | boolean | undefined>, id: string) {
   const tickTime = intFlag(f, 'tick-time');
@@ -174,8 +180,7 @@ function roleOptions(f: Record<string, string | boolean | undefined>, id: string
     minSessionTimeout,
     maxSessionTimeout,
     snapCount: intFlag(f, 'snap-count'),
-    // A boolean flag, or the file's text (true/false in any case, as ZooKeeper's Boolean.parseBoolean reads it).
-    reconfigEnabled: f['reconfig-enabled'] === true || (typeof f['reconfig-enabled'] === 'string' && f['reconfig-enabled'].toLowerCase() === 'true'),
+    reconfigEnabled: reconfigEnabled(f),
     snapRetain,
     commitLogCount: boundFlag(f, 'commit-log-count', 0),
     purgeIntervalMs: intFlag(f, 'purge-interval') * 3_600_000,

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { BusIdentity } from '@zooid/protocol';
 import { createLogger, type Logger } from '@zooid/runtime';
 import { intFlag, parseFlags, passFlags, UsageError, type FlagSpec } from './args.js';
-import { authFlags, authSpec, commonSpec, gatewayLimitFlags, gatewayLimitsSpec, gatewaySpec, learnerLimitFlags, memberSpec, learnerLimitsSpec } from './commands.js';
+import { authFlags, authSpec, commonSpec, gatewayLimitFlags, gatewayLimitsSpec, gatewaySpec, learnerLimitFlags, memberSpec, learnerLimitsSpec, reconfigEnabled } from './commands.js';
 import { portInUse, waitForPort } from './ports.js';
 import { clientTlsSpec, ensureClientTls } from './client-tls.js';
 import { busRecordFile, recordBus, type BusRecord } from './bus-file.js';
@@ -202,9 +202,10 @@ export async function up(argv: string[]): Promise<void> {
   await ensureClientTls(f, t.dataDir);
   const forgetBus = recordBus(t.dataDir, record);
 
-  const reconfigEnabled = f['reconfig-enabled'] === true;
+  // From the flag or the zoo.cfg alike: members read both, so up's scale must too.
+  const reconfigOn = reconfigEnabled(f);
   // scale drives reconfig as the super user: up keeps a password of its own unless the operator chose the digest.
-  const superUser = reconfigEnabled && f['super-digest'] === undefined ? ensureSuperCredentials(t.dataDir) : undefined;
+  const superUser = reconfigOn && f['super-digest'] === undefined ? ensureSuperCredentials(t.dataDir) : undefined;
   const plan: PlanArgs = {
     busArgs,
     shared: passFlags(f, ['cluster', 'tick-time', 'max-buffer', 'config']),
@@ -218,7 +219,7 @@ export async function up(argv: string[]): Promise<void> {
     dataDir: t.dataDir,
     cluster,
     shape: { followers: t.followers, observers: t.observers },
-    reconfigEnabled,
+    reconfigEnabled: reconfigOn,
     superPassword: superUser?.password,
     connectString: t.gateways > 0 ? `127.0.0.1:${t.clientPort}` : undefined,
     bus: { servers: record.servers.map((s) => s.url).join(','), ...record.credentials },
@@ -236,7 +237,7 @@ export async function up(argv: string[]): Promise<void> {
     group.done.then(() => undefined),
   ]);
   if (listening === false) log.warn({ ports }, 'gateways are not listening yet; still supervising');
-  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', cluster, ports, reconfigEnabled && channel !== undefined));
+  if (listening !== undefined) process.stdout.write(banner(t, record, typeof f.nats !== 'string', cluster, ports, reconfigOn && channel !== undefined));
 
   process.exitCode = await group.done;
   forgetBus();
