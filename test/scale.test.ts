@@ -7,8 +7,8 @@
  * and must come back as scaled, and twice with scaled.json one step behind
  * the configuration, as a kill -9 of `up` mid-step leaves it. Then an id
  * comes back from its old data directory; an `up` on a bus given with
- * --nats, reconfig enabled by its zoo.cfg, scales too; and the refusals. Waits are
- * conditions with deadlines; every process is stopped by its pid.
+ * --nats, reconfig enabled by its zoo.cfg, scales too; and the refusals.
+ * Waits are conditions with deadlines; every process is stopped by its pid.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
