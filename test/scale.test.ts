@@ -265,16 +265,24 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
 });
 
 describe('zooid scale on an up given --nats and a zoo.cfg', () => {
-  it('grows 3 → 4 and back with reconfigEnabled from the zoo.cfg and nothing to provision: new members connect as the flags say', async () => {
+  it('grows 3 → 4 and back with reconfigEnabled from the zoo.cfg, nothing to provision and the first of two gateways frozen', async () => {
     const nats = await startNatsServer();
     const dataDir = mkdtempSync(join(tmpdir(), 'zooid-scale-nats-'));
     const clientPort = await freePort();
     const zooCfg = join(dataDir, 'zoo.cfg');
     writeFileSync(zooCfg, 'reconfigEnabled=true\n');
-    const up = await Up.start(dataDir, clientPort, ['--config', zooCfg, '--nats', nats.url]);
+    const up = await Up.start(dataDir, clientPort, ['--config', zooCfg, '--nats', nats.url, '--gateways', '2']);
     try {
-      await up.voting(3);
-      const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
+      const v = await up.voting(3);
+      // The first gateway frozen (SIGSTOP: up does not restart it): the reconfig goes through the second.
+      const gw1 = v.gateways.find((g) => g.id === 'gw1')!.pid;
+      process.kill(gw1, 'SIGSTOP');
+      let grown;
+      try {
+        grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
+      } finally {
+        process.kill(gw1, 'SIGCONT');
+      }
       expect(grown.code, grown.stderr).toBe(0);
       expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4], participants: true });
       await up.voting(4);

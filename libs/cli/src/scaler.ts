@@ -23,7 +23,7 @@ export interface ScalerOptions {
   reconfigEnabled: boolean;
   /** The super user's password reconfig is sent with; none when the operator chose the super digest. */
   superPassword?: string;
-  /** A gateway's client address, for the reconfig; none without gateways. */
+  /** The gateways' client addresses (a connect string), for the reconfig; none without gateways. */
   connectString?: string;
   /** Where presence is heard, as `zooid status` hears it. */
   bus: BusConfig;
@@ -227,7 +227,8 @@ export class Scaler {
     for (;;) {
       let client: ZooKeeperClient | undefined;
       try {
-        client = await ZooKeeperClient.connect(this.o.connectString!, { timeout: 10_000 });
+        // 5 s a gateway: a stopped one leaves time to try the next within the 10 s.
+        client = await ZooKeeperClient.connect(this.o.connectString!, { timeout: 10_000, attemptTimeout: 5_000 });
         await client.addAuth('digest', `super:${this.o.superPassword}`);
         await client.sync('/zookeeper/config');
         const { data } = await client.getConfig();

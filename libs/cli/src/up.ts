@@ -213,6 +213,7 @@ export async function up(argv: string[]): Promise<void> {
     memberOnly: [...passFlags(f, [...authFlags, ...learnerLimitFlags]), ...reconfigFlag(f), ...(superUser ? ['--super-digest', superUser.digest] : [])],
   };
   for (const child of clusterPlan(t, plan.busArgs, plan.shared, plan.gatewayOnly, plan.memberOnly)) group.spawn(child.name, child.args);
+  const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   scaler = new Scaler({
     group,
     log,
@@ -221,14 +222,14 @@ export async function up(argv: string[]): Promise<void> {
     shape: { followers: t.followers, observers: t.observers },
     reconfigEnabled: reconfigOn,
     superPassword: superUser?.password,
-    connectString: t.gateways > 0 ? `127.0.0.1:${t.clientPort}` : undefined,
+    // Every gateway: reconfig goes on through another while one restarts.
+    connectString: ports.length ? ports.map((p) => `127.0.0.1:${p}`).join(',') : undefined,
     bus: { servers: record.servers.map((s) => s.url).join(','), ...record.credentials },
     memberChild: (id, joining) => memberChild(t, id, plan, joining),
     observerChild: (n) => observerChild(t, n, plan),
     provision,
   });
 
-  const ports = Array.from({ length: t.gateways }, (_, i) => t.clientPort + i);
   const listening = await Promise.race([
     Promise.all(ports.map((p) => waitForPort(p, '127.0.0.1', 20_000))).then(
       () => true,
