@@ -323,9 +323,9 @@ describe('zooid scale refusals', () => {
     const mute = createServer((conn) => conn.resume());
     await new Promise<void>((resolve) => mute.listen(join(dataDir, 'up.sock'), resolve));
     try {
-      const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5', '--timeout-ms', '500']);
+      const r = await zooid(['scale', '--data-dir', dataDir, '--followers', '5', '--timeout-ms', '2000']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('no outcome within 500 ms; the supervisor carries on with the step it was on');
+      expect(r.stderr).toContain('no outcome within 2000 ms; the supervisor carries on with the step it was on');
     } finally {
       await new Promise((resolve) => mute.close(resolve));
       rmSync(dataDir, { recursive: true, force: true });
