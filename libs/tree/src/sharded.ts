@@ -16,50 +16,58 @@ function pathHash(path: string): number {
   return h ^ (h >>> 15);
 }
 
-function shardsOf<S>(count: number, make: () => S): S[] {
-  if (!Number.isInteger(Math.log2(count))) throw new Error(`invariant: ${count} shards is not a power of two`);
-  return Array.from({ length: count }, make);
-}
-
-/** A Map from paths, in shards. */
-export class ShardedMap<V> {
-  private readonly shards: Map<string, V>[];
+/** What a Map and a Set of paths have in common: the shard of a path, the count, has and delete. */
+abstract class Shards<S extends Map<string, unknown> | Set<string>> {
+  protected readonly shards: S[];
   private readonly mask: number;
   private count = 0;
 
-  constructor(shards = 256) {
-    this.shards = shardsOf(shards, () => new Map<string, V>());
+  constructor(shards: number, make: () => S) {
+    if (!Number.isInteger(Math.log2(shards))) throw new Error(`invariant: ${shards} shards is not a power of two`);
+    this.shards = Array.from({ length: shards }, make);
     this.mask = shards - 1;
   }
 
-  private shard(path: string): Map<string, V> {
+  protected shard(path: string): S {
     return this.shards[pathHash(path) & this.mask]!;
+  }
+
+  /** Runs `put` on the path's shard, counting what it added. */
+  protected put(path: string, put: (shard: S) => void): void {
+    const shard = this.shard(path);
+    const before = shard.size;
+    put(shard);
+    this.count += shard.size - before;
   }
 
   get size(): number {
     return this.count;
   }
 
-  get(path: string): V | undefined {
-    return this.shard(path).get(path);
-  }
-
   has(path: string): boolean {
     return this.shard(path).has(path);
-  }
-
-  set(path: string, value: V): this {
-    const shard = this.shard(path);
-    const before = shard.size;
-    shard.set(path, value);
-    this.count += shard.size - before;
-    return this;
   }
 
   delete(path: string): boolean {
     if (!this.shard(path).delete(path)) return false;
     this.count--;
     return true;
+  }
+}
+
+/** A Map from paths, in shards. */
+export class ShardedMap<V> extends Shards<Map<string, V>> {
+  constructor(shards = 256) {
+    super(shards, () => new Map<string, V>());
+  }
+
+  get(path: string): V | undefined {
+    return this.shard(path).get(path);
+  }
+
+  set(path: string, value: V): this {
+    this.put(path, (shard) => shard.set(path, value));
+    return this;
   }
 
   *keys(): IterableIterator<string> {
@@ -76,40 +84,14 @@ export class ShardedMap<V> {
 }
 
 /** A Set of paths, in shards. */
-export class ShardedSet {
-  private readonly shards: Set<string>[];
-  private readonly mask: number;
-  private count = 0;
-
+export class ShardedSet extends Shards<Set<string>> {
   constructor(shards = 64) {
-    this.shards = shardsOf(shards, () => new Set<string>());
-    this.mask = shards - 1;
-  }
-
-  private shard(path: string): Set<string> {
-    return this.shards[pathHash(path) & this.mask]!;
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  has(path: string): boolean {
-    return this.shard(path).has(path);
+    super(shards, () => new Set<string>());
   }
 
   add(path: string): this {
-    const shard = this.shard(path);
-    const before = shard.size;
-    shard.add(path);
-    this.count += shard.size - before;
+    this.put(path, (shard) => shard.add(path));
     return this;
-  }
-
-  delete(path: string): boolean {
-    if (!this.shard(path).delete(path)) return false;
-    this.count--;
-    return true;
   }
 
   *values(): IterableIterator<string> {
