@@ -3,7 +3,8 @@
  * voters' logs but lacks the new voters' quorum (they are frozen). With a
  * change pending the leader must hear both quorums within syncLimit, so it
  * steps down by itself soon after, and the test kills it as well. The old
- * voters elect among themselves, and whoever finds the change uncommitted in
+ * voters restart (their trees now hold the change, replayed from the log)
+ * and elect among themselves, and whoever finds the change uncommitted in
  * its log cannot establish an epoch without a quorum of the new voters too;
  * once they are thawed it commits the change, hands over (it is not in the
  * new configuration), and the new voters lead.
@@ -50,6 +51,11 @@ describe('a leader crash in the middle of a reconfig', () => {
     await waitFor('the old voters to log the change', () => others.every((m) => zxidOf(m.id) > before) || undefined, 10_000);
     await leader.kill();
     void zk.close().catch(() => undefined);
+    // The old voters restart: replaying their logs puts the change in their trees, committed or not.
+    // They must count it as pending (its voters' quorum needed too), not as who votes now: as
+    // voters they would be gone, and 4 and 5 never heard of it.
+    for (const m of others) await m.kill();
+    for (const m of others) m.start();
     // The old voters alone cannot establish an epoch: that would commit the change without its new quorum.
     const stuck = await cluster
       .settled(4_000, { leaderNot: leader.id })
