@@ -35,7 +35,7 @@ function shell(...lines: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+  cluster = await Cluster.start({ voters: 3, joiners: 3, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
 }, 60_000);
 
 afterAll(async () => {
@@ -220,4 +220,19 @@ describe('reconfig', () => {
     expect(voters(after)).toEqual(want);
     expect(r.stdout).toContain(`server.${formerLeader}=zooid-${formerLeader}:2888:3888:participant;0.0.0.0:2181`);
   });
+
+  it('a joiner whose --ensemble names voters mostly gone learns the configuration from the votes of those that lead now', async () => {
+    const { leader } = await cluster.settled();
+    const current = parseConfig((await config()).config);
+    // Joiner 6 was made with --ensemble 1,2,3: leave at most one of them running, so its own list makes no quorum.
+    const originals = ['1', '2', '3'].filter((id) => cluster.node(id).alive);
+    const stop = originals.filter((id) => id !== leader.id).slice(0, originals.length - 1);
+    for (const id of stop) await cluster.node(id).kill();
+    const running = voters(current).filter((id) => cluster.node(String(id)).alive);
+    expect(running.length * 2).toBeGreaterThan(voters(current).length);
+    cluster.node('6').start();
+    await announcesNonVoter('6', '0x' + current.version.toString(16), 30_000);
+    for (const id of stop) cluster.node(id).start();
+    await writeOnce('/after-joiner-learned', 'a write with the joiner following');
+  }, 60_000);
 });

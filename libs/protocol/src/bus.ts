@@ -281,6 +281,12 @@ export interface Vote {
   /** The proposed leader's current epoch and last logged zxid. */
   epoch: number;
   zxid: number;
+  /**
+   * The sender's committed configuration as /zookeeper/config's text, once
+   * a reconfig has committed one: a looking member that missed a change
+   * learns the voters from it (ZooKeeper's notifications carry it too).
+   */
+  config?: string;
 }
 
 /** A logged transaction as it travels between members: zxid and encoded txn. */

@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRIVATE_DIR, PRIVATE_FILE } from './fsutil.js';
+import { writeAtomicallySync } from './fsutil.js';
 
 /**
  * Zab's acceptedEpoch and currentEpoch, one small text file each (as in
@@ -53,24 +53,9 @@ export class EpochFiles {
     return m[2] === undefined ? { epoch: Number(m[1]) } : { epoch: Number(m[1]), leader: m[2] };
   }
 
-  /** temp file + fsync + rename + directory fsync: a crash leaves the old value or the new one. */
+  /** A crash leaves the old value or the new one. */
   private write(name: string, epoch: number, suffix: string): void {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`bad epoch ${epoch}`);
-    mkdirSync(this.dir, { recursive: true, mode: PRIVATE_DIR });
-    const tmp = join(this.dir, name + '.tmp');
-    const fd = openSync(tmp, 'w', PRIVATE_FILE);
-    try {
-      writeSync(fd, `${epoch}${suffix}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, name));
-    const dirFd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeAtomicallySync(this.dir, name, `${epoch}${suffix}\n`);
   }
 }

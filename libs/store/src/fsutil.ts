@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -82,6 +83,30 @@ export async function writeAtomically(dir: string, name: string, bufs: readonly 
   }
   await rename(tmp, join(dir, name));
   await fsyncDir(dir);
+}
+
+/**
+ * writeAtomically for a small file that must be durable before the caller
+ * goes on (epochs, the committed configuration): blocking for a few fsyncs
+ * on something that changes once per election is the simple correct form.
+ */
+export function writeAtomicallySync(dir: string, name: string, text: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  const tmp = join(dir, name + '.tmp');
+  const fd = openSync(tmp, 'w', PRIVATE_FILE);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 export function isNotFound(err: unknown): boolean {

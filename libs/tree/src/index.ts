@@ -21,7 +21,8 @@ export {
   type LearnerType,
   type Member,
 } from './ensemble.js';
-export { committedEnsemble, committedVoters, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { CONFIG } from './paths.js';
+export { committedEnsemble, configOf, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,

@@ -112,27 +112,21 @@ export function prepareReconfig(req: ReconfigRequest, ctx: ReconfigContext): Rec
 }
 
 /**
- * The committed configuration as a member's tree holds it: /zookeeper/config
- * once a reconfig has committed (it is replicated, logged and in snapshots,
- * so it survives restarts and reaches every learner), else the static
- * ensemble the member was started with. A member reads its voters from here
- * at every election and role stint.
+ * The configuration a tree holds at /zookeeper/config (replicated, logged
+ * and in snapshots); undefined while no reconfig has been applied to it.
+ * Whether it is committed is the member's to know: a tree rebuilt from the
+ * log may end in a change that never committed.
  */
-export function committedEnsemble(tree: DataTree, staticIds: readonly string[]): Ensemble {
+export function configOf(tree: DataTree): Ensemble | undefined {
   const data = tree.getNode(CONFIG)?.data;
-  if (!data || data.length === 0) return staticEnsemble(staticIds);
-  return parseConfig(data.toString('utf8'));
+  return data && data.length > 0 ? parseConfig(data.toString('utf8')) : undefined;
 }
 
 /**
- * The committed configuration's version and voters, as the Zab cores name
- * members. Before any reconfig these are the static ids as given, numeric or
- * not (ZooKeeper's server ids are numbers, but a Zooid ensemble that never
- * reconfigures may name its members otherwise).
+ * The configuration of a tree whose every transaction is committed (a
+ * leader's in broadcast): /zookeeper/config once a reconfig has committed,
+ * else the static ensemble the member was started with.
  */
-export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[] } {
-  const data = tree.getNode(CONFIG)?.data;
-  if (!data || data.length === 0) return { version: 0, voters: [...staticIds] };
-  const e = parseConfig(data.toString('utf8'));
-  return { version: e.version, voters: voters(e).map(String) };
+export function committedEnsemble(tree: DataTree, staticIds: readonly string[]): Ensemble {
+  return configOf(tree) ?? staticEnsemble(staticIds);
 }

@@ -5,6 +5,8 @@ import { Election, type Proposal } from './election.js';
 export interface ElectionInput {
   self: string;
   voters: readonly string[];
+  /** The voters of a configuration change this member logged but has not seen commit: a decision needs their quorum too. */
+  pending?: readonly string[];
   /** This member's own history: its current epoch and last logged zxid. */
   own: Proposal;
   round: number;
@@ -56,10 +58,10 @@ export const electionMachine = setup({
 }).createMachine({
   id: 'election',
   context: ({ input }) => ({
-    election: new Election(input.self, input.voters, input.own, input.round),
+    election: new Election(input.self, input.voters, input.own, input.round, input.pending),
     publish: input.publish,
     // The only voter decides at once; a joiner of a one-voter ensemble is not that voter.
-    alone: input.voters.length === 1 && input.voters[0] === input.self,
+    alone: [input.voters, input.pending ?? input.voters].every((set) => set.length === 1 && set[0] === input.self),
   }),
   initial: 'looking',
   states: {

@@ -37,20 +37,40 @@ export interface ElectionStep {
  * once a quorum proposes the same one, that member leads. Members that have
  * already decided answer with the leader they follow, so a member that
  * restarts joins the existing leader instead of forcing an election.
+ *
+ * A member that has logged a configuration change it has not seen commit
+ * counts votes as ZooKeeper's election does with its last-seen quorum
+ * verifier: a decision needs a quorum of the committed voters AND one of the
+ * change's. Either may be the configuration a leader establishes, so a quorum
+ * of only one of them could elect a second leader beside one the other set
+ * elected.
  */
 export class Election {
   private proposal: Proposal;
   private readonly votes = new Map<string, Proposal>();
   private readonly decided = new Map<string, Vote>();
+  /** Every voter set a decision needs a quorum of: the committed one, then a pending change's. */
+  private readonly sets: readonly (readonly string[])[];
 
   constructor(
     private readonly self: string,
-    private readonly voters: readonly string[],
+    voters: readonly string[],
     private readonly own: Proposal,
     public round: number,
+    pending?: readonly string[],
   ) {
+    this.sets = pending ? [voters, pending] : [voters];
     this.proposal = { ...own };
     this.votes.set(self, this.proposal);
+  }
+
+  private isVoter(id: string): boolean {
+    return this.sets.some((set) => set.includes(id));
+  }
+
+  /** Whether we and those that `agree` are a quorum of every set (we count only where we are a voter). */
+  private quorumOfEach(agree: (id: string) => boolean): boolean {
+    return this.sets.every((set) => isQuorum(set.filter((id) => id === this.self || agree(id)).length, set.length));
   }
 
   vote(): Vote {
@@ -62,7 +82,7 @@ export class Election {
   }
 
   receive(v: Vote): ElectionStep {
-    if (!this.voters.includes(v.from) || v.from === this.self) return {};
+    if (!this.isVoter(v.from) || v.from === this.self) return {};
     if (v.state !== 'looking') return this.fromDecided(v);
     if (v.round < this.round) return { send: this.vote() };
     let changed = false;
@@ -87,10 +107,12 @@ export class Election {
    * any quorum, and never leads.
    */
   hasQuorum(): boolean {
-    if (!this.voters.includes(this.self) && this.proposal.leader === this.self) return false;
-    let n = 0;
-    for (const [id, p] of this.votes) if (this.voters.includes(id) && same(p, this.proposal)) n++;
-    return isQuorum(n, this.voters.length);
+    if (!this.isVoter(this.self) && this.proposal.leader === this.self) return false;
+    const agrees = (id: string) => {
+      const p = this.votes.get(id);
+      return p !== undefined && same(p, this.proposal);
+    };
+    return this.quorumOfEach(agrees);
   }
 
   private fromDecided(v: Vote): ElectionStep {
@@ -100,10 +122,12 @@ export class Election {
     // (ZooKeeper's checkLeader). Anyone else leads only if it says so itself.
     const leaderSaysSo = v.leader === this.self ? v.round === this.round : this.decided.get(v.leader)?.state === 'leading';
     if (!leaderSaysSo) return {};
-    let n = 0;
-    for (const d of this.decided.values()) if (d.leader === v.leader && (v.leader !== this.self || d.round === this.round)) n++;
-    // We would follow too, so we count ourselves, if we are a voter.
-    return isQuorum(n + (this.voters.includes(this.self) ? 1 : 0), this.voters.length) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
+    const follows = (id: string) => {
+      const d = this.decided.get(id);
+      return d !== undefined && d.leader === v.leader && (v.leader !== this.self || d.round === this.round);
+    };
+    // We would follow too, so we count ourselves wherever we are a voter.
+    return this.quorumOfEach(follows) ? { join: { leader: v.leader, epoch: v.epoch, zxid: v.zxid, round: v.round } } : {};
   }
 }
 

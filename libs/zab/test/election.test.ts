@@ -160,4 +160,44 @@ describe('fast leader election', () => {
     expect(lone.current().leader).toBe('4');
     expect(lone.hasQuorum()).toBe(false);
   });
+
+  describe('with a configuration change pending (logged, not seen committed)', () => {
+    // Committed {1, 2, 3}; the change {1, 4, 5} is in our log: 2 and 3 alone, or 4 and 5 alone, must not decide.
+    const committed = ['1', '2', '3'];
+    const change = ['1', '4', '5'];
+    const looking = (from: string, leader: string, zxid = 7) => ({ from, state: 'looking' as const, round: 1, leader, epoch: 1, zxid });
+
+    it('needs a quorum of the committed voters and one of the change: either alone could elect a second leader', () => {
+      const e = new Election('1', committed, { leader: '1', epoch: 1, zxid: 7 }, 1, change);
+      e.receive(looking('2', '1'));
+      expect(e.hasQuorum()).toBe(false);
+      // A voter of the change only: its vote is counted, not ignored as an outsider's.
+      e.receive(looking('4', '1'));
+      expect(e.hasQuorum()).toBe(true);
+      const other = new Election('2', committed, { leader: '2', epoch: 1, zxid: 7 }, 1, change);
+      other.receive(looking('3', '2'));
+      expect(other.hasQuorum()).toBe(false);
+      // Without the change pending, 2 and 3 are a quorum.
+      const plain = new Election('2', committed, { leader: '2', epoch: 1, zxid: 7 }, 1);
+      plain.receive(looking('3', '2'));
+      expect(plain.hasQuorum()).toBe(true);
+    });
+
+    it('lets a voter of the change alone lead, with both quorums', () => {
+      const e = new Election('4', committed, { leader: '4', epoch: 1, zxid: 9 }, 1, change);
+      e.receive(looking('5', '4', 9));
+      expect(e.hasQuorum()).toBe(false);
+      e.receive(looking('2', '4', 9));
+      e.receive(looking('3', '4', 9));
+      expect(e.hasQuorum()).toBe(true);
+    });
+
+    it('joins a leader only when deciders make a quorum of both', () => {
+      const e = new Election('2', committed, { leader: '2', epoch: 1, zxid: 7 }, 1, change);
+      expect(e.receive({ from: '4', state: 'leading', round: 3, leader: '4', epoch: 2, zxid: 9 }).join).toBeUndefined();
+      // 4 and 5 are the change's quorum; with us, 3 would make the committed one — we count only once 3 is heard.
+      expect(e.receive({ from: '5', state: 'following', round: 3, leader: '4', epoch: 2, zxid: 9 }).join).toBeUndefined();
+      expect(e.receive({ from: '3', state: 'following', round: 3, leader: '4', epoch: 2, zxid: 9 }).join?.leader).toBe('4');
+    });
+  });
 });

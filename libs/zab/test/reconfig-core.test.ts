@@ -154,13 +154,13 @@ describe('leader core: growing and shrinking the voters', () => {
 
 describe('leader core: a configuration change in its log it never saw committed', () => {
   /** Voters 1, 2, 3; the leader's log ends with a change at z(1, 2) to `next`, as do the disks of `holders`. */
-  function elected(next: string[], holders: string[]) {
+  function elected(next: string[], holders: string[], leader = '1') {
     const ids = ['1', '2', '3', '4', '5'];
     const disks: Record<string, Disk> = {};
     for (const id of ids) disks[id] = new Disk(holders.includes(id) ? [z(1, 1), z(1, 2)] : [z(1, 1)], { accepted: 1, current: 1 });
-    const e = new Ensemble('1', ['1', '2', '3'], disks);
-    const d = e.disks.get('1')!;
-    e.leader = new LeaderCore({ id: '1', voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing, pendingConfig: { zxid: z(1, 2), voters: next } }, d.state(), d.history);
+    const e = new Ensemble(leader, ['1', '2', '3'], disks);
+    const d = e.disks.get(leader)!;
+    e.leader = new LeaderCore({ id: leader, voters: ['1', '2', '3'], maxMessageBytes: 1 << 20, ...timing, pendingConfig: { zxid: z(1, 2), voters: next } }, d.state(), d.history);
     e.runLeader(e.leader.start(e.now));
     return e;
   }
@@ -180,6 +180,22 @@ describe('leader core: a configuration change in its log it never saw committed'
     e.deliver();
     const [zx] = e.propose(1);
     e.deliver(ackFrom(['4', '5']));
+    expect(committed(e)).toBe(zx);
+  });
+
+  it('may be a voter only the change adds (elected by both quorums): it establishes with both, the change with it', () => {
+    const e = elected(['1', '4', '5'], ['4', '5'], '4');
+    e.startLearner('5');
+    e.deliver();
+    // 4 and 5 are a quorum of the change, but none of the committed three is there.
+    expect(e.leader.phase).toBe('discovery');
+    e.startLearner('2');
+    e.startLearner('3');
+    e.deliver();
+    expect(e.leader.phase).toBe('broadcast');
+    expect(e.leader.voters).toEqual(['1', '4', '5']);
+    const [zx] = e.propose(1);
+    e.deliver(ackFrom(['5']));
     expect(committed(e)).toBe(zx);
   });
 

@@ -283,15 +283,18 @@ export class LearnerRole {
   /** Applies every logged transaction up to the commit point, in order. */
   private apply(commit: number): void {
     const { tree } = this.store;
-    if (commit <= tree.lastZxid) return;
-    // The core commits only after `installed`, which follows serve().
-    const { replica } = this.served!;
-    for (const [zxid, payload] of this.store.history.after(tree.lastZxid)) {
-      if (zxid > commit) break;
-      const { hdr, txn } = decodeTxn(payload);
-      replica.committed(hdr, txn);
-      this.store.applied();
+    if (commit > tree.lastZxid) {
+      // The core commits only after `installed`, which follows serve().
+      const { replica } = this.served!;
+      for (const [zxid, payload] of this.store.history.after(tree.lastZxid)) {
+        if (zxid > commit) break;
+        const { hdr, txn } = decodeTxn(payload);
+        replica.committed(hdr, txn);
+        this.store.applied();
+      }
     }
+    // Also when the tree had it already: a restart replays the log, committed or not, into the tree.
+    this.store.noteCommitted(commit);
   }
 
   admin(ask: AdminAsk): Record<string, unknown> {

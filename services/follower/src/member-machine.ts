@@ -11,7 +11,8 @@ export interface MemberInput {
   limits: RoleLimits;
 }
 
-type MemberEvent = ElectionEvent | { type: 'ELECTED'; leader: string; round: number } | { type: 'STOP' };
+/** RECONFIGURED: a looking member adopted a newer committed configuration; its election starts again with those voters. */
+type MemberEvent = ElectionEvent | { type: 'ELECTED'; leader: string; round: number } | { type: 'RECONFIGURED' } | { type: 'STOP' };
 
 const leaderMachine = zabRoleMachine('leader');
 const followerMachine = zabRoleMachine('follower');
@@ -60,6 +61,7 @@ export const memberMachine = setup({
       },
       on: {
         VOTE: { actions: 'forwardVote' },
+        RECONFIGURED: { target: 'looking', reenter: true },
         ELECTED: [
           { guard: 'electedSelf', target: 'leading', actions: 'noteElection' },
           { target: 'following', actions: 'noteElection' },

@@ -3,7 +3,7 @@ import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
-import { committedVoters } from '@zooid/tree';
+import { formatConfig, voterIds } from '@zooid/tree';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -39,12 +39,16 @@ export interface RunningMember {
  */
 export async function runMember(opts: MemberOptions, log: Logger): Promise<RunningMember> {
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
-  // The voters are the committed configuration's, read from the tree at every election and stint: a
-  // reconfig replicated through the log changes them, and they survive restarts with the log and snapshots.
-  // `--ensemble` counts only until the first reconfig commits.
-  const voters = () => committedVoters(store.tree, opts.ensemble).voters;
+  // The voters are the committed configuration's, read at every election and stint: a reconfig replicated
+  // through the log changes them, and they survive restarts in the store. `--ensemble` counts only until the
+  // first reconfig commits. A change logged but not seen committed is pending: its voters' quorum counts too.
+  const voters = () => (store.committedConfig ? voterIds(store.committedConfig) : opts.ensemble);
+  const pending = () => {
+    const p = store.pendingConfig();
+    return p && voterIds(p);
+  };
   const atStart = voters();
-  if (!atStart.includes(opts.id) && !opts.join) {
+  if (!atStart.includes(opts.id) && !pending()?.includes(opts.id) && !opts.join) {
     await store.close();
     throw new Error(`member id ${opts.id} is not a voter of the configuration ${atStart.join(',')} (to join it, --join)`);
   }
@@ -54,7 +58,10 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const epochLeaders = new EpochLeaders();
   const roleOpts = (): RoleOptions => ({ ...opts, voters: voters(), epochLeaders });
   let role: LeaderRole | LearnerRole | undefined;
-  const publishVote = (v: Vote) => nc.publish(subj.election(opts.id), pack(v));
+  const publishVote = (v: Vote) => {
+    const c = store.committedConfig;
+    nc.publish(subj.election(opts.id), pack(c ? { ...v, config: formatConfig(c) } : v));
+  };
   // The inspector sees the member machine (and the role it invokes); metrics are read when scraped.
   const inspect = new InspectPublisher(nc, { cluster: opts.cluster, kind: 'member', id: opts.id }, log);
   const metrics = new MemberMetrics(opts.id, () => memberGauges(store, role, state(), voters().length));
@@ -79,8 +86,9 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
       id: opts.id,
       election: (round) => {
         const own = { leader: opts.id, epoch: store.epochs.readCurrent(), zxid: store.lastLogged };
-        log.info({ round, proposal: own }, 'looking');
-        return { self: opts.id, voters: voters(), own, round, publish: publishVote };
+        const p = pending();
+        log.info({ round, proposal: own, voters: voters(), pending: p }, 'looking');
+        return { self: opts.id, voters: voters(), pending: p, own, round, publish: publishVote };
       },
       limits: roleLimits(opts),
       lead: ({ phase, end, live }: RoleReport): RoleStint => {
@@ -111,6 +119,11 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
           if (v.from !== senderOf(msg.subject)) return dropImpostor(log, msg.subject, { claimed: v.from });
           if (v.from === opts.id) return;
           const s = state();
+          if (s === 'looking' && typeof v.config === 'string' && store.adoptConfig(v.config)) {
+            // Who votes changed under the election: start it again with the new voters, then count this vote.
+            log.info({ from: v.from, voters: voters() }, 'learned a newer committed configuration from a vote');
+            actor.send({ type: 'RECONFIGURED' });
+          }
           if (s === 'looking') return actor.send({ type: 'VOTE', vote: v });
           // A looking member learns who leads, so a restarted member joins instead of forcing an election.
           if (v.state === 'looking' && (s === 'leading' || s === 'following')) {
@@ -124,10 +137,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     }),
   ];
 
-  const config = () => {
-    const c = committedVoters(store.tree, opts.ensemble);
-    return { version: c.version, voting: c.voters.includes(opts.id) };
-  };
+  const config = () => ({ version: store.committedConfig?.version ?? 0, voting: voters().includes(opts.id) });
   const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics, config });
   const announce = plumbing.announce;
   let lastState = '';

@@ -1,5 +1,5 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { CONFIG, Preparer, committedEnsemble, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -129,7 +129,7 @@ export class LeaderRole {
         tickTime: opts.tickTime,
         maxMessageBytes: Math.max(ENVELOPE, maxPayload(nc) - ENVELOPE),
         epochLeaders: opts.epochLeaders,
-        pendingConfig: pendingInLog(store),
+        pendingConfig: pendingOf(store),
       },
       { acceptedEpoch: store.epochs.readAccepted(), acceptedLeader: store.epochs.readAcceptedLeader(), currentEpoch: store.epochs.readCurrent(), lastLogged: store.lastLogged },
       store.history,
@@ -252,9 +252,11 @@ export class LeaderRole {
       // tree must too, before it validates or answers anything.
       const tail = this.store.applyLogged();
       if (tail > 0) this.log.info({ txns: tail, zxid: hexZxid(this.store.tree.lastZxid) }, 'committed the tail of our log from an earlier epoch');
+      this.store.noteCommitted(zxid);
       return;
     }
     this.clients.pipeline.commitUpTo(zxid);
+    this.store.noteCommitted(zxid);
     this.noteCommitted(zxid);
   }
 
@@ -510,7 +512,7 @@ export class LeaderRole {
           .filter((id) => /^\d+$/.test(id))
           .map(Number),
         zxid,
-        configAcl: tree.getNode('/zookeeper/config')!.acl,
+        configAcl: tree.getNode(CONFIG)!.acl,
         ids: auth.ids,
         treeConfig: this.opts.tree,
       });
@@ -549,18 +551,8 @@ export class LeaderRole {
   }
 }
 
-/**
- * The last configuration change logged beyond what the tree has applied: a
- * reconfig proposed in an earlier epoch whose commit this member never
- * heard. Establishing our epoch commits it, so the core needs its voters'
- * quorum too. (A member recovered from disk has applied its whole log, so
- * this only finds changes in the tail of a running member's log.)
- */
-function pendingInLog(store: MemberStore): { zxid: number; voters: string[] } | undefined {
-  let found: { zxid: number; voters: string[] } | undefined;
-  for (const [zxid, payload] of store.history.after(store.tree.lastZxid)) {
-    const { txn } = decodeTxn(payload);
-    if (txn.type === 'reconfig') found = { zxid, voters: voterIds(parseConfig(Buffer.from(txn.data).toString('utf8'))) };
-  }
-  return found;
+/** A change this member logged but never saw commit (MemberStore.pendingConfig): establishing our epoch commits it, so the core needs its voters' quorum too. */
+function pendingOf(store: MemberStore): { zxid: number; voters: string[] } | undefined {
+  const p = store.pendingConfig();
+  return p && { zxid: p.version, voters: voterIds(p) };
 }

@@ -92,7 +92,8 @@ export class LeaderCore {
     /** The leader's logged history, kept current by the host as it logs. */
     private readonly history: HistoryView,
   ) {
-    assert(config.voters.includes(config.id), 'a leader is a voter');
+    // A voter the pending change adds may be elected (both quorums chose it): establishing commits that change.
+    assert(config.voters.includes(config.id) || config.pendingConfig?.voters.includes(config.id) === true, 'a leader is a voter of the committed configuration or of the change it holds');
     this.currentVoters = [...config.voters];
     this.acceptedEpoch = durableState.acceptedEpoch;
     this.currentEpoch = durableState.currentEpoch;
