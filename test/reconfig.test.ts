@@ -221,7 +221,7 @@ describe('reconfig', () => {
     expect(r.stdout).toContain(`server.${formerLeader}=zooid-${formerLeader}:2888:3888:participant;0.0.0.0:2181`);
   });
 
-  it('a joiner whose --ensemble names voters mostly gone learns the configuration from the votes of those that lead now', async () => {
+  it('a joiner whose --ensemble names voters mostly gone learns the configuration from the votes, and with --add-self the leader adds it', async () => {
     const { leader } = await cluster.settled();
     const current = parseConfig((await config()).config);
     // Joiner 6 was made with --ensemble 1,2,3: leave at most one of them running, so its own list makes no quorum.
@@ -230,9 +230,28 @@ describe('reconfig', () => {
     for (const id of stop) await cluster.node(id).kill();
     const running = voters(current).filter((id) => cluster.node(String(id)).alive);
     expect(running.length * 2).toBeGreaterThan(voters(current).length);
-    cluster.node('6').start();
-    await announcesNonVoter('6', '0x' + current.version.toString(16), 30_000);
+    const joiner = cluster.node('6');
+    joiner.env = { ZOOID_ADD_SELF: '1' };
+    joiner.start();
+    let seen: unknown;
+    const added = await waitFor(
+      'joiner 6 to be added as a voter by the leader',
+      async () => {
+        const c = parseConfig((await config()).config);
+        seen = c;
+        return voters(c).includes(6) && c.version > current.version ? c : undefined;
+      },
+      40_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last configuration ${JSON.stringify(seen)}\n${cluster.tails(3000)}`);
+    });
+    expect(voters(added)).toEqual([...voters(current), 6].sort((a, b) => a - b));
+    await waitFor(
+      'zooid status to show 6 voting in that configuration',
+      async () => (await cluster.status()).view.members.find((m) => m.id === '6' && m.config === '0x' + added.version.toString(16) && m.voting === 'yes'),
+      20_000,
+    );
     for (const id of stop) cluster.node(id).start();
-    await writeOnce('/after-joiner-learned', 'a write with the joiner following');
-  }, 60_000);
+    await writeOnce('/after-joiner-added', 'a write with the joiner voting');
+  }, 90_000);
 });

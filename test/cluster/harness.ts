@@ -56,7 +56,7 @@ export class Node {
   frozen = false;
   /** Stopped on purpose: a node that is not running otherwise has crashed. */
   down = false;
-  /** Extra environment for the node's next processes (the test-only fault hooks). */
+  /** Extra environment for the node's next processes: the test-only fault hooks, or flags by their ZOOID_* names. */
   env: Record<string, string> = {};
 
   constructor(

@@ -81,6 +81,7 @@ export const followerSpec: FlagSpec = {
   ...memberSpec,
   ensemble: { type: 'string', describe: 'ids of every voting member, comma-separated (e.g. 1,2,3)' },
   join: { type: 'boolean', describe: 'join a running ensemble (--ensemble: its voters) as a non-voting follower until a reconfig adds this id' },
+  'add-self': { type: 'boolean', describe: 'with --join: once synced, have the leader add this id as a voter (the leader needs --reconfig-enabled)' },
 };
 
 export const observerSpec: FlagSpec = {
@@ -242,7 +243,8 @@ export async function follower(argv: string[]): Promise<void> {
   const f = parseFlags(argv, followerSpec);
   const id = checkId('member', String(f.id));
   const ensemble = ensembleOf(f, id);
-  const opts = { ...roleOptions(f, id), ensemble, join: f.join === true };
+  if (f['add-self'] === true && f.join !== true) throw new UsageError('--add-self goes with --join: a member the configuration lists votes already');
+  const opts = { ...roleOptions(f, id), ensemble, join: f.join === true, addSelf: f['add-self'] === true };
   // A configuration names servers by number (server.N), as ZooKeeper's myid.
   if ((opts.reconfigEnabled || opts.join) && ![id, ...ensemble].every((v) => /^\d+$/.test(v))) {
     throw new UsageError('--reconfig-enabled and --join need numeric member ids (server.N in /zookeeper/config)');

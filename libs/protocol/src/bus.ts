@@ -313,6 +313,13 @@ export type ToLeader =
  */
 export type SyncReceived = { t: 'received'; from: string; attempt: number; bytes: number };
 
+/**
+ * Learner → leader, beside ToLeader: a non-voting follower started with
+ * `--add-self` asks to be added as a voter (see the leader's addVoter).
+ * Repeated until a committed configuration lists it as a participant.
+ */
+export type AddMe = { t: 'addme'; from: string; epoch: number };
+
 /** A learner says how far a sync's parts arrived every this many bytes (well under the leader's window). */
 export const SYNC_RECEIVED_EVERY_BYTES = 4 * 1024 * 1024;
 

@@ -187,11 +187,15 @@ export function staticEnsemble(ids: readonly string[]): Ensemble {
   return ensemble(
     ids.map((s) => {
       if (!/^\d+$/.test(s)) throw new ConfigError(`member id ${s} is not a number`);
-      const id = Number(s);
-      return { id, host: `zooid-${id}`, quorumPort: 2888, electionPort: 3888, type: 'participant' as const, client: { host: '0.0.0.0', port: 2181 } };
+      return memberServer(Number(s));
     }),
     0,
   );
+}
+
+/** The participant line Zooid writes for its own member `id` (see staticEnsemble). */
+export function memberServer(id: number): Member {
+  return { id, host: `zooid-${id}`, quorumPort: 2888, electionPort: 3888, type: 'participant', client: { host: '0.0.0.0', port: 2181 } };
 }
 
 /** The voters' ids as the Zab cores name members. */

@@ -11,6 +11,7 @@ export {
   formatServer,
   isQuorum,
   isQuorumOfAll,
+  memberServer,
   observers,
   parseConfig,
   parseServer,

@@ -17,6 +17,8 @@ export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
    * leading) until a reconfig adds it.
    */
   join?: boolean;
+  /** With join: once synced, ask the leader to add this id as a voter (it needs --reconfig-enabled). */
+  addSelf?: boolean;
   snapCount: number;
   snapRetain: number;
   /** Committed transactions kept in memory to sync learners from. */
@@ -56,7 +58,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
   const epochLeaders = new EpochLeaders();
-  const roleOpts = (): RoleOptions => ({ ...opts, voters: voters(), epochLeaders });
+  const roleOpts = (): RoleOptions => ({ ...opts, voters: voters(), epochLeaders, wantsVote: opts.addSelf ? () => !voters().includes(opts.id) : undefined });
   let role: LeaderRole | LearnerRole | undefined;
   const publishVote = (v: Vote) => {
     const c = store.committedConfig;
