@@ -275,6 +275,8 @@ export interface ClusterOptions {
    * started by the test (`node(id).start()`) to be added by reconfig.
    */
   joiners?: number;
+  /** Joiners without --ensemble: they learn the configuration from the members. */
+  joinersLearn?: boolean;
   /** Extra flags for every member (e.g. --reconfig-enabled, --super-digest). */
   memberArgs?: string[];
 }
@@ -318,6 +320,7 @@ export class Cluster {
       cluster: 'zooid',
       natsServers: 3,
       joiners: 0,
+      joinersLearn: false,
       memberArgs: [],
       ...o,
     };
@@ -346,7 +349,8 @@ export class Cluster {
     }
     for (const id of joiners) {
       const dir = join(c.root, `m${id}`);
-      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--join', '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
+      const voters = opts.joinersLearn ? [] : ['--ensemble', ensemble.join(',')];
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--join', ...voters, '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
     }
     for (const id of observers) {
       const dir = join(c.root, id);
