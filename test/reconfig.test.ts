@@ -1,6 +1,7 @@
 /**
  * Dynamic reconfiguration with real processes: three voters started with
- * --reconfig-enabled, two more members started with --join, and kazoo's
+ * --reconfig-enabled, two more members started with --join and no
+ * --ensemble (they learn the configuration from the members), and kazoo's
  * reconfig (as the super user) driving the changes through a gateway. The
  * configuration is read back with kazoo's get of /zookeeper/config, as
  * zkCli's `config` does.
@@ -9,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, voters } from '@zooid/tree';
 import { waitFor } from './harness.js';
-import { Cluster } from './cluster/harness.js';
+import { Cluster, lines } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
 import { runZkCli } from './clients/zkcli.js';
 import { execFile } from 'node:child_process';
@@ -35,7 +36,8 @@ function shell(...lines: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ voters: 3, joiners: 3, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+  // 4 and 5 learn the configuration from the members; 6 is started with --ensemble 1,2,3 (see the last test).
+  cluster = await Cluster.start({ voters: 3, joiners: 3, joinersLearn: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
 }, 60_000);
 
 afterAll(async () => {
@@ -98,6 +100,10 @@ describe('reconfig', () => {
       ['4', '0x0', 'no'],
       ['5', '0x0', 'no'],
     ]);
+    // Neither was told the voters: each learned them from what 1, 2 and 3 announce.
+    for (const id of ['4', '5']) {
+      expect(lines(cluster.node(id), 'learned the configuration from the ensemble')[0]).toMatchObject({ version: '0x0', voters: ['1', '2', '3'] });
+    }
     const load = await WriteLoad.start(cluster.connectString, '/grow', 2);
     try {
       await load.moreAcks(10);
@@ -127,6 +133,39 @@ describe('reconfig', () => {
       20_000,
     );
   });
+
+  it('a member that joined without --ensemble restarts from its data directory alone, waits while the ensemble is unreachable, then votes again', async () => {
+    const version = parseConfig((await config()).config).version;
+    const back = cluster.node('5');
+    await back.kill();
+    cluster.spy.forget('member', '5');
+    const others = cluster.members.filter((m) => m.running);
+    for (const m of others) m.freeze();
+    try {
+      back.start();
+      // Its tree holds the configuration, which counts it: nothing to learn, it looks for the others as a voter.
+      await waitFor(
+        'member 5 to announce itself looking, voting in the configuration its tree holds',
+        () => {
+          const p = cluster.spy.latest('member', '5');
+          return p?.pid === back.pid && p.role === 'looking' && p.config?.version === version && p.config.voting;
+        },
+        20_000,
+      );
+      expect(lines(back, 'looking').length).toBeGreaterThan(0);
+      expect(back.alive).toBe(true);
+    } finally {
+      for (const m of others) m.thaw();
+    }
+    await cluster.settled(30_000);
+    expect(lines(back, 'no configuration in the data directory and no --ensemble: learning it from the ensemble')).toEqual([]);
+    await waitFor(
+      'zooid status to show member 5 voting again',
+      async () => (await cluster.status()).view.members.find((m) => m.id === '5' && m.config === '0x' + version.toString(16) && m.voting === 'yes'),
+      20_000,
+    );
+    await writeOnce('/after-joiner-restart', 'a write after the joiner restarted');
+  }, 90_000);
 
   it('asks for the version it read: a stale fromConfig is BADVERSION', async () => {
     const r = await reconfig('', '5', 1);

@@ -27,8 +27,8 @@ export interface ScalerOptions {
   connectString?: string;
   /** Where presence is heard, as `zooid status` hears it. */
   bus: BusConfig;
-  /** The command line of member `id`; `join` names the voters a new member joins. */
-  memberChild: (id: number, join?: number[]) => ChildPlan;
+  /** The command line of member `id`; `joining`: a new member, which learns the configuration from the ensemble. */
+  memberChild: (id: number, joining?: boolean) => ChildPlan;
   observerChild: (n: number) => ChildPlan;
   /** Lets exactly the processes of `shape` on the bus (the managed bus; nothing to do on the operator's). */
   provision: (shape: ScaledShape) => Promise<void>;
@@ -129,15 +129,14 @@ export class Scaler {
   }
 
   private async addVoter(id: number, note: (text: string) => void): Promise<void> {
-    const voters = ids(1, this.o.shape.followers).filter((v) => v !== id);
     const grown = { ...this.o.shape, followers: Math.max(id, this.o.shape.followers) };
     await this.o.provision(grown);
-    const child = this.o.memberChild(id, voters);
+    const child = this.o.memberChild(id, true);
     // A member the record runs but the configuration does not count (its removal's record was lost)
     // started without --join and refuses to run: it starts again as a joiner.
     await this.o.group.retire(child.name);
     this.o.group.spawn(child.name, child.args);
-    note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
+    note(`member ${id}: started as a non-voter, learning the configuration from the ensemble`);
     try {
       // Synced in the leader's configuration, voting or not: a voter already when an `up` killed after
       // the reconfig's commit lost the step from scaled.json, and reconfig() then finds it applied.

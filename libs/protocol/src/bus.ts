@@ -215,8 +215,13 @@ export interface Presence {
   adminPort?: number;
   /** Members and observers: the longest the event loop was late since the previous announcement, ms. */
   stallMs?: number;
-  /** A voting member's committed configuration: its version (the zxid of the reconfig, 0 for the static one) and whether it lists this member as a voter. */
-  config?: { version: number; voting: boolean };
+  /**
+   * A voting member's committed configuration: its version (the zxid of the
+   * reconfig, 0 for the static one), whether it lists this member as a
+   * voter, and its voters, from which a member started with --join and no
+   * --ensemble learns the configuration.
+   */
+  config?: { version: number; voting: boolean; voters?: string[] };
 }
 
 /**
