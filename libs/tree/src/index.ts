@@ -21,7 +21,7 @@ export {
   type LearnerType,
   type Member,
 } from './ensemble.js';
-export { committedEnsemble, committedVoters, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { committedEnsemble, committedVoters, prepareReconfig, staticConfigTxn, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,

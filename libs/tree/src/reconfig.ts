@@ -112,16 +112,26 @@ export function prepareReconfig(req: ReconfigRequest, ctx: ReconfigContext): Rec
 }
 
 /**
- * The committed configuration as a member's tree holds it: /zookeeper/config
- * once a reconfig has committed (it is replicated, logged and in snapshots,
- * so it survives restarts and reaches every learner), else the static
+ * The configuration a reconfig committed to /zookeeper/config: it is
+ * replicated, logged and in snapshots, so it survives restarts and reaches
+ * every learner. None while the tree holds nothing there or the static
+ * configuration (version 0, see `staticConfigTxn`): that one is only shown,
+ * and the member's `--ensemble` says what it is.
+ */
+function reconfigured(tree: DataTree): Ensemble | undefined {
+  const data = tree.getNode(CONFIG)?.data;
+  if (!data || data.length === 0) return undefined;
+  const e = parseConfig(data.toString('utf8'));
+  return e.version === 0 ? undefined : e;
+}
+
+/**
+ * The committed configuration as a member's tree holds it, else the static
  * ensemble the member was started with. A member reads its voters from here
  * at every election and role stint.
  */
 export function committedEnsemble(tree: DataTree, staticIds: readonly string[]): Ensemble {
-  const data = tree.getNode(CONFIG)?.data;
-  if (!data || data.length === 0) return staticEnsemble(staticIds);
-  return parseConfig(data.toString('utf8'));
+  return reconfigured(tree) ?? staticEnsemble(staticIds);
 }
 
 /**
@@ -131,8 +141,24 @@ export function committedEnsemble(tree: DataTree, staticIds: readonly string[]):
  * reconfigures may name its members otherwise).
  */
 export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[] } {
-  const data = tree.getNode(CONFIG)?.data;
-  if (!data || data.length === 0) return { version: 0, voters: [...staticIds] };
-  const e = parseConfig(data.toString('utf8'));
-  return { version: e.version, voters: voters(e).map(String) };
+  const e = reconfigured(tree);
+  return e ? { version: e.version, voters: voters(e).map(String) } : { version: 0, voters: [...staticIds] };
+}
+
+/**
+ * What a leader proposes first in its epoch so that /zookeeper/config shows
+ * the static configuration, as ZooKeeper 3.5+ in quorum mode shows it from
+ * the start: through the log, so every replica holds the same bytes.
+ * `version` is ZooKeeper's: with reconfigEnabled the zxid the epoch starts
+ * at (its NEWLEADER zxid, ZOOKEEPER-1783: an established configuration
+ * outranks any member's initial one), else 0. Nothing once a reconfig has
+ * committed a configuration or when the tree already shows this one; nothing
+ * for a single voter (ZooKeeper runs one server standalone, with
+ * /zookeeper/config empty) or ids that are not numbers (no `server.N` line
+ * can name them).
+ */
+export function staticConfigTxn(tree: DataTree, staticIds: readonly string[], version: number): ReconfigTxn | undefined {
+  if (staticIds.length < 2 || !staticIds.every((id) => /^\d+$/.test(id)) || reconfigured(tree)) return undefined;
+  const data = Buffer.from(formatConfig({ ...staticEnsemble(staticIds), version }), 'utf8');
+  return tree.getNode(CONFIG)?.data?.equals(data) ? undefined : { type: 'reconfig', data };
 }

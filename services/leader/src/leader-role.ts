@@ -1,6 +1,6 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
-import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
+import { Preparer, committedEnsemble, decodeTxn, parseConfig, prepareReconfig, staticConfigTxn, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -483,6 +483,9 @@ export class LeaderRole {
       }),
     );
     if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
+    // First of the epoch, before any client's write: /zookeeper/config shows the static configuration.
+    const shown = staticConfigTxn(tree, opts.ensemble ?? opts.voters, opts.reconfigEnabled ? makeZxid(epoch, 0) : 0);
+    if (shown) pipeline.submitTxn(shown);
     return { pipeline, preparer, served };
   }
 
