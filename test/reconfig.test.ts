@@ -1,17 +1,18 @@
 /**
  * Dynamic reconfiguration with real processes: three voters started with
- * --reconfig-enabled, two more members started with --join, and kazoo's,
- * zkCli's and `zooid shell`'s reconfig (as the super user) driving the
- * changes through a gateway. The configuration is read back with
+ * --reconfig-enabled, two more members started with --join, and Curator's,
+ * kazoo's, zkCli's and `zooid shell`'s reconfig (as the super user) driving
+ * the changes through a gateway. The configuration is read back with
  * kazoo's get of /zookeeper/config, as zkCli's `config` does.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatConfig, parseConfig, voters } from '@zooid/tree';
-import { waitFor } from './harness.js';
+import { formatConfig, parseConfig, staticEnsemble, voters } from '@zooid/tree';
+import { waitFor, waitServing } from './harness.js';
 import { Cluster } from './cluster/harness.js';
 import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
 import { runZkCli } from './clients/zkcli.js';
+import { runCurator } from './clients/curator.js';
 import { execFile } from 'node:child_process';
 import { ZOOID_BIN } from '@zooid/cli';
 
@@ -73,6 +74,36 @@ const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>
 const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
 
 describe('reconfig', () => {
+  it("shows a fresh ensemble's participants at /zookeeper/config; Curator's getConfig and reconfig change it, and its client works on across the change", async () => {
+    const { leader } = await cluster.settled();
+    const shown = await config();
+    const e = parseConfig(shown.config);
+    // The static ensemble, with no client address, made by the first transaction of the epoch whose first zxid is its version.
+    expect(shown.config).toBe(formatConfig({ ...staticEnsemble(['1', '2', '3']), version: e.version }));
+    expect(e.version).toBeGreaterThan(0);
+    expect(shown.mzxid).toBe(e.version + 1);
+    const voter = ['1', '2', '3'].find((id) => id !== leader.id)!;
+    const gw = cluster.gateways[0]!;
+    // Given a client address, Curator's EnsembleTracker sends its client there: a Zooid user gives a gateway's.
+    const back = `server.${voter}=zooid-${voter}:2888:3888:participant;127.0.0.1:${gw.port}`;
+    const restartGateway = async () => {
+      await gw.kill();
+      gw.start();
+      await waitServing(gw.port, 20_000);
+    };
+    type Run = { start: string; removed: string; staleRefused: boolean; added: string; tracked: string; after: string };
+    const r = await runCurator<Run>(cluster.connectString, 'reconfig', { args: [PASSWORD, voter, back], onPause: restartGateway });
+    expect(r.start).toBe(shown.config);
+    expect(voters(parseConfig(r.removed))).toEqual([1, 2, 3].filter((id) => id !== Number(voter)));
+    expect(r.staleRefused).toBe(true);
+    expect(voters(parseConfig(r.added))).toEqual([1, 2, 3]);
+    expect(r.added.split('\n')).toContain(back);
+    // The tracker took the one client address the configuration has (the others have none), and the client reconnected there.
+    expect(r.tracked).toBe(`127.0.0.1:${gw.port}`);
+    expect(r.after).toBe('ok');
+    expect((await config()).config).toBe(r.added);
+  }, 90_000);
+
   it('refuses a change whose new voters are not synced (NEWCONFIGNOQUORUM) or that comes without authority (NOAUTH), and nothing of it is applied', async () => {
     const before = (await config()).config;
     // 4 and 5 are not running: {1, 4, 5} has one synced voter of three.
@@ -85,6 +116,17 @@ describe('reconfig', () => {
     expect((await config()).config).toBe(before);
     // And the ensemble still commits with its three voters.
     await writeOnce('/after-refusal', 'a write after the refusal');
+  });
+
+  it("kazoo's own reconfig tests: an observer added and removed as super, a future fromConfig is BADVERSION, a malformed server BADARGUMENTS", async () => {
+    const joining = 'server.100=0.0.0.0:2890:3890:observer;0.0.0.0:2190';
+    const added = await reconfig(joining, '');
+    expect(added.ok && added.config.split('\n')).toContain(joining);
+    const removed = await reconfig('', '100');
+    expect(removed.ok && removed.config).not.toContain('server.100=');
+    const current = parseConfig((removed as { config: string }).config).version;
+    expect(await reconfig(joining, '', current + 1)).toEqual({ ok: false, error: 'BadVersionError' });
+    expect(await reconfig('some thing', '')).toEqual({ ok: false, error: 'BadArgumentsError' });
   });
 
   it('grows 3 → 5 under writes with nothing lost; /zookeeper/config and zooid status list five voters', async () => {
