@@ -23,7 +23,7 @@ export {
   type Member,
 } from './ensemble.js';
 export { CONFIG } from './paths.js';
-export { committedEnsemble, configOf, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { committedEnsemble, configOf, prepareReconfig, staticConfigTxn, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,

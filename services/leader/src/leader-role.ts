@@ -1,6 +1,6 @@
 import { OpCode, pack, subjects, type AddMe, type AdminAsk, type AuthId, type ReconfigRequest, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { CONFIG, Preparer, committedEnsemble, formatServer, memberServer, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
-import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
+import { CONFIG, Preparer, committedEnsemble, formatServer, memberServer, prepareReconfig, staticConfigTxn, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { WritePipeline } from './pipeline.js';
@@ -488,6 +488,9 @@ export class LeaderRole {
       }),
     );
     if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
+    // First of the epoch, before any client's write: /zookeeper/config shows the static configuration.
+    const shown = staticConfigTxn(tree, opts.ensemble ?? opts.voters, opts.reconfigEnabled ? makeZxid(epoch, 0) : 0);
+    if (shown) pipeline.submitTxn(shown);
     return { pipeline, preparer, served };
   }
 
@@ -538,8 +541,10 @@ export class LeaderRole {
     const committed = committedEnsemble(this.store.tree, this.opts.ensemble ?? this.opts.voters);
     if (voterIds(committed).includes(m.from)) return;
     this.log.info({ learner: m.from, config: hexZxid(committed.version) }, 'adding a follower that asked to vote');
-    const joining = `server.${m.from}=${formatServer(memberServer(Number(m.from)))}`;
-    c.pipeline.submitInternal(0n, OpCode.reconfig, { joiningServers: joining, leavingServers: null, newMembers: null, curConfigId: committed.version } satisfies ReconfigRequest, ENSEMBLE_AUTHORITY);
+    // The whole new membership (-members), as `zooid scale` asks: an incremental -add needs a client address, and
+    // Zooid's own lines carry none (clients reach gateways, not members).
+    const members = [...committed.members, memberServer(Number(m.from))].map((x) => `server.${x.id}=${formatServer(x)}`);
+    c.pipeline.submitInternal(0n, OpCode.reconfig, { joiningServers: null, leavingServers: null, newMembers: members.join('\n'), curConfigId: committed.version } satisfies ReconfigRequest, ENSEMBLE_AUTHORITY);
   }
 
   private noteProposed(n: number, last: number | undefined): void {

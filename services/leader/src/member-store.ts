@@ -71,6 +71,8 @@ export class MemberStore {
    */
   committedConfig?: Ensemble;
   private configFile!: CommittedConfigFile;
+  /** The mzxid of /zookeeper/config when noteCommitted last read it. */
+  private configLookedAt = -1;
   private sinceSnapshot = 0;
   /** Transactions after which the next snapshot is taken: see roll(). */
   private snapAt = 0;
@@ -153,9 +155,10 @@ export class MemberStore {
   noteCommitted(zxid: number): void {
     const node = this.tree.getNode(CONFIG);
     // The cheap test first: this runs on every commit, and the configuration rarely changes.
-    if (node === undefined || node.mzxid > zxid || node.mzxid <= (this.committedConfig?.version ?? 0)) return;
+    if (node === undefined || node.mzxid === this.configLookedAt || node.mzxid > zxid) return;
+    this.configLookedAt = node.mzxid;
     const e = configOf(this.tree);
-    if (e !== undefined && e.version <= zxid) this.commitConfig(e, 'committed');
+    if (e !== undefined && e.version > (this.committedConfig?.version ?? 0)) this.commitConfig(e, 'committed');
   }
 
   /**

@@ -110,6 +110,11 @@ export class WritePipeline {
     this.propose(sessionId, 0, this.deps.now(), op, req, auth);
   }
 
+  /** A transaction the leader makes whole, with no request to prepare (the static configuration it shows). */
+  submitTxn(txn: Txn): void {
+    this.enqueue({ sessionId: 0n, cxid: 0, zxid: this.nextZxid(), time: this.deps.now(), type: txnType(txn) }, txn);
+  }
+
   /** A quorum has everything up to zxid: commit it in order. */
   commitUpTo(zxid: number): void {
     let n = 0;
