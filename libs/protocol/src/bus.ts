@@ -224,6 +224,12 @@ export interface Presence {
   config?: { version: number; voting: boolean; voters?: string[] };
 }
 
+/** A presence's configuration when well formed: the bus vouches for who sent a presence, not for its fields. */
+export function presenceConfig(p: { config?: unknown }): { version: number; voting: boolean } | undefined {
+  const c = p.config as { version?: unknown; voting?: unknown } | undefined;
+  return c && typeof c === 'object' && typeof c.voting === 'boolean' ? { version: Number(c.version ?? 0), voting: c.voting } : undefined;
+}
+
 /**
  * Asks a member for what a four-letter word or admin command shows; `tree`
  * reads one znode (path) for the inspector, `metrics` returns the member's
