@@ -498,22 +498,23 @@ export class LeaderRole {
       const pending = this.core.pendingConfig;
       // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
       const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
-      return prepareReconfig(req, {
+      const numeric = (ids: string[]) => ids.filter((id) => /^\d+$/.test(id)).map(Number);
+      const outcome = prepareReconfig(req, {
         enabled: true,
         standaloneEnabled: true,
         skipACL: false,
         committed,
         lastSeen,
         // Synced and heard within syncLimit: a learner silent that long is as good as gone.
-        synced: this.core
-          .syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)
-          .filter((id) => /^\d+$/.test(id))
-          .map(Number),
+        synced: numeric(this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)),
+        observing: numeric(this.core.observers),
         zxid,
         configAcl: tree.getNode('/zookeeper/config')!.acl,
         ids: auth.ids,
         treeConfig: this.opts.tree,
       });
+      if (!outcome.ok && outcome.why !== undefined) this.log.warn({ why: outcome.why }, 'refused a reconfig');
+      return outcome;
     };
   }
 
