@@ -9,7 +9,7 @@
 import { Err, Perms, type ACL, type Id, type ReconfigRequest } from '@zooid/protocol';
 import { checkACL } from './acl.js';
 import type { TreeConfig } from './config.js';
-import { ConfigError, formatConfig, isQuorum, parseConfig, parseServer, staticEnsemble, voters, type Ensemble, type Member } from './ensemble.js';
+import { ConfigError, formatConfig, isQuorum, observers, parseConfig, parseServer, staticEnsemble, voters, type Ensemble, type Member } from './ensemble.js';
 import { CONFIG } from './paths.js';
 import type { DataTree } from './tree.js';
 import type { ReconfigTxn } from './txn.js';
@@ -144,9 +144,9 @@ export function committedEnsemble(tree: DataTree, staticIds: readonly string[]):
  * not (ZooKeeper's server ids are numbers, but a Zooid ensemble that never
  * reconfigures may name its members otherwise).
  */
-export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[] } {
+export function committedVoters(tree: DataTree, staticIds: readonly string[]): { version: number; voters: string[]; observers: string[] } {
   const data = tree.getNode(CONFIG)?.data;
-  if (!data || data.length === 0) return { version: 0, voters: [...staticIds] };
+  if (!data || data.length === 0) return { version: 0, voters: [...staticIds], observers: [] };
   const e = parseConfig(data.toString('utf8'));
-  return { version: e.version, voters: voters(e).map(String) };
+  return { version: e.version, voters: voters(e).map(String), observers: observers(e).map(String) };
 }

@@ -40,7 +40,7 @@ describe('the committed configuration', () => {
     );
     expect(() => staticEnsemble(['a'])).toThrow(/not a number/);
     // A member that never reconfigures may have any ids.
-    expect(committedVoters(h.tree, ['a', 'b', 'c'])).toEqual({ version: 0, voters: ['a', 'b', 'c'] });
+    expect(committedVoters(h.tree, ['a', 'b', 'c'])).toEqual({ version: 0, voters: ['a', 'b', 'c'], observers: [] });
   });
 
   it('is read from /zookeeper/config once a reconfig committed there, and still after a snapshot round trip', () => {
@@ -54,7 +54,7 @@ describe('the committed configuration', () => {
     // The static list no longer matters: the tree is the source.
     const restarted = decodeSnapshot(encodeSnapshot(h.tree));
     expect(committedEnsemble(restarted, ['1', '2', '3'])).toEqual(after);
-    expect(committedVoters(restarted, ['a'])).toEqual({ version: r.zxid, voters: ['1', '2', '3', '4'] });
+    expect(committedVoters(restarted, ['a'])).toEqual({ version: r.zxid, voters: ['1', '2', '3', '4'], observers: [] });
   });
 });
 

@@ -43,8 +43,9 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
   // reconfig replicated through the log changes them, and they survive restarts with the log and snapshots.
   // `--ensemble` counts only until the first reconfig commits.
   const voters = () => committedVoters(store.tree, opts.ensemble).voters;
-  const atStart = voters();
-  if (!atStart.includes(opts.id) && !opts.join) {
+  const { voters: atStart, observers: listed } = committedVoters(store.tree, opts.ensemble);
+  // One the configuration lists as an observer (a demoted voter) follows without a vote, as a joiner does.
+  if (!atStart.includes(opts.id) && !listed.includes(opts.id) && !opts.join) {
     await store.close();
     throw new Error(`member id ${opts.id} is not a voter of the configuration ${atStart.join(',')} (to join it, --join)`);
   }
