@@ -248,6 +248,8 @@ describe('reconfig', () => {
   });
 
   it('a zooid observer is never made a voter (BADARGUMENTS, nothing applied), but the configuration may list it as an observer', async () => {
+    // Settled: observer 6 has synced with this leader, which is how the leader knows it is an observer.
+    await cluster.settled();
     const before = (await config()).config;
     // ZooKeeper would promote it; a zooid observer cannot vote, so the leader, which synced it as one, refuses.
     expect(await reconfig(spec(6), '')).toEqual({ ok: false, error: 'BadArgumentsError' });
@@ -282,7 +284,7 @@ describe('reconfig', () => {
     await announcesNonVoter(x, hex(after.version), 20_000);
   }, 90_000);
 
-  it('promoting it back to participant makes its ack count: with another voter frozen, the write needs it', async () => {
+  it('promoting it back to participant makes its ack and vote count: with another voter frozen the write needs it, with the leader frozen the election does', async () => {
     const { leader } = await cluster.settled();
     const before = parseConfig((await config()).config);
     const x = observers(before).map(String).find((id) => id !== '6')!;
@@ -295,7 +297,15 @@ describe('reconfig', () => {
     // Four voters: with one frozen, the leader, x and the last one are exactly a quorum of three.
     const y = voters(after).map(String).find((id) => id !== leader.id && id !== x)!;
     await commitsWithFrozen([y], '/promoted-and-one-frozen');
-  }, 60_000);
+    // With the leader frozen, the other three are exactly a quorum of four: they elect only if x's vote counts.
+    leader.freeze();
+    try {
+      const next = await cluster.settled(30_000, { leaderNot: leader.id });
+      expect(voters(after)).toContain(Number(next.leader.id));
+    } finally {
+      leader.thaw();
+    }
+  }, 90_000);
 
   it('demoting the leader hands over as removing it does: the others elect, and it follows as a listed observer', async () => {
     const { leader, epoch } = await cluster.settled();
