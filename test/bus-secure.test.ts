@@ -122,6 +122,10 @@ describe('provisioning', () => {
   it('refuses an id that cannot be a subject token', async () => {
     await expect(provisionBus({ cluster: 'zooid', identities: [gateway('gw.1')], servers, dir: tempDir() })).rejects.toThrow(/gateway id "gw.1"/);
   });
+
+  it('refuses an observer id that a member has: both would speak to the leader as that id', async () => {
+    await expect(provisionBus({ cluster: 'zooid', identities: [member('3'), { kind: 'observer', id: '3' }], servers, dir: tempDir() })).rejects.toThrow(/observer id 3 is also a member id/);
+  });
 });
 
 /** The errors a connection reports asynchronously (permission violations among them). */

@@ -8,10 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatConfig, parseConfig, staticEnsemble, voters } from '@zooid/tree';
+import { formatConfig, observers, parseConfig, staticEnsemble, voters } from '@zooid/tree';
 import { waitFor, waitServing } from './harness.js';
 import { Cluster, lines } from './cluster/harness.js';
-import { WriteLoad, childrenAfterSync, connectClient, kazoo, within } from './cluster/clients.js';
+import { WriteLoad, childrenAfterSync, clientPerLearner, connectClient, kazoo, within } from './cluster/clients.js';
 import { runZkCli } from './clients/zkcli.js';
 import { runCurator } from './clients/curator.js';
 import { execFile } from 'node:child_process';
@@ -19,7 +19,7 @@ import { ZOOID_BIN } from '@zooid/cli';
 
 const PASSWORD = 'hunter2';
 const SUPER_DIGEST = 'super:' + createHash('sha1').update(`super:${PASSWORD}`).digest('base64');
-const spec = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
+const spec = (id: number, type = 'participant') => `server.${id}=zooid-${id}:2888:3888:${type};2181`;
 
 let cluster: Cluster;
 /** The two voters stopped in the two-of-five test, removed by the shrink. */
@@ -37,8 +37,9 @@ function shell(...lines: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 beforeAll(async () => {
-  // 4 and 5 learn the configuration from the members; 6 is started with --ensemble 1,2,3 (see the last test).
-  cluster = await Cluster.start({ voters: 3, joiners: 3, joinersLearn: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+  // 4 and 5 learn the configuration from the members; 6 is started with --ensemble 1,2,3 (see its test). The
+  // observer's id is a number, so a `server.7` line can name it.
+  cluster = await Cluster.start({ voters: 3, joiners: 3, joinersLearn: 2, observerIds: ['7'], gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
 }, 60_000);
 
 afterAll(async () => {
@@ -72,6 +73,29 @@ async function announcesNonVoter(id: string, version: string, deadlineMs: number
   });
 }
 
+/** Waits until `zooid status` shows the member voting in configuration `version`. */
+async function announcesVoter(id: string, version: string, deadlineMs: number): Promise<void> {
+  await waitFor(`member ${id} to announce configuration ${version}, voting`, async () => (await cluster.status()).view.members.find((m) => m.id === id && m.config === version && m.voting === 'yes'), deadlineMs);
+}
+
+/**
+ * Freezes `frozen` (SIGSTOP), then one write through a session pinned to the
+ * leader (a fresh one could be pinned to a frozen learner) must commit; thaws them.
+ */
+async function commitsWithFrozen(frozen: string[], path: string): Promise<void> {
+  const { leader } = await cluster.settled();
+  expect(frozen).not.toContain(leader.id);
+  const c = (await clientPerLearner(cluster, [leader.id])).get(leader.id)!;
+  try {
+    for (const id of frozen) cluster.node(id).freeze();
+    await within(c.create(path, Buffer.from('x')), 15_000, `a write with ${frozen.join(', ')} frozen`);
+  } finally {
+    for (const id of frozen) cluster.node(id).thaw();
+    await c.close();
+  }
+}
+
+const hex = (zxid: number) => '0x' + zxid.toString(16);
 const reconfig = (joining: string, leaving: string, from = -1) => kazoo<Outcome>(['reconfig', cluster.connectString, PASSWORD, joining || '-', leaving || '-', String(from)]);
 const config = () => kazoo<{ config: string; mzxid: number }>(['config', cluster.connectString]);
 
@@ -136,7 +160,8 @@ describe('reconfig', () => {
     // The joiners follow (not voting) in the leader's epoch before the change.
     await cluster.settled(30_000);
     const v = '0x' + parseConfig((await config()).config).version.toString(16);
-    const want = JSON.stringify([['1', v, 'yes'], ['2', v, 'yes'], ['3', v, 'yes'], ['4', v, 'no'], ['5', v, 'no']]);
+    // A zooid observer announces no configuration.
+    const want = JSON.stringify([['1', v, 'yes'], ['2', v, 'yes'], ['3', v, 'yes'], ['4', v, 'no'], ['5', v, 'no'], ['7', null, null]]);
     // Members announce once a second: 4 and 5 may not have told of their sync yet.
     await waitFor(
       'zooid status to show 4 and 5 following without a vote in the current configuration',
@@ -335,6 +360,89 @@ describe('reconfig', () => {
       20_000,
     );
     for (const id of stop) cluster.node(id).start();
+    await cluster.settled(30_000);
     await writeOnce('/after-joiner-added', 'a write with the joiner voting');
+    // Shrinking back as docs/operations.md says: stop it first (running without a vote it would ask again), then remove it.
+    await joiner.kill();
+    const r = await reconfig('', '6', added.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    expect(voters(parseConfig((r as { config: string }).config))).toEqual(voters(current));
+    await cluster.settled(30_000);
   }, 90_000);
+
+  it('a zooid observer is never made a voter (BADARGUMENTS, nothing applied), but the configuration may list it as an observer', async () => {
+    // Settled: observer 7 has synced with this leader, which is how the leader knows it is an observer.
+    await cluster.settled();
+    const before = (await config()).config;
+    // ZooKeeper would promote it; a zooid observer cannot vote, so the leader, which synced it as one, refuses.
+    expect(await reconfig(spec(7), '')).toEqual({ ok: false, error: 'BadArgumentsError' });
+    expect((await config()).config).toBe(before);
+    const r = await reconfig(spec(7, 'observer'), '');
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const after = parseConfig((r as { config: string }).config);
+    expect(observers(after)).toEqual([7]);
+    expect(voters(after)).toEqual(voters(parseConfig(before)));
+    await writeOnce('/after-observer-listed', 'a write after listing the observer');
+  });
+
+  it('a voter demoted to observer stops counting: writes commit without it and one more, and it restarts as a non-voting follower', async () => {
+    const { leader } = await cluster.settled();
+    const before = parseConfig((await config()).config);
+    // One of 1, 2, 3: started without --join, so its restart needs the configuration to list it.
+    const x = voters(before).map(String).find((id) => id !== leader.id && ['1', '2', '3'].includes(id))!;
+    expect(x).toBeDefined();
+    const r = await reconfig(spec(Number(x), 'observer'), '', before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const after = parseConfig((r as { config: string }).config);
+    const rest = voters(before).filter((id) => id !== Number(x));
+    expect(voters(after)).toEqual(rest);
+    expect(observers(after)).toEqual([Number(x), 7].sort((a, b) => a - b));
+    await announcesNonVoter(x, hex(after.version), 20_000);
+    // Voters are the other three now: with x dead and another frozen, two of three commit (as one of four, x would be needed).
+    const y = rest.map(String).find((id) => id !== leader.id)!;
+    await cluster.node(x).kill();
+    await commitsWithFrozen([y], '/demoted-and-one-frozen');
+    cluster.node(x).start();
+    await cluster.settled(30_000);
+    await announcesNonVoter(x, hex(after.version), 20_000);
+  }, 90_000);
+
+  it('promoting it back to participant makes its ack and vote count: with another voter frozen the write needs it, with the leader frozen the election does', async () => {
+    const { leader } = await cluster.settled();
+    const before = parseConfig((await config()).config);
+    const x = observers(before).map(String).find((id) => id !== '7')!;
+    const r = await reconfig(spec(Number(x)), '', before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const after = parseConfig((r as { config: string }).config);
+    expect(voters(after)).toEqual([...voters(before), Number(x)].sort((a, b) => a - b));
+    expect(observers(after)).toEqual([7]);
+    await announcesVoter(x, hex(after.version), 20_000);
+    // Four voters: with one frozen, the leader, x and the last one are exactly a quorum of three.
+    const y = voters(after).map(String).find((id) => id !== leader.id && id !== x)!;
+    await commitsWithFrozen([y], '/promoted-and-one-frozen');
+    // With the leader frozen, the other three are exactly a quorum of four: they elect only if x's vote counts.
+    leader.freeze();
+    try {
+      const next = await cluster.settled(30_000, { leaderNot: leader.id });
+      expect(voters(after)).toContain(Number(next.leader.id));
+    } finally {
+      leader.thaw();
+    }
+  }, 90_000);
+
+  it('demoting the leader hands over as removing it does: the others elect, and it follows as a listed observer', async () => {
+    const { leader, epoch } = await cluster.settled();
+    const before = parseConfig((await config()).config);
+    const r = await reconfig(spec(Number(leader.id), 'observer'), '', before.version);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const after = parseConfig((r as { config: string }).config);
+    expect(voters(after)).toEqual(voters(before).filter((id) => id !== Number(leader.id)));
+    expect(observers(after)).toContain(Number(leader.id));
+    const next = await cluster.settled(30_000, { leaderNot: leader.id });
+    expect(voters(after)).toContain(Number(next.leader.id));
+    expect(next.epoch).toBeGreaterThan(epoch);
+    expect(next.presence.get(leader.id)?.role).toBe('following');
+    await writeOnce('/after-leader-demoted', 'a write after the leader was demoted');
+    await announcesNonVoter(leader.id, hex(after.version), 40_000);
+  }, 120_000);
 });

@@ -279,6 +279,8 @@ export interface ClusterOptions {
   joinersLearn?: number;
   /** Extra flags for every member (e.g. --reconfig-enabled, --super-digest). */
   memberArgs?: string[];
+  /** The observers' ids, instead of obs1… (a number names one in a `server.N` line). */
+  observerIds?: string[];
 }
 
 const SPY: BusIdentity = { kind: 'auditor', id: 'spy' };
@@ -322,11 +324,12 @@ export class Cluster {
       joiners: 0,
       joinersLearn: 0,
       memberArgs: [],
+      observerIds: [],
       ...o,
     };
     const ensemble = Array.from({ length: opts.voters }, (_, i) => String(i + 1));
     const joiners = Array.from({ length: opts.joiners }, (_, i) => String(opts.voters + i + 1));
-    const observers = Array.from({ length: opts.observers }, (_, i) => `obs${i + 1}`);
+    const observers = opts.observerIds.length > 0 ? opts.observerIds : Array.from({ length: opts.observers }, (_, i) => `obs${i + 1}`);
     const gateways = Array.from({ length: opts.gateways }, (_, i) => `gw${i + 1}`);
     const bus = await startSecureBus({
       servers: opts.natsServers,

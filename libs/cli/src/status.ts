@@ -33,7 +33,7 @@ export interface MemberRow {
   lag: number | null;
   /** The committed configuration's version (hex zxid; 0x0 for the static --ensemble), null for an observer. */
   config: string | null;
-  /** yes: a voter of that configuration; no: a member not (yet, or no longer) in it; null for an observer. */
+  /** yes: a voter of that configuration; no: a member it does not make a voter (not listed, or listed as an observer); null for a `zooid observer`. */
   voting: 'yes' | 'no' | null;
   pid: number;
   host: string;

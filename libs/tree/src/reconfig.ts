@@ -9,7 +9,7 @@
 import { Err, Perms, type ACL, type Id, type ReconfigRequest } from '@zooid/protocol';
 import { checkACL } from './acl.js';
 import type { TreeConfig } from './config.js';
-import { ConfigError, formatConfig, isQuorum, parseConfig, parseServer, staticEnsemble, voters, type Ensemble, type Member } from './ensemble.js';
+import { ConfigError, formatConfig, isQuorum, observers, parseConfig, parseServer, staticEnsemble, voters, type Ensemble, type Member } from './ensemble.js';
 import { CONFIG } from './paths.js';
 import type { DataTree } from './tree.js';
 import type { ReconfigTxn } from './txn.js';
@@ -27,6 +27,14 @@ export interface ReconfigContext {
   lastSeen: Ensemble;
   /** The leader and the followers synced with it: who could ack the change now. */
   synced: Iterable<number>;
+  /**
+   * Ids of `zooid observer` processes syncing from the leader. ZooKeeper
+   * would turn such an observer into a participant; a Zooid observer never
+   * votes (its bus identity may not publish votes, and it does not ack), so
+   * a change that names one as a voter is refused rather than leave a voter
+   * that never votes.
+   */
+  observing: Iterable<number>;
   /** The zxid the reconfig txn will get: the new configuration's version. */
   zxid: number;
   /** /zookeeper/config's ACL and the session's ids, for the WRITE check. */
@@ -35,7 +43,8 @@ export interface ReconfigContext {
   treeConfig: TreeConfig;
 }
 
-export type ReconfigOutcome = { ok: true; ensemble: Ensemble; txn: ReconfigTxn } | { ok: false; err: number };
+/** `why` explains a refusal ZooKeeper would not make, for the leader's log. */
+export type ReconfigOutcome = { ok: true; ensemble: Ensemble; txn: ReconfigTxn } | { ok: false; err: number; why?: string };
 
 /** ZooKeeper's StringUtils.split: trimmed pieces, empty ones dropped. */
 function list(s: string): string[] {
@@ -106,6 +115,11 @@ export function prepareReconfig(req: ReconfigRequest, ctx: ReconfigContext): Rec
   if (typeof members === 'number') return fail(members);
   const ensemble: Ensemble = { members: [...members.values()].sort((a, b) => a.id - b.id), version: ctx.zxid };
   if (voters(ensemble).length < (ctx.standaloneEnabled ? 2 : 1)) return fail(Err.BADARGUMENTS);
+  const observing = new Set(ctx.observing);
+  const cannotVote = voters(ensemble).filter((id) => observing.has(id));
+  if (cannotVote.length > 0) {
+    return { ok: false, err: Err.BADARGUMENTS, why: `${cannotVote.join(', ')} run as zooid observer, which cannot vote: start zooid follower --join with that id instead` };
+  }
   if (!isQuorum(ensemble, ctx.synced)) return fail(Err.NEWCONFIGNOQUORUM);
   if (!ctx.skipACL && !checkACL(ctx.configAcl, Perms.WRITE, ctx.ids, ctx.treeConfig)) return fail(Err.NOAUTH);
   return { ok: true, ensemble, txn: { type: 'reconfig', data: Buffer.from(formatConfig(ensemble), 'utf8') } };

@@ -23,6 +23,7 @@ function leaderHarness() {
       committed,
       lastSeen: committed,
       synced: [1, 2, 3, 4],
+      observing: [],
       zxid,
       configAcl: h.tree.getNode('/zookeeper/config')!.acl,
       ids: auth.ids,

@@ -16,6 +16,7 @@ function ctx(over: Partial<ReconfigContext> = {}): ReconfigContext {
     committed: THREE,
     lastSeen: THREE,
     synced: [1, 2, 3, 4, 5],
+    observing: [],
     zxid: 0x100000007,
     configAcl: READ_ACL,
     ids: SUPER,
@@ -142,6 +143,15 @@ describe('prepareReconfig: preconditions, in ZooKeeper order', () => {
     // synced observers do not count
     const demote = req({ joiningServers: 'server.2=zk2:2888:3888:observer;2181,server.3=zk3:2888:3888:observer;2181', leavingServers: '' });
     expect(err(prepareReconfig(demote, ctx({ standaloneEnabled: false, synced: [2, 3] })))).toBe(Err.NEWCONFIGNOQUORUM);
+  });
+
+  it('refuses to make a voter of a zooid observer process (BADARGUMENTS, with why); listing it as an observer is fine', () => {
+    const promote = prepareReconfig(req({ joiningServers: 'server.6=zk6:2888:3888:participant;2181' }), ctx({ observing: [6] }));
+    expect(promote).toMatchObject({ ok: false, err: Err.BADARGUMENTS, why: expect.stringContaining('6 run as zooid observer') });
+    // Even for a session without WRITE, like the other malformed-request refusals.
+    expect(err(prepareReconfig(req({ newMembers: 'server.1=a:1:2,server.6=b:1:2' }), ctx({ observing: [6], ids: [] })))).toBe(Err.BADARGUMENTS);
+    const listed = prepareReconfig(req({ joiningServers: 'server.6=zk6:2888:3888:observer;2181' }), ctx({ observing: [6] }));
+    expect(observers(parseConfig(text(listed)))).toEqual([6]);
   });
 
   it('NOAUTH without WRITE on /zookeeper/config; super, an ACL granting WRITE or skipACL pass', () => {

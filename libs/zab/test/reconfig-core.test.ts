@@ -101,6 +101,20 @@ describe('leader core: growing and shrinking the voters', () => {
     expect(e.leader.phase).toBe('broadcast');
   });
 
+  it('never counts an observer as synced, even one whose id a change names as a voter', () => {
+    const e = withJoiners();
+    e.disks.set('6', new Disk([z(1, 1)], { accepted: 1, current: 1 }));
+    e.startLearner('6', false);
+    e.deliver();
+    expect(e.leader.syncedLearners(e.now, 500).sort()).toEqual(['1', '2', '3', '4', '5']);
+    expect(e.leader.observers).toEqual(['6']);
+    // A member that shakes hands as that id replaces the observer.
+    e.startLearner('6');
+    e.deliver();
+    expect(e.leader.syncedLearners(e.now, 500).sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(e.leader.observers).toEqual([]);
+  });
+
   it('grows 3 → 5: the change commits with both quorums, then 1, 4 and 5 commit without 2 and 3', () => {
     const e = withJoiners();
     const [, change, after] = proposeChange(e, 3, 2, ['1', '2', '3', '4', '5']);

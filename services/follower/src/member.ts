@@ -3,7 +3,7 @@ import { pack, senderOf, subjects, unpack, type Vote } from '@zooid/protocol';
 import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooid/zab';
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
-import { formatConfig, voterIds } from '@zooid/tree';
+import { formatConfig, observers, voterIds } from '@zooid/tree';
 import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
@@ -63,7 +63,9 @@ export async function runMember(opts: MemberOptions, log: Logger, stopping?: Abo
     return p && voterIds(p);
   };
   const atStart = voters();
-  if (!atStart.includes(opts.id) && !pending()?.includes(opts.id) && !opts.join) {
+  // One the configuration lists as an observer (a demoted voter) follows without a vote, as a joiner does.
+  const listed = store.committedConfig ? observers(store.committedConfig).map(String) : [];
+  if (!atStart.includes(opts.id) && !pending()?.includes(opts.id) && !listed.includes(opts.id) && !opts.join) {
     await release();
     throw new Error(`member id ${opts.id} is not a voter of the configuration ${atStart.join(',')} (to join it, --join)`);
   }

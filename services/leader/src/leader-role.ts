@@ -506,22 +506,23 @@ export class LeaderRole {
       const pending = this.core.pendingConfig;
       // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
       const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
-      return prepareReconfig(req, {
+      const numeric = (ids: string[]) => ids.filter((id) => /^\d+$/.test(id)).map(Number);
+      const outcome = prepareReconfig(req, {
         enabled: true,
         standaloneEnabled: true,
         skipACL: false,
         committed,
         lastSeen,
         // Synced and heard within syncLimit: a learner silent that long is as good as gone.
-        synced: this.core
-          .syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)
-          .filter((id) => /^\d+$/.test(id))
-          .map(Number),
+        synced: numeric(this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)),
+        observing: numeric(this.core.observers),
         zxid,
         configAcl: tree.getNode(CONFIG)!.acl,
         ids: auth.ids,
         treeConfig: this.opts.tree,
       });
+      if (!outcome.ok && outcome.why !== undefined) this.log.warn({ why: outcome.why }, 'refused a reconfig');
+      return outcome;
     };
   }
 
@@ -537,7 +538,8 @@ export class LeaderRole {
   private addVoter(m: AddMe): void {
     const c = this.clients;
     if (!c || !this.opts.reconfigEnabled || m.epoch !== this.core.epoch || this.core.pendingConfig || !/^\d+$/.test(m.from)) return;
-    if (!this.core.isFollower(m.from) || !this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime).includes(m.from)) return;
+    // Synced counts followers only: an observer's id is never added.
+    if (!this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime).includes(m.from)) return;
     const committed = committedEnsemble(this.store.tree, this.opts.ensemble ?? this.opts.voters);
     if (voterIds(committed).includes(m.from)) return;
     this.log.info({ learner: m.from, config: hexZxid(committed.version) }, 'adding a follower that asked to vote');

@@ -123,21 +123,28 @@ export class LeaderCore {
   }
 
   /**
-   * The members that could ack a proposal now: this leader and the learners
+   * The members that could ack a proposal now: this leader and the followers
    * it has brought up to date and heard from within `withinMs` (a follower
    * answers every heartbeat; one that died stays in the sync set until it
    * comes back, so silence is what tells). A reconfig is accepted only when
    * a quorum of its new voters is among them (NEWCONFIGNOQUORUM otherwise),
-   * so the new quorum can ack at once.
+   * so the new quorum can ack at once. Observers never ack, so, as in
+   * ZooKeeper's isQuorumSynced, they are not counted even when a change names
+   * their id as a voter.
    */
   syncedLearners(now: number, withinMs: number): string[] {
-    const live = [...this.synced].filter((id) => id !== this.config.id && now - (this.heardFrom.get(id) ?? -Infinity) <= withinMs);
+    const live = [...this.synced].filter((id) => id !== this.config.id && this.learners.get(id)?.follower === true && now - (this.heardFrom.get(id) ?? -Infinity) <= withinMs);
     return [this.config.id, ...live];
   }
 
-  /** Whether `id` registered as a follower (a process that can vote once listed), not as an observer. */
-  isFollower(id: string): boolean {
-    return this.learners.get(id)?.follower === true;
+  /**
+   * The ids whose latest handshake with this leader came from an observer
+   * (`zooid observer`), which can never vote. An observer sends nothing
+   * between handshakes, so silence does not tell whether it still runs: an
+   * id stays here until a follower shakes hands as that id, or the leader changes.
+   */
+  get observers(): string[] {
+    return [...this.learners].filter(([, l]) => !l.follower).map(([id]) => id);
   }
 
   /** Whether proposals, a commit or answered syncs wait for `flush`. */
