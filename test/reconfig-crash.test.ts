@@ -24,7 +24,8 @@ const spec = (id: string) => `server.${id}=zooid-${id}:2888:3888:participant;218
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
+  // syncLimit 5 s: 4 and 5 must still count as synced when the request comes after they were frozen, on a busy machine too.
+  cluster = await Cluster.start({ voters: 3, joiners: 2, observers: 0, gateways: 1, tickTime: 200, syncLimit: 25, memberArgs: ['--reconfig-enabled', '--super-digest', SUPER_DIGEST] });
 }, 60_000);
 
 afterAll(async () => {
@@ -48,7 +49,11 @@ describe('a leader crash in the middle of a reconfig', () => {
     // The proposal reaches the old voters' logs; give it until they have logged past where they were.
     const zxidOf = (id: string) => cluster.spy.fresh('member').find((p) => p.id === id)?.zxid ?? 0;
     const before = Math.max(...others.map((m) => zxidOf(m.id)));
-    await waitFor('the old voters to log the change', () => others.every((m) => zxidOf(m.id) > before) || undefined, 10_000);
+    let outcome = 'no answer yet';
+    void change.then((o) => (outcome = o));
+    await waitFor('the old voters to log the change', () => others.every((m) => zxidOf(m.id) > before) || undefined, 10_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the reconfig request: ${outcome}`);
+    });
     await leader.kill();
     void zk.close().catch(() => undefined);
     // The old voters restart: replaying their logs puts the change in their trees, committed or not.
