@@ -23,6 +23,7 @@ export {
 } from './ensemble.js';
 export { CONFIG } from './paths.js';
 export { committedEnsemble, configOf, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { MemberConfig } from './member-config.js';
 export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,

@@ -1,8 +1,9 @@
 import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { CONFIG, Preparer, committedEnsemble, prepareReconfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { Preparer, voterIds, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
+import { reconfigJudge } from './reconfig-judge.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
 import { adminInfo } from './admin.js';
@@ -484,39 +485,11 @@ export class LeaderRole {
         this.tracker.touch(t.sessions, Date.now());
       }),
     );
-    if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
+    if (opts.reconfigEnabled) {
+      const syncedWithinMs = opts.syncLimit * opts.tickTime;
+      preparer.reconfig = reconfigJudge({ tree, staticIds: opts.ensemble ?? opts.voters, core: this.core, syncedWithinMs, now: Date.now, treeConfig: opts.tree });
+    }
     return { pipeline, preparer, served };
-  }
-
-  /**
-   * ZooKeeper's reconfig checks with this leader's view: the committed
-   * configuration from the tree, the one in flight from the core (one at a
-   * time: RECONFIGINPROGRESS), and who is synced with us now.
-   */
-  private judgeReconfig(): NonNullable<Preparer['reconfig']> {
-    const tree = this.store.tree;
-    return (req, auth, zxid) => {
-      const committed: Ensemble = committedEnsemble(tree, this.opts.ensemble ?? this.opts.voters);
-      const pending = this.core.pendingConfig;
-      // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
-      const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
-      return prepareReconfig(req, {
-        enabled: true,
-        standaloneEnabled: true,
-        skipACL: false,
-        committed,
-        lastSeen,
-        // Synced and heard within syncLimit: a learner silent that long is as good as gone.
-        synced: this.core
-          .syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)
-          .filter((id) => /^\d+$/.test(id))
-          .map(Number),
-        zxid,
-        configAcl: tree.getNode(CONFIG)!.acl,
-        ids: auth.ids,
-        treeConfig: this.opts.tree,
-      });
-    };
   }
 
   private noteProposed(n: number, last: number | undefined): void {
