@@ -73,6 +73,23 @@ export class Election {
     return this.sets.every((set) => isQuorum(set.filter((id) => id === this.self || agree(id)).length, set.length));
   }
 
+  /**
+   * Whether we take `v`'s proposal over `than`: a better history, for a
+   * leader that votes in our committed configuration, as ZooKeeper's
+   * totalOrderPredicate gives any other member no weight. A voter only a
+   * pending change adds is no candidate either: members that have not logged
+   * the change would not take it up, while those that have would hold out
+   * for it, and no quorum would form; and passed on to members that do not
+   * count it, it could be elected though by its own configuration it may not
+   * lead. For the same reason a proposal for such a member (our own, when we
+   * are one) gives way to any that may be taken up, as ZooKeeper starts such
+   * a member's vote at the lowest rank.
+   */
+  private adoptable(v: Proposal, than: Proposal): boolean {
+    const candidates = this.sets[0]!;
+    return candidates.includes(v.leader) && (!candidates.includes(than.leader) || better(v, than));
+  }
+
   vote(): Vote {
     return { from: this.self, state: 'looking', round: this.round, ...this.proposal };
   }
@@ -89,9 +106,9 @@ export class Election {
     if (v.round > this.round) {
       this.round = v.round;
       this.votes.clear();
-      this.proposal = better(v, this.own) ? pick(v) : { ...this.own };
+      this.proposal = this.adoptable(v, this.own) ? pick(v) : { ...this.own };
       changed = true;
-    } else if (better(v, this.proposal)) {
+    } else if (this.adoptable(v, this.proposal)) {
       this.proposal = pick(v);
       changed = true;
     }
