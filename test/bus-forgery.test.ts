@@ -168,14 +168,17 @@ describe("with a gateway's credentials", () => {
 });
 
 describe("with an observer's credentials", () => {
-  it('cannot vote, broadcast or answer for the leader', async () => {
+  it('cannot vote, broadcast, answer for the leader, or announce a configuration to joiners as a member', async () => {
     const { nc, violations } = await attacker({ kind: 'observer', id: 'obs1' });
     const vote: Vote = { from: 'obs1', state: 'looking', round: 1e6, leader: 'obs1', epoch: epoch + 1000, zxid: 0 };
     nc.publish(subj.election('obs1'), pack(vote));
+    const config: Presence = { kind: 'member', id: '1', role: 'leading', pid: 1, host: 'evil', epoch, zxid: 0, sessions: 0, serving: true, config: { version: 2 ** 40, voting: true, voters: ['1', 'obs1'] } };
+    nc.publish(subj.presence('member', '1'), pack(config));
     nc.publish(subj.zabBroadcast('obs1'), pack({ epoch: epoch + 1000, seq: 1, proposals: [], commit: 0, syncs: [] } satisfies Broadcast));
     nc.subscribe(subj.zabAlive(leader, epoch), { callback: () => undefined });
     await refused(violations, 'Publish', subj.election('obs1'));
     await refused(violations, 'Publish', subj.zabBroadcast('obs1'));
+    await refused(violations, 'Publish', subj.presence('member', '1'));
     await refused(violations, 'Subscription', subj.zabAlive(leader, epoch));
     await unharmed();
     await nc.close();

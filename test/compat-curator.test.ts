@@ -52,6 +52,6 @@ describe('Curator against Zooid', () => {
       `-Dzookeeper.ssl.trustStore.location=${join(dataDir, 'tls', 'ca.pem')}`,
       '-Dzookeeper.ssl.trustStore.type=PEM',
     ];
-    expect(await runCurator(secure, 'basic', tls)).toEqual({ data: 'two', children: 'a', gone: true });
+    expect(await runCurator(secure, 'basic', { jvmFlags: tls })).toEqual({ data: 'two', children: 'a', gone: true });
   }, 120_000);
 });

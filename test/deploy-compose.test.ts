@@ -42,6 +42,7 @@ interface ComposeService {
   healthcheck?: { test: string | string[] };
   volumes?: string[];
   container_name?: string;
+  profiles?: string[];
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
 }
@@ -111,6 +112,9 @@ const roleOf = (s: ComposeService) => argvOf(s.command)[0]!;
 /** The one-shot service that provisions the bus; the roles are the others. */
 const busInit = zooidServices.find(([, s]) => roleOf(s) === 'bus')!;
 const roleServices = zooidServices.filter(([, s]) => roleOf(s) !== 'bus');
+/** What `up` starts; the rest only with their profile. */
+const defaultServices = roleServices.filter(([, s]) => s.profiles === undefined);
+const profiles = [...new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))];
 const argOf = (s: ComposeService, flag: string) => {
   const args = argvOf(s.command);
   return args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
@@ -143,7 +147,7 @@ describe('deploy/docker-compose.yml', () => {
 
   it.skipIf(!client)('passes `docker compose config`', () => {
     const [cmd, ...pre] = client!;
-    const r = spawnSync(cmd!, [...pre, '-f', COMPOSE, 'config', '--services'], { encoding: 'utf8' });
+    const r = spawnSync(cmd!, [...pre, '-f', COMPOSE, ...profiles.flatMap((p) => ['--profile', p]), 'config', '--services'], { encoding: 'utf8' });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n').sort()).toEqual(Object.keys(compose.services).sort());
@@ -166,10 +170,16 @@ describe('deploy/docker-compose.yml', () => {
     }
   });
 
-  it('runs three voters with stable ids and volumes, and every role as its own bus identity, provisioned by bus-init', () => {
+  it('runs three voters with stable ids and volumes (two more by profile, joining by themselves), and every role as its own bus identity, provisioned by bus-init', () => {
     const followers = roleServices.filter(([, s]) => roleOf(s) === 'follower');
-    expect(followers.map(([, s]) => argOf(s, '--id')).sort()).toEqual(['1', '2', '3']);
-    for (const [, s] of followers) expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    expect(followers.filter(([, s]) => !s.profiles).map(([, s]) => argOf(s, '--id'))).toEqual(['1', '2', '3']);
+    expect(followers.filter(([, s]) => s.profiles?.includes('voters-5')).map(([, s]) => argOf(s, '--id'))).toEqual(['4', '5']);
+    for (const [name, s] of followers) {
+      expect(s.volumes?.some((v) => v.endsWith(':/data')), name).toBe(true);
+      // Added and removed at runtime: the leader must judge reconfigs, whichever member leads.
+      expect(envOf(s.environment).ZOOID_RECONFIG_ENABLED, name).toBe('true');
+      if (s.profiles) expect(argvOf(s.command), name).toEqual(expect.arrayContaining(['--join', '--add-self']));
+    }
     const init = busInit[1];
     const provisioned = [
       ...(argOf(init, '--members') ?? '').split(',').map((id) => `member-${id}`),
@@ -325,7 +335,7 @@ describe('deploy/docker-compose.yml', () => {
       }
       await Promise.all([...natsHosts.values()].map((ip) => waitForPort(ports.client, ip, 10_000)));
       await waitForRoutes([...natsHosts.values()].map((ip) => `http://${ip}:${ports.monitor}`));
-      for (const [name, s] of roleServices) {
+      for (const [name, s] of defaultServices) {
         const { args, env, clientPort } = await localize(s);
         if (roleOf(s) === 'gateway') clientPorts.push(clientPort ?? 2181);
         start(name, args, env, argvOf(s.healthcheck?.test), clientPort);
@@ -361,16 +371,20 @@ describe('deploy/docker-compose.yml', () => {
       }
     }, 60_000);
 
+    /** `zooid status --json` as the compose file's header runs it: in a role's container, with the tool's key. */
+    function status(): { members: { id: string; role: string; config: string | null; voting: string | null }[]; gateways: { id: string }[] } | undefined {
+      const env = { ...base(), ...instances[0]!.env, ZOOID_NATS_NKEY: join(busDir, 'tool-status.nk') };
+      const r = spawnSync(process.execPath, [ZOOID_BIN, 'status', '--json', '--wait-ms', '1500'], { env, encoding: 'utf8' });
+      return r.status === 0 ? JSON.parse(r.stdout) : undefined;
+    }
+
     it('shows one leader, two followers and the observer in `zooid status`', async () => {
       const observers = instances.filter((i) => i.role === 'observer').length;
       const view = await waitFor(
         'status with every member serving',
         () => {
-          // As the compose file's header says: status in a role's container, with the tool's key.
-          const env = { ...base(), ...instances[0]!.env, ZOOID_NATS_NKEY: join(busDir, 'tool-status.nk') };
-          const r = spawnSync(process.execPath, [ZOOID_BIN, 'status', '--json', '--wait-ms', '1500'], { env, encoding: 'utf8' });
-          if (r.status !== 0) return undefined;
-          const v = JSON.parse(r.stdout) as { members: { id: string; role: string }[]; gateways: { id: string }[] };
+          const v = status();
+          if (!v) return undefined;
           const roles = v.members.map((m) => m.role).sort();
           const want = ['following', 'following', 'leading', ...Array(observers).fill('observing')].sort();
           return JSON.stringify(roles) === JSON.stringify(want) && v.gateways.length === clientPorts.length ? v : undefined;
@@ -413,6 +427,35 @@ describe('deploy/docker-compose.yml', () => {
         }
       }
     }, 30_000);
+
+    it('grows to five voters with the voters-5 profile: follower-4 and -5 join, and the leader adds each', async () => {
+      const extra = roleServices.filter(([, s]) => s.profiles?.includes('voters-5'));
+      for (const [name, s] of extra) {
+        const { args, env, clientPort } = await localize(s);
+        start(name, args, env, argvOf(s.healthcheck?.test), clientPort);
+      }
+      let seen: unknown;
+      await waitFor(
+        'five voting members in one configuration',
+        () => {
+          const v = status();
+          seen = v?.members;
+          const voting = v?.members.filter((m) => m.voting === 'yes') ?? [];
+          return voting.length === 5 && new Set(voting.map((m) => m.config)).size === 1 ? voting : undefined;
+        },
+        60_000,
+        500,
+      ).catch((err: Error) => {
+        const logs = instances.filter((i) => extra.some(([n]) => n === i.service)).map((i) => `${i.service}:\n${i.out().slice(-3000)}`);
+        throw new Error(`${err.message}; last members ${JSON.stringify(seen)}\n${logs.join('\n')}`);
+      });
+      const a = await new NzkClient(`127.0.0.1:${clientPorts[0]}`).connect();
+      try {
+        await a.create('/compose-five', Buffer.from('five voters'));
+      } finally {
+        await a.close();
+      }
+    }, 90_000);
   });
 });
 
@@ -571,6 +614,22 @@ describe('deploy/k8s', () => {
       }
     }
     for (const { ordinal, argv } of podCommands(statefulSet('nats'))) expect(argv).toEqual(['nats-server', '-c', `/etc/zooid/bus/nats-${ordinal + 1}.conf`]);
+  });
+
+  it('starts the first ensemble with --ensemble, and a pod beyond it as a joiner that has the leader add it', () => {
+    const { c } = k8sZooid.find((z) => z.role === 'follower')!;
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? '']));
+    expect(env.ZOOID_RECONFIG_ENABLED).toBe('true');
+    // The pod's script with a `node` that prints what it would run.
+    const stub = mkdtempSync(join(tmpdir(), 'zooid-k8s-'));
+    try {
+      writeFileSync(join(stub, 'node'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const run = (pod: string) => spawnSync(c.command![0]!, [...c.command!.slice(1), ...c.args!], { env: { PATH: `${stub}:/usr/bin:/bin`, HOSTNAME: pod, VOTERS: env.VOTERS! }, encoding: 'utf8' }).stdout.trim();
+      expect(run('zooid-voter-0')).toBe('/app/bin/zooid.js follower --id 1 --ensemble 1,2,3 --data-dir /data --nats-nkey /etc/zooid/bus/member-1.nk');
+      expect(run('zooid-voter-4')).toBe('/app/bin/zooid.js follower --id 5 --join --add-self --data-dir /data --nats-nkey /etc/zooid/bus/member-5.nk');
+    } finally {
+      rmSync(stub, { recursive: true, force: true });
+    }
   });
 
   it('bus-secrets.sh makes the Secrets with every file each pod reads, and the servers every pod is given', () => {

@@ -32,8 +32,13 @@ let profile: string;
 const consoleErrors: string[] = [];
 
 /** The members table as the page shows it. */
-function rows(p: Page): Promise<{ id: string; role: string }[]> {
-  return p.$$eval('[data-testid="member"]', (trs) => trs.map((tr) => ({ id: (tr as HTMLElement).dataset.id!, role: (tr as HTMLElement).dataset.role! })));
+function rows(p: Page): Promise<{ id: string; role: string; config: string; voting: string }[]> {
+  return p.$$eval('[data-testid="member"]', (trs) =>
+    trs.map((tr) => {
+      const d = (tr as HTMLElement).dataset;
+      return { id: d.id!, role: d.role!, config: d.config!, voting: d.voting! };
+    }),
+  );
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('inspector in a browser', () => {
@@ -86,6 +91,12 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector in a browser', () => {
     const shown = await rows(page);
     expect(shown.map((r) => r.id).sort()).toEqual(['1', '2', '3']);
     expect(shown.filter((r) => r.role === 'leading')).toHaveLength(1);
+    // The configuration each member votes in: the static one, version 0 without reconfig.
+    expect(shown.map((r) => [r.config, r.voting])).toEqual([
+      ['0x0', 'yes'],
+      ['0x0', 'yes'],
+      ['0x0', 'yes'],
+    ]);
     expect(await page.textContent('[data-testid="status"]')).toBe('live');
     // Each member's statechart, with the active state highlighted: the member machine and its Zab role.
     await page.waitForFunction(() => document.querySelectorAll('svg.chart[data-machine="member"] .state.active').length === 3, undefined, { timeout: 15_000 });

@@ -142,6 +142,9 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     // The password reconfig is driven with is the cluster's super user: only up's user may read it.
     expect(statSync(join(dataDir, 'super-password')).mode & 0o777).toBe(0o600);
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3, 4, 5], participants: true });
+    // No client address in any line, the static ones nor scale's: a Curator client would move to it.
+    const { config } = await kazoo<{ config: string }>(['config', `127.0.0.1:${clientPort}`]);
+    expect(parseConfig(config).members.filter((m) => m.client !== undefined)).toEqual([]);
     await up!.voting(5);
   }, 240_000);
 

@@ -9,6 +9,8 @@
 # which never goes to the cluster: run again with the same DIR to add ids or
 # rotate a key (delete its .nk first), then restart the pods concerned.
 # The ids and hosts below match the manifests' replicas; change them together.
+# Seven member keys: the voters' StatefulSet grows to seven by reconfiguration
+# with nothing new on the bus (see voters.yaml).
 set -eu
 dir=${1:-zooid-bus}
 zooid=${ZOOID:-zooid}
@@ -16,7 +18,7 @@ mount=/etc/zooid/bus
 
 $zooid bus init --dir "$dir" --mount "$mount" \
   --hosts zooid-nats-0.zooid-nats,zooid-nats-1.zooid-nats,zooid-nats-2.zooid-nats \
-  --members 1,2,3 --observers o1,o2 --gateways gw1,gw2 --tools status
+  --members 1,2,3,4,5,6,7 --observers o1,o2 --gateways gw1,gw2 --tools status
 
 # secret NAME FILE…: created, or replaced with these files.
 secret() {

@@ -9,8 +9,17 @@
  * mutex: an InterProcessMutex held by one client is not to be had by another
  *        until released;
  * latch: of two LeaderLatch participants exactly one leads, and the other
- *        takes over when the leader closes its latch.
+ *        takes over when the leader closes its latch;
+ * reconfig <super password> <voter id> <server spec>: as the super user,
+ *        getConfig, then reconfig removing the voter, a stale fromConfig
+ *        (BadVersion), and reconfig adding it back with the spec, on one
+ *        client whose EnsembleTracker (on by default) follows
+ *        /zookeeper/config; then it prints PAUSE and waits for a line on
+ *        stdin while the test drops its connection (restarts its gateway),
+ *        and must reconnect through the connect string the tracker left it.
  */
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +28,7 @@ import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.zookeeper.KeeperException;
 
 public class CuratorCheck {
   static CuratorFramework client(String connect) throws Exception {
@@ -74,11 +84,63 @@ public class CuratorCheck {
     }
   }
 
+  /** The `version=` of a /zookeeper/config text. */
+  static long version(String config) {
+    return Long.parseLong(config.substring(config.lastIndexOf("version=") + "version=".length()).trim(), 16);
+  }
+
+  static String json(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+  }
+
+  static String reconfig(String connect, String password, String voter, String spec) throws Exception {
+    CuratorFramework c = CuratorFrameworkFactory.builder()
+        .connectString(connect)
+        .sessionTimeoutMs(10_000)
+        .connectionTimeoutMs(10_000)
+        .retryPolicy(new ExponentialBackoffRetry(100, 5))
+        .authorization("digest", ("super:" + password).getBytes(StandardCharsets.UTF_8))
+        .build();
+    c.start();
+    try (c) {
+      if (!c.blockUntilConnected(20, TimeUnit.SECONDS)) throw new IllegalStateException("not connected within 20 s");
+      String start = new String(c.getConfig().forEnsemble(), StandardCharsets.UTF_8);
+      String removed = new String(c.reconfig().leaving(voter).fromConfig(version(start)).forEnsemble(), StandardCharsets.UTF_8);
+      boolean staleRefused = false;
+      try {
+        c.reconfig().joining(spec).fromConfig(version(start)).forEnsemble();
+      } catch (KeeperException.BadVersionException e) {
+        staleRefused = true;
+      }
+      String added = new String(c.reconfig().joining(spec).fromConfig(version(removed)).forEnsemble(), StandardCharsets.UTF_8);
+      // A configuration none of whose lines has a client address the tracker ignores; this one it takes.
+      awaitTracker(c, version(added));
+      System.out.println("PAUSE");
+      System.out.flush();
+      new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+      c.create().creatingParentsIfNeeded().forPath("/curator/reconfig/after", "ok".getBytes(StandardCharsets.UTF_8));
+      String after = new String(c.getData().forPath("/curator/reconfig/after"), StandardCharsets.UTF_8);
+      c.delete().deletingChildrenIfNeeded().forPath("/curator/reconfig");
+      return "{\"start\":" + json(start) + ",\"removed\":" + json(removed) + ",\"staleRefused\":" + staleRefused
+          + ",\"added\":" + json(added) + ",\"tracked\":" + json(c.getZookeeperClient().getCurrentConnectionString()) + ",\"after\":" + json(after) + "}";
+    }
+  }
+
+  /** Until the EnsembleTracker has read the configuration at `version` (it reads on its watch, in the background). */
+  static void awaitTracker(CuratorFramework c, long version) throws InterruptedException {
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (c.getCurrentConfig().getVersion() != version) {
+      if (System.nanoTime() > until) throw new IllegalStateException("the EnsembleTracker did not read configuration " + Long.toHexString(version) + " within 20 s");
+      Thread.sleep(20);
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     String result = switch (args[1]) {
       case "basic" -> basic(args[0]);
       case "mutex" -> mutex(args[0]);
       case "latch" -> latch(args[0]);
+      case "reconfig" -> reconfig(args[0], args[2], args[3], args[4]);
       default -> throw new IllegalArgumentException("unknown scenario " + args[1]);
     };
     System.out.println(result);

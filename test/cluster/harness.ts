@@ -56,7 +56,7 @@ export class Node {
   frozen = false;
   /** Stopped on purpose: a node that is not running otherwise has crashed. */
   down = false;
-  /** Extra environment for the node's next processes (the test-only fault hooks). */
+  /** Extra environment for the node's next processes: the test-only fault hooks, or flags by their ZOOID_* names. */
   env: Record<string, string> = {};
 
   constructor(
@@ -275,6 +275,8 @@ export interface ClusterOptions {
    * started by the test (`node(id).start()`) to be added by reconfig.
    */
   joiners?: number;
+  /** How many of the joiners (the first ones) start without --ensemble: they learn the configuration from the members. */
+  joinersLearn?: number;
   /** Extra flags for every member (e.g. --reconfig-enabled, --super-digest). */
   memberArgs?: string[];
 }
@@ -318,6 +320,7 @@ export class Cluster {
       cluster: 'zooid',
       natsServers: 3,
       joiners: 0,
+      joinersLearn: 0,
       memberArgs: [],
       ...o,
     };
@@ -344,9 +347,10 @@ export class Cluster {
       const dir = join(c.root, `m${id}`);
       c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
     }
-    for (const id of joiners) {
+    for (const [i, id] of joiners.entries()) {
       const dir = join(c.root, `m${id}`);
-      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--join', '--ensemble', ensemble.join(','), '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
+      const voters = i < opts.joinersLearn ? [] : ['--ensemble', ensemble.join(',')];
+      c.members.push(new Node('member', id, dir, ['follower', '--id', id, '--join', ...voters, '--data-dir', dir, ...common({ kind: 'member', id }), ...limits, ...opts.memberArgs]));
     }
     for (const id of observers) {
       const dir = join(c.root, id);

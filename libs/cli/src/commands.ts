@@ -80,7 +80,12 @@ export const memberSpec: FlagSpec = {
 export const followerSpec: FlagSpec = {
   ...memberSpec,
   ensemble: { type: 'string', describe: 'ids of every voting member, comma-separated (e.g. 1,2,3)' },
-  join: { type: 'boolean', describe: 'join a running ensemble (--ensemble: its voters) as a non-voting follower until a reconfig adds this id' },
+  join: {
+    type: 'boolean',
+    describe:
+      'join a running ensemble as a non-voting follower until a reconfig adds this id; without --ensemble it learns the configuration from the members (waiting until a quorum of its voters announce it), once synced from its data directory',
+  },
+  'add-self': { type: 'boolean', describe: 'with --join: once synced, have the leader add this id as a voter (the leader needs --reconfig-enabled)' },
 };
 
 export const observerSpec: FlagSpec = {
@@ -214,13 +219,25 @@ async function health(f: Record<string, string | boolean | undefined>, log: Logg
   return f['health-port'] === undefined ? undefined : serveHealth(intFlag(f, 'health-port'), log);
 }
 
-/** Runs a role until SIGTERM/SIGINT or its supervisor's exit. */
-async function runUntilStopped(f: Record<string, string | boolean | undefined>, log: Logger, start: () => Promise<{ done: Promise<void>; stop(): void }>): Promise<void> {
-  const running = await start();
-  const stop = () => running.stop();
+/**
+ * Runs a role until SIGTERM/SIGINT or its supervisor's exit, both heard
+ * from the start: a joiner may wait at start for the ensemble's
+ * configuration as long as it takes, and is told through `stopping`; a role
+ * that does not listen stops once started. A second signal has its default
+ * effect.
+ */
+async function runUntilStopped(f: Record<string, string | boolean | undefined>, log: Logger, start: (stopping: AbortSignal) => Promise<{ done: Promise<void>; stop(): void }>): Promise<void> {
+  const stopping = new AbortController();
+  let running: { done: Promise<void>; stop(): void } | undefined;
+  const stop = () => {
+    stopping.abort();
+    running?.stop();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   exitWithSupervisor(stop);
+  running = await start(stopping.signal);
+  if (stopping.signal.aborted) running.stop();
   const probe = await health(f, log).catch((err: unknown) => {
     running.stop();
     throw err;
@@ -229,9 +246,13 @@ async function runUntilStopped(f: Record<string, string | boolean | undefined>, 
   await probe?.close();
 }
 
-/** The voting members: --ensemble, or the file's server.N lines, or this member alone; a joiner names the voters it joins. */
-function ensembleOf(f: Record<string, string | boolean | undefined>, id: string): string[] {
-  if (f.join === true && f.ensemble === undefined) throw new UsageError('--join needs --ensemble: the voters of the ensemble to join');
+/**
+ * The voting members: --ensemble, or the file's server.N lines, or this
+ * member alone. A joiner may name the voters it joins, or leave them to be
+ * learned from the running ensemble (undefined).
+ */
+function ensembleOf(f: Record<string, string | boolean | undefined>, id: string): string[] | undefined {
+  if (f.join === true && f.ensemble === undefined) return undefined;
   const ensemble = String(f.ensemble ?? id).split(',').map((v) => v.trim()).filter(Boolean);
   if (f.join !== true && !ensemble.includes(id)) throw new UsageError(`member id ${id} is not in the ensemble ${ensemble.join(',')}`);
   return ensemble;
@@ -242,13 +263,14 @@ export async function follower(argv: string[]): Promise<void> {
   const f = parseFlags(argv, followerSpec);
   const id = checkId('member', String(f.id));
   const ensemble = ensembleOf(f, id);
-  const opts = { ...roleOptions(f, id), ensemble, join: f.join === true };
+  if (f['add-self'] === true && f.join !== true) throw new UsageError('--add-self goes with --join: a member the configuration lists votes already');
+  const opts = { ...roleOptions(f, id), ensemble, join: f.join === true, addSelf: f['add-self'] === true };
   // A configuration names servers by number (server.N), as ZooKeeper's myid.
-  if ((opts.reconfigEnabled || opts.join) && ![id, ...ensemble].every((v) => /^\d+$/.test(v))) {
+  if ((opts.reconfigEnabled || opts.join) && ![id, ...(ensemble ?? [])].every((v) => /^\d+$/.test(v))) {
     throw new UsageError('--reconfig-enabled and --join need numeric member ids (server.N in /zookeeper/config)');
   }
   const log = createLogger('member', { member: id });
-  await runUntilStopped(f, log, async () => (await loadFollower()).runMember(opts, log));
+  await runUntilStopped(f, log, async (stopping) => (await loadFollower()).runMember(opts, log, stopping));
 }
 
 /** `zooid member`: the single voting member of a standalone ensemble. */

@@ -10,7 +10,7 @@ import { SCALE_SUMMARY, scale, scaleSpec } from './scale.js';
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string; spec: typeof memberSpec; usage?: string }> = {
   standalone: { run: standalone, summary: 'Run a one-member ensemble with its own nats-server and one gateway.', spec: standaloneSpec },
   member: { run: member, summary: 'Run the voting member of a standalone ensemble.', spec: memberSpec },
-  follower: { run: follower, summary: 'Run a voting member of an ensemble (--id N --ensemble 1,2,3).', spec: followerSpec },
+  follower: { run: follower, summary: 'Run a voting member of an ensemble (--id N --ensemble 1,2,3), or one joining it (--id N --join).', spec: followerSpec },
   observer: { run: observer, summary: 'Run a non-voting learner that serves reads.', spec: observerSpec },
   gateway: { run: gateway, summary: 'Run a session gateway (ZooKeeper client port).', spec: gatewaySpec },
   up: { run: up, summary: 'Run a local cluster (nats-server, members, observers, gateways), restarting what dies.', spec: upSpec },

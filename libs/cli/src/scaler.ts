@@ -27,8 +27,8 @@ export interface ScalerOptions {
   connectString?: string;
   /** Where presence is heard, as `zooid status` hears it. */
   bus: BusConfig;
-  /** The command line of member `id`; `join` names the voters a new member joins. */
-  memberChild: (id: number, join?: number[]) => ChildPlan;
+  /** The command line of member `id`; `joining`: a new member, which learns the configuration from the ensemble. */
+  memberChild: (id: number, joining?: boolean) => ChildPlan;
   observerChild: (n: number) => ChildPlan;
   /** Lets exactly the processes of `shape` on the bus (the managed bus; nothing to do on the operator's). */
   provision: (shape: ScaledShape) => Promise<void>;
@@ -36,13 +36,27 @@ export interface ScalerOptions {
   stepMs?: number;
 }
 
-/** The `server.N` line of a voter: host and ports are only displayed (members talk over NATS), as for the static ensemble. */
-const serverLine = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant;2181`;
+/**
+ * The `server.N` line of a voter, as for the static ensemble: host and
+ * ports are only displayed (members talk over NATS), and no client address,
+ * for clients connect to gateways (a Curator client would move to it).
+ */
+const serverLine = (id: number) => `server.${id}=zooid-${id}:2888:3888:participant`;
 const ids = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
-/** The voter ids a /zookeeper/config text lists; none for the static ensemble, whose text is empty. */
-function configVoters(text: string): Set<number> {
-  return new Set([...text.matchAll(/^server\.(\d+)=.*:participant;/gm)].map((m) => Number(m[1])));
+/** /zookeeper/config as the scaler needs it: the voters, the server lines as they are, the version. */
+interface ConfigView {
+  voters: Set<number>;
+  lines: string[];
+  version: number;
+}
+
+/** A /zookeeper/config text, empty until the leader of a new ensemble has shown its static configuration. */
+function configView(text: string): ConfigView {
+  const lines = text.split('\n').filter((l) => l.startsWith('server.'));
+  const voters = new Set(lines.flatMap((l) => /^server\.(\d+)=[^;]*:participant(?:;|$)/.exec(l)?.[1] ?? []).map(Number));
+  const version = /^version=([0-9a-f]+)$/m.exec(text)?.[1];
+  return { voters, lines, version: version === undefined ? -1 : parseInt(version, 16) };
 }
 
 /** Whether the configuration already has what the change asks for. */
@@ -51,8 +65,12 @@ function applied(change: { joining?: string; leaving?: string }, voters: Set<num
   return voters.size > 0 && !voters.has(Number(change.leaving));
 }
 
-/** ZooKeeper's answers that mean "not yet": the joiner is still syncing, or another change is committing. */
-const TRANSIENT = new Set(['NewConfigNoQuorum', 'ReconfigInProgress', 'ConnectionLoss', 'OperationTimeout']);
+/**
+ * ZooKeeper's answers that mean "not yet": the joiner is still syncing,
+ * another change is committing, or one committed since the configuration
+ * was read (a new leader showing its configuration's version): read again.
+ */
+const TRANSIENT = new Set(['NewConfigNoQuorum', 'ReconfigInProgress', 'BadVersion', 'ConnectionLoss', 'OperationTimeout']);
 
 export class Scaler {
   private busy = false;
@@ -129,15 +147,14 @@ export class Scaler {
   }
 
   private async addVoter(id: number, note: (text: string) => void): Promise<void> {
-    const voters = ids(1, this.o.shape.followers).filter((v) => v !== id);
     const grown = { ...this.o.shape, followers: Math.max(id, this.o.shape.followers) };
     await this.o.provision(grown);
-    const child = this.o.memberChild(id, voters);
+    const child = this.o.memberChild(id, true);
     // A member the record runs but the configuration does not count (its removal's record was lost)
     // started without --join and refuses to run: it starts again as a joiner.
     await this.o.group.retire(child.name);
     this.o.group.spawn(child.name, child.args);
-    note(`member ${id}: started, joining ${voters.join(',')} as a non-voter`);
+    note(`member ${id}: started as a non-voter, learning the configuration from the ensemble`);
     try {
       // Synced in the leader's configuration, voting or not: a voter already when an `up` killed after
       // the reconfig's commit lost the step from scaled.json, and reconfig() then finds it applied.
@@ -145,7 +162,7 @@ export class Scaler {
         const m = rows.find((r) => r.id === String(id));
         return m?.role === 'following' && m.config === leader?.config && m.lag !== null;
       });
-      note(`member ${id}: synced; reconfig -add ${serverLine(id)}`);
+      note(`member ${id}: synced; reconfig -members with ${serverLine(id)} added`);
       await this.reconfig({ joining: serverLine(id) });
     } catch (err) {
       // Not added: stopped again and the bus back to the record's shape; the next scale starts again from the configuration.
@@ -202,18 +219,28 @@ export class Scaler {
     }
   }
 
-  /** The voters of /zookeeper/config; the running members while the static ensemble has no configuration there. */
+  /** The voters of /zookeeper/config; the running members until a leader has shown the configuration there. */
   private configuredVoters(): Promise<Set<number>> {
-    return this.withConfig('read /zookeeper/config', async (_client, voters) => (voters.size > 0 ? voters : new Set(ids(1, this.o.shape.followers))));
+    return this.withConfig('read /zookeeper/config', async (_client, { voters }) => (voters.size > 0 ? voters : new Set(ids(1, this.o.shape.followers))));
   }
 
   /**
    * reconfig as the super user. The configuration is read first: a change
-   * whose answer was lost may have committed, and is not asked twice.
+   * whose answer was lost may have committed, and is not asked twice. A
+   * joiner is added by a whole (non-incremental) reconfig, the
+   * configuration's lines as they are and its own: ZooKeeper's incremental
+   * add refuses a server spec without a client address.
    */
   private reconfig(change: { joining?: string; leaving?: string }): Promise<void> {
-    return this.withConfig(`reconfig ${JSON.stringify(change)}`, async (client, voters) => {
-      if (!applied(change, voters)) await client.reconfig(change);
+    return this.withConfig(`reconfig ${JSON.stringify(change)}`, async (client, config) => {
+      if (applied(change, config.voters)) return;
+      if (change.leaving) {
+        await client.reconfig(change);
+        return;
+      }
+      // Shown with the first commit of a new leader's epoch: until then there is nothing to add to (retried).
+      if (config.lines.length === 0) throw new Error('/zookeeper/config shows no configuration yet');
+      await client.reconfig({ newMembers: [...config.lines, change.joining!].join('\n'), fromConfig: config.version });
     });
   }
 
@@ -222,7 +249,7 @@ export class Scaler {
    * as the leader has them, retried while ZooKeeper answers "not yet"; other
    * refusals end the scale.
    */
-  private async withConfig<T>(what: string, fn: (client: ZooKeeperClient, voters: Set<number>) => Promise<T>): Promise<T> {
+  private async withConfig<T>(what: string, fn: (client: ZooKeeperClient, config: ConfigView) => Promise<T>): Promise<T> {
     const until = Date.now() + this.stepMs;
     for (;;) {
       let client: ZooKeeperClient | undefined;
@@ -232,7 +259,7 @@ export class Scaler {
         await client.addAuth('digest', `super:${this.o.superPassword}`);
         await client.sync('/zookeeper/config');
         const { data } = await client.getConfig();
-        return await fn(client, configVoters(data?.toString('utf8') ?? ''));
+        return await fn(client, configView(data?.toString('utf8') ?? ''));
       } catch (err) {
         // A connection that failed (a gateway restarting) is worth another try too; a refusal is an answer.
         const code = isZooKeeperError(err) ? err.code : undefined;

@@ -5,7 +5,7 @@
  * half-dead one and one still electing.
  */
 import { resolve } from 'node:path';
-import { subjects, unpack, type Presence } from '@zooid/protocol';
+import { presenceConfig, subjects, unpack, type Presence } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger, type BusConfig } from '@zooid/runtime';
 import { intFlag, parseFlags, UsageError, type FlagSpec } from './args.js';
 import { commonSpec } from './commands.js';
@@ -125,8 +125,7 @@ export function formatView(v: ClusterView): string {
 function asPresence(raw: unknown): Presence | undefined {
   const p = raw as Partial<Presence> | null;
   if (!p || typeof p.id !== 'string' || (p.kind !== 'member' && p.kind !== 'observer' && p.kind !== 'gateway')) return undefined;
-  const c = p.config as { version?: unknown; voting?: unknown } | undefined;
-  const config = c && typeof c === 'object' && typeof c.voting === 'boolean' ? { version: Number(c.version ?? 0), voting: c.voting } : undefined;
+  const config = presenceConfig(p);
   return { ...p, epoch: Number(p.epoch ?? 0), zxid: Number(p.zxid ?? 0), pid: Number(p.pid ?? 0), sessions: Number(p.sessions ?? 0), config } as Presence;
 }
 

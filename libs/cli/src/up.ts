@@ -77,13 +77,14 @@ export interface PlanArgs {
 }
 
 /**
- * Voting member `id` of a topology. `joining` names the voters of a running
- * ensemble that `zooid scale` adds it to: it starts as a non-voter.
+ * Voting member `id` of a topology. `joining`: `zooid scale` adds it to the
+ * running ensemble, whose configuration it learns from the members (not
+ * from the record, which may lag it by a step); it starts as a non-voter.
  */
-export function memberChild(t: Topology, id: number, a: PlanArgs, joining?: number[]): ChildPlan {
-  const ensemble = (joining ?? Array.from({ length: t.followers }, (_, i) => i + 1)).join(',');
+export function memberChild(t: Topology, id: number, a: PlanArgs, joining = false): ChildPlan {
+  const ensemble = Array.from({ length: t.followers }, (_, i) => i + 1).join(',');
   // One voter is a standalone ensemble: the member command needs no election.
-  const role = t.followers === 1 && !joining ? ['member', '--id', '1'] : ['follower', '--id', String(id), ...(joining ? ['--join'] : []), '--ensemble', ensemble];
+  const role = joining ? ['follower', '--id', String(id), '--join'] : t.followers === 1 ? ['member', '--id', '1'] : ['follower', '--id', String(id), '--ensemble', ensemble];
   const dataDir = join(t.dataDir, `member-${id}`);
   return { name: `member-${id}`, args: [...role, '--data-dir', dataDir, ...a.busArgs({ kind: 'member', id: String(id) }), ...a.shared, ...(a.memberOnly ?? [])] };
 }

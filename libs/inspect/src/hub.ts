@@ -1,4 +1,4 @@
-import { pack, senderOf, subjects, unpack, type InspectMessage, type Presence, type Vote } from '@zooid/protocol';
+import { pack, presenceConfig, senderOf, subjects, unpack, type InspectMessage, type Presence, type Vote } from '@zooid/protocol';
 import type { Logger, NatsConnection } from '@zooid/runtime';
 import { flatValue, hex, zxidLag } from './values.js';
 import type { ClusterView, LogEntry, ServiceView, VoteView } from './view.js';
@@ -138,6 +138,11 @@ export class InspectorHub {
         lastSeen: k.seen,
         actors: gone ? [] : (k.inspect?.actors ?? []),
       };
+      const config = presenceConfig(p);
+      if (config) {
+        s.config = hex(config.version);
+        s.voting = config.voting;
+      }
       const role = s.actors.find((a) => a.key.endsWith('/role'));
       if (role && p.kind !== 'gateway') s.phase = flatValue(role.value);
       if (k.mntr && !gone) {

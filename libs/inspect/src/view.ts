@@ -29,6 +29,9 @@ export interface ServiceView {
   zxid: string;
   /** Transactions behind the leader (same epoch), when known. */
   lag?: number;
+  /** A voting member's committed configuration version (hex), and whether it votes in it. */
+  config?: string;
+  voting?: boolean;
   sessions: number;
   watches?: number;
   znodes?: number;

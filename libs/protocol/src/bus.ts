@@ -215,8 +215,19 @@ export interface Presence {
   adminPort?: number;
   /** Members and observers: the longest the event loop was late since the previous announcement, ms. */
   stallMs?: number;
-  /** A voting member's committed configuration: its version (the zxid of the reconfig, 0 for the static one) and whether it lists this member as a voter. */
-  config?: { version: number; voting: boolean };
+  /**
+   * A voting member's committed configuration: its version (the zxid of the
+   * reconfig, 0 for the static one), whether it lists this member as a
+   * voter, and its voters, from which a member started with --join and no
+   * --ensemble learns the configuration.
+   */
+  config?: { version: number; voting: boolean; voters?: string[] };
+}
+
+/** A presence's configuration when well formed: the bus vouches for who sent a presence, not for its fields. */
+export function presenceConfig(p: { config?: unknown }): { version: number; voting: boolean } | undefined {
+  const c = p.config as { version?: unknown; voting?: unknown } | undefined;
+  return c && typeof c === 'object' && typeof c.voting === 'boolean' ? { version: Number(c.version ?? 0), voting: c.voting } : undefined;
 }
 
 /**
@@ -312,6 +323,13 @@ export type ToLeader =
  * and the parts in between are lost.
  */
 export type SyncReceived = { t: 'received'; from: string; attempt: number; bytes: number };
+
+/**
+ * Learner → leader, beside ToLeader: a non-voting follower started with
+ * `--add-self` asks to be added as a voter (see the leader's addVoter).
+ * Repeated until a committed configuration lists it as a participant.
+ */
+export type AddMe = { t: 'addme'; from: string; epoch: number };
 
 /** A learner says how far a sync's parts arrived every this many bytes (well under the leader's window). */
 export const SYNC_RECEIVED_EVERY_BYTES = 4 * 1024 * 1024;

@@ -136,6 +136,8 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
             s.zabAlive(me, '*'),
             s.admin(me),
             s.inspectHello,
+            // A joiner without --ensemble learns the configuration from the members' announcements.
+            s.presence('member', '*'),
             inbox,
           ],
         },

@@ -310,7 +310,8 @@ function checkConfigs(h: History, log: readonly Committed[], v: (k: Violation['k
     }
     if (next) {
       inForce = next;
-      changes.set(c.zxid, change!);
+      // By version, which need not be the zxid (a leader shows the static configuration versioned by its epoch's start).
+      changes.set(next.version, change!);
     }
   }
   for (const c of h.ensemble.configs) {

@@ -181,17 +181,25 @@ export function ackingConfigs(committed: Ensemble, proposed: Ensemble | undefine
  * reconfig committed: every id a participant, at version 0. Zooid's members
  * talk over NATS, so the addresses are only for display and for
  * ZooKeeper's address checks: a distinct host per member and ZooKeeper's
- * usual ports, clients through any gateway.
+ * usual ports. No client address: clients connect to gateways, not
+ * members, and a client that follows /zookeeper/config (Curator's
+ * EnsembleTracker) would move to any address given here; a line without
+ * one it leaves alone, as ZooKeeper prints a server whose client port came
+ * from `clientPort` in zoo.cfg.
  */
 export function staticEnsemble(ids: readonly string[]): Ensemble {
   return ensemble(
     ids.map((s) => {
       if (!/^\d+$/.test(s)) throw new ConfigError(`member id ${s} is not a number`);
-      const id = Number(s);
-      return { id, host: `zooid-${id}`, quorumPort: 2888, electionPort: 3888, type: 'participant' as const, client: { host: '0.0.0.0', port: 2181 } };
+      return memberServer(Number(s));
     }),
     0,
   );
+}
+
+/** The participant line Zooid writes for its own member `id` (see staticEnsemble): no client address. */
+export function memberServer(id: number): Member {
+  return { id, host: `zooid-${id}`, quorumPort: 2888, electionPort: 3888, type: 'participant' };
 }
 
 /** The voters' ids as the Zab cores name members. */

@@ -11,6 +11,7 @@ export {
   formatServer,
   isQuorum,
   isQuorumOfAll,
+  memberServer,
   observers,
   parseConfig,
   parseServer,
@@ -22,7 +23,7 @@ export {
   type Member,
 } from './ensemble.js';
 export { CONFIG } from './paths.js';
-export { committedEnsemble, configOf, prepareReconfig, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { committedEnsemble, configOf, prepareReconfig, staticConfigTxn, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
 export { MemberConfig } from './member-config.js';
 export type { ReconfigJudge } from './prep.js';
 export type {

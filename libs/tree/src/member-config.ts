@@ -18,6 +18,8 @@ function newer(a: Ensemble | undefined, b: Ensemble | undefined): Ensemble | und
  */
 export class MemberConfig {
   private current?: Ensemble;
+  /** The mzxid of /zookeeper/config when noteCommitted last read it. */
+  private lookedAt = -1;
 
   /**
    * `stored`: the text last persisted, if any. `tree`: the member's tree as
@@ -59,13 +61,19 @@ export class MemberConfig {
     return seen !== undefined && seen.version > (this.current?.version ?? 0) ? seen : undefined;
   }
 
-  /** Everything up to `zxid` is committed: so is the tree's configuration, when zxid reaches it. */
+  /**
+   * Everything up to `zxid` is committed: so is the tree's configuration,
+   * when zxid reaches the transaction that wrote it (its version may be
+   * another zxid: the static configuration a leader shows is versioned by
+   * its epoch's start).
+   */
   noteCommitted(tree: DataTree, zxid: number): void {
     const node = tree.getNode(CONFIG);
     // The cheap test first: this runs on every commit, and the configuration rarely changes.
-    if (node === undefined || node.mzxid > zxid || node.mzxid <= (this.current?.version ?? 0)) return;
+    if (node === undefined || node.mzxid === this.lookedAt || node.mzxid > zxid) return;
+    this.lookedAt = node.mzxid;
     const e = configOf(tree);
-    if (e !== undefined && e.version <= zxid) this.commit(e, 'committed');
+    if (e !== undefined && e.version > (this.current?.version ?? 0)) this.commit(e, 'committed');
   }
 
   /**

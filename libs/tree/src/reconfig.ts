@@ -123,10 +123,39 @@ export function configOf(tree: DataTree): Ensemble | undefined {
 }
 
 /**
+ * The configuration a reconfig committed to /zookeeper/config, in a tree
+ * whose every transaction is committed. None while the tree holds nothing
+ * there or the static configuration (version 0, see `staticConfigTxn`): that
+ * one is only shown, and the member's `--ensemble` says what it is.
+ */
+function reconfigured(tree: DataTree): Ensemble | undefined {
+  const e = configOf(tree);
+  return e?.version === 0 ? undefined : e;
+}
+
+/**
  * The configuration of a tree whose every transaction is committed (a
  * leader's in broadcast): /zookeeper/config once a reconfig has committed,
  * else the static ensemble the member was started with.
  */
 export function committedEnsemble(tree: DataTree, staticIds: readonly string[]): Ensemble {
-  return configOf(tree) ?? staticEnsemble(staticIds);
+  return reconfigured(tree) ?? staticEnsemble(staticIds);
+}
+
+/**
+ * What a leader proposes first in its epoch so that /zookeeper/config shows
+ * the static configuration, as ZooKeeper 3.5+ in quorum mode shows it from
+ * the start: through the log, so every replica holds the same bytes.
+ * `version` is ZooKeeper's: with reconfigEnabled the zxid the epoch starts
+ * at (its NEWLEADER zxid, ZOOKEEPER-1783: an established configuration
+ * outranks any member's initial one), else 0. Nothing once a reconfig has
+ * committed a configuration or when the tree already shows this one; nothing
+ * for a single voter (ZooKeeper runs one server standalone, with
+ * /zookeeper/config empty) or ids that are not numbers (no `server.N` line
+ * can name them).
+ */
+export function staticConfigTxn(tree: DataTree, staticIds: readonly string[], version: number): ReconfigTxn | undefined {
+  if (staticIds.length < 2 || !staticIds.every((id) => /^\d+$/.test(id)) || reconfigured(tree)) return undefined;
+  const data = Buffer.from(formatConfig({ ...staticEnsemble(staticIds), version }), 'utf8');
+  return tree.getNode(CONFIG)?.data?.equals(data) ? undefined : { type: 'reconfig', data };
 }

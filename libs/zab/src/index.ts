@@ -1,4 +1,5 @@
 export * from './quorum.js';
+export * from './announced-config.js';
 export * from './election.js';
 export * from './election-machine.js';
 export * from './role-machine.js';

@@ -90,6 +90,17 @@ describe('leader core: growing and shrinking the voters', () => {
     expect(committed(e)).toBeLessThan(zx!);
   });
 
+  it('a change that keeps the voters (the static configuration a new leader shows) commits on the one quorum, as any proposal', () => {
+    const e = withJoiners();
+    const [change, after] = proposeChange(e, 2, 1, ['1', '2', '3']);
+    expect(e.leader.pendingConfig?.zxid).toBe(change);
+    e.deliver(ackFrom(['2']));
+    expect(committed(e)).toBe(after);
+    expect(e.leader.voters).toEqual(['1', '2', '3']);
+    expect(e.leader.pendingConfig).toBeUndefined();
+    expect(e.leader.phase).toBe('broadcast');
+  });
+
   it('grows 3 → 5: the change commits with both quorums, then 1, 4 and 5 commit without 2 and 3', () => {
     const e = withJoiners();
     const [, change, after] = proposeChange(e, 3, 2, ['1', '2', '3', '4', '5']);

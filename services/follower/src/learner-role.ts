@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLearner } from '@zooid/protocol';
+import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLearner, type AddMe } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import { LearnerCore, hexZxid, learnerWithin, roleLimits, type Effects, type ZabPhase } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
@@ -57,6 +57,8 @@ export class LearnerRole {
   /** partsBytes when we last told the leader how far the sync's parts arrived. */
   private partsConfirmed = 0;
   private partsProgress?: Progress;
+  /** When we last asked the leader to add us as a voter (askToVote). */
+  private askedToVote = 0;
 
   constructor(
     private readonly opts: RoleOptions & { voter: boolean; leader?: string },
@@ -115,8 +117,16 @@ export class LearnerRole {
   private tick(): void {
     const now = Date.now();
     this.run(() => this.core.tick(now));
+    this.askToVote(now);
     const within = learnerWithin(this.core, now, roleLimits(this.opts));
     if (!this.stopped && within !== undefined) this.events.live(within);
+  }
+
+  /** `--add-self`: while serving and not a voter, ask the leader to add us, once a tick. */
+  private askToVote(now: number): void {
+    if (!this.opts.wantsVote?.() || !this.served || now - this.askedToVote < this.opts.tickTime) return;
+    this.askedToVote = now;
+    this.nc.publish(this.subj.zabLeader(this.opts.id), pack({ t: 'addme', from: this.opts.id, epoch: this.core.epoch } satisfies AddMe));
   }
 
   get sessionCount(): number {

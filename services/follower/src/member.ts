@@ -4,19 +4,23 @@ import { EpochLeaders, roleLimits, type RoleReport, type RoleStint } from '@zooi
 import { LeaderRole, MemberStore, memberGauges, memberPlumbing, type RoleOptions } from '@zooid/leader';
 import { InspectPublisher, MemberMetrics } from '@zooid/inspect';
 import { formatConfig, voterIds } from '@zooid/tree';
-import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger } from '@zooid/runtime';
+import { closeBus, connectBus, dropImpostor, type BusConfig, type Logger, type NatsConnection } from '@zooid/runtime';
 import { memberMachine } from './member-machine.js';
 import { LearnerRole } from './learner-role.js';
+import { learnEnsemble } from './join.js';
 
 export interface MemberOptions extends Omit<RoleOptions, 'voters'> {
   bus: BusConfig;
-  ensemble: string[];
+  /** The static voters (--ensemble); absent for a joiner, which learns them from the ensemble. */
+  ensemble?: string[];
   /**
    * Joining a running ensemble: start even though the configuration does not
    * list this id, follow as a non-voting learner (never counted, never
    * leading) until a reconfig adds it.
    */
   join?: boolean;
+  /** With join: once synced, ask the leader to add this id as a voter (it needs --reconfig-enabled). */
+  addSelf?: boolean;
   snapCount: number;
   snapRetain: number;
   /** Committed transactions kept in memory to sync learners from. */
@@ -37,26 +41,36 @@ export interface RunningMember {
  * looking members with the leader it follows, announces itself, and serves
  * admin statistics for four-letter words.
  */
-export async function runMember(opts: MemberOptions, log: Logger): Promise<RunningMember> {
+export async function runMember(opts: MemberOptions, log: Logger, stopping?: AbortSignal): Promise<RunningMember> {
   const store = await MemberStore.open(opts.dataDir, { snapCount: opts.snapCount, snapRetain: opts.snapRetain, commitLogCount: opts.commitLogCount, purgeIntervalMs: opts.purgeIntervalMs }, log);
+  const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
+  const ensemble = await initialEnsemble(opts, store, nc, log, stopping);
+  const release = async () => {
+    await store.close();
+    await closeBus(nc);
+  };
+  if (!ensemble) {
+    await release();
+    return { done: Promise.resolve(), stop: () => undefined };
+  }
   // The voters are the committed configuration's, read at every election and stint: a reconfig replicated
-  // through the log changes them, and they survive restarts in the store. `--ensemble` counts only until the
-  // first reconfig commits. A change logged but not seen committed is pending: its voters' quorum counts too.
-  const voters = () => (store.committedConfig ? voterIds(store.committedConfig) : opts.ensemble);
+  // through the log changes them, and they survive restarts in the store. The static ensemble counts only
+  // until the first reconfig commits. A change logged but not seen committed is pending: its voters' quorum
+  // counts too.
+  const voters = () => (store.committedConfig ? voterIds(store.committedConfig) : ensemble);
   const pending = () => {
     const p = store.pendingConfig();
     return p && voterIds(p);
   };
   const atStart = voters();
   if (!atStart.includes(opts.id) && !pending()?.includes(opts.id) && !opts.join) {
-    await store.close();
+    await release();
     throw new Error(`member id ${opts.id} is not a voter of the configuration ${atStart.join(',')} (to join it, --join)`);
   }
   if (atStart.length % 2 === 0) log.warn({ voters: atStart.length }, 'an even ensemble tolerates no more failures than one member fewer');
-  const nc = await connectBus(opts.bus, { kind: 'member', id: opts.id }, log);
   const subj = subjects(opts.cluster);
   const epochLeaders = new EpochLeaders();
-  const roleOpts = (): RoleOptions => ({ ...opts, voters: voters(), epochLeaders });
+  const roleOpts = (): RoleOptions => ({ ...opts, ensemble, voters: voters(), epochLeaders, wantsVote: opts.addSelf ? () => !voters().includes(opts.id) : undefined });
   let role: LeaderRole | LearnerRole | undefined;
   const publishVote = (v: Vote) => {
     const c = store.committedConfig;
@@ -137,7 +151,7 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     }),
   ];
 
-  const config = () => ({ version: store.committedConfig?.version ?? 0, voting: voters().includes(opts.id) });
+  const config = () => ({ version: store.committedConfig?.version ?? 0, voting: voters().includes(opts.id), voters: voters() });
   const plumbing = memberPlumbing(nc, opts.cluster, log, { kind: 'member', id: opts.id, store, role: state, current: () => role, metrics, config });
   const announce = plumbing.announce;
   let lastState = '';
@@ -164,4 +178,20 @@ export async function runMember(opts: MemberOptions, log: Logger): Promise<Runni
     });
   });
   return { done, stop: () => actor.send({ type: 'STOP' }) };
+}
+
+/**
+ * The static voters a member counts until a reconfig is in its tree:
+ * --ensemble; else the tree's configuration, which is authoritative once
+ * the member has synced (so a restart needs neither flag nor ensemble);
+ * else, for a joiner that never synced one, the configuration the running
+ * ensemble announces. Undefined when stopped while waiting for it.
+ */
+async function initialEnsemble(opts: MemberOptions, store: MemberStore, nc: NatsConnection, log: Logger, stopping?: AbortSignal): Promise<string[] | undefined> {
+  if (opts.ensemble) return opts.ensemble;
+  if (store.committedConfig) return voterIds(store.committedConfig);
+  const learned = await learnEnsemble(nc, opts.cluster, log, stopping);
+  // Even a configuration that lists it (a voter whose data is gone) makes it a voter only once its own
+  // tree, synced from the leader, says so: until then its vote, cast from an empty history, never counts.
+  return learned?.voters.filter((v) => v !== opts.id);
 }

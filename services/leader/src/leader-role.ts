@@ -1,6 +1,6 @@
-import { OpCode, pack, subjects, type AdminAsk, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, voterIds, type TreeConfig } from '@zooid/tree';
-import { LeaderCore, assert, hexZxid, leaderWithin, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
+import { OpCode, pack, subjects, type AddMe, type AdminAsk, type AuthId, type ReconfigRequest, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
+import { Preparer, committedEnsemble, formatServer, memberServer, staticConfigTxn, voterIds, type TreeConfig } from '@zooid/tree';
+import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { reconfigJudge } from './reconfig-judge.js';
@@ -19,6 +19,8 @@ export interface RoleOptions {
   ensemble?: string[];
   /** reconfigEnabled (zoo.cfg; --reconfig-enabled): the leader judges reconfig requests instead of answering RECONFIGDISABLED. */
   reconfigEnabled?: boolean;
+  /** A learner (non-voting follower, --add-self): asks the leader to add it as a voter while this says so. */
+  wantsVote?: () => boolean;
   cluster: string;
   tickTime: number;
   initLimit: number;
@@ -139,9 +141,10 @@ export class LeaderRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLeader | SyncReceived>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
+      listen<ToLeader | SyncReceived | AddMe>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
         if (m.t === 'received') return this.partsReceived(m);
+        if (m.t === 'addme') return this.addVoter(m);
         if (m.t === 'ack' && m.zxid > this.store.history.last) {
           this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
         }
@@ -489,7 +492,32 @@ export class LeaderRole {
       const syncedWithinMs = opts.syncLimit * opts.tickTime;
       preparer.reconfig = reconfigJudge({ tree, staticIds: opts.ensemble ?? opts.voters, core: this.core, syncedWithinMs, now: Date.now, treeConfig: opts.tree });
     }
+    // First of the epoch, before any client's write: /zookeeper/config shows the static configuration.
+    const shown = staticConfigTxn(tree, opts.ensemble ?? opts.voters, opts.reconfigEnabled ? makeZxid(epoch, 0) : 0);
+    if (shown) pipeline.submitTxn(shown);
     return { pipeline, preparer, served };
+  }
+
+  /**
+   * A synced non-voting follower asks to vote (`--add-self`, so that a new
+   * StatefulSet pod or compose service joins by itself). Its request comes on
+   * its own member identity, which only the operator provisions, so the
+   * ensemble proposes the change with its own authority; the usual judge
+   * still decides (reconfig enabled, one change at a time, the new quorum
+   * synced), and a refusal is an error txn like a client's. The learner asks
+   * again until a committed configuration lists it.
+   */
+  private addVoter(m: AddMe): void {
+    const c = this.clients;
+    if (!c || !this.opts.reconfigEnabled || m.epoch !== this.core.epoch || this.core.pendingConfig || !/^\d+$/.test(m.from)) return;
+    if (!this.core.isFollower(m.from) || !this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime).includes(m.from)) return;
+    const committed = committedEnsemble(this.store.tree, this.opts.ensemble ?? this.opts.voters);
+    if (voterIds(committed).includes(m.from)) return;
+    this.log.info({ learner: m.from, config: hexZxid(committed.version) }, 'adding a follower that asked to vote');
+    // The whole new membership (-members), as `zooid scale` asks: an incremental -add needs a client address, and
+    // Zooid's own lines carry none (clients reach gateways, not members).
+    const members = [...committed.members, memberServer(Number(m.from))].map((x) => `server.${x.id}=${formatServer(x)}`);
+    c.pipeline.submitInternal(0n, OpCode.reconfig, { joiningServers: null, leavingServers: null, newMembers: members.join('\n'), curConfigId: committed.version } satisfies ReconfigRequest, ENSEMBLE_AUTHORITY);
   }
 
   private noteProposed(n: number, last: number | undefined): void {
@@ -523,6 +551,9 @@ export class LeaderRole {
     });
   }
 }
+
+/** The authority of the ensemble itself, for changes it makes on a member's request (addVoter). */
+const ENSEMBLE_AUTHORITY: AuthId[] = [['super', '']];
 
 /** A change this member logged but never saw commit (MemberStore.pendingConfig): establishing our epoch commits it, so the core needs its voters' quorum too. */
 function pendingOf(store: MemberStore): { zxid: number; voters: string[] } | undefined {

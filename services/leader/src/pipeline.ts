@@ -105,9 +105,14 @@ export class WritePipeline {
     }
   }
 
-  /** Requests the leader itself originates: session expiry, container and TTL clean-up. */
-  submitInternal(sessionId: bigint, op: number, req: unknown): void {
-    this.propose(sessionId, 0, this.deps.now(), op, req, []);
+  /** Requests the leader itself originates: session expiry, container and TTL clean-up, a voter that asked to be added. */
+  submitInternal(sessionId: bigint, op: number, req: unknown, auth: AuthId[] = []): void {
+    this.propose(sessionId, 0, this.deps.now(), op, req, auth);
+  }
+
+  /** A transaction the leader makes whole, with no request to prepare (the static configuration it shows). */
+  submitTxn(txn: Txn): void {
+    this.enqueue({ sessionId: 0n, cxid: 0, zxid: this.nextZxid(), time: this.deps.now(), type: txnType(txn) }, txn);
   }
 
   /** A quorum has everything up to zxid: commit it in order. */

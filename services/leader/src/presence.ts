@@ -28,8 +28,8 @@ export function memberPlumbing(
     store: MemberStore;
     role: () => string;
     current: () => RoleView | undefined;
-    /** The committed configuration's version and whether this member votes in it (voting members only). */
-    config?: () => { version: number; voting: boolean };
+    /** The committed configuration's version, whether this member votes in it, and its voters (voting members only). */
+    config?: () => NonNullable<Presence['config']>;
     /** The member's Prometheus metrics as JSON, for the `metrics` ask. */
     metrics?: { json(): Promise<unknown> };
   },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpCode, encodeRequest, type Forwarded, type LogEntry } from '@zooid/protocol';
-import { DataTree, Preparer, type Txn, type TxnHeader } from '@zooid/tree';
+import { DataTree, Preparer, configOf, staticConfigTxn, voterIds, type Txn, type TxnHeader } from '@zooid/tree';
 import type { LogRecord } from '@zooid/store';
 import { History, LeaderCore, makeZxid, type Effects } from '@zooid/zab';
 import { WritePipeline, type SyncMark } from '../src/pipeline.js';
@@ -16,6 +16,8 @@ function harness(epoch = 1) {
   const flushes: (() => void)[] = [];
   const appended: LogRecord[] = [];
   const proposed: LogEntry[] = [];
+  /** The proposals marked as configuration changes, with their voters. */
+  const reconfigs: [number, string[]][] = [];
   const durable: number[] = [];
   const committed: [TxnHeader, Txn][] = [];
   const synced: SyncMark[] = [];
@@ -23,7 +25,10 @@ function harness(epoch = 1) {
     {
       log: { append: (r) => appended.push(...r), flush: () => new Promise<void>((resolve) => flushes.push(resolve)) },
       preparer: new Preparer(tree),
-      proposed: (e) => proposed.push(e),
+      proposed: (e, voters) => {
+        proposed.push(e);
+        if (voters) reconfigs.push([e[0], voters]);
+      },
       durable: (z) => durable.push(z),
       commit: (hdr, txn) => {
         tree.apply(hdr, txn);
@@ -50,7 +55,7 @@ function harness(epoch = 1) {
     flushes.shift()!();
     await new Promise((r) => setImmediate(r));
   };
-  return { tree, pipeline, appended, proposed, durable, committed, synced, endTurn, completeFlush, flushes };
+  return { tree, pipeline, appended, proposed, reconfigs, durable, committed, synced, endTurn, completeFlush, flushes };
 }
 
 describe('the leader write pipeline', () => {
@@ -91,6 +96,24 @@ describe('the leader write pipeline', () => {
     h.pipeline.commitUpTo(makeZxid(1, 3));
     expect(h.tree.getNode('/a/b')).toBeDefined();
     expect(h.pipeline.outstanding).toBe(0);
+  });
+
+  it('a transaction the leader makes whole (the static configuration) takes the next zxid and is proposed as the configuration change it is', async () => {
+    const h = harness(2);
+    const txn = staticConfigTxn(h.tree, ['1', '2', '3'], makeZxid(2, 0))!;
+    h.pipeline.submitTxn(txn);
+    h.pipeline.submit('2', [create(1, '/a')]);
+    expect(h.proposed.map(([z]) => z)).toEqual([makeZxid(2, 2), makeZxid(2, 3)]);
+    expect(h.reconfigs).toEqual([[makeZxid(2, 2), ['1', '2', '3']]]);
+    h.endTurn();
+    await h.completeFlush();
+    h.pipeline.commitUpTo(makeZxid(2, 3));
+    expect(h.committed.map(([hdr]) => [hdr.zxid, hdr.type, hdr.sessionId])).toEqual([
+      [makeZxid(2, 2), OpCode.reconfig, 0n],
+      [makeZxid(2, 3), OpCode.create, 7n],
+    ]);
+    const shown = configOf(h.tree)!;
+    expect([shown.version, voterIds(shown)]).toEqual([makeZxid(2, 0), ['1', '2', '3']]);
   });
 
   it("a malformed request takes a zxid as an error transaction, keeping its place in the session's order", () => {

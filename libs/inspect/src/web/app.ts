@@ -88,20 +88,23 @@ function renderMembers(v: ClusterView): void {
   const rows = v.members.map((m) => {
     const cls = [m.gone ? 'gone' : '', m.id === v.leader ? 'leader' : ''].join(' ');
     const lag = m.lag === undefined ? '—' : String(m.lag);
-    return `<tr class="${cls}" data-testid="member" data-id="${esc(m.id)}" data-role="${esc(m.role)}">
+    const voting = m.voting === undefined ? '' : m.voting ? 'yes' : 'no';
+    return `<tr class="${cls}" data-testid="member" data-id="${esc(m.id)}" data-role="${esc(m.role)}" data-config="${esc(m.config ?? '')}" data-voting="${voting}">
       <td>${esc(m.id)} <span class="muted">${m.kind === 'observer' ? 'observer' : ''}</span></td>
       <td><span class="role ${esc(m.role)}">${esc(m.role)}</span></td>
       <td>${esc(m.phase ?? '—')}</td>
       <td>${m.epoch}</td>
       <td class="mono">${esc(m.zxid)}</td>
       <td class="${m.lag ? 'warn' : ''}">${lag}</td>
+      <td class="mono">${esc(m.config ?? '—')}</td>
+      <td>${voting === 'no' ? '<span class="muted">no</span>' : voting || '—'}</td>
       <td>${m.sessions}</td>
       <td>${m.watches ?? '—'}</td>
       <td>${m.znodes ?? '—'}</td>
       <td class="muted">${esc(m.host)}:${m.pid}${m.gone ? ` · last seen ${ago(m.lastSeen)}` : ''}</td>
     </tr>`;
   });
-  $('members').innerHTML = rows.join('') || '<tr><td colspan="10" class="muted">no member has announced itself yet</td></tr>';
+  $('members').innerHTML = rows.join('') || '<tr><td colspan="12" class="muted">no member has announced itself yet</td></tr>';
 }
 
 function renderGateways(v: ClusterView): void {

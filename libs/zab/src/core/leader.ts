@@ -135,6 +135,11 @@ export class LeaderCore {
     return [this.config.id, ...live];
   }
 
+  /** Whether `id` registered as a follower (a process that can vote once listed), not as an observer. */
+  isFollower(id: string): boolean {
+    return this.learners.get(id)?.follower === true;
+  }
+
   /** Whether proposals, a commit or answered syncs wait for `flush`. */
   get due(): boolean {
     const s = this.state;
