@@ -137,7 +137,9 @@ export class Election {
     // Members that decided for us in our round wait for us to lead: they no
     // longer send looking votes, so their decisions are what make our quorum
     // (ZooKeeper's checkLeader). Anyone else leads only if it says so itself.
-    const leaderSaysSo = v.leader === this.self ? v.round === this.round : this.decided.get(v.leader)?.state === 'leading';
+    // A member no configuration of ours lists never leads, whatever others say: a removed leader hears its
+    // followers' answers of the round that chose it after the change removed it.
+    const leaderSaysSo = v.leader === this.self ? v.round === this.round && this.isVoter(this.self) : this.decided.get(v.leader)?.state === 'leading';
     if (!leaderSaysSo) return {};
     const follows = (id: string) => {
       const d = this.decided.get(id);

@@ -136,6 +136,13 @@ describe('fast leader election', () => {
     expect(e.receive({ from: '4', state: 'following', round: 4, leader: '3', epoch: 2, zxid: 9 }).join).toEqual({ leader: '3', epoch: 2, zxid: 9, round: 4 });
   });
 
+  it('a member the configuration no longer lists does not lead on answers that still follow it', () => {
+    // 3 led {1, 2, 3} until a change to {1, 2} removed it; 1 and 2 answered its looking vote before they left it.
+    const e = new Election('3', ['1', '2'], { leader: '3', epoch: 1, zxid: 9 }, 2);
+    expect(e.receive({ from: '1', state: 'following', round: 2, leader: '3', epoch: 1, zxid: 9 }).join).toBeUndefined();
+    expect(e.receive({ from: '2', state: 'following', round: 2, leader: '3', epoch: 1, zxid: 9 }).join).toBeUndefined();
+  });
+
   it('a follower alone cannot make us join a leader nobody has heard lead', () => {
     const e = new Election('3', ['1', '2', '3'], { leader: '3', epoch: 0, zxid: 0 }, 1);
     expect(e.receive({ from: '1', state: 'following', round: 4, leader: '2', epoch: 5, zxid: 9 }).join).toBeUndefined();
