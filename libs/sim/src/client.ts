@@ -4,7 +4,6 @@ import type { ClientEvent, HistOp, ZOp } from './history.js';
 import { Proc } from './process.js';
 import type { Rng } from './rng.js';
 import type { Scheduler } from './scheduler.js';
-import { formatServer, staticEnsemble } from '@zooid/tree';
 
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const REQUEST_TIMEOUT_MS = 2000;
@@ -207,8 +206,8 @@ export class SimClient implements GatewayPeer {
         break;
       case 'reconfig': {
         opcode = OpCode.reconfig;
-        // Each joiner as zkCli's -add writes it: server.N=host:quorumPort:electionPort:participant;client.
-        const joining = staticEnsemble(o.joining).members.map((m) => `server.${m.id}=${formatServer(m)}`);
+        // Each joiner as zkCli's -add writes it (an incremental add must say where clients reach it).
+        const joining = o.joining.map((id) => `server.${id}=zooid-${id}:2888:3888:participant;2181`);
         frame = encodeRequest({ xid, type: OpCode.reconfig }, { joiningServers: joining.join(',') || null, leavingServers: o.leaving.join(',') || null, newMembers: null, curConfigId: -1 });
         break;
       }

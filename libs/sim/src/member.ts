@@ -2,7 +2,7 @@ import { BatchNumbers, OpCode, SeriesGaps, type Broadcast, type Forwarded, type 
 import { SessionTracker, WritePipeline, reconfigJudge } from '@zooid/leader';
 import { Replica } from '@zooid/replica';
 import { createActor, type Actor } from 'xstate';
-import { DataTree, MemberConfig, Preparer, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeTxn, formatConfig, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { DataTree, MemberConfig, Preparer, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeTxn, formatConfig, staticConfigTxn, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import {
   electionMachine,
   EpochLeaders,
@@ -12,6 +12,7 @@ import {
   hexZxid,
   leaderWithin,
   learnerWithin,
+  makeZxid,
   roleLimits,
   zabRoleMachine,
   type RoleReport,
@@ -507,12 +508,9 @@ export class Member {
       case 'prepareSync': {
         if (m.kind !== 'leading') return;
         const core = m.core;
-        const plan = e.plan;
-        // A DIFF or TRUNC from memory; from further back, where the services would read their log, a SNAP (see lead()).
-        if (plan.mode !== 'snap' && (plan.mode === 'diff' ? plan.from : plan.truncTo) >= m.history.memoryBase) {
-          return this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan, txns: [], snapshot: undefined }));
-        }
-        return this.snapshot((snapshot) => this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: { mode: 'snap' }, txns: [], snapshot })));
+        // From memory; where the services would read their log further back, the core asks again for a SNAP (see lead()).
+        if (e.plan.mode !== 'snap') return this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot: undefined }));
+        return this.snapshot((snapshot) => this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot })));
       }
       case 'install':
         return this.install(e.sync);
@@ -839,6 +837,9 @@ export class Member {
       epoch,
     );
     for (const [id, s] of tree.sessions) tracker.add(id, s.timeout, this.now);
+    // As LeaderRole with reconfig enabled: first of the epoch, /zookeeper/config shows the static configuration.
+    const shown = staticConfigTxn(tree, this.w.voters, makeZxid(epoch, 0));
+    if (shown) pipeline.submitTxn(shown);
     return { pipeline, tracker, fwd: new Map() };
   }
 
