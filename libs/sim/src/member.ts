@@ -680,8 +680,8 @@ export class Member {
     let hi = log.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const [z] = decodeEntry(log.at(mid));
-      if (z === zxid) return Buffer.compare(decodeEntry(log.at(mid))[1], payload) === 0;
+      const [z, held] = decodeEntry(log.at(mid));
+      if (z === zxid) return Buffer.compare(held, payload) === 0;
       if (z < zxid) lo = mid + 1;
       else hi = mid;
     }
