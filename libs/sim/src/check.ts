@@ -1,5 +1,5 @@
 import { Err, EventType } from '@zooid/protocol';
-import { DataTree, decodeTxn, type Txn, type TxnHeader } from '@zooid/tree';
+import { DataTree, decodeTxn, isQuorum, parseConfig, staticEnsemble, voterIds, type Ensemble, type Txn, type TxnHeader } from '@zooid/tree';
 import { hexZxid } from '@zooid/zab';
 import type { AppliedTxn, HistOp, History, Violation } from './history.js';
 import { linearizeKey } from './linearizable.js';
@@ -36,6 +36,7 @@ export function check(h: History, opts: CheckOptions = {}): CheckReport {
   const inconclusive = checkLinearizable(h, opts.linBudget ?? 200_000, v);
   if (opts.quiescent) checkFinal(h, log, v);
   checkLeaders(h, v);
+  checkConfigs(h, log, v);
   return { violations, inconclusive };
 }
 
@@ -97,6 +98,8 @@ function checkWrites(h: History, byZxid: Map<number, Committed>, v: (k: Violatio
     if (logged !== r.err) v('reply-mismatch', `${describe(op)} answered ${r.err}, the committed transaction says ${logged}`);
     else if (op.op.type === 'create' && c.txn.type === 'create' && c.txn.path !== r.data) {
       v('reply-mismatch', `${describe(op)} answered path ${r.data}, the committed transaction created ${c.txn.path}`);
+    } else if (op.op.type === 'reconfig' && c.txn.type === 'reconfig' && Buffer.from(c.txn.data).toString() !== r.data) {
+      v('reply-mismatch', `${describe(op)} answered configuration ${JSON.stringify(r.data)}, the committed transaction made ${JSON.stringify(Buffer.from(c.txn.data).toString())}`);
     }
   }
 }
@@ -215,7 +218,7 @@ function checkLinearizable(h: History, budget: number, v: (k: Violation['kind'],
   const byKey = new Map<string, HistOp[]>();
   for (const op of h.ops) {
     const o = op.op;
-    if (o.type === 'get' || o.type === 'sync' || o.type === 'close') continue;
+    if (o.type === 'get' || o.type === 'sync' || o.type === 'close' || o.type === 'reconfig') continue;
     if (o.type === 'create' && (o.ephemeral || o.sequential)) continue;
     const list = byKey.get(o.path) ?? [];
     list.push(op);
@@ -281,9 +284,45 @@ function checkLeaders(h: History, v: (k: Violation['kind'], d: string) => void):
   }
 }
 
+/**
+ * Configuration safety. Each committed transaction was durable, when some
+ * member first applied it, on a quorum of the voters then in force — the
+ * static ensemble, then each change in the committed log from its zxid on —
+ * and a change on a quorum of the old voters as well as of the new: a
+ * commit on less lets two quorums that never met decide apart. And every
+ * configuration a member took as committed, and so would elect by, is one the
+ * committed log holds.
+ */
+function checkConfigs(h: History, log: readonly Committed[], v: (k: Violation['kind'], d: string) => void): void {
+  let inForce: Ensemble = staticEnsemble(h.ensemble.voters);
+  const changes = new Map<number, string>();
+  for (const c of log) {
+    const change = c.txn.type === 'reconfig' ? Buffer.from(c.txn.data).toString('utf8') : undefined;
+    const next = change === undefined ? undefined : parseConfig(change);
+    const held = h.ensemble.holders.get(c.zxid);
+    if (held) {
+      const ids = held.map(Number);
+      for (const [which, e] of next ? [['old', inForce] as const, ['new', next] as const] : [['', inForce] as const]) {
+        if (!isQuorum(e, ids)) {
+          v('no-quorum', `${hexZxid(c.zxid)} (${c.txn.type}) was committed while durable on ${held.join(',') || 'no member'} only, not a quorum of the ${which ? `${which} ` : ''}voters ${voterIds(e).join(',')}`);
+        }
+      }
+    }
+    if (next) {
+      inForce = next;
+      // By version, which need not be the zxid (a leader shows the static configuration versioned by its epoch's start).
+      changes.set(next.version, change!);
+    }
+  }
+  for (const c of h.ensemble.configs) {
+    const logged = changes.get(c.version);
+    if (logged !== c.text) v('config-not-committed', `${c.member} took configuration ${hexZxid(c.version)} as committed at ${c.at} ms; the committed log ${logged === undefined ? 'has no change there' : 'has another'}`);
+  }
+}
+
 function describe(op: HistOp): string {
   const o = op.op;
-  const what = o.type === 'close' || o.type === 'sync' ? o.type : `${o.type} ${o.path}${'version' in o && o.version !== -1 ? ` v${o.version}` : ''}`;
+  const what = o.type === 'close' || o.type === 'sync' ? o.type : o.type === 'reconfig' ? `reconfig +${o.joining.join(',')} -${o.leaving.join(',')}` : `${o.type} ${o.path}${'version' in o && o.version !== -1 ? ` v${o.version}` : ''}`;
   return `op ${op.id} (${what}, session ${op.session}, xid ${op.xid})`;
 }
 

@@ -10,10 +10,11 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     faults: { type: 'string' },
     'no-shrink': { type: 'boolean' },
+    reconfig: { type: 'boolean' },
   },
 });
 
-const usage = 'usage: npm run sim -- --seeds N [--seed S] [--steps K] [--faults i,j,...] [--no-shrink]';
+const usage = 'usage: npm run sim -- --seeds N [--seed S] [--steps K] [--reconfig] [--faults i,j,...] [--no-shrink]';
 const num = (s: string | undefined, name: string): number | undefined => {
   if (s === undefined) return undefined;
   const n = Number(s);
@@ -38,7 +39,7 @@ let failing = 0;
 let inconclusive = 0;
 const started = Date.now();
 for (let seed = first; seed < first + count; seed++) {
-  const o: RunOptions = { seed, steps, only };
+  const o: RunOptions = { seed, steps, only, reconfig: values.reconfig };
   const r = await runSeed(o);
   inconclusive += r.inconclusive.length;
   if (r.violations.length === 0) {

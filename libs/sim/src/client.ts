@@ -1,4 +1,4 @@
-import { Err, OpCode, JuteReader, decodeConnectResponse, decodeReply, encodeRequest, readReplyHeader, type WatcherEvent } from '@zooid/protocol';
+import { Err, OpCode, JuteReader, Xid, decodeConnectResponse, decodeReply, encodeRequest, readReplyHeader, type WatcherEvent } from '@zooid/protocol';
 import type { GatewayPeer, SimGateway } from './gateway.js';
 import type { ClientEvent, HistOp, ZOp } from './history.js';
 import { Proc } from './process.js';
@@ -14,6 +14,14 @@ const KEYS = ['/k0', '/k1', '/k2', '/k3'];
 export interface ClientOptions {
   /** Requests in flight at once. */
   pipeline: number;
+  /**
+   * An operator instead of an application: it authenticates as `auth`
+   * (digest user:password) on every connection, reads /zookeeper/config and
+   * now and then adds and removes voters among `members` with incremental
+   * reconfigs, which the leader judges (most are refused: one in progress,
+   * no synced quorum of the new voters, too few voters).
+   */
+  operator?: { members: readonly string[]; auth: string };
 }
 
 interface Pending {
@@ -123,14 +131,30 @@ export class SimClient implements GatewayPeer {
     this.session = resp.sessionId;
     this.passwd = resp.passwd;
     this.connected = true;
+    // Auth belongs to the connection, as in ZooKeeper: sent again on each, ahead of any request on it.
+    const auth = this.opts.operator?.auth;
+    if (auth) this.gw!.gateway.request(this.gw!.n, encodeRequest({ xid: Xid.auth, type: OpCode.auth }, { type: 0, scheme: 'digest', auth: Buffer.from(auth) }));
   }
 
   private work(): void {
     if (!this.connected) return;
     const head = this.pending[0];
     if (head && this.sched.now - head.op.call > REQUEST_TIMEOUT_MS) return this.lost();
-    if (this.stopped || this.pending.length >= this.opts.pipeline || !this.rng.chance(0.5)) return;
+    if (this.stopped || this.pending.length >= this.opts.pipeline) return;
+    const operator = this.opts.operator;
+    if (operator) {
+      if (this.rng.chance(0.1)) this.issue(this.rng.chance(0.5) ? { type: 'get', path: '/zookeeper/config', watch: this.rng.chance(0.5) } : this.pickChange(operator.members));
+      return;
+    }
+    if (!this.rng.chance(0.5)) return;
     this.issue(this.pickOp());
+  }
+
+  /** Some members leave, some join (a few at once, so that the old and new quorums can miss each other); any may be refused. */
+  private pickChange(members: readonly string[]): ZOp {
+    const leaving = members.filter(() => this.rng.chance(0.25));
+    const joining = members.filter((m) => !leaving.includes(m) && this.rng.chance(0.3));
+    return { type: 'reconfig', joining, leaving };
   }
 
   private pickOp(): ZOp {
@@ -180,6 +204,13 @@ export class SimClient implements GatewayPeer {
         opcode = OpCode.closeSession;
         frame = encodeRequest({ xid, type: OpCode.closeSession }, undefined as never);
         break;
+      case 'reconfig': {
+        opcode = OpCode.reconfig;
+        // Each joiner as zkCli's -add writes it (an incremental add must say where clients reach it).
+        const joining = o.joining.map((id) => `server.${id}=zooid-${id}:2888:3888:participant;2181`);
+        frame = encodeRequest({ xid, type: OpCode.reconfig }, { joiningServers: joining.join(',') || null, leavingServers: o.leaving.join(',') || null, newMembers: null, curConfigId: -1 });
+        break;
+      }
     }
     this.pending.push({ op, opcode });
     this.gw!.gateway.request(this.gw!.n, frame);
@@ -210,6 +241,8 @@ export class SimClient implements GatewayPeer {
         op.result.version = decodeReply(OpCode.setData, r).stat.version;
       } else if (p.opcode === OpCode.create) {
         op.result.data = decodeReply(OpCode.create, r).path;
+      } else if (p.opcode === OpCode.reconfig) {
+        op.result.data = Buffer.from(decodeReply(OpCode.reconfig, r).data ?? []).toString();
       }
     }
     this.events.push({ kind: 'reply', session, conn: this.conn, op: op.id, xid: hdr.xid, zxid: hdr.zxid, at });

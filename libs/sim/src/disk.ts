@@ -27,6 +27,8 @@ export class SimDisk {
   private files = new Map<string, Uint8Array>();
   private durableLog: Rec[] = [];
   private durableFiles = new Map<string, Uint8Array>();
+  /** Files written and fsynced before the write returned (writeFileNow): a crash keeps them. */
+  private syncedFiles = new Map<string, Uint8Array>();
   private issued = 0;
   private completed = 0;
 
@@ -48,8 +50,24 @@ export class SimDisk {
     this.files.set(name, data);
   }
 
+  /** A small file written atomically and fsynced before this returns, as the services' writeAtomicallySync. */
+  writeFileNow(name: string, data: Uint8Array): void {
+    this.syncedFiles.set(name, data);
+  }
+
   readFile(name: string): Uint8Array | undefined {
-    return this.files.get(name);
+    return this.syncedFiles.get(name) ?? this.files.get(name);
+  }
+
+  /** What a crash now would keep, for the record of who holds what: the log's records as of the last completed fsync… */
+  get durableRecords(): { length: number; at(i: number): Uint8Array } {
+    const log = this.durableLog;
+    return { length: log.length, at: (i) => log[i]!.data };
+  }
+
+  /** …and a named file. */
+  durableFile(name: string): Uint8Array | undefined {
+    return this.syncedFiles.get(name) ?? this.durableFiles.get(name);
   }
 
   /** Makes everything written so far durable, then calls `done` on this process. */

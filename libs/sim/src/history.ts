@@ -10,13 +10,15 @@ export type ZOp =
   | { type: 'get'; path: string; watch: boolean }
   /** ZooKeeper's sync: a read after it sees every write answered before it was sent. */
   | { type: 'sync' }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** An incremental reconfig (`-add`/`-remove` of voters by id), as a super user. */
+  | { type: 'reconfig'; joining: string[]; leaving: string[] };
 
 export interface Completion {
   err: number;
   /** The reply header's zxid. */
   zxid: number;
-  /** get: the data read (utf8); create: the created path. */
+  /** get: the data read (utf8); create: the created path; reconfig: the new configuration's text. */
   data?: string;
   /** get and set: the stat's version. */
   version?: number;
@@ -48,8 +50,14 @@ export interface AppliedTxn {
 }
 
 export interface EnsembleRecord {
+  /** The static ensemble: who votes until a reconfig in the committed log changes it. */
+  voters: string[];
   /** Per member life (`id#incarnation`): the committed transactions it applied, in order. */
   applied: Map<string, AppliedTxn[]>;
+  /** Per zxid, when some member first applied it: the members whose disks held it durably then (their acks made the commit). */
+  holders: Map<number, string[]>;
+  /** Every configuration a member took as committed (and would elect by), and when. */
+  configs: { member: string; version: number; text: string; at: number }[];
   /** Every time a member became leader. */
   leaders: { epoch: number; member: string; at: number }[];
   /** Every session expiry proposed, by whom, and whether that member led the epoch then. */
@@ -79,6 +87,10 @@ export interface Violation {
     | 'digests-differ'
     | 'two-leaders'
     | 'expiry-not-by-leader'
+    /** A transaction committed without being durable on a quorum of the voters (of both, for a configuration change). */
+    | 'no-quorum'
+    /** A member took as committed a configuration that the committed log does not hold. */
+    | 'config-not-committed'
     /** An invariant the real code asserts threw, or the simulated process failed. */
     | 'assertion'
     /** After every fault healed, the ensemble did not come back to serving with one history. */
@@ -86,6 +98,6 @@ export interface Violation {
   detail: string;
 }
 
-export function emptyRecord(): EnsembleRecord {
-  return { applied: new Map(), leaders: [], expiries: [], trace: [], final: [] };
+export function emptyRecord(voters: string[] = []): EnsembleRecord {
+  return { voters, applied: new Map(), holders: new Map(), configs: [], leaders: [], expiries: [], trace: [], final: [] };
 }

@@ -1,8 +1,8 @@
 import { BatchNumbers, OpCode, SeriesGaps, type Broadcast, type Forwarded, type GwToLearner, type LogEntry, type ToLeader, type ToLearner, type Vote } from '@zooid/protocol';
-import { SessionTracker, WritePipeline } from '@zooid/leader';
+import { SessionTracker, WritePipeline, reconfigJudge } from '@zooid/leader';
 import { Replica } from '@zooid/replica';
 import { createActor, type Actor } from 'xstate';
-import { DataTree, Preparer, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeTxn } from '@zooid/tree';
+import { DataTree, MemberConfig, Preparer, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeTxn, formatConfig, staticConfigTxn, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
 import {
   electionMachine,
   EpochLeaders,
@@ -12,6 +12,7 @@ import {
   hexZxid,
   leaderWithin,
   learnerWithin,
+  makeZxid,
   roleLimits,
   zabRoleMachine,
   type RoleReport,
@@ -21,7 +22,7 @@ import {
 } from '@zooid/zab';
 import type { SimBus } from './bus.js';
 import { SimDisk } from './disk.js';
-import type { EnsembleRecord } from './history.js';
+import type { AppliedTxn, EnsembleRecord } from './history.js';
 import type { SimMsg } from './messages.js';
 import { Proc } from './process.js';
 import type { Rng } from './rng.js';
@@ -35,6 +36,8 @@ export interface Defects {
   ackBeforeFsync?: boolean;
   /** A learner's host logs and applies the proposals of a broadcast from an older epoch than its leader's. */
   acceptOldEpoch?: boolean;
+  /** A configuration change logged but not seen committed is ignored: elections and a new leader's epoch count only the committed voters. */
+  ignorePendingConfig?: boolean;
 }
 
 export interface Timing {
@@ -57,20 +60,32 @@ interface Stint {
 type Mode =
   | { kind: 'looking'; election: Actor<typeof electionMachine> }
   | { kind: 'leading'; core: LeaderCore; history: History; serving?: LeaderServing; stint: Stint }
-  | { kind: 'learning'; core: LearnerCore; attempt: number; fwdSeq: number; probe: number; stint: Stint }
+  /** `leader`: whom the election chose (an observer has none): what this member answers a looking vote with. */
+  | { kind: 'learning'; core: LearnerCore; leader?: string; attempt: number; fwdSeq: number; probe: number; stint: Stint }
   | { kind: 'idle' };
 
 export interface World {
   sched: Scheduler;
   bus: SimBus<SimMsg>;
+  /** The static ensemble (`--ensemble`): who votes until a reconfig commits. */
   voters: readonly string[];
+  /** The member processes that take part in elections: the voters, and members a reconfig may add. */
+  participants: readonly string[];
+  /** Every member process, observers too: who hears a broadcast. */
   members: readonly string[];
+  /** The trees' configuration: the super user that may reconfig. */
+  tree: TreeConfig;
   timing: Timing;
   record: EnsembleRecord;
   defects: Defects;
   /** An invariant inside the real code threw: the run has failed. */
   fail: (member: string, err: unknown) => void;
+  /** Which members' disks hold this transaction durably now (asked when it is first applied anywhere). */
+  holders: (zxid: number, payload: Uint8Array) => string[];
 }
+
+/** A tree without a configuration: the sim's trees hold only what was committed, so a pending change is in the log alone. */
+const NO_CONFIG = new DataTree();
 
 /**
  * One member (voter or observer) as the services host it: the real Zab cores
@@ -94,19 +109,22 @@ export class Member {
   /** The leaders this life of the process has seen per epoch (the cores assert one each); a restart forgets them. */
   private epochLeaders = new EpochLeaders();
   private inputs: (() => Effects)[] = [];
-  /** A SNAP's snapshot being encoded, and who waits for it. */
-  private encoding?: { waiting: Array<(s: { zxid: number; bytes: Uint8Array }) => void> };
+  /** A SNAP's snapshot being encoded (as of zxid), and who waits for it. */
+  private encoding?: { zxid: number; waiting: Array<(s: { zxid: number; bytes: Uint8Array }) => void> };
   private busy = false;
   private flushing = false;
   private touched = new Set<bigint>();
   /** The replica's gateway streams, with the services' own numbering (serveReplica's), new with each replica. */
   private numbers!: BatchNumbers;
   private gaps!: SeriesGaps;
+  /** The last configuration this member knows committed, on its disk apart from the log (as MemberStore keeps it). */
+  private config!: MemberConfig;
   serving = false;
 
   constructor(
     readonly id: string,
-    readonly voter: boolean,
+    /** Takes part in elections and follows as a voter would (an observer process does not). */
+    readonly participant: boolean,
     private readonly w: World,
     private readonly rng: Rng,
     clock: { offsetMs: number; driftPpm: number },
@@ -145,6 +163,12 @@ export class Member {
     const snap = this.disk.readFile('snap');
     if (snap) this.snap = { zxid: Number(Buffer.from(snap).readBigUInt64BE(0)), bytes: snap.subarray(8) };
     for (const r of this.disk.records()) this.entries.push(decodeEntry(r));
+    const stored = this.disk.readFile('config');
+    this.config = new MemberConfig(stored && Buffer.from(stored).toString('utf8'), this.snap ? decodeSnapshot(this.snap.bytes) : NO_CONFIG, (text, e, how) => {
+      this.disk.writeFileNow('config', Buffer.from(text));
+      this.w.record.configs.push({ member: this.id, version: e.version, text, at: this.w.sched.now });
+      this.note(`takes configuration ${hexZxid(e.version)} as committed (${how}): voters ${voterIds(e).join(',')}`);
+    });
     this.epochLeaders = new EpochLeaders();
     this.touched.clear();
 
@@ -210,13 +234,33 @@ export class Member {
     return b ? Buffer.from(b).readUInt32BE(0) : 0;
   }
 
-  /** Looks for a leader (voter), or starts observing again (observer). */
+  /** Who votes now: the committed configuration's voters. */
+  private get voters(): string[] {
+    return this.config.voters(this.w.voters);
+  }
+
+  /** A change in the log beyond the committed configuration (as MemberStore.pendingConfig): elections and establishing need its quorum too. */
+  private pendingConfig(): Ensemble | undefined {
+    if (this.w.defects.ignorePendingConfig) return undefined;
+    const known = this.config.committed?.version ?? 0;
+    return this.config.pending(NO_CONFIG, this.entries.filter(([z]) => z > known));
+  }
+
+  /** Looks for a leader (participant), or starts observing again (observer). */
   private next(): void {
     this.serving = false;
-    if (!this.voter) return this.learn(undefined);
+    if (!this.participant) return this.learn(undefined);
+    const pending = this.pendingConfig();
     // The real election actor, its vote repeats and finalize wait on this process's simulated timers.
     const election = createActor(electionMachine, {
-      input: { self: this.id, voters: this.w.voters, own: { leader: this.id, epoch: this.readEpoch('current'), zxid: this.lastLogged }, round: ++this.round, publish: (v) => this.vote(v) },
+      input: {
+        self: this.id,
+        voters: this.voters,
+        pending: pending && voterIds(pending),
+        own: { leader: this.id, epoch: this.readEpoch('current'), zxid: this.lastLogged },
+        round: ++this.round,
+        publish: (v) => this.vote(v),
+      },
       clock: this.timers,
     });
     const m: Mode = { kind: 'looking', election };
@@ -253,21 +297,31 @@ export class Member {
     },
   };
 
+  /** As the member service publishes a vote: to every member, with the configuration it knows committed. */
   private vote(v: Vote): void {
-    for (const m of this.w.voters) if (m !== this.id) this.send(m, { t: 'vote', vote: v });
+    const c = this.config.committed;
+    const vote = c ? { ...v, config: formatConfig(c) } : v;
+    for (const m of this.w.participants) if (m !== this.id) this.send(m, { t: 'vote', vote });
   }
 
   private onVote(v: Vote): void {
     const m = this.mode;
     if (m.kind !== 'looking') {
       // A looking member learns who leads, so a restarted member joins instead of forcing an election.
-      if (v.state === 'looking' && (m.kind === 'leading' || (m.kind === 'learning' && this.voter && m.core.leader))) {
-        const leader = m.kind === 'leading' ? this.id : m.core.leader!;
+      // As the member service: a following member answers with the leader it chose, in any phase of its stint.
+      if (v.state === 'looking' && (m.kind === 'leading' || (m.kind === 'learning' && m.leader))) {
+        const leader = m.kind === 'leading' ? this.id : m.leader!;
         const state = m.kind === 'leading' ? 'leading' : 'following';
         // As the member service: its own decided round, published to every voter.
         this.vote({ from: this.id, state, round: this.round, leader, epoch: this.readEpoch('current'), zxid: this.lastLogged });
       }
       return;
+    }
+    if (typeof v.config === 'string' && this.config.adopt(v.config)) {
+      // Who votes changed under the election: start it again with the new voters, then count this vote.
+      m.election.stop();
+      this.next();
+      return this.onVote(v);
     }
     // Decided: its outcome is taken on the next turn, and later votes have nothing to change.
     if (m.election.getSnapshot().status === 'active') m.election.send({ type: 'VOTE', vote: v });
@@ -282,14 +336,22 @@ export class Member {
     // Few payloads in memory, and no log to read back: learners further behind are sent a SNAP.
     const history = new History(this.snap?.zxid ?? 0, { window: 24 });
     for (const e of this.entries) history.append(e);
+    const pending = this.pendingConfig();
     const core = new LeaderCore(
-      { id: this.id, voters: this.w.voters, ...this.w.timing, maxMessageBytes: 1 << 20, epochLeaders: this.epochLeaders },
+      {
+        id: this.id,
+        voters: this.voters,
+        ...this.w.timing,
+        maxMessageBytes: 1 << 20,
+        epochLeaders: this.epochLeaders,
+        pendingConfig: pending && { zxid: pending.version, voters: voterIds(pending) },
+      },
       this.durableState(),
       history,
     );
     this.rebuild();
     this.mode = { kind: 'leading', core, history, stint: this.stint('leader', core, (reason) => core.stepDown(reason)) };
-    this.note(`leads (log to ${hexZxid(this.lastLogged)})`);
+    this.note(`leads (log to ${hexZxid(this.lastLogged)}; voters ${core.voters.join(',')}${pending ? `, pending ${hexZxid(pending.version)}: ${voterIds(pending).join(',')}` : ''})`);
     this.input(core, () => core.start(this.now));
   }
 
@@ -298,7 +360,7 @@ export class Member {
     const core = new LearnerCore(
       {
         id: this.id,
-        voter: this.voter,
+        voter: this.participant,
         leader,
         ...this.w.timing,
         attempt,
@@ -307,7 +369,7 @@ export class Member {
       },
       this.durableState(),
     );
-    this.mode = { kind: 'learning', core, attempt, fwdSeq: 0, probe: 0, stint: this.stint(this.voter ? 'follower' : 'observer', core, (reason) => core.leave(reason)) };
+    this.mode = { kind: 'learning', core, leader, attempt, fwdSeq: 0, probe: 0, stint: this.stint(this.participant ? 'follower' : 'observer', core, (reason) => core.leave(reason)) };
     this.note(`${leader ? `follows ${leader}` : 'observes'} (log to ${hexZxid(this.lastLogged)})`);
     this.input(core, () => core.start(this.now));
   }
@@ -335,7 +397,7 @@ export class Member {
     this.serving = false;
     this.mode = { kind: 'idle' };
     this.inputs = [];
-    this.proc.after(this.voter ? 0 : 100, () => this.guard(() => this.next()));
+    this.proc.after(this.participant ? 0 : 100, () => this.guard(() => this.next()));
   }
 
   private tick(): void {
@@ -436,13 +498,17 @@ export class Member {
         return this.toLeader(e.msg);
       case 'commit':
         // A leader commits its pipeline's in-flight writes; before it serves, the logged tail of an earlier epoch.
-        if (m.kind === 'leading' && m.serving) m.serving.pipeline.commitUpTo(e.zxid);
-        else this.commitTo(e.zxid);
-        if (m.kind === 'leading') m.history.release(e.zxid);
+        if (m.kind === 'leading' && m.serving) {
+          m.serving.pipeline.commitUpTo(e.zxid);
+          if (this.replica) this.config.noteCommitted(this.replica.tree, e.zxid);
+        } else this.commitTo(e.zxid);
+        // As MemberStore.holdHistory: the SNAP's sync carries every transaction after the snapshot from memory.
+        if (m.kind === 'leading') m.history.release(Math.min(e.zxid, this.encoding?.zxid ?? e.zxid));
         return;
       case 'prepareSync': {
         if (m.kind !== 'leading') return;
         const core = m.core;
+        // From memory; where the services would read their log further back, the core asks again for a SNAP (see lead()).
         if (e.plan.mode !== 'snap') return this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot: undefined }));
         return this.snapshot((snapshot) => this.input(core, () => core.syncPrepared(e.to, e.attempt, { plan: e.plan, txns: [], snapshot })));
       }
@@ -483,7 +549,7 @@ export class Member {
     const tree = this.replica!.tree;
     const mode = this.mode;
     const enc = new SnapshotEncoder(tree);
-    const encoding = { waiting: [then] };
+    const encoding = { zxid: enc.zxid, waiting: [then] };
     this.encoding = encoding;
     const step = () =>
       this.guard(() => {
@@ -506,7 +572,7 @@ export class Member {
     // Only the leader subscribes to zab.leader.*: an observer's handshake goes to whichever voter leads.
     const leader = m.core.leader;
     if (leader) this.send(leader, { t: 'toLeader', msg });
-    else for (const v of this.w.voters) this.send(v, { t: 'toLeader', msg });
+    else for (const v of this.w.participants) this.send(v, { t: 'toLeader', msg });
   }
 
   private logEntries(entries: LogEntry[]): void {
@@ -566,7 +632,7 @@ export class Member {
         tickTime: this.w.timing.tickTime,
         minSessionTimeout: 2 * this.w.timing.tickTime,
         maxSessionTimeout: 20 * this.w.timing.tickTime,
-        tree: {},
+        tree: this.w.tree,
         forward: (entries) => this.forward(entries),
         send: (gw, entries) => {
           const seq = this.numbers.next(gw);
@@ -592,8 +658,34 @@ export class Member {
       const { hdr, txn } = decodeTxn(payload);
       r.committed(hdr, txn);
       this.applied = z;
-      record.push({ zxid: z, payload });
+      this.record(record, z, payload);
     }
+    // Also when the tree had it already (a SNAP brings the configuration in with the tree).
+    this.config.noteCommitted(r.tree, zxid);
+  }
+
+  /** This life applied a committed transaction; the first application anywhere records who held it then. */
+  private record(life: AppliedTxn[], zxid: number, payload: Uint8Array): void {
+    life.push({ zxid, payload });
+    const { holders } = this.w.record;
+    if (!holders.has(zxid)) holders.set(zxid, this.w.holders(zxid, payload));
+  }
+
+  /** Whether this member's disk holds the transaction durably: in its snapshot, or logged and fsynced. */
+  holdsDurably(zxid: number, payload: Uint8Array): boolean {
+    const snap = this.disk.durableFile('snap');
+    if (snap && Number(Buffer.from(snap).readBigUInt64BE(0)) >= zxid) return true;
+    const log = this.disk.durableRecords;
+    let lo = 0;
+    let hi = log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const [z, held] = decodeEntry(log.at(mid));
+      if (z === zxid) return Buffer.compare(held, payload) === 0;
+      if (z < zxid) lo = mid + 1;
+      else hi = mid;
+    }
+    return false;
   }
 
   private forward(entries: Forwarded[]): void {
@@ -698,7 +790,9 @@ export class Member {
   private serveWrites(core: LeaderCore, history: History, epoch: number): LeaderServing {
     const tree = this.replica!.tree;
     const tracker = new SessionTracker();
-    const preparer = new Preparer(tree);
+    const preparer = new Preparer(tree, this.w.tree);
+    // Reconfig enabled, judged as LeaderRole judges it with --reconfig-enabled.
+    preparer.reconfig = reconfigJudge({ tree, staticIds: this.w.voters, core, syncedWithinMs: this.w.timing.syncLimit * this.w.timing.tickTime, now: () => this.now, treeConfig: this.w.tree });
     const record = this.w.record.applied.get(this.lifeKey)!;
     const pipeline = new WritePipeline(
       {
@@ -712,20 +806,20 @@ export class Member {
           flush: () => new Promise<void>((resolve) => this.disk.fsync(() => this.w.sched.resolve(resolve))),
         },
         preparer,
-        proposed: (e) => {
+        proposed: (e, voters) => {
           history.append(e);
-          this.input(core, () => core.propose([e]));
+          this.input(core, () => core.propose([e], voters && { zxid: e[0], voters }));
         },
         durable: (zxid) =>
           this.input(core, () => {
             const fx = core.durable(zxid, this.now);
-            const other = this.w.defects.oneAckShort ? this.w.voters.find((v) => v !== this.id) : undefined;
+            const other = this.w.defects.oneAckShort ? core.voters.find((v) => v !== this.id) : undefined;
             return other ? fx.concat(core.step({ t: 'ack', from: other, epoch, zxid }, this.now)) : fx;
           }),
         commit: (hdr, txn) => {
           this.replica?.committed(hdr, txn);
           this.applied = hdr.zxid;
-          record.push({ zxid: hdr.zxid, payload: encodeTxn(hdr, txn) });
+          this.record(record, hdr.zxid, encodeTxn(hdr, txn));
           if (hdr.type === OpCode.createSession) {
             const s = tree.sessions.get(hdr.sessionId);
             if (s) tracker.add(hdr.sessionId, s.timeout, this.now);
@@ -743,6 +837,9 @@ export class Member {
       epoch,
     );
     for (const [id, s] of tree.sessions) tracker.add(id, s.timeout, this.now);
+    // As LeaderRole with reconfig enabled: first of the epoch, /zookeeper/config shows the static configuration.
+    const shown = staticConfigTxn(tree, this.w.voters, makeZxid(epoch, 0));
+    if (shown) pipeline.submitTxn(shown);
     return { pipeline, tracker, fwd: new Map() };
   }
 

@@ -7,6 +7,7 @@ import { Member, type Defects, type Timing } from './member.js';
 import type { SimMsg } from './messages.js';
 import { Rng } from './rng.js';
 import { Scheduler } from './scheduler.js';
+import { digestOf } from '@zooid/tree';
 
 export interface RunOptions {
   seed: number;
@@ -23,6 +24,11 @@ export interface RunOptions {
   leaderBias?: number;
   /** Chance per 50 ms that a gateway moves a connection's session to another learner (default 1%). */
   clientMoves?: number;
+  /**
+   * Dynamic reconfiguration: five member processes, of which the first 3 or
+   * 5 vote at start, and an operator client that adds and removes voters.
+   */
+  reconfig?: boolean;
   /** Replays only these faults of the seed's schedule (by index), to shrink a failing trace. */
   only?: ReadonlySet<number>;
 }
@@ -60,6 +66,8 @@ export interface RunResult {
 }
 
 const TIMING: Timing = { tickTime: 100, initLimit: 10, syncLimit: 5 };
+/** The operator's credentials: reconfig needs WRITE on /zookeeper/config, which only the super user has. */
+export const SUPER_USER = 'super:sim';
 
 /** One seeded run: an ensemble of real cores, replicas and trees under faults, clients recording what they saw, then the checker. */
 export async function runSeed(o: RunOptions): Promise<RunResult> {
@@ -74,23 +82,28 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   const sched = new Scheduler();
   const bus = new SimBus<SimMsg>(sched, rng.fork());
   const voters = Array.from({ length: nVoters }, (_, i) => String(i + 1));
+  // Members no configuration lists yet (started as `--join`): a reconfig may add them.
+  const participants = o.reconfig ? Array.from({ length: Math.max(nVoters, 5) }, (_, i) => String(i + 1)) : voters;
   const observers = Array.from({ length: nObservers }, (_, i) => `o${i + 1}`);
-  const members = [...voters, ...observers];
-  const record = emptyRecord();
+  const members = [...participants, ...observers];
+  const record = emptyRecord(voters);
   const violations: Violation[] = [];
   const world = {
     sched,
     bus,
     voters,
+    participants,
     members,
+    tree: { superDigest: digestOf(SUPER_USER) },
     timing: TIMING,
     record,
     defects: o.defects ?? {},
     fail: (member: string, err: unknown) => violations.push({ kind: 'assertion' as const, detail: `${member} at ${sched.now} ms: ${err instanceof Error ? err.message : String(err)}` }),
+    holders: (zxid: number, payload: Uint8Array): string[] => [...byId.values()].filter((m) => m.holdsDurably(zxid, payload)).map((m) => m.id),
   };
   const faultRng = rng.fork();
-  const byId = new Map(
-    members.map((id) => [id, new Member(id, voters.includes(id), world, rng.fork(), { offsetMs: rng.int(0, 5000), driftPpm: rng.int(-2000, 2000) })]),
+  const byId: Map<string, Member> = new Map(
+    members.map((id) => [id, new Member(id, participants.includes(id), world, rng.fork(), { offsetMs: rng.int(0, 5000), driftPpm: rng.int(-2000, 2000) })]),
   );
   const diskTorn = rng.chance(0.5) ? 0.5 : 0;
   const slowDisk = rng.chance(0.3);
@@ -109,6 +122,7 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
     (_, i) => new SimGateway(`g${i + 1}`, sched, bus, rng.fork(), members, { moves: o.clientMoves ?? 0.01, forgetLastZxid: o.defects?.forgetLastZxid, replyBeforeWatch: o.defects?.replyBeforeWatch }),
   );
   const clients = Array.from({ length: nClients }, (_, i) => new SimClient(`c${i + 1}`, sched, rng.fork(), gateways, ops, events, { pipeline: 3 }));
+  if (o.reconfig) clients.push(new SimClient('operator', sched, rng.fork(), gateways, ops, events, { pipeline: 1, operator: { members: participants, auth: SUPER_USER } }));
 
   const faults = schedule(
     faultRng,

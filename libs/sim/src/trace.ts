@@ -41,7 +41,7 @@ export async function shrink(o: RunOptions, failed: RunResult, maxRuns = 40): Pr
 export function describeFailure(o: RunOptions, r: RunResult): string {
   const lines: string[] = [];
   const faults = r.applied.map((i) => `  #${i} ${formatFault(r.faults[i]!)}`);
-  lines.push(`seed ${r.seed}: ${r.violations.length} violation(s); replay: npm run sim -- --seed ${r.seed}${o.steps ? ` --steps ${o.steps}` : ''} --faults ${r.applied.join(',') || 'none'}`);
+  lines.push(`seed ${r.seed}: ${r.violations.length} violation(s); replay: npm run sim -- --seed ${r.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.reconfig ? ' --reconfig' : ''} --faults ${r.applied.join(',') || 'none'}`);
   lines.push(`faults (${r.applied.length}):`, ...faults);
   lines.push('violations:');
   for (const v of r.violations.slice(0, 10)) lines.push(`  ${v.kind}: ${v.detail}`);

@@ -191,4 +191,43 @@ describe('the history checker', () => {
     h.ensemble.expiries.push({ session: 'b', by: 'm2', leading: false, at: 30 });
     expect(kinds(h)).toEqual(['expiry-not-by-leader']);
   });
+
+  describe('configuration safety', () => {
+    // Static voters 1, 2, 3; the second transaction changes them to 1, 4, 5.
+    const config = 'server.1=zooid-1:2888:3888:participant;0.0.0.0:2181\nserver.4=zooid-4:2888:3888:participant;0.0.0.0:2181\nserver.5=zooid-5:2888:3888:participant;0.0.0.0:2181\nversion=2';
+    function reconfigured(holders: string[][]): History {
+      const h = good();
+      const log = [txn(1, 'a', 1, create('/k', 'x')), txn(2, 'a', 2, { type: 'reconfig', data: bytes(config) }), txn(3, 'a', 3, setData('/k', 'y', 1))];
+      h.ops = h.ops.slice(0, 1);
+      h.events = h.events.slice(0, 1);
+      h.ensemble.voters = ['1', '2', '3'];
+      h.ensemble.applied = new Map([['1#0', log], ['4#0', log.slice()]]);
+      h.ensemble.final = [{ member: '1', lastZxid: 3, digest: 'd' }, { member: '4', lastZxid: 3, digest: 'd' }];
+      holders.forEach((held, i) => h.ensemble.holders.set(i + 1, held));
+      return h;
+    }
+
+    it('passes commits on a quorum of the voters in force, and a change on both quorums', () => {
+      expect(kinds(reconfigured([['1', '2'], ['1', '3', '4'], ['4', '5']]))).toEqual([]);
+    });
+
+    it('flags a transaction committed while durable on less than a quorum of the voters', () => {
+      expect(kinds(reconfigured([['1', '4'], ['1', '3', '4'], ['4', '5']]))).toEqual(['no-quorum']);
+      // After the change, the old voters no longer count.
+      expect(kinds(reconfigured([['1', '2'], ['1', '3', '4'], ['2', '3', '4']]))).toEqual(['no-quorum']);
+    });
+
+    it('flags a configuration change committed without a quorum of the old voters, or of the new', () => {
+      expect(kinds(reconfigured([['1', '2'], ['1', '4', '5'], ['4', '5']]))).toEqual(['no-quorum']);
+      expect(kinds(reconfigured([['1', '2'], ['1', '2', '3'], ['4', '5']]))).toEqual(['no-quorum']);
+    });
+
+    it('flags a member that took as committed a configuration the committed log does not hold', () => {
+      const h = reconfigured([]);
+      h.ensemble.configs.push({ member: '4', version: 2, text: config, at: 5 });
+      expect(kinds(h)).toEqual([]);
+      h.ensemble.configs.push({ member: '2', version: 3, text: config.replace('version=2', 'version=3'), at: 6 });
+      expect(kinds(h)).toEqual(['config-not-committed']);
+    });
+  });
 });

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { decodeTxn } from '@zooid/tree';
 import { runSeed, type FaultMix, type RunOptions, type RunResult } from '../src/run.js';
 import { describeFailure } from '../src/trace.js';
 import type { Violation } from '../src/history.js';
 
 /** Seeds every `npm test` runs: a few seconds of simulated faults each, well inside the time budget on two cores. */
 const BUDGET = Number(process.env.ZOOID_SIM_SEEDS ?? 500);
+/** Seeds with an operator reconfiguring the ensemble under the same faults. */
+const RECONFIG_BUDGET = Number(process.env.ZOOID_SIM_RECONFIG_SEEDS ?? 100);
 
 const fingerprint = (r: RunResult) =>
   JSON.stringify({ ops: r.history.ops, events: r.history.events, applied: [...r.history.ensemble.applied], v: r.violations }, (_k, x) =>
@@ -32,6 +35,26 @@ describe('the simulator', () => {
       if (r.violations.length > 0) failures.push(describeFailure({ seed }, r));
     }
     expect(failures.join('\n\n')).toBe('');
+  });
+});
+
+describe('the simulator with dynamic reconfiguration', () => {
+  it(`finds no violation in ${RECONFIG_BUDGET} seeds where an operator adds and removes voters`, { timeout: 120_000 }, async () => {
+    const failures: string[] = [];
+    let changes = 0;
+    let leadersRemoved = 0;
+    for (let seed = 1; seed <= RECONFIG_BUDGET; seed++) {
+      const r = await runSeed({ seed, reconfig: true });
+      if (r.violations.length > 0) failures.push(describeFailure({ seed, reconfig: true }, r));
+      const committed = new Set<number>();
+      for (const life of r.history.ensemble.applied.values()) for (const t of life) if (decodeTxn(t.payload).txn.type === 'reconfig') committed.add(t.zxid);
+      changes += committed.size;
+      leadersRemoved += r.history.ensemble.trace.filter((e) => e.what.includes('removed from the configuration')).length;
+    }
+    expect(failures.join('\n\n')).toBe('');
+    // The runs did reconfigure under their faults: changes committed in most seeds, some of them removing the leader.
+    expect(changes).toBeGreaterThan(RECONFIG_BUDGET);
+    expect(leadersRemoved).toBeGreaterThan(0);
   });
 });
 
@@ -71,6 +94,11 @@ describe('planted defects are caught', { timeout: 60_000 }, () => {
   it('answering reads before the session\'s last zxid', async () => {
     // A learner behind a slow route from the leader lags while it still serves; sessions that move often find it.
     expect(await catches({ forgetLastZxid: true }, ['stale-read'], { mix: SLOW_LEADERS, leaderBias: 0.9, clientMoves: 0.1 })).toBeDefined();
+  });
+
+  it('counting only the committed voters while a configuration change is pending (elections, establishing an epoch)', async () => {
+    // A change logged but not known committed then commits, or rules, without its new voters' quorum.
+    expect(await catches({ ignorePendingConfig: true }, ['no-quorum', 'two-leaders', ...DIVERGENCE], { reconfig: true })).toBeDefined();
   });
 
   it('delivering a reply before the watch event its change fired', async () => {

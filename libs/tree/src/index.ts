@@ -24,6 +24,7 @@ export {
 } from './ensemble.js';
 export { CONFIG } from './paths.js';
 export { committedEnsemble, configOf, prepareReconfig, staticConfigTxn, type ReconfigContext, type ReconfigOutcome } from './reconfig.js';
+export { MemberConfig } from './member-config.js';
 export type { ReconfigJudge } from './prep.js';
 export type {
   Txn,

@@ -73,6 +73,23 @@ export class Election {
     return this.sets.every((set) => isQuorum(set.filter((id) => id === this.self || agree(id)).length, set.length));
   }
 
+  /**
+   * Whether we take `v`'s proposal over `than`: a better history, for a
+   * leader that votes in our committed configuration, as ZooKeeper's
+   * totalOrderPredicate gives any other member no weight. A voter only a
+   * pending change adds is no candidate either: members that have not logged
+   * the change would not take it up, while those that have would hold out
+   * for it, and no quorum would form; and passed on to members that do not
+   * count it, it could be elected though by its own configuration it may not
+   * lead. For the same reason a proposal for such a member (our own, when we
+   * are one) gives way to any that may be taken up, as ZooKeeper starts such
+   * a member's vote at the lowest rank.
+   */
+  private adoptable(v: Proposal, than: Proposal): boolean {
+    const candidates = this.sets[0]!;
+    return candidates.includes(v.leader) && (!candidates.includes(than.leader) || better(v, than));
+  }
+
   vote(): Vote {
     return { from: this.self, state: 'looking', round: this.round, ...this.proposal };
   }
@@ -89,9 +106,9 @@ export class Election {
     if (v.round > this.round) {
       this.round = v.round;
       this.votes.clear();
-      this.proposal = better(v, this.own) ? pick(v) : { ...this.own };
+      this.proposal = this.adoptable(v, this.own) ? pick(v) : { ...this.own };
       changed = true;
-    } else if (better(v, this.proposal)) {
+    } else if (this.adoptable(v, this.proposal)) {
       this.proposal = pick(v);
       changed = true;
     }
@@ -120,7 +137,9 @@ export class Election {
     // Members that decided for us in our round wait for us to lead: they no
     // longer send looking votes, so their decisions are what make our quorum
     // (ZooKeeper's checkLeader). Anyone else leads only if it says so itself.
-    const leaderSaysSo = v.leader === this.self ? v.round === this.round : this.decided.get(v.leader)?.state === 'leading';
+    // A member no configuration of ours lists never leads, whatever others say: a removed leader hears its
+    // followers' answers of the round that chose it after the change removed it.
+    const leaderSaysSo = v.leader === this.self ? v.round === this.round && this.isVoter(this.self) : this.decided.get(v.leader)?.state === 'leading';
     if (!leaderSaysSo) return {};
     const follows = (id: string) => {
       const d = this.decided.get(id);

@@ -136,6 +136,13 @@ describe('fast leader election', () => {
     expect(e.receive({ from: '4', state: 'following', round: 4, leader: '3', epoch: 2, zxid: 9 }).join).toEqual({ leader: '3', epoch: 2, zxid: 9, round: 4 });
   });
 
+  it('a member the configuration no longer lists does not lead on answers that still follow it', () => {
+    // 3 led {1, 2, 3} until a change to {1, 2} removed it; 1 and 2 answered its looking vote before they left it.
+    const e = new Election('3', ['1', '2'], { leader: '3', epoch: 1, zxid: 9 }, 2);
+    expect(e.receive({ from: '1', state: 'following', round: 2, leader: '3', epoch: 1, zxid: 9 }).join).toBeUndefined();
+    expect(e.receive({ from: '2', state: 'following', round: 2, leader: '3', epoch: 1, zxid: 9 }).join).toBeUndefined();
+  });
+
   it('a follower alone cannot make us join a leader nobody has heard lead', () => {
     const e = new Election('3', ['1', '2', '3'], { leader: '3', epoch: 0, zxid: 0 }, 1);
     expect(e.receive({ from: '1', state: 'following', round: 4, leader: '2', epoch: 5, zxid: 9 }).join).toBeUndefined();
@@ -153,12 +160,14 @@ describe('fast leader election', () => {
     expect(e.hasQuorum()).toBe(false);
     expect(e.receive({ from: '2', state: 'leading', round: 3, leader: '2', epoch: 5, zxid: 9 }).join).toBeUndefined();
     expect(e.receive({ from: '1', state: 'following', round: 3, leader: '2', epoch: 5, zxid: 9 }).join?.leader).toBe('2');
-    // Its own history, however new, never makes it a candidate that voters' looking votes could elect with it.
+    // Its own history, however new, never makes it a candidate: it takes up the voters' proposal, and follows when they decide.
     const lone = new Election('4', ['1', '2', '3'], { leader: '4', epoch: 9, zxid: 99 }, 1);
-    lone.receive({ from: '1', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
-    lone.receive({ from: '2', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
-    expect(lone.current().leader).toBe('4');
     expect(lone.hasQuorum()).toBe(false);
+    lone.receive({ from: '1', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
+    expect(lone.current().leader).toBe('1');
+    expect(lone.hasQuorum()).toBe(false);
+    lone.receive({ from: '2', state: 'looking', round: 1, leader: '1', epoch: 1, zxid: 1 });
+    expect(lone.hasQuorum()).toBe(true);
   });
 
   describe('with a configuration change pending (logged, not seen committed)', () => {
@@ -190,6 +199,24 @@ describe('fast leader election', () => {
       e.receive(looking('2', '4', 9));
       e.receive(looking('3', '4', 9));
       expect(e.hasQuorum()).toBe(true);
+    });
+
+    it('takes up proposals only for a leader of the committed voters, as ZooKeeper does', () => {
+      // 5's history is the newest, but only the change {1, 2, 3, 5} that 3 logged lists it. Had 3 taken it up,
+      // 1 and 2 (which know only {1, 2, 3}) would either take it from 3 and elect 5, which by its own
+      // configuration may not lead, or hold out for their own while 3 held out for 5, and nobody would lead.
+      const three = new Election('3', committed, { leader: '3', epoch: 1, zxid: 9 }, 3, ['1', '2', '3', '5']);
+      three.receive({ from: '5', state: 'looking', round: 5, leader: '5', epoch: 2, zxid: 7 });
+      expect(three.current().leader).toBe('3');
+      const one = new Election('1', committed, { leader: '1', epoch: 1, zxid: 8 }, 3);
+      one.receive({ from: '3', state: 'looking', round: 5, leader: '5', epoch: 2, zxid: 7 });
+      expect(one.current().leader).toBe('1');
+      one.receive(three.vote());
+      expect(one.current().leader).toBe('3');
+      // 5 itself gives way to any committed voter's proposal, though its history is newer: no other would take up its own.
+      const five = new Election('5', committed, { leader: '5', epoch: 2, zxid: 7 }, 5, ['1', '2', '3', '5']);
+      five.receive({ from: '1', state: 'looking', round: 5, leader: '1', epoch: 1, zxid: 8 });
+      expect(five.current().leader).toBe('1');
     });
 
     it('joins a leader only when deciders make a quorum of both', () => {

@@ -127,6 +127,22 @@ describe('leader core: discovery', () => {
     expect(e.ended('1')).toMatch(/newer history/);
   });
 
+  it('cuts back the newer history of a follower that no configuration of ours counts, and leads', () => {
+    // 4 is no voter (a joiner, or removed): the election never makes it a candidate, so it must not stop us either.
+    const e = new Ensemble('1', ['1', '2', '3'], {
+      '1': new Disk([z(1, 1)], { accepted: 1, current: 1 }),
+      '2': new Disk([z(1, 1)], { accepted: 1, current: 1 }),
+      '4': new Disk([z(1, 1), z(1, 2)], { accepted: 1, current: 1 }),
+    });
+    e.startLeader();
+    e.startLearner('2');
+    e.startLearner('4');
+    e.deliver();
+    expect(e.leader.phase).toBe('broadcast');
+    expect(e.learners.get('4')!.phase).toBe('broadcast');
+    expect(e.disks.get('4')!.log).toEqual([z(1, 1)]);
+  });
+
   it('waits in discovery while no quorum comes, leaving initLimit to its lifecycle machine', () => {
     const e = new Ensemble('1', ['1', '2', '3'], { '1': new Disk() });
     e.startLeader();

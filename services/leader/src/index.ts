@@ -7,3 +7,4 @@ export * from './serve-replica.js';
 export * from './presence.js';
 export * from './role-metrics.js';
 export * from './core-host.js';
+export * from './reconfig-judge.js';

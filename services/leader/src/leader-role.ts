@@ -1,8 +1,9 @@
 import { OpCode, pack, subjects, type AddMe, type AdminAsk, type AuthId, type ReconfigRequest, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { CONFIG, Preparer, committedEnsemble, formatServer, memberServer, prepareReconfig, staticConfigTxn, voterIds, type Ensemble, type TreeConfig } from '@zooid/tree';
+import { Preparer, committedEnsemble, formatServer, memberServer, staticConfigTxn, voterIds, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
+import { reconfigJudge } from './reconfig-judge.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
 import { adminInfo } from './admin.js';
@@ -487,43 +488,14 @@ export class LeaderRole {
         this.tracker.touch(t.sessions, Date.now());
       }),
     );
-    if (opts.reconfigEnabled) preparer.reconfig = this.judgeReconfig();
+    if (opts.reconfigEnabled) {
+      const syncedWithinMs = opts.syncLimit * opts.tickTime;
+      preparer.reconfig = reconfigJudge({ tree, staticIds: opts.ensemble ?? opts.voters, core: this.core, syncedWithinMs, now: Date.now, treeConfig: opts.tree, refused: (why) => this.log.warn({ why }, 'refused a reconfig') });
+    }
     // First of the epoch, before any client's write: /zookeeper/config shows the static configuration.
     const shown = staticConfigTxn(tree, opts.ensemble ?? opts.voters, opts.reconfigEnabled ? makeZxid(epoch, 0) : 0);
     if (shown) pipeline.submitTxn(shown);
     return { pipeline, preparer, served };
-  }
-
-  /**
-   * ZooKeeper's reconfig checks with this leader's view: the committed
-   * configuration from the tree, the one in flight from the core (one at a
-   * time: RECONFIGINPROGRESS), and who is synced with us now.
-   */
-  private judgeReconfig(): NonNullable<Preparer['reconfig']> {
-    const tree = this.store.tree;
-    return (req, auth, zxid) => {
-      const committed: Ensemble = committedEnsemble(tree, this.opts.ensemble ?? this.opts.voters);
-      const pending = this.core.pendingConfig;
-      // With a change in flight prepareReconfig answers RECONFIGINPROGRESS on the version alone, before it reads any member.
-      const lastSeen: Ensemble = pending ? { ...committed, version: pending.zxid } : committed;
-      const numeric = (ids: string[]) => ids.filter((id) => /^\d+$/.test(id)).map(Number);
-      const outcome = prepareReconfig(req, {
-        enabled: true,
-        standaloneEnabled: true,
-        skipACL: false,
-        committed,
-        lastSeen,
-        // Synced and heard within syncLimit: a learner silent that long is as good as gone.
-        synced: numeric(this.core.syncedLearners(Date.now(), this.opts.syncLimit * this.opts.tickTime)),
-        observing: numeric(this.core.observers),
-        zxid,
-        configAcl: tree.getNode(CONFIG)!.acl,
-        ids: auth.ids,
-        treeConfig: this.opts.tree,
-      });
-      if (!outcome.ok && outcome.why !== undefined) this.log.warn({ why: outcome.why }, 'refused a reconfig');
-      return outcome;
-    };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CONFIG, DataTree, SnapshotDecoder, SnapshotEncoder, configOf, decodeTxn, formatConfig, parseConfig, type Ensemble } from '@zooid/tree';
+import { DataTree, MemberConfig, SnapshotDecoder, SnapshotEncoder, decodeTxn, type Ensemble } from '@zooid/tree';
 import { CommittedConfigFile, recover, type EpochFiles, type SnapshotStore, type TxnLog } from '@zooid/store';
 import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
@@ -44,10 +44,6 @@ export interface Snapshot {
   bytes: Buffer;
 }
 
-function newer(a: Ensemble | undefined, b: Ensemble | undefined): Ensemble | undefined {
-  return a === undefined || (b !== undefined && b.version > a.version) ? b : a;
-}
-
 /** The tree a snapshot was being taken of was replaced (SNAP, TRUNC) or the store closed: nothing to write. */
 export class SnapshotAbandoned extends Error {}
 
@@ -64,15 +60,8 @@ export class MemberStore {
   log!: TxnLog;
   snapshots!: SnapshotStore;
   epochs!: EpochFiles;
-  /**
-   * The last configuration this member knows committed; undefined while
-   * that is the static one it was started with. Not the tree's: see
-   * pendingConfig.
-   */
-  committedConfig?: Ensemble;
-  private configFile!: CommittedConfigFile;
-  /** The mzxid of /zookeeper/config when noteCommitted last read it. */
-  private configLookedAt = -1;
+  /** The last configuration this member knows committed, and what it logged beyond it: see MemberConfig. */
+  config!: MemberConfig;
   private sinceSnapshot = 0;
   /** Transactions after which the next snapshot is taken: see roll(). */
   private snapAt = 0;
@@ -115,10 +104,12 @@ export class MemberStore {
     this.tree = r.snapshot ? await this.decode(r.snapshot.bytes, `loading snapshot ${hexZxid(r.snapshot.zxid)}`) : new DataTree();
     this.history = new History(this.tree.lastZxid, { window: this.opts.commitLogCount });
     // A snapshot holds only committed transactions (members take them of what they applied after a commit, or
-    // install the leader's): its configuration is committed, which also covers data written before the file existed.
-    this.configFile = new CommittedConfigFile(this.epochs.dir);
-    const text = this.configFile.read();
-    this.committedConfig = newer(text === undefined ? undefined : parseConfig(text), configOf(this.tree));
+    // install the leader's): its configuration counts as committed.
+    const file = new CommittedConfigFile(this.epochs.dir);
+    this.config = new MemberConfig(file.read(), this.tree, (text, e, how) => {
+      file.write(text);
+      this.logger.info({ version: hexZxid(e.version), how }, 'configuration committed');
+    });
     const { replay } = r;
     const progress = replay.totalBytes >= PROGRESS_MIN_BYTES ? startProgress({ label: 'replaying transaction log', total: replay.totalBytes, unit: 'bytes', logger: this.logger }) : undefined;
     let replayed = 0;
@@ -135,48 +126,22 @@ export class MemberStore {
     this.logger.info({ snapshot: r.snapshot ? hexZxid(r.snapshot.zxid) : null, replayed, lastZxid: hexZxid(this.tree.lastZxid), nodes: this.tree.nodeCount }, 'recovered');
   }
 
-  /**
-   * The newest configuration this member has logged beyond the committed
-   * one: a change whose commit it has not seen. It is in the tree once a
-   * restart replayed the log into it, or in the log's tail beyond the tree.
-   * Until it is known committed, an election and a new leader's epoch need a
-   * quorum of its voters as well as of the committed ones.
-   */
+  /** The last configuration this member knows committed; undefined while that is the static one it was started with. */
+  get committedConfig(): Ensemble | undefined {
+    return this.config.committed;
+  }
+
+  /** A change logged beyond the committed configuration (in the tree a restart replayed, or in the log's tail): pending. */
   pendingConfig(): Ensemble | undefined {
-    let seen = configOf(this.tree);
-    for (const [, payload] of this.history.after(this.tree.lastZxid)) {
-      const { txn } = decodeTxn(payload);
-      if (txn.type === 'reconfig') seen = parseConfig(Buffer.from(txn.data).toString('utf8'));
-    }
-    return seen !== undefined && seen.version > (this.committedConfig?.version ?? 0) ? seen : undefined;
+    return this.config.pending(this.tree, this.history.after(this.tree.lastZxid));
   }
 
-  /** Everything up to `zxid` is committed: so is the tree's configuration, when zxid reaches it. */
   noteCommitted(zxid: number): void {
-    const node = this.tree.getNode(CONFIG);
-    // The cheap test first: this runs on every commit, and the configuration rarely changes.
-    if (node === undefined || node.mzxid === this.configLookedAt || node.mzxid > zxid) return;
-    this.configLookedAt = node.mzxid;
-    const e = configOf(this.tree);
-    if (e !== undefined && e.version > (this.committedConfig?.version ?? 0)) this.commitConfig(e, 'committed');
+    this.config.noteCommitted(this.tree, zxid);
   }
 
-  /**
-   * A configuration another member holds committed (its vote carries it):
-   * adopted when newer than ours, as ZooKeeper's election adopts a newer
-   * one from a notification. Returns whether it was.
-   */
   adoptConfig(text: string): boolean {
-    const e = parseConfig(text);
-    if (e.version <= (this.committedConfig?.version ?? 0)) return false;
-    this.commitConfig(e, 'learned from a member');
-    return true;
-  }
-
-  private commitConfig(e: Ensemble, how: string): void {
-    this.configFile.write(formatConfig(e));
-    this.committedConfig = e;
-    this.logger.info({ version: hexZxid(e.version), how }, 'configuration committed');
+    return this.config.adopt(text);
   }
 
   /**

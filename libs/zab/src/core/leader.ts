@@ -372,7 +372,11 @@ export class LeaderCore {
     const l = this.learners.get(m.from);
     if (!l || l.attempt !== m.attempt || m.epoch !== this.epoch || l.stage !== 'epoch') return [];
     const mine = { epoch: this.currentEpoch, zxid: this.history.last };
-    if (m.from !== this.config.id && (m.currentEpoch > mine.epoch || (m.currentEpoch === mine.epoch && m.lastZxid > mine.zxid))) {
+    const newer = m.currentEpoch > mine.epoch || (m.currentEpoch === mine.epoch && m.lastZxid > mine.zxid);
+    // A follower no configuration of ours counts (a joiner, a removed voter) is no candidate of the election
+    // either: were its newer history to stop us, no leader would ever establish. What it holds beyond ours
+    // no quorum of ours holds, so it was never committed: it is cut back like any uncommitted tail.
+    if (m.from !== this.config.id && newer && (l.voter || !l.follower)) {
       return this.end(`member ${m.from} has a newer history (${hex(m.lastZxid)}) than ours (${hex(mine.zxid)})`);
     }
     l.stage = 'sync';
