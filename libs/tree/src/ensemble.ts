@@ -132,8 +132,13 @@ export function parseConfig(text: string, strict = false): Ensemble {
 /** QuorumMaj.toString(): the data of /zookeeper/config. */
 export function formatConfig(e: Ensemble): string {
   let s = '';
-  for (const m of e.members) s += `server.${m.id}=${formatServer(m)}\n`;
+  for (const m of e.members) s += `${serverLine(m)}\n`;
   return `${s}version=${e.version.toString(16)}`;
+}
+
+/** One `server.N=…` line of the configuration text, as reconfig's -members takes it. */
+export function serverLine(m: Member): string {
+  return `server.${m.id}=${formatServer(m)}`;
 }
 
 export function voters(e: Ensemble): number[] {

@@ -12,6 +12,7 @@ export {
   isQuorum,
   isQuorumOfAll,
   memberServer,
+  serverLine,
   observers,
   parseConfig,
   parseServer,

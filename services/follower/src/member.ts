@@ -57,7 +57,7 @@ export async function runMember(opts: MemberOptions, log: Logger, stopping?: Abo
   // through the log changes them, and they survive restarts in the store. The static ensemble counts only
   // until the first reconfig commits. A change logged but not seen committed is pending: its voters' quorum
   // counts too.
-  const voters = () => (store.committedConfig ? voterIds(store.committedConfig) : ensemble);
+  const voters = () => store.config.voters(ensemble);
   const pending = () => {
     const p = store.pendingConfig();
     return p && voterIds(p);

@@ -1,5 +1,5 @@
 import { OpCode, pack, subjects, type AddMe, type AdminAsk, type AuthId, type ReconfigRequest, type ForwardBatch, BatchGaps, type LogEntry, type SessionTouch, type SyncReceived, type ToLeader, type ToLearner } from '@zooid/protocol';
-import { Preparer, committedEnsemble, formatServer, memberServer, staticConfigTxn, voterIds, type TreeConfig } from '@zooid/tree';
+import { Preparer, committedEnsemble, memberServer, serverLine, staticConfigTxn, voterIds, type TreeConfig } from '@zooid/tree';
 import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
@@ -517,7 +517,7 @@ export class LeaderRole {
     this.log.info({ learner: m.from, config: hexZxid(committed.version) }, 'adding a follower that asked to vote');
     // The whole new membership (-members), as `zooid scale` asks: an incremental -add needs a client address, and
     // Zooid's own lines carry none (clients reach gateways, not members).
-    const members = [...committed.members, memberServer(Number(m.from))].map((x) => `server.${x.id}=${formatServer(x)}`);
+    const members = [...committed.members, memberServer(Number(m.from))].map(serverLine);
     c.pipeline.submitInternal(0n, OpCode.reconfig, { joiningServers: null, leavingServers: null, newMembers: members.join('\n'), curConfigId: committed.version } satisfies ReconfigRequest, ENSEMBLE_AUTHORITY);
   }
 

@@ -20,6 +20,13 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A data directory of its own, removed after the test. */
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zooid-config-'));
+  dirs.push(dir);
+  return dir;
+}
+
 async function open(dir: string): Promise<MemberStore> {
   return MemberStore.open(dir, { snapCount: 100_000, snapRetain: 3 }, log);
 }
@@ -38,8 +45,7 @@ const reconfig = (e: Ensemble) => entry(e.version, { type: 'reconfig', data: Buf
 
 describe('the committed configuration of a member store', () => {
   it('keeps a logged change pending after a restart, until a commit point reaches it; then it is durable', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zooid-config-'));
-    dirs.push(dir);
+    const dir = dataDir();
     const c1 = config(['1', '2', '3', '4', '5'], makeZxid(1, 1));
     let s = await open(dir);
     s.append([reconfig(c1)]);
@@ -65,8 +71,7 @@ describe('the committed configuration of a member store', () => {
   });
 
   it('finds a change in the log beyond the tree (logged, never applied) pending', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zooid-config-'));
-    dirs.push(dir);
+    const dir = dataDir();
     const s = await open(dir);
     const c1 = config(['1', '2', '4'], makeZxid(2, 3));
     s.append([reconfig(c1)]);
@@ -76,8 +81,7 @@ describe('the committed configuration of a member store', () => {
   });
 
   it('adopts only a newer configuration from another member, durably', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zooid-config-'));
-    dirs.push(dir);
+    const dir = dataDir();
     let s = await open(dir);
     const c2 = config(['3', '4', '5'], makeZxid(3, 2));
     expect(s.adoptConfig(formatConfig(c2))).toBe(true);
