@@ -89,7 +89,7 @@ describe("with a gateway's credentials", () => {
   it('cannot read the broadcast, forwarded writes, a learner\'s client traffic, another gateway\'s replies or anyone\'s inbox', async () => {
     const { nc, violations } = await attacker({ kind: 'gateway', id: 'gw1' });
     const heard: string[] = [];
-    const targets = [subj.zabBroadcastAll, subj.leaderInAll, subj.learnerIn('*', '*'), subj.gatewayInAll('gw2'), '_INBOX.>', subj.zabLearnerAll('2')];
+    const targets = [subj.zabBroadcastAll, subj.leaderInAll(leader), subj.learnerIn('*', '*'), subj.gatewayInAll('gw2'), '_INBOX.>', subj.zabLearnerAll('2')];
     for (const t of targets) nc.subscribe(t, { callback: (e, m) => e === null && heard.push(m.subject) });
     for (const t of targets) await refused(violations, 'Subscription', t);
     // Traffic on every one of those subjects while the subscriptions stand.
@@ -103,10 +103,10 @@ describe("with a gateway's credentials", () => {
     const { nc, violations } = await attacker({ kind: 'gateway', id: 'gw1' });
     const body = encodeRequest({ xid: 1, type: OpCode.create }, { path: '/forgery/as-super', data: Buffer.from('x'), acl: [], flags: 0 }).subarray(8);
     const write = (as: string): ForwardBatch => [as, 1, [['w', as, sessionOf(victim), 1, OpCode.create, body, [['super', 'super']]]]];
-    nc.publish(subj.leaderIn(leader), pack(write(leader)));
-    nc.publish(subj.leaderIn('gw1'), pack(write('gw1')));
-    await refused(violations, 'Publish', subj.leaderIn(leader));
-    await refused(violations, 'Publish', subj.leaderIn('gw1'));
+    nc.publish(subj.leaderIn(leader, leader), pack(write(leader)));
+    nc.publish(subj.leaderIn(leader, 'gw1'), pack(write('gw1')));
+    await refused(violations, 'Publish', subj.leaderIn(leader, leader));
+    await refused(violations, 'Publish', subj.leaderIn(leader, 'gw1'));
     await unharmed();
     expect(await victim.exists('/forgery/as-super')).toBeNull();
     await nc.close();
@@ -122,8 +122,10 @@ describe("with a gateway's credentials", () => {
     nc.publish(subj.zabBroadcast(leader), pack(injected));
     nc.publish(subj.zabBroadcast(leader), pack(future));
     nc.publish(subj.election('3'), pack(vote));
-    nc.publish(subj.zabLeader('1'), pack({ t: 'info', from: '1', attempt: 1, voter: true, acceptedEpoch: epoch + 1000, currentEpoch: epoch + 1000, lastZxid: zxid }));
-    for (const t of [subj.zabBroadcast(leader), subj.election('3'), subj.zabLeader('1')]) await refused(violations, 'Publish', t);
+    const info = { t: 'info', from: '1', attempt: 1, voter: true, acceptedEpoch: epoch + 1000, currentEpoch: epoch + 1000, lastZxid: zxid };
+    nc.publish(subj.zabLeader(leader, '1'), pack(info));
+    nc.publish(subj.zabSeek('1'), pack(info));
+    for (const t of [subj.zabBroadcast(leader), subj.election('3'), subj.zabLeader(leader, '1'), subj.zabSeek('1')]) await refused(violations, 'Publish', t);
     await unharmed();
     expect(await victim.exists('/forgery/injected')).toBeNull();
     await nc.close();

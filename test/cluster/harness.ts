@@ -201,6 +201,7 @@ export class BusSpy {
         try {
           const p = unpack<Presence>(msg.data);
           this.heard.set(`${p.kind}/${p.id}`, { p: { ...p, epoch: Number(p.epoch), zxid: Number(p.zxid) }, at: Date.now() });
+          if (p.kind === 'member' && p.role === 'leading' && p.serving) this.noteLeader(Number(p.epoch), p.id);
         } catch {
           // not ours to judge
         }
@@ -230,6 +231,20 @@ export class BusSpy {
     const spy = new BusSpy(nc, cluster);
     await nc.flush();
     return spy;
+  }
+
+  /**
+   * Zab's first promise, checked in every cluster test: one leader per epoch.
+   * Two members that both announce themselves leading and serving in one
+   * epoch have each established it, and could each commit writes.
+   */
+  private readonly leaderOf = new Map<number, string>();
+  twoLeaders?: string;
+
+  private noteLeader(epoch: number, id: string): void {
+    const first = this.leaderOf.get(epoch);
+    if (first === undefined) this.leaderOf.set(epoch, id);
+    else if (first !== id) this.twoLeaders ??= `members ${first} and ${id} both led epoch ${epoch}`;
   }
 
   /** Presence of each service heard within the last FRESH_MS. */
@@ -439,6 +454,7 @@ export class Cluster {
 
   /** Throws (ending any wait) when a process the test did not stop has exited. */
   assertNoCrash(): void {
+    if (this.spy.twoLeaders) throw Object.assign(new Error(this.spy.twoLeaders), { crash: true });
     for (const n of [...this.learners, ...this.gateways]) {
       if (n.procs.length === 0 || n.down || n.alive) continue;
       const c = n.proc.child;
@@ -500,6 +516,7 @@ export class Cluster {
     await this.spy.close().catch(() => undefined);
     await this.bus.stop();
     rmSync(this.root, { recursive: true, force: true });
+    if (this.spy.twoLeaders) throw new Error(this.spy.twoLeaders);
   }
 
   /** The flags that put a process on this cluster's bus as `who`. */

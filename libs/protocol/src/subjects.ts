@@ -47,9 +47,10 @@ export function subjects(cluster = 'zooid') {
     /** gateway → leader: sessions that are alive (SessionTouch). */
     touch: (gateway: string) => `${p}.leader.touch.${gateway}`,
     touchAll: `${p}.leader.touch.*`,
-    /** learner → leader: forwarded writes, with the auth ids the learner checked (ForwardBatch). */
-    leaderIn: (learner: string) => `${p}.leader.in.${learner}`,
-    leaderInAll: `${p}.leader.in.*`,
+    /** learner → its leader: forwarded writes, with the auth ids the learner checked (ForwardBatch). */
+    leaderIn: (leader: string, learner: string) => `${p}.leader.in.${leader}.${learner}`,
+    /** what a leader subscribes to: the forwarded writes addressed to it. */
+    leaderInAll: (leader: string) => `${p}.leader.in.${leader}.*`,
     /** request/reply: a member's statistics for four-letter words and admin (AdminAsk → object). */
     admin: (serviceId: string) => `${p}.admin.${serviceId}`,
     /** every service announces itself on its own subject (Presence). */
@@ -58,9 +59,18 @@ export function subjects(cluster = 'zooid') {
     /** voting members' election notifications (Vote), each on its sender's subject. */
     election: (member: string) => `${p}.election.${member}`,
     electionAll: `${p}.election.*`,
-    /** learners → the current leader: handshake and acks (ToLeader), each on its sender's subject. */
-    zabLeader: (from: string) => `${p}.zab.leader.${from}`,
-    zabLeaderAll: `${p}.zab.leader.*`,
+    /**
+     * a learner → the one leader it follows: handshake, acks, sync progress
+     * (ToLeader), addressed, and on its sender's subject. Addressed because two
+     * members can lead the same epoch at once until one of them fails to
+     * establish it: an ack either of them took as its own could establish
+     * both (as a TCP connection to one leader never could in ZooKeeper).
+     */
+    zabLeader: (leader: string, from: string) => `${p}.zab.leader.${leader}.${from}`,
+    zabLeaderIn: (leader: string) => `${p}.zab.leader.${leader}.*`,
+    /** an observer → whoever leads: its first `info`, before it knows the leader (every leader answers; it takes one). */
+    zabSeek: (from: string) => `${p}.zab.seek.${from}`,
+    zabSeekAll: `${p}.zab.seek.*`,
     /** a leader → one learner: epoch and sync (ToLearner). */
     zabLearner: (learner: string, leader: string) => `${p}.zab.learner.${learner}.${leader}`,
     zabLearnerAll: (learner: string) => `${p}.zab.learner.${learner}.*`,
@@ -114,9 +124,10 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
         publish: {
           allow: [
             s.gatewayIn('*', me),
-            s.leaderIn(me),
+            s.leaderIn('*', me),
             s.election(me),
-            s.zabLeader(me),
+            s.zabLeader('*', me),
+            s.zabSeek(me),
             s.zabLearner('*', me),
             s.zabBroadcast(me),
             s.zabAlive('*', '*'),
@@ -127,10 +138,11 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
         subscribe: {
           allow: [
             s.learnerInAll(me),
-            s.leaderInAll,
+            s.leaderInAll(me),
             s.touchAll,
             s.electionAll,
-            s.zabLeaderAll,
+            s.zabLeaderIn(me),
+            s.zabSeekAll,
             s.zabLearnerAll(me),
             s.zabBroadcastAll,
             s.zabAlive(me, '*'),
@@ -148,8 +160,9 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
         publish: {
           allow: [
             s.gatewayIn('*', me),
-            s.leaderIn(me),
-            s.zabLeader(me),
+            s.leaderIn('*', me),
+            s.zabLeader('*', me),
+            s.zabSeek(me),
             s.zabAlive('*', '*'),
             s.presence('observer', me),
             s.inspect('observer', me),

@@ -569,10 +569,10 @@ export class Member {
   private toLeader(msg: ToLeader): void {
     const m = this.mode;
     if (m.kind !== 'learning') return;
-    // Only the leader subscribes to zab.leader.*: an observer's handshake goes to whichever voter leads.
-    const leader = m.core.leader;
-    if (leader) this.send(leader, { t: 'toLeader', msg });
-    else for (const v of this.w.participants) this.send(v, { t: 'toLeader', msg });
+    // As the services address it: to the leader we follow, and an observer's first handshake to whoever leads.
+    const leader = m.core.speaker;
+    if (leader !== undefined) this.send(leader, { t: 'toLeader', msg });
+    else if (msg.t === 'info') for (const v of this.w.participants) this.send(v, { t: 'toLeader', msg });
   }
 
   private logEntries(entries: LogEntry[]): void {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLearner, type AddMe } from '@zooid/protocol';
+import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLeader, type ToLearner, type AddMe } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import { LearnerCore, hexZxid, learnerWithin, roleLimits, type Effects, type ZabPhase } from '@zooid/zab';
 import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
@@ -126,7 +126,7 @@ export class LearnerRole {
   private askToVote(now: number): void {
     if (!this.opts.wantsVote?.() || !this.served || now - this.askedToVote < this.opts.tickTime) return;
     this.askedToVote = now;
-    this.nc.publish(this.subj.zabLeader(this.opts.id), pack({ t: 'addme', from: this.opts.id, epoch: this.core.epoch } satisfies AddMe));
+    this.toLeader({ t: 'addme', from: this.opts.id, epoch: this.core.epoch } satisfies AddMe);
   }
 
   get sessionCount(): number {
@@ -141,6 +141,17 @@ export class LearnerRole {
     return this.core.serving && !this.stopped;
   }
 
+  /**
+   * To the leader we follow, and only to it: another member leading the same
+   * epoch must never count our acks. Before we know the leader (an observer's
+   * first handshake) the info goes to whoever leads.
+   */
+  private toLeader(msg: ToLeader | SyncReceived | AddMe): void {
+    const leader = this.core.speaker;
+    if (leader !== undefined) this.nc.publish(this.subj.zabLeader(leader, this.opts.id), pack(msg));
+    else if (msg.t === 'info') this.nc.publish(this.subj.zabSeek(this.opts.id), pack(msg));
+  }
+
   /** Carries out the core's effects in order. */
   private run(call: () => Effects): void {
     for (const e of callCore(this.log, call)) {
@@ -151,7 +162,7 @@ export class LearnerRole {
           break;
         case 'toLeader':
           if (e.msg.t === 'resend') this.log.info({ epoch: e.msg.epoch, fromSeq: e.msg.fromSeq, toSeq: e.msg.toSeq }, 'missed broadcasts; asking the leader to resend them');
-          this.nc.publish(this.subj.zabLeader(this.opts.id), pack(e.msg));
+          this.toLeader(e.msg);
           break;
         case 'log':
           this.store.append(e.entries);
@@ -217,7 +228,7 @@ export class LearnerRole {
     this.partsProgress?.update(this.partsBytes);
     if (this.partsBytes - this.partsConfirmed >= SYNC_RECEIVED_EVERY_BYTES) {
       this.partsConfirmed = this.partsBytes;
-      this.nc.publish(this.subj.zabLeader(this.opts.id), pack({ t: 'received', from: this.opts.id, attempt: m.attempt, bytes: this.partsBytes } satisfies SyncReceived));
+      this.toLeader({ t: 'received', from: this.opts.id, attempt: m.attempt, bytes: this.partsBytes } satisfies SyncReceived);
     }
   }
 
@@ -246,18 +257,22 @@ export class LearnerRole {
   private serve(): void {
     const heartbeatMs = Math.max(20, Math.floor(this.opts.tickTime / 2));
     const numbers = new BatchNumbers(heartbeatMs);
+    // A stint follows one leader: the one that synchronized us.
+    const leader = this.core.leader;
+    if (leader === undefined) throw new Error('serving before a leader synchronized us');
+    const to = this.subj.leaderIn(leader, this.opts.id);
     this.served = serveReplica(this.opts, this.store.tree, this.nc, this.log, (entries) => {
       // Forwarded writes came over the bus from a gateway, so each fits a message; a turn's worth may not.
       for (const part of splitForPayload(this.nc, entries, undefined, true).parts) {
         const batch: ForwardBatch = [this.opts.id, numbers.next('leader'), part];
-        this.nc.publish(this.subj.leaderIn(this.opts.id), pack(batch));
+        this.nc.publish(to, pack(batch));
       }
     }, () => this.store.lastLogged);
     // After forwarding, the leader hears our last batch number: lost writes show within a heartbeat.
     this.timers.push(
       setInterval(
         () => {
-          for (const [, seq] of numbers.heartbeats()) this.nc.publish(this.subj.leaderIn(this.opts.id), pack([this.opts.id, seq, []] satisfies ForwardBatch));
+          for (const [, seq] of numbers.heartbeats()) this.nc.publish(to, pack([this.opts.id, seq, []] satisfies ForwardBatch));
         },
         heartbeatMs,
       ),

@@ -141,13 +141,19 @@ export class LeaderRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLeader | SyncReceived | AddMe>(this.nc, this.subj.zabLeaderAll, this.log, (m, sender, subject) => {
+      listen<ToLeader | SyncReceived | AddMe>(this.nc, this.subj.zabLeaderIn(this.opts.id), this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
         if (m.t === 'received') return this.partsReceived(m);
         if (m.t === 'addme') return this.addVoter(m);
         if (m.t === 'ack' && m.zxid > this.store.history.last) {
           this.log.warn({ learner: m.from, zxid: hexZxid(m.zxid), last: hexZxid(this.store.history.last) }, 'ignored an ack beyond the last proposal');
         }
+        this.run(() => this.core.step(m, Date.now()));
+      }),
+      // An observer's first handshake, before it knows who leads: everything after it comes addressed to us.
+      listen<ToLeader>(this.nc, this.subj.zabSeekAll, this.log, (m, sender, subject) => {
+        if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
+        if (m.t !== 'info') return this.log.warn({ learner: sender, t: m.t }, 'ignored a message other than a handshake on the seek subject');
         this.run(() => this.core.step(m, Date.now()));
       }),
     );
@@ -473,7 +479,7 @@ export class LeaderRole {
       epoch,
     );
     this.subs.push(
-      listen<ForwardBatch>(this.nc, this.subj.leaderInAll, this.log, ([learner, seq, entries], sender, subject) => {
+      listen<ForwardBatch>(this.nc, this.subj.leaderInAll(this.opts.id), this.log, ([learner, seq, entries], sender, subject) => {
         // A learner speaks for the sessions it authenticated, and for no other learner's.
         if (learner !== sender || entries.some((e) => e[1] !== sender)) return dropImpostor(this.log, subject, { claimed: learner });
         if (this.forwardGaps.check(learner, seq, entries.length === 0) === 'gap') {
