@@ -53,7 +53,7 @@ function check(plan: BusPlan): void {
   for (const who of plan.identities) {
     if (!isSubjectToken(who.id)) throw new BusPlanError(`${who.kind} id "${who.id}" cannot name a bus identity: use letters, digits, _ and - (at most 64)`);
   }
-  // Both kinds speak to the leader on zab.leader.<id>: the bus could not tell an observer from the member it shares an id with.
+  // Both kinds speak to the leader on zab.leader.<leader>.<id>: the bus could not tell an observer from the member it shares an id with.
   const memberIds = new Set(plan.identities.filter((w) => w.kind === 'member').map((w) => w.id));
   const shared = plan.identities.filter((w) => w.kind === 'observer' && memberIds.has(w.id)).map((w) => w.id);
   if (shared.length > 0) throw new BusPlanError(`observer id ${shared.join(', ')} is also a member id: give observers ids no member uses`);
