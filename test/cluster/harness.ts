@@ -253,6 +253,12 @@ export class BusSpy {
     return [...this.heard.values()].filter((h) => now - h.at <= FRESH_MS && (!kind || h.p.kind === kind)).map((h) => h.p);
   }
 
+  /** The latest announcement of `kind`/`id`, if it was heard at or after `since` (ms). */
+  heardSince(kind: Presence['kind'], id: string, since: number): Presence | undefined {
+    const h = this.heard.get(`${kind}/${id}`);
+    return h && h.at >= since ? h.p : undefined;
+  }
+
   latest(kind: Presence['kind'], id: string): Presence | undefined {
     return this.heard.get(`${kind}/${id}`)?.p;
   }

@@ -207,6 +207,8 @@ export interface Presence {
   host: string;
   epoch: number;
   zxid: number;
+  /** Members and observers: the last zxid in their transaction log, which may be ahead of `zxid` (applied) by what is not yet committed. */
+  logged?: number;
   /** Sessions pinned to a learner or held by a gateway. */
   sessions: number;
   /** A learner takes clients only once it is in sync with the leader. */
@@ -236,8 +238,23 @@ export function presenceConfig(p: { config?: unknown }): { version: number; voti
  * Prometheus metrics as JSON, `ping` measures the bus round trip.
  */
 export interface AdminAsk {
-  command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst' | 'tree' | 'metrics' | 'ping';
+  command: 'stat' | 'dump' | 'wchs' | 'wchc' | 'wchp' | 'mntr' | 'conf' | 'dirs' | 'srst' | 'tree' | 'metrics' | 'ping' | 'heap';
   path?: string;
+}
+
+/**
+ * The answer to a `heap` ask: the process's memory, after a full garbage
+ * collection when the process runs with `--expose-gc` (the bench starts it
+ * so, to compare live heap with a JVM's after `GC.run`); `collected` says
+ * whether it did. Without the flag nobody can make a member stop for one.
+ */
+export interface HeapReport {
+  collected: boolean;
+  /** V8's heap in use, bytes. */
+  heapUsed: number;
+  /** Memory of Buffers and other objects outside V8's heap (larger znode data), bytes. */
+  external: number;
+  rss: number;
 }
 
 /**

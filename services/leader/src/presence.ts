@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
+import { pack, subjects, unpack, type AdminAsk, type HeapReport, type Presence } from '@zooid/protocol';
 import type { Logger, NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
 import { nodeInfo } from './admin.js';
@@ -48,6 +48,7 @@ export function memberPlumbing(
       host: hostname(),
       epoch: r?.currentEpoch || me.store.epochs.readCurrent(),
       zxid: me.store.tree.lastZxid,
+      logged: me.store.lastLogged,
       sessions: r?.sessionCount ?? 0,
       serving: r?.serving ?? false,
       stallMs: Math.round(delay.max / 1e6),
@@ -70,6 +71,10 @@ export function memberPlumbing(
           msg.respond(pack(nodeInfo(me.store.tree, ask.path ?? '/')));
           return;
         }
+        if (ask.command === 'heap') {
+          msg.respond(pack(heapReport()));
+          return;
+        }
         if (ask.command === 'metrics') {
           void (me.metrics?.json() ?? Promise.resolve([])).then((m) => msg.respond(pack(m)), (err) => log.warn({ err }, 'metrics failed'));
           return;
@@ -90,4 +95,12 @@ export function memberPlumbing(
       admin.unsubscribe();
     },
   };
+}
+
+/** Memory now, after a full collection if the process was started with `--expose-gc`. */
+function heapReport(): HeapReport {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const m = process.memoryUsage();
+  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss };
 }
