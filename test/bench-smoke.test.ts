@@ -38,6 +38,10 @@ describe('npm run bench (smoke)', () => {
       expect(r.errors).toBe(0);
     }
     expect(zooid.memory.znodes).toBe(500);
+    // The members' live heap, each after the full collection the bench asked for.
+    expect(zooid.memory.heapAfterBytes).toBeGreaterThan(0);
+    expect(Number.isFinite(zooid.memory.heapPerZnode)).toBe(true);
+    expect(text).toMatch(/live heap of the members after a full collection/);
   }, 180_000);
 
   it('--clients runs both clients on Zooid and reports load and watch memory for each', async () => {
@@ -90,6 +94,7 @@ describe('npm run bench (smoke)', () => {
     expect(r.znodes).toBe(2000);
     expect(r.load.perSecond).toBeGreaterThan(0);
     expect(r.memory.rssAfterBytes).toBeGreaterThan(0);
+    expect(r.memory.heapPerZnode).toBeGreaterThan(0);
     expect(r.restart.seconds).toBeGreaterThan(0);
     expect(r.snapSync.seconds).toBeGreaterThan(0);
     // Zooid's members report their event-loop stalls in their presence announcements.

@@ -6,7 +6,7 @@ import { startProgress } from '@zooid/runtime/progress';
 import { ZOOID_SYSTEMS, external, startZooKeeper, startZooid, type System, type ZooidBus } from './systems.js';
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import { settledResidentBytes } from './procs.js';
-import { chart, table, type SystemResult } from './report.js';
+import { chart, liveHeapGrowth, table, type SystemResult } from './report.js';
 import { benchClients, clientTable, type ClientResult } from './clients.js';
 import { runJavaLoad } from './java-load.js';
 import { benchScale, scaleTable, type ScaleResult } from './scale.js';
@@ -87,10 +87,12 @@ async function benchSystem(sys: System, workloads: number[], base: Omit<Workload
     }
     let memory: SystemResult['memory'];
     if (znodes > 0 && sys.pids().length > 0) {
+      const heapBefore = await sys.liveHeap?.();
       const before = await settledResidentBytes(sys.pids());
       await loadZnodes(clients, znodes, progressLine(`${sys.name} loading ${znodes} znodes`));
       const after = await settledResidentBytes(sys.pids());
-      memory = { znodes, rssBeforeBytes: before, rssAfterBytes: after, bytesPerZnode: (after - before) / znodes };
+      const heapAfter = await sys.liveHeap?.();
+      memory = { znodes, rssBeforeBytes: before, rssAfterBytes: after, bytesPerZnode: (after - before) / znodes, ...liveHeapGrowth(heapBefore, heapAfter, znodes) };
     }
     return { system: sys.name, runs, memory };
   } finally {

@@ -1,11 +1,21 @@
 import { readBusRecord, STATUS_TOOL } from '@zooid/cli';
-import { subjects, unpack, type Presence } from '@zooid/protocol';
+import { pack, subjects, unpack, type AdminAsk, type Presence } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger, type NatsConnection } from '@zooid/runtime';
 
 /** A connection to the bus of a `zooid up` on dataDir, as `zooid status` makes one: its bus record, the status tool's identity. */
 export async function statusBus(dataDir: string): Promise<NatsConnection> {
   const record = readBusRecord(dataDir);
   return connectBus({ servers: record.servers.map((s) => s.url).join(','), ...record.credentials }, STATUS_TOOL, createLogger('bench'));
+}
+
+/** Asks each of `ids` the same admin question over the bus of a `zooid up` on dataDir, as `zooid status` would. */
+export async function askMembers<T>(dataDir: string, ids: string[], ask: AdminAsk, timeoutMs = 3000): Promise<T[]> {
+  const nc = await statusBus(dataDir);
+  try {
+    return await Promise.all(ids.map(async (id) => unpack<T>((await nc.request(subjects().admin(id), pack(ask), { timeout: timeoutMs })).data)));
+  } finally {
+    await closeBus(nc);
+  }
 }
 
 /** One announcement, with when it was heard. */

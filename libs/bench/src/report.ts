@@ -3,7 +3,7 @@ import type { LoadResult } from './load.js';
 export interface SystemResult {
   system: string;
   runs: LoadResult[];
-  memory?: { znodes: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerZnode: number };
+  memory?: { znodes: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerZnode: number } & LiveHeapGrowth;
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -51,9 +51,22 @@ export function table(results: SystemResult[]): string {
     for (const r of mem) {
       const m = r.memory!;
       lines.push(`  ${r.system.padEnd(14)} ${fmt(m.rssAfterBytes / 2 ** 20, 1)} MiB with ${fmt(m.znodes)} znodes; ${fmt(m.bytesPerZnode)} bytes per znode added`);
+      if (m.heapPerZnode !== undefined) lines.push(`  ${''.padEnd(14)} live heap of the members after a full collection: ${fmt(m.heapAfterBytes! / 2 ** 20, 1)} MiB; ${fmt(m.heapPerZnode)} bytes per znode added`);
     }
   }
   return lines.join('\n');
+}
+
+/** The members' live heap before and after a load of znodes, where the system can report it. */
+export interface LiveHeapGrowth {
+  heapBeforeBytes?: number;
+  heapAfterBytes?: number;
+  heapPerZnode?: number;
+}
+
+export function liveHeapGrowth(before: number | undefined, after: number | undefined, znodes: number): LiveHeapGrowth {
+  if (before === undefined || after === undefined) return {};
+  return { heapBeforeBytes: before, heapAfterBytes: after, heapPerZnode: (after - before) / znodes };
 }
 
 /** A grouped bar chart of throughput per workload, as a standalone SVG. */

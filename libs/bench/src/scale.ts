@@ -7,13 +7,14 @@
  */
 import { loadZnodes, openSessions } from './load.js';
 import { settledResidentBytes } from './procs.js';
+import { liveHeapGrowth, type LiveHeapGrowth } from './report.js';
 import { waitUntil, type System } from './systems.js';
 
 export interface ScaleResult {
   system: string;
   znodes: number;
   load: { seconds: number; perSecond: number; leaderStallMs: number | null };
-  memory: { rssBeforeBytes: number; rssAfterBytes: number; bytesPerZnode: number };
+  memory: { rssBeforeBytes: number; rssAfterBytes: number; bytesPerZnode: number } & LiveHeapGrowth;
   /** The leader's newest snapshot after the load, and the longest any member took to take one (null: none taken). */
   snapshot: { bytes: number | null; slowestMs: number | null };
   /** A follower killed (SIGKILL) and started again on its data directory, until it serves. */
@@ -30,12 +31,14 @@ export async function benchScale(sys: System, znodes: number, progress: (fractio
   const members = sys.members;
   const clients = await openSessions(sys.connectString, 4, sys.tlsCa);
   try {
+    const heapBefore = await sys.liveHeap?.();
     const rssBeforeBytes = await settledResidentBytes(sys.pids());
     const loadLeader = await sys.leader();
     const t0 = Date.now();
     await loadZnodes(clients, znodes, progress);
     const t1 = Date.now();
     const rssAfterBytes = await settledResidentBytes(sys.pids());
+    const heapAfter = await sys.liveHeap?.();
     const leader = await sys.leader();
     const times = sys.snapshotTimes();
     const snapshot = { bytes: members.find((m) => m.id === leader)?.newestSnapshotBytes() ?? null, slowestMs: times.length > 0 ? Math.max(...times) : null };
@@ -55,7 +58,7 @@ export async function benchScale(sys: System, znodes: number, progress: (fractio
       system: sys.name,
       znodes,
       load: { seconds: (t1 - t0) / 1000, perSecond: znodes / ((t1 - t0) / 1000), leaderStallMs: sys.stall(loadLeader, t0, t1) },
-      memory: { rssBeforeBytes, rssAfterBytes, bytesPerZnode: (rssAfterBytes - rssBeforeBytes) / znodes },
+      memory: { rssBeforeBytes, rssAfterBytes, bytesPerZnode: (rssAfterBytes - rssBeforeBytes) / znodes, ...liveHeapGrowth(heapBefore, heapAfter, znodes) },
       snapshot,
       restart,
       snapSync,
@@ -75,6 +78,8 @@ export function scaleTable(results: ScaleResult[]): string {
     ['load rate (znodes/s)', (r) => Math.round(r.load.perSecond).toLocaleString('en')],
     ['resident size after (MiB)', (r) => (r.memory.rssAfterBytes / MiB).toFixed(0)],
     ['bytes per znode (all members)', (r) => r.memory.bytesPerZnode.toFixed(0)],
+    ['live heap after (MiB)', (r) => orNA(r.memory.heapAfterBytes ?? null, (b) => (b / MiB).toFixed(0))],
+    ['live heap per znode (all members)', (r) => orNA(r.memory.heapPerZnode ?? null, (b) => b.toFixed(0))],
     ['newest snapshot (MiB)', (r) => orNA(r.snapshot.bytes, (b) => (b / MiB).toFixed(1))],
     ['slowest snapshot (ms)', (r) => orNA(r.snapshot.slowestMs, String)],
     ['follower restart (s)', (r) => r.restart.seconds.toFixed(1)],

@@ -13,13 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZOOID_BIN, freePort } from '@zooid/cli';
-import { type AdminAsk, pack, subjects, unpack } from '@zooid/protocol';
-import { closeBus } from '@zooid/runtime';
 import type { ZooKeeperClient } from '@zooid/client';
 import { abandonsConnects, floodsBeforeSession, neverReads, type Abuser } from './abusers.js';
 import { openSessions, prepareKeys, runLoad, type LoadResult } from './load.js';
 import { clusterProcesses, residentBytes } from './procs.js';
-import { statusBus } from './presence-board.js';
+import { askMembers } from './presence-board.js';
 
 const USAGE = `usage: npm run soak -- [flags]
 
@@ -90,19 +88,8 @@ function faults(dataDir: string, root: number): (() => Promise<string | undefine
 
 /** Every member's zxid and digest, asked over the bus as `zooid status` would. */
 async function membersTrees(dataDir: string, ids: string[]): Promise<{ id: string; zxid: number; digest: string }[]> {
-  const nc = await statusBus(dataDir);
-  try {
-    return await Promise.all(
-      ids.map(async (id) => {
-        const ask: AdminAsk = { command: 'mntr' };
-        const m = await nc.request(subjects().admin(id), pack(ask), { timeout: 3000 });
-        const r = unpack<{ zxid: number; digest: string }>(m.data);
-        return { id, zxid: Number(r.zxid), digest: r.digest };
-      }),
-    );
-  } finally {
-    await closeBus(nc);
-  }
+  const answers = await askMembers<{ zxid: number; digest: string }>(dataDir, ids, { command: 'mntr' });
+  return answers.map((r, i) => ({ id: ids[i]!, zxid: Number(r.zxid), digest: r.digest }));
 }
 
 /** Waits until every member and observer (`ids`) answers with one zxid and one digest, or the deadline passes. */

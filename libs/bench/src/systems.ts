@@ -1,11 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
-import { PresenceBoard } from './presence-board.js';
+import { PresenceBoard, askMembers } from './presence-board.js';
+import type { HeapReport } from '@zooid/protocol';
 
 /** A system under test: where clients connect, which processes are its, and how to stop it. */
 export interface System {
@@ -25,6 +27,13 @@ export interface System {
   stall?(id: string, from: number, to: number): number | null;
   /** Snapshots each member took, from its log: ms to take one (encode and write) and bytes. */
   snapshotTimes?(): number[];
+  /**
+   * The heap the voting members hold live, summed: each one's in-use heap
+   * right after a full collection it was made to run (Zooid: V8's heap and
+   * Buffers outside it; ZooKeeper: the JVM's heap after `jcmd GC.run`).
+   * Unlike resident size, it does not count what a heap has reserved.
+   */
+  liveHeap?(): Promise<number>;
 }
 
 /** One voting member of a system the bench started. */
@@ -37,6 +46,8 @@ export interface MemberHandle {
   /** Bytes of its newest snapshot file, if it has one. */
   newestSnapshotBytes(): number | undefined;
 }
+
+const execFileP = promisify(execFile);
 
 /** Size of the newest `snapshot.<zxid hex>` file in dir, by zxid. */
 function newestSnapshot(dir: string): number | undefined {
@@ -131,7 +142,8 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
   const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', String(opts.observers ?? 0), '--gateways', String(gateways), '--client-port', String(port), '--admin-port', String(adminPort), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
     stdio: ['ignore', out, out],
     // The scale bench reads the members' snapshot lines.
-    env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json' },
+    // --expose-gc: the members run a full collection when the bench asks for their live heap.
+    env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() },
   });
   const ports = Array.from({ length: gateways }, (_, i) => port + i);
   const cleanUp = async () => {
@@ -162,6 +174,11 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     // up made the port's CA and certificate in <data-dir>/tls/.
     ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: ports.map((p) => `127.0.0.1:${p}`).join(',') }),
     root: child.pid,
+    liveHeap: async () => {
+      const reports = await askMembers<HeapReport>(dir, ['1', '2', '3'], { command: 'heap' }, 30_000);
+      if (reports.some((r) => !r.collected)) throw new Error('a Zooid member ran no full collection (started without --expose-gc)');
+      return reports.reduce((sum, r) => sum + r.heapUsed + r.external, 0);
+    },
     pids: () => [...processTree(child.pid!), ...(nats ? processTree(nats.child.pid!) : [])],
     stop: async () => {
       await board?.close();
@@ -284,12 +301,22 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<System> {
       return leader!;
     },
     stall: () => null,
+    liveHeap: async () => (await Promise.all(children.map((c) => jvmLiveHeap(c.pid!)))).reduce((a, b) => a + b, 0),
     snapshotTimes: () => ids.flatMap((id) => logLines(join(dataDir(id), 'zk.log'), /Snapshot taken in \d+ ms/).map((l) => Number(/Snapshot taken in (\d+) ms/.exec(l)![1]))),
     stop: async () => {
       await Promise.all(children.map((c) => stopChild(c)));
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A JVM's heap in use right after a full collection: `jcmd GC.run`, then the `used` of `jcmd GC.heap_info`. */
+async function jvmLiveHeap(pid: number): Promise<number> {
+  await execFileP('jcmd', [String(pid), 'GC.run']);
+  const { stdout } = await execFileP('jcmd', [String(pid), 'GC.heap_info']);
+  const used = /heap\s+total \d+K, used (\d+)K/.exec(stdout);
+  if (!used) throw new Error(`jcmd ${pid} GC.heap_info said nothing of the heap in use:\n${stdout}`);
+  return Number(used[1]) * 1024;
 }
 
 /** Any ZooKeeper-compatible server someone else runs: nothing to start or stop, no processes to measure. */
