@@ -170,7 +170,7 @@ describe("with a gateway's credentials", () => {
 });
 
 describe("with an observer's credentials", () => {
-  it('cannot vote, broadcast, answer for the leader, or announce a configuration to joiners as a member', async () => {
+  it('cannot vote, broadcast, answer for the leader, read what learners send it, or announce a configuration to joiners as a member', async () => {
     const { nc, violations } = await attacker({ kind: 'observer', id: 'obs1' });
     const vote: Vote = { from: 'obs1', state: 'looking', round: 1e6, leader: 'obs1', epoch: epoch + 1000, zxid: 0 };
     nc.publish(subj.election('obs1'), pack(vote));
@@ -178,10 +178,15 @@ describe("with an observer's credentials", () => {
     nc.publish(subj.presence('member', '1'), pack(config));
     nc.publish(subj.zabBroadcast('obs1'), pack({ epoch: epoch + 1000, seq: 1, proposals: [], commit: 0, syncs: [] } satisfies Broadcast));
     nc.subscribe(subj.zabAlive(leader, epoch), { callback: () => undefined });
+    // Nor read what learners send the leader: their acks and forwarded writes are addressed to it alone.
+    nc.subscribe(subj.zabLeaderIn(leader), { callback: () => undefined });
+    nc.subscribe(subj.leaderInAll(leader), { callback: () => undefined });
     await refused(violations, 'Publish', subj.election('obs1'));
     await refused(violations, 'Publish', subj.zabBroadcast('obs1'));
     await refused(violations, 'Publish', subj.presence('member', '1'));
     await refused(violations, 'Subscription', subj.zabAlive(leader, epoch));
+    await refused(violations, 'Subscription', subj.zabLeaderIn(leader));
+    await refused(violations, 'Subscription', subj.leaderInAll(leader));
     await unharmed();
     await nc.close();
   });

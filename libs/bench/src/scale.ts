@@ -29,16 +29,24 @@ const BACK_WITHIN_MS = 15 * 60_000;
 export async function benchScale(sys: System, znodes: number, progress: (fraction: number) => void, note: (line: string) => void): Promise<ScaleResult> {
   if (!sys.members || !sys.leader || !sys.stall || !sys.snapshotTimes) throw new Error(`${sys.name} cannot be scale-benched (its members are not ours)`);
   const members = sys.members;
+  // The members' live heap, each after a full collection; then a round of announcements, so that the
+  // collection's pause is reported before the next phase and not counted as a stall of it.
+  const collected = async () => {
+    const heap = await sys.liveHeap?.();
+    const since = Date.now();
+    if (heap !== undefined && sys.announced) await waitUntil('every member to announce after its collection', async () => members.every((m) => sys.announced!(m.id, since)), 10_000);
+    return heap;
+  };
   const clients = await openSessions(sys.connectString, 4, sys.tlsCa);
   try {
-    const heapBefore = await sys.liveHeap?.();
+    const heapBefore = await collected();
     const rssBeforeBytes = await settledResidentBytes(sys.pids());
     const loadLeader = await sys.leader();
     const t0 = Date.now();
     await loadZnodes(clients, znodes, progress);
     const t1 = Date.now();
     const rssAfterBytes = await settledResidentBytes(sys.pids());
-    const heapAfter = await sys.liveHeap?.();
+    const heapAfter = await collected();
     const leader = await sys.leader();
     const times = sys.snapshotTimes();
     const snapshot = { bytes: members.find((m) => m.id === leader)?.newestSnapshotBytes() ?? null, slowestMs: times.length > 0 ? Math.max(...times) : null };

@@ -34,6 +34,8 @@ export interface System {
    * Unlike resident size, it does not count what a heap has reserved.
    */
   liveHeap?(): Promise<number>;
+  /** Whether the member announced itself at or after `since` (its announcement reports the stalls before it). */
+  announced?(id: string, since: number): boolean;
 }
 
 /** One voting member of a system the bench started. */
@@ -169,6 +171,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
         }
       : undefined,
     stall: board ? (id, from, to) => board.maxStall(id, from, to) : undefined,
+    announced: board ? (id, since) => board.latest(id, since) !== undefined : undefined,
     snapshotTimes: () => logLines(logFile, /"msg":"snapshot written"/).map((l) => Number(/"encodeMs":(\d+)/.exec(l)?.[1]) + Number(/"writeMs":(\d+)/.exec(l)?.[1])),
     name: `${ZOOID_SYSTEMS[kind]}${securePort ? '-tls' : ''}`,
     // up made the port's CA and certificate in <data-dir>/tls/.
