@@ -38,6 +38,8 @@ export interface Defects {
   acceptOldEpoch?: boolean;
   /** A configuration change logged but not seen committed is ignored: elections and a new leader's epoch count only the committed voters. */
   ignorePendingConfig?: boolean;
+  /** A learner's messages reach every member, not only the leader it follows: as when every leader read every learner's acks on the bus. */
+  leadersShareAcks?: boolean;
 }
 
 export interface Timing {
@@ -571,7 +573,8 @@ export class Member {
     if (m.kind !== 'learning') return;
     // As the services address it: to the leader we follow, and an observer's first handshake to whoever leads.
     const leader = m.core.speaker;
-    if (leader !== undefined) this.send(leader, { t: 'toLeader', msg });
+    if (this.w.defects.leadersShareAcks) for (const v of this.w.participants) this.send(v, { t: 'toLeader', msg });
+    else if (leader !== undefined) this.send(leader, { t: 'toLeader', msg });
     else if (msg.t === 'info') for (const v of this.w.participants) this.send(v, { t: 'toLeader', msg });
   }
 

@@ -101,6 +101,11 @@ describe('planted defects are caught', { timeout: 60_000 }, () => {
     expect(await catches({ ignorePendingConfig: true }, ['no-quorum', 'two-leaders', ...DIVERGENCE], { reconfig: true })).toBeDefined();
   });
 
+  it('letting every member that leads hear each learner\'s acks, not only the leader it follows', async () => {
+    // Two members elected at once by quorums that share a learner then both establish the same epoch.
+    expect(await catches({ leadersShareAcks: true }, ['two-leaders', ...DIVERGENCE], { mix: POWER_LOSS })).toBeDefined();
+  });
+
   it('delivering a reply before the watch event its change fired', async () => {
     expect(await catches({ replyBeforeWatch: true }, ['watch-order'])).toBeDefined();
   });
