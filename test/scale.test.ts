@@ -6,7 +6,8 @@
  * voters stopped. Between the two, `up` is restarted with its first flags
  * and must come back as scaled, and twice with scaled.json one step behind
  * the configuration, as a kill -9 of `up` mid-step leaves it. Then an id
- * comes back from its old data directory; an `up` on a bus given with
+ * comes back from its old data directory and, made to lead, is removed by
+ * the next shrink, handing over; an `up` on a bus given with
  * --nats, reconfig enabled by its zoo.cfg, scales too; and the refusals.
  * Waits are conditions with deadlines; every process is stopped by its pid.
  */
@@ -219,7 +220,7 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
     await up!.voting(3);
   }, 180_000);
 
-  it('grows to 4 again: member 4 starts from the data directory it left, syncs and votes; then back to 3', async () => {
+  it('grows to 4 again: member 4 starts from the data directory it left, syncs and votes; then back to 3 while member 4 leads, which hands over', async () => {
     const grown = await zooid(['scale', '--data-dir', dataDir, '--followers', '4']);
     expect(grown.code, grown.stderr).toBe(0);
     expect(grown.stdout).toContain('member 4: voting');
@@ -230,11 +231,23 @@ describe('zooid scale on an up with --reconfig-enabled', () => {
       const leader = v.members.find((m) => m.role === 'leading');
       return v.members.find((m) => m.id === '4')?.zxid === leader?.zxid;
     }, 30_000, 200);
-    const shrunk = await zooid(['scale', '--data-dir', dataDir, '--followers', '3']);
+    // The shrink then removes the leader: kill -9 whoever leads until member 4 does (at equal histories
+    // the highest id wins the election; up restarts the killed one).
+    await waitFor('member 4 to lead', async () => {
+      const v = await up!.voting(4);
+      const leader = v.members.find((m) => m.role === 'leading')!;
+      if (leader.id === '4') return true;
+      process.kill(leader.pid, 'SIGKILL');
+      await waitFor(`the killed leader ${leader.pid} to exit`, () => !alive(leader.pid), 10_000);
+      return undefined;
+    }, 90_000, 200);
+    const shrunk = await underWrites(clientPort, '/shrink-leader', () => zooid(['scale', '--data-dir', dataDir, '--followers', '3']));
     expect(shrunk.code, shrunk.stderr).toBe(0);
+    expect(shrunk.stdout).toContain('member 4: reconfig -remove 4');
     expect(await configVoters(clientPort)).toEqual({ ids: [1, 2, 3], participants: true });
-    await up!.voting(3);
-  }, 180_000);
+    const after = await up!.voting(3);
+    expect(after.members.find((m) => m.role === 'leading')?.id).not.toBe('4');
+  }, 240_000);
 
   it('refuses to go below two voters, and changes nothing', async () => {
     const one = await zooid(['scale', '--data-dir', dataDir, '--followers', '1']);

@@ -127,7 +127,6 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
             s.leaderIn('*', me),
             s.election(me),
             s.zabLeader('*', me),
-            s.zabSeek(me),
             s.zabLearner('*', me),
             s.zabBroadcast(me),
             s.zabAlive('*', '*'),
