@@ -179,13 +179,13 @@ describe("with an observer's credentials", () => {
     nc.publish(subj.zabBroadcast('obs1'), pack({ epoch: epoch + 1000, seq: 1, proposals: [], commit: 0, syncs: [] } satisfies Broadcast));
     nc.subscribe(subj.zabAlive(leader, epoch), { callback: () => undefined });
     // Nor read what learners send the leader: their acks and forwarded writes are addressed to it alone.
-    nc.subscribe(subj.zabLeaderIn(leader), { callback: () => undefined });
+    nc.subscribe(subj.zabLeaderAll(leader), { callback: () => undefined });
     nc.subscribe(subj.leaderInAll(leader), { callback: () => undefined });
     await refused(violations, 'Publish', subj.election('obs1'));
     await refused(violations, 'Publish', subj.zabBroadcast('obs1'));
     await refused(violations, 'Publish', subj.presence('member', '1'));
     await refused(violations, 'Subscription', subj.zabAlive(leader, epoch));
-    await refused(violations, 'Subscription', subj.zabLeaderIn(leader));
+    await refused(violations, 'Subscription', subj.zabLeaderAll(leader));
     await refused(violations, 'Subscription', subj.leaderInAll(leader));
     await unharmed();
     await nc.close();

@@ -125,6 +125,9 @@ async function freePortRun(n: number): Promise<number> {
   }
 }
 
+/** The voting members `startZooid` runs (`--followers 3`). */
+const ZOOID_VOTERS = ['1', '2', '3'];
+
 export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const gateways = opts.gateways ?? 1;
@@ -141,7 +144,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
   }
   const logFile = join(dir, 'up.log');
   const out = opts.scale ? openSync(logFile, 'a') : 'ignore';
-  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', String(opts.observers ?? 0), '--gateways', String(gateways), '--client-port', String(port), '--admin-port', String(adminPort), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
+  const child = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', String(ZOOID_VOTERS.length), '--observers', String(opts.observers ?? 0), '--gateways', String(gateways), '--client-port', String(port), '--admin-port', String(adminPort), '--data-dir', dir, ...bus, ...(securePort ? ['--secure-client-port', String(securePort)] : [])], {
     stdio: ['ignore', out, out],
     // The scale bench reads the members' snapshot lines.
     // --expose-gc: the members run a full collection when the bench asks for their live heap.
@@ -161,7 +164,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     throw err;
   }
   const board = opts.scale ? await PresenceBoard.open(dir) : undefined;
-  const members = board ? ['1', '2', '3'].map((id) => zooidMember(board, id, join(dir, `member-${id}`))) : undefined;
+  const members = board ? ZOOID_VOTERS.map((id) => zooidMember(board, id, join(dir, `member-${id}`))) : undefined;
   return {
     members,
     leader: board
@@ -178,7 +181,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: ports.map((p) => `127.0.0.1:${p}`).join(',') }),
     root: child.pid,
     liveHeap: async () => {
-      const reports = await askMembers<HeapReport>(dir, ['1', '2', '3'], { command: 'heap' }, 30_000);
+      const reports = await askMembers<HeapReport>(dir, ZOOID_VOTERS, { command: 'heap' }, 30_000);
       if (reports.some((r) => !r.collected)) throw new Error('a Zooid member ran no full collection (started without --expose-gc)');
       return reports.reduce((sum, r) => sum + r.heapUsed + r.external, 0);
     },

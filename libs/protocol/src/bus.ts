@@ -9,6 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { Packr } from 'msgpackr';
+import { isSubjectToken } from './subjects.js';
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
@@ -226,10 +227,20 @@ export interface Presence {
   config?: { version: number; voting: boolean; voters?: string[] };
 }
 
-/** A presence's configuration when well formed: the bus vouches for who sent a presence, not for its fields. */
-export function presenceConfig(p: { config?: unknown }): { version: number; voting: boolean } | undefined {
-  const c = p.config as { version?: unknown; voting?: unknown } | undefined;
-  return c && typeof c === 'object' && typeof c.voting === 'boolean' ? { version: Number(c.version ?? 0), voting: c.voting } : undefined;
+/**
+ * A presence's configuration when well formed, else undefined: the bus
+ * vouches for who sent a presence, not for its fields. Voters, where given,
+ * must be ids a subject can name.
+ */
+export function presenceConfig(p: { config?: unknown }): NonNullable<Presence['config']> | undefined {
+  const c = p.config as { version?: unknown; voting?: unknown; voters?: unknown } | undefined;
+  if (!c || typeof c !== 'object' || typeof c.voting !== 'boolean') return undefined;
+  const version = c.version ?? 0;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return undefined;
+  if (c.voters === undefined) return { version, voting: c.voting };
+  const voters = c.voters;
+  if (!Array.isArray(voters) || voters.length === 0 || !voters.every((v) => typeof v === 'string' && isSubjectToken(v))) return undefined;
+  return { version, voting: c.voting, voters };
 }
 
 /**

@@ -67,7 +67,7 @@ export function subjects(cluster = 'zooid') {
      * both (as a TCP connection to one leader never could in ZooKeeper).
      */
     zabLeader: (leader: string, from: string) => `${p}.zab.leader.${leader}.${from}`,
-    zabLeaderIn: (leader: string) => `${p}.zab.leader.${leader}.*`,
+    zabLeaderAll: (leader: string) => `${p}.zab.leader.${leader}.*`,
     /** an observer → whoever leads: its first `info`, before it knows the leader (every leader answers; it takes one). */
     zabSeek: (from: string) => `${p}.zab.seek.${from}`,
     zabSeekAll: `${p}.zab.seek.*`,
@@ -140,7 +140,7 @@ export function busPermissions(cluster: string, who: BusIdentity): BusPermission
             s.leaderInAll(me),
             s.touchAll,
             s.electionAll,
-            s.zabLeaderIn(me),
+            s.zabLeaderAll(me),
             s.zabSeekAll,
             s.zabLearnerAll(me),
             s.zabBroadcastAll,

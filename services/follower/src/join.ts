@@ -1,4 +1,4 @@
-import { hexZxid, isSubjectToken, senderOf, subjects, unpack, type Presence } from '@zooid/protocol';
+import { hexZxid, presenceConfig, senderOf, subjects, unpack, type Presence } from '@zooid/protocol';
 import { quorumConfig, type AnnouncedConfig } from '@zooid/zab';
 import { dropImpostor, type Logger, type NatsConnection } from '@zooid/runtime';
 
@@ -7,13 +7,10 @@ const REPORT_MS = 5000;
 
 /** The configuration a presence announces, or why it is unusable. */
 function announced(p: Presence): AnnouncedConfig | 'none' | 'malformed' {
-  const c = p.config as { version?: unknown; voters?: unknown } | undefined;
   // A member of a version that does not announce its voters: nothing to learn from it.
-  if (!c || c.voters === undefined) return 'none';
-  const { version, voters } = c;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return 'malformed';
-  if (!Array.isArray(voters) || voters.length === 0 || !voters.every((v) => typeof v === 'string' && isSubjectToken(v))) return 'malformed';
-  return { version, voters: voters as string[] };
+  if ((p.config as { voters?: unknown } | undefined)?.voters === undefined) return 'none';
+  const c = presenceConfig(p);
+  return c?.voters ? { version: c.version, voters: c.voters } : 'malformed';
 }
 
 /**

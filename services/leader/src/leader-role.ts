@@ -141,7 +141,7 @@ export class LeaderRole {
 
   start(): void {
     this.subs.push(
-      listen<ToLeader | SyncReceived | AddMe>(this.nc, this.subj.zabLeaderIn(this.opts.id), this.log, (m, sender, subject) => {
+      listen<ToLeader | SyncReceived | AddMe>(this.nc, this.subj.zabLeaderAll(this.opts.id), this.log, (m, sender, subject) => {
         if (m.from !== sender) return dropImpostor(this.log, subject, { claimed: m.from });
         if (m.t === 'received') return this.partsReceived(m);
         if (m.t === 'addme') return this.addVoter(m);
