@@ -4,6 +4,7 @@ export { executeRead, executeWatchOp, type ReadResult } from './reads.js';
 export { WatchManager, type Notification } from './watches.js';
 export { authenticate, checkACL, digestOf, fixupACL, ipMatches, isSuper, maskDigests, type AuthContext } from './acl.js';
 export { encodeTxn, decodeTxn, txnType } from './txn.js';
+export { Slabs } from './slabs.js';
 export {
   ackingConfigs,
   ConfigError,

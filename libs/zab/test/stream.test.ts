@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Broadcast, LogEntry } from '@zooid/protocol';
-import { BroadcastStream, BroadcastWindow, broadcastBytes, type Received } from '../src/stream.js';
+import { BroadcastStream, BroadcastWindow, heldBytes, type Received } from '../src/stream.js';
 
 const b = (epoch: number, seq: number, proposals: LogEntry[] = []): Broadcast => ({ epoch, seq, proposals, commit: 0, syncs: [] });
 const seqs = (r: Received) => (r.verdict === 'ok' ? r.ready.map((x) => x.seq) : r.verdict);
@@ -25,13 +25,23 @@ describe('the leader\'s window of recent broadcasts', () => {
 
   it('forgets the oldest past its bytes, but always keeps the newest', () => {
     const big = (seq: number) => b(3, seq, [[seq, new Uint8Array(1000)]]);
-    const w = new BroadcastWindow({ count: 100, bytes: 2 * broadcastBytes(big(1)) });
+    const w = new BroadcastWindow({ count: 100, bytes: 2 * heldBytes(big(1)) });
     for (let s = 1; s <= 4; s++) w.push(big(s));
     expect(w.first).toBe(3);
     const tiny = new BroadcastWindow({ count: 100, bytes: 1 });
     tiny.push(big(1));
     tiny.push(big(2));
     expect(tiny.range(2, 2)!.map((x) => x.seq)).toEqual([2]);
+  });
+
+  it('counts what a small proposal costs in memory, not only its bytes on the bus', () => {
+    // 80-byte payloads, as a create of a short path with 16 bytes of data is: 1 MiB holds a few thousand of them, not 11,000.
+    const small = (seq: number) => b(3, seq, [[seq, new Uint8Array(80)]]);
+    const w = new BroadcastWindow({ count: 1 << 20, bytes: 1 << 20 });
+    for (let s = 1; s <= 20_000; s++) w.push(small(s));
+    const kept = 20_000 - w.first + 1;
+    expect(kept).toBeLessThan(4000);
+    expect(kept).toBeGreaterThan(2000);
   });
 
   it('stays right over many compactions', () => {

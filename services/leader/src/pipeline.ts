@@ -1,5 +1,5 @@
 import { Err, OpCode, JuteReader, decodeRequest, type AuthId, type Forwarded, type Id, type LogEntry } from '@zooid/protocol';
-import { Preparer, encodeTxn, parseConfig, txnType, voterIds, type Txn, type TxnHeader } from '@zooid/tree';
+import { Preparer, Slabs, encodeTxn, parseConfig, txnType, voterIds, type Txn, type TxnHeader } from '@zooid/tree';
 import type { LogRecord } from '@zooid/store';
 import { assert, makeZxid } from '@zooid/zab';
 
@@ -56,6 +56,8 @@ export class WritePipeline {
   private appended = 0;
   private flushing = false;
   private scheduled = false;
+  /** Where proposals' bytes live: they stay in the broadcast window and the history, and leave in order. */
+  private readonly payloads = new Slabs();
   /** Counters for four-letter words and metrics. */
   committedCount = 0;
   lastBatchSize = 0;
@@ -153,7 +155,7 @@ export class WritePipeline {
   }
 
   private enqueue(hdr: TxnHeader, txn: Txn): void {
-    const payload = encodeTxn(hdr, txn);
+    const payload = this.payloads.copy(encodeTxn(hdr, txn));
     this.deps.log.append([{ zxid: hdr.zxid, payload }]);
     this.deps.proposed([hdr.zxid, payload], txn.type === 'reconfig' ? voterIds(parseConfig(Buffer.from(txn.data).toString('utf8'))) : undefined);
     this.inflight.push({ hdr, txn });
