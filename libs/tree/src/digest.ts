@@ -10,20 +10,19 @@
  * parent's data, however large.
  */
 import { crc32 } from 'node:zlib';
-import type { ZNode } from './stat.js';
+import { KIND_CODE, type NodeFields } from './stat.js';
 
 const MOD = 2 ** 48;
 const META_SEED = crc32('meta');
 const DATA_SEED = crc32('data');
 const NULL_DATA_SEED = crc32('null-data');
 const SESSION_SEED = crc32('session');
-const KIND_CODE = { persistent: 0, ephemeral: 1, container: 2, ttl: 3 } as const;
 
 // Exact-sized scratch buffers: hashing allocates nothing.
 const meta = Buffer.alloc(65);
 const session = Buffer.alloc(12);
 
-export function metaHash(path: string, n: ZNode, aclHash: number): number {
+export function metaHash(path: string, n: NodeFields, aclHash: number): number {
   meta.writeDoubleBE(n.czxid, 0);
   meta.writeDoubleBE(n.mzxid, 8);
   meta.writeDoubleBE(n.pzxid, 16);

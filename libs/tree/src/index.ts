@@ -48,5 +48,6 @@ export type {
 export { SnapshotDecoder, SnapshotEncoder, encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export { passwordVerifier, verifiesPassword } from './session-secret.js';
 export { DigestMd5Server, SASL_DIGEST_SERVER_NAME, type SaslStep } from './sasl-digest.js';
-export { CONTAINER_OWNER, MAX_TTL, toStat, ttlOf, type NodeKind, type ZNode } from './stat.js';
+export { CONTAINER_OWNER, MAX_TTL, toStat, ttlOf, type NodeKind } from './stat.js';
+export type { ZNode } from './node-store.js';
 export { DEFAULT_MAX_DATA_BYTES, type TreeConfig } from './config.js';

@@ -23,7 +23,8 @@ import type {
 } from '@zooid/protocol';
 import { checkACL, clientInfos, maskDigests, type AuthContext } from './acl.js';
 import type { TreeConfig } from './config.js';
-import { toStat, type ZNode } from './stat.js';
+import type { ZNode } from './node-store.js';
+import { toStat } from './stat.js';
 import type { DataTree } from './tree.js';
 import type { WatchManager } from './watches.js';
 

@@ -8,13 +8,12 @@
  */
 import type { ACL } from '@zooid/protocol';
 import { Reader, Writer } from './codec.js';
-import { ZNode, sharedOwner, type NodeKind } from './stat.js';
+import { KINDS, KIND_CODE, NodeRecord } from './stat.js';
 import { DataTree, type FrozenWalk, type SessionInfo, type TreeLoad } from './tree.js';
 import { readAcl, writeAcl } from './txn.js';
 
 const MAGIC = 0x5a534e50; // "ZSNP"
 const FORMAT = 1;
-const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
 
 /** Fixed bytes per node in the format: the lengths, ACL index, kind, owner, five zxids/times, three versions. */
 const NODE_FIXED_BYTES = 4 + 4 + 4 + 1 + 8 + 5 * 8 + 3 * 4;
@@ -67,7 +66,7 @@ export class SnapshotEncoder {
       w.str(path);
       w.bytes(n.data);
       w.u32(this.aclIndex.get(n.acl)!);
-      w.u8(KINDS.indexOf(n.kind));
+      w.u8(KIND_CODE[n.kind]);
       w.i64(n.owner);
       w.num(n.czxid);
       w.num(n.mzxid);
@@ -151,8 +150,7 @@ export class SnapshotDecoder {
       const acl = acls[r.u32()];
       const kind = KINDS[r.u8()];
       if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
-      const owner = sharedOwner(r.i64());
-      this.load.add(path, new ZNode(data, acl, kind, owner, r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
+      this.load.add(path, new NodeRecord(data, acl, kind, r.i64(), r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
     }
     if (this.decoded < this.nodes) return false;
     if (!r.done) throw new RangeError('trailing bytes after snapshot');

@@ -9,8 +9,6 @@
  * way EphemeralType does; clients see it only for plain ephemerals.
  */
 import type { ACL, Stat } from '@zooid/protocol';
-import { childName } from './paths.js';
-import type { PathSet } from './sharded.js';
 
 export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
 
@@ -28,16 +26,6 @@ export function ttlOwner(ttl: number): bigint {
 
 export function ttlOf(owner: bigint): number {
   return Number(owner & TTL_BITS);
-}
-
-/**
- * The same owner value, as a shared bigint where one exists: a decoded txn or
- * snapshot carries a fresh bigint per node, and a heap object per persistent
- * node is memory for nothing.
- */
-export function sharedOwner(owner: bigint): bigint {
-  if (owner === 0n) return 0n;
-  return owner === CONTAINER_OWNER ? CONTAINER_OWNER : owner;
 }
 
 /** The stored ephemeralOwner of a node of this kind. */
@@ -82,60 +70,67 @@ function compact(data: Uint8Array | null): string | Buffer | null {
   return keep(data);
 }
 
-export class ZNode {
-  /**
-   * Child paths — the very strings the tree keys its nodes by, so that a
-   * child costs its parent no string of its own; null for a leaf, which most
-   * nodes are. In creation order while small, shard by shard once large.
-   */
-  children: PathSet | null = null;
-  /** The data, stored compactly (see COMPACT_DATA_BYTES); never shares memory with the caller's bytes. */
-  private stored: string | Buffer | null;
-  /** The number of the last frozen walk (DataTree.freeze) that passed this node: it need not be preserved for that walk. */
-  walked = 0;
+/** A znode's persisted fields, wherever they are kept: the tree's node store (ZNode) or a record of their own. */
+export interface NodeFields {
+  readonly acl: readonly ACL[];
+  readonly kind: NodeKind;
+  readonly owner: bigint;
+  readonly czxid: number;
+  readonly mzxid: number;
+  readonly pzxid: number;
+  readonly ctime: number;
+  readonly mtime: number;
+  readonly version: number;
+  readonly cversion: number;
+  readonly aversion: number;
+  /** The data (not to be modified); null for a node created without data. */
+  readonly data: Buffer | null;
+  readonly dataLength: number;
+}
+
+/** The kinds in the order the snapshot format and the node store number them. */
+export const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
+export const KIND_CODE: Readonly<Record<NodeKind, number>> = { persistent: 0, ephemeral: 1, container: 2, ttl: 3 };
+
+/** The data as a node keeps it: small data as a one-byte string (see COMPACT_DATA_BYTES), never sharing memory with the caller's bytes. */
+export type StoredData = string | Buffer | null;
+
+export function storeData(data: Uint8Array | null): StoredData {
+  return compact(data);
+}
+
+export function storedData(s: StoredData): Buffer | null {
+  return typeof s === 'string' ? fromCompact(s) : s;
+}
+
+/**
+ * A znode's fields in an object of their own: a node on its way into the
+ * tree (created, or read from a snapshot), or the copy a frozen walk keeps
+ * of one about to change. The tree itself keeps nodes in its NodeStore.
+ */
+export class NodeRecord implements NodeFields {
+  readonly stored: StoredData;
 
   constructor(
     data: Uint8Array | null,
-    /** Interned: nodes with equal ACLs share one array (see AclTable). */
-    public acl: readonly ACL[],
-    public kind: NodeKind,
-    public owner: bigint,
-    public czxid: number,
-    public mzxid: number,
-    public pzxid: number,
-    public ctime: number,
-    public mtime: number,
-    public version: number,
-    public cversion: number,
-    public aversion: number,
+    public readonly acl: readonly ACL[],
+    public readonly kind: NodeKind,
+    public readonly owner: bigint,
+    public readonly czxid: number,
+    public readonly mzxid: number,
+    public readonly pzxid: number,
+    public readonly ctime: number,
+    public readonly mtime: number,
+    public readonly version: number,
+    public readonly cversion: number,
+    public readonly aversion: number,
+    stored?: StoredData,
   ) {
-    this.stored = compact(data);
+    this.stored = stored === undefined ? compact(data) : stored;
   }
 
-  /** The same record as a separate object (sharing the immutable data): what a frozen walk keeps of a node about to change. */
-  copy(): ZNode {
-    const c = new ZNode(null, this.acl, this.kind, this.owner, this.czxid, this.mzxid, this.pzxid, this.ctime, this.mtime, this.version, this.cversion, this.aversion);
-    c.stored = this.stored;
-    return c;
-  }
-
-  /** The data (not to be modified); null for a node created without data. */
   get data(): Buffer | null {
-    const s = this.stored;
-    return typeof s === 'string' ? fromCompact(s) : s;
-  }
-
-  set data(bytes: Uint8Array | null) {
-    this.stored = compact(bytes);
-  }
-
-  /** The children's names, in the order the set keeps them. */
-  childNames(): string[] {
-    return this.children === null ? [] : Array.from(this.children, childName);
-  }
-
-  get numChildren(): number {
-    return this.children === null ? 0 : this.children.size;
+    return storedData(this.stored);
   }
 
   get dataLength(): number {
@@ -144,7 +139,7 @@ export class ZNode {
 }
 
 /** DataNode.copyStat. */
-export function toStat(n: ZNode): Stat {
+export function toStat(n: NodeFields & { readonly numChildren: number }): Stat {
   const numChildren = n.numChildren;
   return {
     czxid: n.czxid,

@@ -21,7 +21,8 @@ import { checkTxn, simulate } from './checks.js';
 import { addHash, dataHash, formatDigest, metaHash, sessionHash, subHash } from './digest.js';
 import { CONFIG, QUOTA, ROOT, ZOOKEEPER, childName, joinPath, parentOf, watchParent } from './paths.js';
 import { LIMIT_NODE, STAT_NODE, StatsTrack, maxQuotaPrefix, statPath, trimQuotaPath } from './quota.js';
-import { ZNode, keep, sharedOwner, toStat, ttlOf } from './stat.js';
+import { NodeRecord, keep, toStat, ttlOf, type NodeFields } from './stat.js';
+import { NodeStore, type ZNode } from './node-store.js';
 import type { CreateTxn, SetACLTxn, SetDataTxn, SubTxn, Txn, TxnHeader } from './txn.js';
 import { Overlay, type ViewSource } from './view.js';
 import { ShardedMap, ShardedSet, addPath, type PathSet } from './sharded.js';
@@ -57,7 +58,7 @@ function hex(n: number): string {
 
 /** DataTree.load(): a tree being rebuilt from a snapshot. */
 export interface TreeLoad {
-  add(path: string, node: ZNode): void;
+  add(path: string, node: NodeRecord): void;
   finish(): DataTree;
 }
 
@@ -70,7 +71,7 @@ export interface FrozenWalk {
   /** How many nodes the walk gives, the root included. */
   readonly nodes: number;
   /** The next node, or undefined when all were given (which closes the walk). */
-  next(): [string, ZNode] | undefined;
+  next(): [string, NodeFields] | undefined;
   /** Ends the walk early; apply stops keeping copies for it. */
   close(): void;
 }
@@ -84,7 +85,9 @@ function depth(path: string): number {
 export class DataTree implements ViewSource {
   /** zxid of the last applied txn. */
   lastZxid = 0;
-  private readonly nodes = new ShardedMap<ZNode>();
+  /** Each path's slot in the store. */
+  private readonly nodes = new ShardedMap<number>();
+  private readonly store = new NodeStore();
   private root!: ZNode;
   private readonly acls = new AclTable();
   private readonly sessionMap = new Map<bigint, SessionInfo>();
@@ -100,7 +103,7 @@ export class DataTree implements ViewSource {
    * paths changed since that the walk has not passed yet — a node's copy, or
    * null for a path created since. False once the walk has emitted it.
    */
-  private preserved: Map<string, ZNode | null | false> | null = null;
+  private preserved: Map<string, NodeRecord | null | false> | null = null;
   /** Where sweepDue goes on from. */
   private sweep: Generator<[string, boolean]> | null = null;
   private walks = 0;
@@ -114,8 +117,8 @@ export class DataTree implements ViewSource {
     this.insert(CONFIG, this.systemNode(READ_ACL, -1));
   }
 
-  private systemNode(acl: readonly ACL[], aversion: number): ZNode {
-    return new ZNode(EMPTY, acl, 'persistent', 0n, 0, 0, 0, 0, 0, 0, 0, aversion);
+  private systemNode(acl: readonly ACL[], aversion: number): NodeRecord {
+    return new NodeRecord(EMPTY, acl, 'persistent', 0n, 0, 0, 0, 0, 0, 0, 0, aversion);
   }
 
   /**
@@ -126,7 +129,7 @@ export class DataTree implements ViewSource {
   static load(lastZxid: number, sessions: Iterable<[bigint, SessionInfo]>): TreeLoad {
     const t = new DataTree();
     // Start from nothing: the snapshot holds the system nodes as they were.
-    for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.nodes.get(path)!);
+    for (const path of [CONFIG, QUOTA, ZOOKEEPER, ROOT]) t.remove(path, t.at(path)!);
     t.lastZxid = lastZxid;
     for (const [id, s] of sessions) t.putSession(id, s);
     return {
@@ -147,7 +150,13 @@ export class DataTree implements ViewSource {
 
   /** The node at `path`; "" is the root, as in ZooKeeper's node map. */
   getNode(path: string): ZNode | undefined {
-    return path === '' ? this.root : this.nodes.get(path);
+    return path === '' ? this.root : this.at(path);
+  }
+
+  /** The node keyed by exactly `path` (no alias). */
+  private at(path: string): ZNode | undefined {
+    const slot = this.nodes.get(path);
+    return slot === undefined ? undefined : this.store.node(slot);
   }
 
   sessionAlive(sessionId: bigint): boolean {
@@ -198,7 +207,7 @@ export class DataTree implements ViewSource {
     const stack = [path];
     while (stack.length > 0) {
       const p = stack.pop()!;
-      const children = this.nodes.get(p)?.children;
+      const children = this.at(p)?.children;
       if (!children) continue;
       count += children.size;
       for (const c of children) stack.push(c);
@@ -244,12 +253,12 @@ export class DataTree implements ViewSource {
   }
 
   private containerDue(path: string, now: number, maxNeverUsedIntervalMs: number): boolean {
-    const n = this.nodes.get(path)!;
+    const n = this.at(path)!;
     return n.children === null && (n.cversion > 0 || (maxNeverUsedIntervalMs !== 0 && now - n.mtime > maxNeverUsedIntervalMs));
   }
 
   private ttlDue(path: string, now: number): boolean {
-    const n = this.nodes.get(path)!;
+    const n = this.at(path)!;
     return n.children === null && now - n.mtime > ttlOf(n.owner);
   }
 
@@ -273,7 +282,7 @@ export class DataTree implements ViewSource {
         continue;
       }
       const path = next.value;
-      const node = this.nodes.get(path)!;
+      const node = this.at(path)!;
       yield [path, node];
       if (node.children) stack.push(node.children.values());
     }
@@ -291,22 +300,22 @@ export class DataTree implements ViewSource {
    */
   freeze(): FrozenWalk {
     if (this.preserved !== null) throw new Error('a frozen walk is already open');
-    const preserved = new Map<string, ZNode | null | false>();
+    const preserved = new Map<string, NodeRecord | null | false>();
     this.preserved = preserved;
     const id = ++this.walks;
     const total = this.nodes.size;
     const stack: Iterator<string>[] = [];
     let started = false;
-    let removed: Array<[string, ZNode]> | null = null;
+    let removed: Array<[string, NodeRecord]> | null = null;
     let emitted = 0;
     const close = () => {
       if (this.preserved === preserved) this.preserved = null;
     };
     // The node at `path` as the walk began, or undefined when it was created since or given already.
-    const visit = (path: string): [string, ZNode] | undefined => {
+    const visit = (path: string): [string, NodeFields] | undefined => {
       const kept = preserved.get(path);
       if (kept === null || kept === false) return undefined;
-      const live = this.nodes.get(path);
+      const live = this.at(path);
       if (live?.children) stack.push(live.children.values());
       emitted++;
       if (kept !== undefined) {
@@ -317,7 +326,7 @@ export class DataTree implements ViewSource {
       live.walked = id;
       return [path, live];
     };
-    const next = (): [string, ZNode] | undefined => {
+    const next = (): [string, NodeFields] | undefined => {
       if (removed === null) {
         if (!started) {
           started = true;
@@ -407,7 +416,7 @@ export class DataTree implements ViewSource {
       case 'setACL':
         return { err, response: { stat: toStat(this.setACL(txn)) } };
       case 'check':
-        return { err, response: { stat: toStat(this.nodes.get(txn.path)!) } };
+        return { err, response: { stat: toStat(this.at(txn.path)!) } };
     }
   }
 
@@ -456,7 +465,6 @@ export class DataTree implements ViewSource {
   private create(t: CreateTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
     const parentPath = parentOf(t.path)!;
     const parent = this.getNode(parentPath)!;
-    const node = new ZNode(t.data, t.acl, t.kind, sharedOwner(t.ephemeralOwner), hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0);
     this.changeMeta(watchParent(parentPath), parent, () => {
       // The txn carries the parent's new cversion (it named sequential children at prep time).
       if (t.parentCVersion > parent.cversion) {
@@ -464,7 +472,7 @@ export class DataTree implements ViewSource {
         parent.pzxid = hdr.zxid;
       }
     });
-    this.insert(t.path, node);
+    const node = this.insert(t.path, new NodeRecord(t.data, t.acl, t.kind, t.ephemeralOwner, hdr.zxid, hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0));
     this.quotaCreated(t.path, parentPath, node);
     triggers.push(
       { type: EventType.NodeCreated, path: t.path, acl: node.acl },
@@ -474,22 +482,24 @@ export class DataTree implements ViewSource {
   }
 
   private delete(path: string, zxid: number, triggers: WatchTrigger[]): void {
-    const node = this.nodes.get(path)!;
+    const node = this.at(path)!;
+    // Read before the node goes: its slot is free once removed.
+    const { acl, dataLength } = node;
     const parentPath = watchParent(parentOf(path)!);
     this.remove(path, node);
-    this.quotaDeleted(path, parentPath, node);
-    const parent = this.nodes.get(parentPath)!;
+    this.quotaDeleted(path, parentPath, dataLength);
+    const parent = this.at(parentPath)!;
     this.changeMeta(parentPath, parent, () => {
       if (zxid > parent.pzxid) parent.pzxid = zxid;
     });
     triggers.push(
-      { type: EventType.NodeDeleted, path, acl: node.acl },
+      { type: EventType.NodeDeleted, path, acl },
       { type: EventType.NodeChildrenChanged, path: parentPath, acl: parent.acl },
     );
   }
 
   private setData(t: SetDataTxn, hdr: TxnHeader, triggers: WatchTrigger[]): ZNode {
-    const node = this.nodes.get(t.path)!;
+    const node = this.at(t.path)!;
     const data = t.data;
     const quota = maxQuotaPrefix(this.quotas, t.path);
     if (quota !== null) this.updateQuotaStat(quota, (data?.length ?? 0) - node.dataLength, 0);
@@ -507,7 +517,7 @@ export class DataTree implements ViewSource {
   }
 
   private setACL(t: SetACLTxn): ZNode {
-    const node = this.nodes.get(t.path)!;
+    const node = this.at(t.path)!;
     this.changeMeta(t.path, node, () => {
       const old = node.acl;
       node.acl = this.acls.intern(t.acl);
@@ -550,10 +560,10 @@ export class DataTree implements ViewSource {
   }
 
   /** DataTree.deleteNode's quota steps. */
-  private quotaDeleted(path: string, parentPath: string, node: ZNode): void {
+  private quotaDeleted(path: string, parentPath: string, dataLength: number): void {
     if (parentPath.startsWith(ZOOKEEPER) && childName(path) === LIMIT_NODE) this.quotas.delete(trimQuotaPath(parentPath));
     const quota = maxQuotaPrefix(this.quotas, path);
-    if (quota !== null) this.updateQuotaStat(quota, -node.dataLength, -1);
+    if (quota !== null) this.updateQuotaStat(quota, -dataLength, -1);
   }
 
   /** Recounts the subtree of a quota path into its stats node. */
@@ -563,7 +573,7 @@ export class DataTree implements ViewSource {
     const stack = this.nodes.has(path) ? [path] : [];
     while (stack.length > 0) {
       const p = stack.pop()!;
-      const n = this.nodes.get(p)!;
+      const n = this.at(p)!;
       count++;
       bytes += n.dataLength;
       if (n.children) for (const c of n.children) stack.push(c);
@@ -576,7 +586,7 @@ export class DataTree implements ViewSource {
 
   private updateQuotaStat(quota: string, bytesDiff: number, countDiff: number): void {
     const path = statPath(quota);
-    const node = this.nodes.get(path);
+    const node = this.at(path);
     if (node === undefined) return; // limits created, stats not yet: ZooKeeper logs and goes on
     const st = new StatsTrack(node.data === null ? '' : node.data.toString('utf8'));
     st.count += countDiff;
@@ -586,7 +596,7 @@ export class DataTree implements ViewSource {
 
   /** New data for a stats node: no Stat change, no watch, as ZooKeeper does it. */
   private replaceStatData(path: string, st: StatsTrack): void {
-    const node = this.nodes.get(path);
+    const node = this.at(path);
     if (node === undefined) return;
     const data = Buffer.from(st.toString(), 'utf8');
     this.preserve(path, node);
@@ -607,16 +617,16 @@ export class DataTree implements ViewSource {
   }
 
   /** Adds a node under its (existing) parent, with every index and counter. */
-  private insert(path: string, node: ZNode): ZNode {
+  private insert(path: string, record: NodeRecord): ZNode {
     if (this.nodes.has(path)) throw new Error(`invariant: ${path} already exists`);
     if (path !== ROOT) {
       const parent = this.getNode(parentOf(path)!);
       if (parent === undefined) throw new Error(`invariant: parent of ${path} is missing`);
       parent.children = addPath(parent.children, path);
     }
-    node.acl = this.acls.intern(node.acl);
+    const node = this.store.add(record, this.acls.intern(record.acl));
     if (this.preserved !== null && !this.preserved.has(path)) this.preserved.set(path, null);
-    this.nodes.set(path, node);
+    this.nodes.set(path, node.slot);
     this.dataBytes += path.length + node.dataLength;
     this.sum = addHash(this.sum, metaHash(path, node, this.acls.hashOf(node.acl)));
     this.sum = addHash(this.sum, dataHash(path, node.data));
@@ -665,6 +675,7 @@ export class DataTree implements ViewSource {
         this.ttls.delete(path);
         break;
     }
+    this.store.release(node.slot);
   }
 
   /** Interned ACL lists, for the snapshot. */
@@ -684,14 +695,16 @@ export class DataTree implements ViewSource {
     let sum = 0;
     let bytes = 0;
     let ephemerals = 0;
-    for (const [path, n] of this.nodes) {
+    if (this.store.size !== this.nodes.size) fail(`the store holds ${this.store.size} nodes, the map ${this.nodes.size}`);
+    for (const [path, slot] of this.nodes) {
+      const n = this.store.node(slot);
       if (path !== ROOT) {
         const parent = this.getNode(parentOf(path)!);
         if (!parent?.children?.has(path)) fail(`${path} is not listed by its parent`);
       }
       if (n.children !== null) {
         if (n.children.size === 0) fail(`${path} keeps an empty child set`);
-        for (const c of n.children) if (!this.nodes.has(c) || this.getNode(parentOf(c)!) !== n) fail(`${path} lists ${c}, not a child it has`);
+        for (const c of n.children) if (!this.nodes.has(c) || this.getNode(parentOf(c)!)?.slot !== slot) fail(`${path} lists ${c}, not a child it has`);
       }
       if (n.kind === 'ephemeral') {
         ephemerals++;

@@ -8,7 +8,7 @@
 import type { ACL } from '@zooid/protocol';
 import { OpCode } from '@zooid/protocol';
 import { Reader, Writer } from './codec.js';
-import type { NodeKind } from './stat.js';
+import { KINDS, KIND_CODE, type NodeKind } from './stat.js';
 
 export interface TxnHeader {
   sessionId: bigint;
@@ -150,7 +150,6 @@ const TAG = {
   closeSession: 10,
   reconfig: 11,
 } as const;
-const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
 const CREATE_OPS: readonly number[] = [OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL];
 
 export function writeAcl(w: Writer, acl: readonly ACL[]): void {
@@ -177,7 +176,7 @@ function writeTxn(w: Writer, txn: Txn): void {
       w.str(txn.path);
       w.bytes(txn.data);
       writeAcl(w, txn.acl);
-      w.u8(KINDS.indexOf(txn.kind));
+      w.u8(KIND_CODE[txn.kind]);
       w.i64(txn.ephemeralOwner);
       w.i32(txn.parentCVersion);
       break;
