@@ -181,7 +181,16 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     ...(securePort ? { connectString: `127.0.0.1:${securePort}`, tlsCa: readFileSync(join(dir, 'tls', 'ca.pem'), 'utf8') } : { connectString: ports.map((p) => `127.0.0.1:${p}`).join(',') }),
     root: child.pid,
     liveHeap: async () => {
-      const reports = await askMembers<HeapReport>(dir, ZOOID_VOTERS, { command: 'heap' }, 30_000);
+      // A member holds a snapshot whole while it encodes and writes it: the steady state is between snapshots.
+      let reports: HeapReport[] = [];
+      await waitUntil(
+        'no Zooid member in the middle of a snapshot',
+        async () => {
+          reports = await askMembers<HeapReport>(dir, ZOOID_VOTERS, { command: 'heap' }, 30_000);
+          return reports.every((r) => !r.snapshotting);
+        },
+        120_000,
+      );
       if (reports.some((r) => !r.collected)) throw new Error('a Zooid member ran no full collection (started without --expose-gc)');
       return reports.reduce((sum, r) => sum + r.heapUsed + r.external, 0);
     },

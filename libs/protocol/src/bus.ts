@@ -266,6 +266,8 @@ export interface HeapReport {
   /** Memory of Buffers and other objects outside V8's heap (larger znode data), bytes. */
   external: number;
   rss: number;
+  /** A snapshot was being encoded or written: its bytes, held whole until written, are in `external`. */
+  snapshotting: boolean;
 }
 
 /**

@@ -65,6 +65,7 @@ export class MemberStore {
   private sinceSnapshot = 0;
   /** Transactions after which the next snapshot is taken: see roll(). */
   private snapAt = 0;
+  /** A periodic snapshot is being encoded or written. */
   private snapshotting = false;
   /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
   private encoding?: Promise<Snapshot>;
@@ -224,6 +225,11 @@ export class MemberStore {
       n++;
     }
     return n;
+  }
+
+  /** Whether a snapshot is being encoded (for the disk or a SNAP) or written: its bytes are held whole meanwhile. */
+  get snapshotInProgress(): boolean {
+    return this.snapshotting || this.encoding !== undefined;
   }
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */

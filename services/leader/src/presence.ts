@@ -72,7 +72,7 @@ export function memberPlumbing(
           return;
         }
         if (ask.command === 'heap') {
-          msg.respond(pack(heapReport()));
+          msg.respond(pack(heapReport(me.store.snapshotInProgress)));
           return;
         }
         if (ask.command === 'metrics') {
@@ -98,9 +98,9 @@ export function memberPlumbing(
 }
 
 /** Memory now, after a full collection if the process was started with `--expose-gc`. */
-function heapReport(): HeapReport {
+function heapReport(snapshotting: boolean): HeapReport {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const m = process.memoryUsage();
-  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss };
+  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshotting };
 }
