@@ -72,7 +72,7 @@ export function memberPlumbing(
           return;
         }
         if (ask.command === 'heap') {
-          msg.respond(pack(heapReport(me.store.snapshotInProgress)));
+          void heapReport(() => me.store.snapshotInProgress).then((r) => msg.respond(pack(r)));
           return;
         }
         if (ask.command === 'metrics') {
@@ -98,9 +98,15 @@ export function memberPlumbing(
 }
 
 /** Memory now, after a full collection if the process was started with `--expose-gc`. */
-function heapReport(snapshotting: boolean): HeapReport {
+async function heapReport(snapshotting: () => boolean): Promise<HeapReport> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  if (gc) {
+    gc();
+    // V8 frees dead ArrayBuffers' memory on a background thread after a collection, and counts it in
+    // `external` until then (tens of MiB after a burst of writes): a second collection a turn later waits for that.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
   const m = process.memoryUsage();
-  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshotting };
+  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshotting: snapshotting() };
 }
