@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type LogFn = (msg: string, fields?: object) => void;
@@ -70,25 +70,10 @@ export async function isZeroRange(fh: FileHandle, from: number, to: number): Pro
 /**
  * Replaces dir/name atomically: write a temp file, fsync it, rename it over
  * the old one, fsync the directory. A crash leaves the old or the new file,
- * never a mix, and a leftover temp file at worst.
- */
-export async function writeAtomically(dir: string, name: string, bufs: readonly Uint8Array[]): Promise<void> {
-  const tmp = join(dir, name + '.tmp');
-  const fh = await open(tmp, 'w', PRIVATE_FILE);
-  try {
-    await writeFully(fh, bufs, 0);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, name));
-  await fsyncDir(dir);
-}
-
-/**
- * writeAtomically for a small file that must be durable before the caller
- * goes on (epochs, the committed configuration): blocking for a few fsyncs
- * on something that changes once per election is the simple correct form.
+ * never a mix, and a leftover temp file at worst. For a small file that must
+ * be durable before the caller goes on (epochs, the committed
+ * configuration): blocking for a few fsyncs on something that changes once
+ * per election is the simple correct form.
  */
 export function writeAtomicallySync(dir: string, name: string, text: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });

@@ -1,5 +1,6 @@
 import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SnapshotStore } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -74,6 +75,60 @@ describe('SnapshotStore', () => {
     expect(await store.list()).toEqual([5, 4]);
     expect((await readdir(dir)).sort()).toEqual([snapshotName(4), snapshotName(5)]);
     await expect(new SnapshotStore(dir).list()).resolves.toEqual([5, 4]);
+  });
+
+  it('writes a snapshot streamed in parts as the same file as one written whole', async () => {
+    const whole = await tempDir();
+    const parted = await tempDir();
+    const bytes = content(7);
+    await new SnapshotStore(whole).write(7, bytes);
+    const out = new SnapshotStore(parted).stream(7);
+    for (let off = 0; off < bytes.length; off += 100) await out.append(bytes.subarray(off, off + 100));
+    // Invisible until finished.
+    expect(await new SnapshotStore(parted).list()).toEqual([]);
+    await out.finish();
+    expect((await readFile(join(parted, snapshotName(7)))).equals(await readFile(join(whole, snapshotName(7))))).toBe(true);
+    expect((await new SnapshotStore(parted).loadNewest())?.bytes.equals(bytes)).toBe(true);
+    await expect(out.append(bytes)).rejects.toThrow(/ended/);
+  });
+
+  it('leaves nothing of an abandoned stream, and clears a crashed one\'s temp file but not one being written', async () => {
+    const dir = await tempDir();
+    const { store } = storeWithLines(dir);
+    const abandoned = store.stream(3);
+    await abandoned.append(content(3));
+    await abandoned.abandon();
+    expect(await readdir(dir)).toEqual([]);
+
+    // A stream a crash cut short: only its temp file, which no load sees.
+    const crashed = new SnapshotStore(dir).stream(4);
+    await crashed.append(content(4));
+    const open = store.stream(6);
+    await open.append(content(6));
+    expect(await store.loadNewest()).toBeNull();
+    await store.write(5, content(5));
+    expect((await readdir(dir)).sort()).toEqual([snapshotName(5), snapshotName(6) + '.tmp']);
+    await open.finish();
+    expect(await store.list()).toEqual([6, 5]);
+    expect((await store.loadNewest())?.bytes.equals(content(6))).toBe(true);
+    await crashed.abandon();
+  });
+
+  it('still loads a version 1 file, whose checksum covers zxid and length before the bytes', async () => {
+    const dir = await tempDir();
+    const bytes = content(9);
+    const header = Buffer.alloc(32);
+    header.writeUInt32BE(0x5a534e50, 0);
+    header.writeUInt32BE(1, 4);
+    header.writeUInt32BE(0, 8);
+    header.writeUInt32BE(9, 12);
+    header.writeUInt32BE(0, 16);
+    header.writeUInt32BE(bytes.length, 20);
+    header.writeUInt32BE(crc32(bytes, crc32(header.subarray(8, 24))), 24);
+    await writeFile(join(dir, snapshotName(9)), Buffer.concat([header, bytes]));
+    const { store, lines } = storeWithLines(dir);
+    expect((await store.loadNewest())?.bytes.equals(bytes)).toBe(true);
+    expect(lines).toEqual([]);
   });
 
   it('refuses bad arguments', async () => {

@@ -73,6 +73,11 @@ export class Writer {
     this.pos += 4 + b.length;
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }

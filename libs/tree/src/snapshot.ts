@@ -27,16 +27,24 @@ const NODE_FIXED_BYTES = 4 + 4 + 4 + 1 + 8 + 5 * 8 + 3 * 4;
 export class SnapshotEncoder {
   readonly zxid: number;
   private readonly walk: FrozenWalk;
-  private readonly w: Writer;
+  private w: Writer;
   private readonly aclIndex = new Map<readonly ACL[], number>();
   private done = false;
 
-  constructor(tree: DataTree) {
+  /**
+   * With `partBytes`, the snapshot is taken a part of about that size at a
+   * time (take()) as it is written out, and never held whole; without, it is
+   * built whole for finish().
+   */
+  constructor(
+    tree: DataTree,
+    private readonly partBytes?: number,
+  ) {
     this.walk = tree.freeze();
     this.zxid = this.walk.zxid;
     const { sessions, acls, nodes } = this.walk;
     // Sized to fit, so that growing (a copy of everything so far) is rare.
-    this.w = new Writer(1024 + tree.approximateDataSize + nodes * NODE_FIXED_BYTES + sessions.length * 64);
+    this.w = new Writer(partBytes ?? 1024 + tree.approximateDataSize + nodes * NODE_FIXED_BYTES + sessions.length * 64);
     const w = this.w;
     w.u32(MAGIC);
     w.u8(FORMAT);
@@ -78,6 +86,19 @@ export class SnapshotEncoder {
       w.i32(n.aversion);
     }
     return this.done;
+  }
+
+  /** Bytes encoded and not taken yet. */
+  get buffered(): number {
+    return this.w.length;
+  }
+
+  /** The bytes encoded since the last take(), for a snapshot written as it is encoded: the parts in order are the snapshot. */
+  take(): Buffer {
+    if (this.partBytes === undefined) throw new Error('a snapshot built whole is had from finish()');
+    const part = this.w.finish();
+    this.w = new Writer(this.partBytes);
+    return part;
   }
 
   /** The snapshot, once step() said it is complete. */

@@ -23,6 +23,8 @@ export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_SLICE_MS = 8;
 /** Nodes encoded or decoded between two looks at the clock. */
 const SNAPSHOT_STEP_NODES = 256;
+/** A periodic snapshot goes to its file in parts of this size: all of it a member holds at once. */
+const SNAPSHOT_PART_BYTES = 1024 * 1024;
 
 /**
  * Calls step until it says it is done, SNAPSHOT_SLICE_MS of it per turn of
@@ -67,8 +69,10 @@ export class MemberStore {
   private snapAt = 0;
   /** A periodic snapshot is being encoded or written. */
   private snapshotting = false;
-  /** The snapshot being encoded, shared by whoever asks for one meanwhile. */
+  /** The snapshot being encoded whole (for a SNAP), shared by whoever asks for one meanwhile. */
   private encoding?: Promise<Snapshot>;
+  /** The periodic snapshot being encoded and written a part at a time. */
+  private streaming?: Promise<unknown>;
   /** Zxids after which the history keeps its payloads in memory, with how many hold each (holdHistory). */
   private readonly holds = new Map<number, number>();
   private closed = false;
@@ -227,7 +231,7 @@ export class MemberStore {
     return n;
   }
 
-  /** Whether a snapshot is being encoded (for the disk or a SNAP) or written: its bytes are held whole meanwhile. */
+  /** Whether a snapshot is being encoded (for the disk or a SNAP) or written. */
   get snapshotInProgress(): boolean {
     return this.snapshotting || this.encoding !== undefined;
   }
@@ -243,13 +247,16 @@ export class MemberStore {
     this.sinceSnapshot = 0;
     this.roll();
     const started = performance.now();
-    this.snapshot()
-      .then(async ({ zxid, bytes }) => {
-        const encoded = performance.now();
-        await this.snapshots.write(zxid, bytes);
-        const encodeMs = Math.round(encoded - started);
-        this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length, encodeMs, writeMs: Math.round(performance.now() - encoded) }, 'snapshot written');
-      })
+    // One being encoded whole for a SNAP is written as it is; otherwise a part at a time.
+    const written = this.encoding
+      ? this.encoding.then(async ({ zxid, bytes }) => {
+          const encoded = performance.now();
+          await this.snapshots.write(zxid, bytes);
+          return { zxid, bytes: bytes.length, encodeMs: Math.round(encoded - started), writeMs: Math.round(performance.now() - encoded) };
+        })
+      : this.streamSnapshot();
+    written
+      .then((w) => this.logger.info({ ...w, zxid: hexZxid(w.zxid) }, 'snapshot written'))
       .then(() => (this.opts.purgeIntervalMs ? undefined : this.purge()))
       .catch((err) => {
         if (err instanceof SnapshotAbandoned) this.logger.info({ reason: err.message }, 'snapshot abandoned');
@@ -278,18 +285,73 @@ export class MemberStore {
    */
   snapshot(): Promise<Snapshot> {
     if (this.encoding) return this.encoding;
-    const tree = this.tree;
-    const enc = new SnapshotEncoder(tree);
-    const encoding = this.encodeInSlices(tree, enc);
+    // One walk of the tree at a time: a periodic snapshot being written goes first.
+    let release = () => {};
+    const encoding = (this.streaming ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        const tree = this.tree;
+        const enc = new SnapshotEncoder(tree);
+        // Whoever sends it holds the history on from its resolution, before any other turn.
+        release = this.holdHistory(enc.zxid);
+        return this.encodeInSlices(tree, enc);
+      });
     this.encoding = encoding;
-    // Whoever sends it holds the history on from its resolution, before any other turn.
-    const release = this.holdHistory(enc.zxid);
     const done = () => {
       release();
       if (this.encoding === encoding) this.encoding = undefined;
     };
     encoding.then(done, done);
     return encoding;
+  }
+
+  /**
+   * A periodic snapshot, encoded in slices as snapshot() does, but written
+   * to its file a part at a time: a member never holds a whole one (at a
+   * million znodes, about 90 MiB more at every snapshot).
+   */
+  private streamSnapshot(): Promise<{ zxid: number; bytes: number; encodeMs: number; writeMs: number }> {
+    const tree = this.tree;
+    const enc = new SnapshotEncoder(tree, SNAPSHOT_PART_BYTES);
+    const out = this.snapshots.stream(enc.zxid);
+    const started = performance.now();
+    let writing = 0;
+    let bytes = 0;
+    const put = async () => {
+      const part = enc.take();
+      const t = performance.now();
+      await out.append(part);
+      writing += performance.now() - t;
+      bytes += part.length;
+    };
+    const streaming = (async () => {
+      try {
+        for (let done = false; !done; ) {
+          const until = performance.now() + SNAPSHOT_SLICE_MS;
+          do {
+            done = enc.step(SNAPSHOT_STEP_NODES);
+          } while (!done && enc.buffered < SNAPSHOT_PART_BYTES && performance.now() < until);
+          if (done || enc.buffered >= SNAPSHOT_PART_BYTES) await put();
+          else await nextTurn();
+          if (this.closed) throw new SnapshotAbandoned('the store closed');
+          if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
+        }
+        const t = performance.now();
+        await out.finish();
+        writing += performance.now() - t;
+        return { zxid: enc.zxid, bytes, encodeMs: Math.round(performance.now() - started - writing), writeMs: Math.round(writing) };
+      } catch (err) {
+        enc.abandon();
+        await out.abandon();
+        throw err;
+      }
+    })();
+    this.streaming = streaming;
+    const done = () => {
+      if (this.streaming === streaming) this.streaming = undefined;
+    };
+    streaming.then(done, done);
+    return streaming;
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
- * A member says when it is in the middle of a snapshot: it holds the whole
- * snapshot in memory until written (or sent), so whoever measures its memory
- * (the bench) waits for the steady state between snapshots.
+ * A member's snapshots: a periodic one is written a part at a time as it is
+ * encoded, and a member says when one is in progress, so that whoever
+ * measures its memory (the bench) waits for the steady state between them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { OpCode } from '@zooid/protocol';
+import { decodeSnapshot } from '@zooid/tree';
 import { makeZxid } from '@zooid/zab';
 import { MemberStore } from '../src/member-store.js';
 
@@ -46,8 +47,14 @@ describe('a member store in the middle of a snapshot', () => {
         s.applied();
       }
       expect(s.snapshotInProgress).toBe(true);
-      await until('the periodic snapshot written', () => !s.snapshotInProgress);
-      expect((await s.snapshots.list()).length).toBeGreaterThan(0);
+      // A SNAP asked for meanwhile waits for the periodic one's walk of the tree, then takes its own.
+      const during = s.snapshot();
+      await until('the periodic snapshot written', async () => (await s.snapshots.list()).length > 0);
+      const written = await s.snapshots.loadNewest();
+      expect(written?.zxid).toBe(s.tree.lastZxid);
+      expect(decodeSnapshot(written!.bytes).digest()).toBe(s.tree.digest());
+      expect((await during).bytes.equals(written!.bytes)).toBe(true);
+      await until('no snapshot in progress', () => !s.snapshotInProgress);
     } finally {
       await s.close();
     }
