@@ -51,7 +51,7 @@ export function table(results: SystemResult[]): string {
     for (const r of mem) {
       const m = r.memory!;
       lines.push(`  ${r.system.padEnd(14)} ${fmt(m.rssAfterBytes / 2 ** 20, 1)} MiB with ${fmt(m.znodes)} znodes; ${fmt(m.bytesPerZnode)} bytes per znode added`);
-      if (m.heapPerZnode !== undefined) lines.push(`  ${''.padEnd(14)} live heap of the members after a full collection, between snapshots: ${fmt(m.heapAfterBytes! / 2 ** 20, 1)} MiB; ${fmt(m.heapPerZnode)} bytes per znode added`);
+      if (m.heapPerZnode !== undefined) lines.push(`  ${''.padEnd(14)} live heap of the members after a full collection: ${fmt(m.heapAfterBytes! / 2 ** 20, 1)} MiB; ${fmt(m.heapPerZnode)} bytes per znode added`);
     }
   }
   return lines.join('\n');

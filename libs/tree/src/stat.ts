@@ -49,9 +49,6 @@ export function ownerFor(kind: NodeKind, sessionId: bigint, ttl: number): bigint
  */
 const COMPACT_DATA_BYTES = 1024;
 
-/** Reading data back from its compact form: the same bytes, a fresh Buffer each time. */
-const fromCompact = (s: string) => Buffer.from(s, 'latin1');
-
 /**
  * A long-lived copy of bytes the tree keeps (large znode data, session
  * passwords). Copying means a node never pins the frame its data arrived
@@ -64,10 +61,18 @@ export function keep(bytes: Uint8Array): Buffer {
   return copy;
 }
 
-function compact(data: Uint8Array | null): string | Buffer | null {
+/** The data as a node keeps it: small data as a one-byte string (see COMPACT_DATA_BYTES), never sharing memory with the caller's bytes. */
+export type StoredData = string | Buffer | null;
+
+export function storeData(data: Uint8Array | null): StoredData {
   if (data === null) return null;
   if (data.length <= COMPACT_DATA_BYTES) return Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1');
   return keep(data);
+}
+
+/** Stored data read back: the same bytes, a fresh Buffer each time for the compact form. */
+export function storedData(s: StoredData): Buffer | null {
+  return typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
 }
 
 /** A znode's persisted fields, wherever they are kept: the tree's node store (ZNode) or a record of their own. */
@@ -92,17 +97,6 @@ export interface NodeFields {
 export const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
 export const KIND_CODE: Readonly<Record<NodeKind, number>> = { persistent: 0, ephemeral: 1, container: 2, ttl: 3 };
 
-/** The data as a node keeps it: small data as a one-byte string (see COMPACT_DATA_BYTES), never sharing memory with the caller's bytes. */
-export type StoredData = string | Buffer | null;
-
-export function storeData(data: Uint8Array | null): StoredData {
-  return compact(data);
-}
-
-export function storedData(s: StoredData): Buffer | null {
-  return typeof s === 'string' ? fromCompact(s) : s;
-}
-
 /**
  * A znode's fields in an object of their own: a node on its way into the
  * tree (created, or read from a snapshot), or the copy a frozen walk keeps
@@ -126,7 +120,7 @@ export class NodeRecord implements NodeFields {
     public readonly aversion: number,
     stored?: StoredData,
   ) {
-    this.stored = stored === undefined ? compact(data) : stored;
+    this.stored = stored === undefined ? storeData(data) : stored;
   }
 
   get data(): Buffer | null {
