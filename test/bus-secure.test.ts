@@ -347,6 +347,16 @@ describe('zooid up on its own three-server bus', () => {
     expect(readFileSync(join(dataDir, 'bus', 'nats-1.conf'), 'utf8')).toContain('"authorization"');
   });
 
+  it('puts its member and gateway on the first server, the others for failover', async () => {
+    // The member and the gateway on nats-1; elsewhere at most this status's own connection.
+    const { view } = await waitFor('the member and the gateway on nats-1', async () => {
+      const s = await status();
+      return s.code === 0 && s.view.bus[0]!.connections! >= 2 ? s : undefined;
+    });
+    expect(view.bus[0]!.name).toBe('nats-1');
+    expect(view.bus.slice(1).reduce((n, b) => n + b.connections!, 0)).toBeLessThanOrEqual(1);
+  });
+
   it('restarts a nats-server killed with SIGKILL, and keeps answering meanwhile', async () => {
     const { view } = await status();
     const victim = view.bus.find((b) => b.connections! > 0) ?? view.bus[0]!;

@@ -14,6 +14,7 @@ export const busSpec: FlagSpec = {
   'nats-tls-ca': { type: 'string', describe: "CA certificate the bus servers' certificates chain to (TLS required when given)" },
   'nats-tls-cert': { type: 'string', describe: 'client certificate, for a bus that verifies clients' },
   'nats-tls-key': { type: 'string', describe: 'private key of --nats-tls-cert' },
+  'nats-prefer-first': { type: 'boolean', describe: 'connect to the first --nats server while it is up, the others for failover (processes on one machine, sharing its nats-server)' },
 };
 
 /** The credential flags, which a supervisor hands on unchanged to children on a bus it does not run. */
@@ -34,12 +35,13 @@ export function busConfig(f: Record<string, unknown>): BusConfig {
     tlsCa: str(f['nats-tls-ca']),
     tlsCert: str(f['nats-tls-cert']),
     tlsKey: str(f['nats-tls-key']),
+    preferFirst: f['nats-prefer-first'] === true,
   };
 }
 
 /** The flags that connect a child to a bus its supervisor does not run: the same as the supervisor's own. */
 export function givenBusArgs(f: Record<string, unknown>): string[] {
-  return passFlags(f, ['nats', ...busCredentialFlags]);
+  return [...passFlags(f, ['nats', ...busCredentialFlags]), ...(f['nats-prefer-first'] === true ? ['--nats-prefer-first'] : [])];
 }
 
 /** A bus given by flags, recorded for `zooid status`, which then connects with the same credentials. */

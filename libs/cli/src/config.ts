@@ -58,6 +58,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'nats.tls.ca', flag: 'nats-tls-ca', kind: 'path' },
   { key: 'nats.tls.cert', flag: 'nats-tls-cert', kind: 'path' },
   { key: 'nats.tls.key', flag: 'nats-tls-key', kind: 'path' },
+  { key: 'nats.preferFirst', flag: 'nats-prefer-first', kind: 'bool' },
 ];
 
 /** ZooKeeper keys that have no meaning in Zooid, and why: warned about, never fatal. */

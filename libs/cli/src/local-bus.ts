@@ -90,7 +90,8 @@ export async function reprovisionLocalBus(group: ProcessGroup, bus: ProvisionedB
 
 /** The flags that connect `who` to a local bus. */
 export function localBusArgs(bus: ProvisionedBus, who: BusIdentity): string[] {
-  return ['--nats', bus.urls, '--nats-nkey', seedFile(bus.dir, who), '--nats-tls-ca', bus.ca];
+  // One machine: every process on the first server, the others for failover.
+  return ['--nats', bus.urls, '--nats-prefer-first', '--nats-nkey', seedFile(bus.dir, who), '--nats-tls-ca', bus.ca];
 }
 
 /** What `zooid status --data-dir` needs to read a local bus. */

@@ -19,6 +19,14 @@ export interface BusConfig {
   /** A client certificate and its key, for servers that verify clients' certificates. */
   tlsCert?: string;
   tlsKey?: string;
+  /**
+   * Connect to the servers in the order given, the first while it is up,
+   * instead of to one at random: processes that share a machine and its
+   * nats-server then send each message through that one server, not across
+   * the routes between servers (each hop a TLS route and one more server
+   * routing the message). The others are there for failover.
+   */
+  preferFirst?: boolean;
 }
 
 /** The bus could not be reached at start: a configuration problem worth one line, not a stack. */
@@ -129,6 +137,7 @@ export async function connectBus(bus: BusConfig, who: BusIdentity, log: Logger):
       tls,
       // Replies come to this identity's own inbox, the only one its permissions let it read.
       inboxPrefix: inboxPrefix(who),
+      noRandomize: bus.preferFirst === true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       pingInterval: PING_INTERVAL_MS,
