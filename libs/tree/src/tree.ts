@@ -270,7 +270,7 @@ export class DataTree implements ViewSource {
     }));
   }
 
-  /** Every node, each parent before its children, children in creation order. */
+  /** Every node, each parent before its children, children in creation order; each a handle to read before the tree changes again. */
   *walk(): Generator<[string, ZNode]> {
     yield [ROOT, this.root];
     const stack: Iterator<string>[] = [];
