@@ -61,10 +61,12 @@ export class SnapshotEncoder {
     w.u32(nodes);
   }
 
-  /** Writes up to `budget` more nodes; true once all are written. */
+  /** Writes up to `budget` more nodes (fewer once a part is full); true once all are written. */
   step(budget: number): boolean {
     const w = this.w;
-    for (let i = 0; i < budget && !this.done; i++) {
+    // Taken in parts, a step ends with a full part: a tree of large znodes is written a part at a time too.
+    const full = this.partBytes ?? Infinity;
+    for (let i = 0; i < budget && !this.done && w.length < full; i++) {
       const next = this.walk.next();
       if (next === undefined) {
         this.done = true;
