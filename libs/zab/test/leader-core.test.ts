@@ -310,6 +310,34 @@ describe('leader core: broadcast and commit', () => {
     expect(broadcasts(leader.flush(3))[0]!.commit).toBe(z(1, 3));
   });
 
+  it('holds new proposals while its last broadcast is uncommitted, and sends them with the commit that frees them (or the next half tick)', () => {
+    const e = broadcasting();
+    e.slowDisk.add('2');
+    e.slowDisk.add('3');
+    const sentBroadcasts = () => e.effects.get('1')!.flatMap((x) => (x.type === 'broadcast' ? [x.msg] : []));
+    const before = sentBroadcasts().length;
+    const [first] = e.propose(1);
+    expect(sentBroadcasts().length - before).toBe(1);
+    const [second, third] = e.propose(2);
+    // The first is on the leader's disk only: the next two wait.
+    expect(e.leader.due).toBe(false);
+    expect(sentBroadcasts().length - before).toBe(1);
+    e.deliver();
+    e.fsync('2');
+    e.deliver();
+    // A quorum has the first: one broadcast carries its commit and the two that waited.
+    const out = sentBroadcasts().slice(before);
+    expect(out.length).toBe(2);
+    expect(out[1]!.commit).toBe(first);
+    expect(out[1]!.proposals.map(([zx]) => zx)).toEqual([second, third]);
+
+    // With no quorum acking, what waits still goes out within half a tick.
+    const [fourth] = e.propose(1);
+    expect(e.leader.due).toBe(false);
+    e.advance(timing.tickTime / 2, { deliver: false });
+    expect(sentBroadcasts().at(-1)!.proposals.map(([zx]) => zx)).toEqual([fourth]);
+  });
+
   it('refuses proposals of another epoch and zxids that do not increase', () => {
     const leader = new LeaderCore({ id: '1', voters: ['1'], maxMessageBytes: 1 << 20, ...timing }, { acceptedEpoch: 0, currentEpoch: 0, lastLogged: 0 }, new Disk().history);
     leader.start(0);

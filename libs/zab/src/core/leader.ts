@@ -61,6 +61,8 @@ interface Broadcasting {
   lastProposed: number;
   /** The commit point the last broadcast carried. */
   sentCommit: number;
+  /** The last proposal broadcast: new ones wait until it is committed (see `due`). */
+  lastSent: number;
 }
 
 type LeaderState =
@@ -147,10 +149,21 @@ export class LeaderCore {
     return [...this.learners].filter(([, l]) => !l.follower).map(([id]) => id);
   }
 
-  /** Whether proposals, a commit or answered syncs wait for `flush`. */
+  /**
+   * Whether proposals, a commit or answered syncs wait for `flush`. One
+   * broadcast of proposals is in flight at a time: what is proposed while
+   * the last broadcast's proposals are uncommitted waits for the commit that
+   * frees it and goes out with it. Under load a batch then grows with the
+   * round trip, where every turn's few writes cost each learner a message,
+   * a log write and an ack; idle, nothing waits. The half-tick heartbeat
+   * sends whatever waits regardless, so a silent quorum delays it no longer.
+   */
   get due(): boolean {
     const s = this.state;
-    return s.phase === 'broadcast' && (s.proposals.length > 0 || s.syncs.length > 0 || s.acks.commitPoint > s.sentCommit);
+    if (s.phase !== 'broadcast') return false;
+    // An answered sync already follows the writes before it: it need not wait.
+    if (s.acks.commitPoint > s.sentCommit || s.syncs.length > 0) return true;
+    return s.proposals.length > 0 && s.acks.commitPoint >= s.lastSent;
   }
 
   /** Begins discovery; the leader is its own first learner. */
@@ -264,6 +277,7 @@ export class LeaderCore {
       s.window.push(msg);
       return { type: 'broadcast', msg };
     });
+    if (s.proposals.length > 0) s.lastSent = s.proposals.at(-1)![0];
     s.proposals = [];
     s.syncs = [];
     s.lastPublish = now;
@@ -441,6 +455,7 @@ export class LeaderCore {
       lastPublish: now,
       lastProposed: start,
       sentCommit: start,
+      lastSent: start,
     };
     checkTransition(before, this.facts(), 'synchronization → broadcast');
     this.config.epochLeaders?.note(s.epoch, this.config.id);
