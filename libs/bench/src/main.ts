@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ZooKeeperClient } from '@zooid/client';
 import { startProgress } from '@zooid/runtime/progress';
-import { ZOOID_SYSTEMS, external, startZooKeeper, startZooid, type System, type ZooidBus } from './systems.js';
+import { ZOOID_SYSTEMS, external, startZooKeeper, startZooid, stopRunning, type System, type ZooidBus } from './systems.js';
 import { loadZnodes, openSessions, prepareKeys, runLoad, type LoadResult, type Workload } from './load.js';
 import { settledResidentBytes } from './procs.js';
 import { chart, liveHeapGrowth, table, type SystemResult } from './report.js';
@@ -108,6 +108,12 @@ function parseShape(s: string): Shape {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench: ${signal}: stopping the systems it started\n`);
+      void stopRunning().finally(() => process.exit(130));
+    });
+  }
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -125,6 +125,24 @@ async function freePortRun(n: number): Promise<number> {
   }
 }
 
+/** How to stop each system started and not yet stopped: an interrupted bench stops them, not leaving them running. */
+const running = new Set<() => Promise<void>>();
+
+/** `stop`, registered until it has run. */
+function tracked(stop: () => Promise<void>): () => Promise<void> {
+  const once = async () => {
+    if (!running.delete(once)) return;
+    await stop();
+  };
+  running.add(once);
+  return once;
+}
+
+/** Stops every system still running (on SIGINT or SIGTERM). */
+export async function stopRunning(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop().catch(() => undefined)));
+}
+
 /** The voting members `startZooid` runs (`--followers 3`). */
 const ZOOID_VOTERS = ['1', '2', '3'];
 
@@ -151,11 +169,11 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
     env: { ...process.env, ZOOID_LOG_LEVEL: opts.scale ? 'info' : 'warn', ZOOID_LOG_FORMAT: 'json', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() },
   });
   const ports = Array.from({ length: gateways }, (_, i) => port + i);
-  const cleanUp = async () => {
+  const cleanUp = tracked(async () => {
     await stopChild(child);
     await nats?.stop();
     rmSync(dir, { recursive: true, force: true });
-  };
+  });
   try {
     for (const p of ports) await waitUntil(`Zooid serving on ${p}`, async () => /Mode: (leader|follower|standalone|observer)/.test(await fourLetter(p, 'srvr')), 60_000);
   } catch (err) {
@@ -280,6 +298,10 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<System> {
     );
     return spawnServer(id);
   });
+  const stopAll = tracked(async () => {
+    await Promise.all(children.map((c) => stopChild(c)));
+    rmSync(dir, { recursive: true, force: true });
+  });
   const mode = async (i: number) => /Mode: (\w+)/.exec(await fourLetter(ports[i]!.client, 'srvr'))?.[1];
   try {
     await waitUntil('ZooKeeper quorum serving', async () => {
@@ -287,7 +309,7 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<System> {
       return modes.includes('leader') && modes.filter((m) => m === 'follower').length === 2;
     }, 90_000);
   } catch (err) {
-    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    await stopAll();
     throw err;
   }
   const members = ids.map((id, i): MemberHandle => ({
@@ -318,10 +340,7 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<System> {
     stall: () => null,
     liveHeap: async () => (await Promise.all(children.map((c) => jvmLiveHeap(c.pid!)))).reduce((a, b) => a + b, 0),
     snapshotTimes: () => ids.flatMap((id) => logLines(join(dataDir(id), 'zk.log'), /Snapshot taken in \d+ ms/).map((l) => Number(/Snapshot taken in (\d+) ms/.exec(l)![1]))),
-    stop: async () => {
-      await Promise.all(children.map((c) => stopChild(c)));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopAll,
   };
 }
 
