@@ -62,6 +62,14 @@ export class Writer {
     this.pos += 4 + len;
   }
 
+  /** A one-byte string's bytes, as bytes() would write them: a node's small data as it keeps it, with no Buffer made of it. */
+  latin1(s: string): void {
+    this.room(4 + s.length);
+    this.buf.writeInt32BE(s.length, this.pos);
+    this.buf.write(s, this.pos + 4, s.length, 'latin1');
+    this.pos += 4 + s.length;
+  }
+
   bytes(b: Uint8Array | null): void {
     if (b === null) {
       this.i32(-1);

@@ -198,7 +198,7 @@ export class ZNode implements NodeFields {
     this.chunk.refs[this.index * REFS + R_ACL] = a;
   }
 
-  private get stored(): StoredData {
+  get stored(): StoredData {
     return this.chunk.refs[this.index * REFS + R_DATA] as StoredData;
   }
 

@@ -66,7 +66,7 @@ export type StoredData = string | Buffer | null;
 
 export function storeData(data: Uint8Array | null): StoredData {
   if (data === null) return null;
-  if (data.length <= COMPACT_DATA_BYTES) return Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1');
+  if (data.length <= COMPACT_DATA_BYTES) return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length)).toString('latin1');
   return keep(data);
 }
 
@@ -90,6 +90,8 @@ export interface NodeFields {
   readonly aversion: number;
   /** The data (not to be modified); null for a node created without data. */
   readonly data: Buffer | null;
+  /** The data as kept: what a snapshot writes without making a Buffer of it. */
+  readonly stored: StoredData;
   readonly dataLength: number;
 }
 
