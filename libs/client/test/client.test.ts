@@ -559,7 +559,11 @@ function table(name: string, start: () => Promise<TestServer>): void {
       const first = c.sessionId;
       px.refuse(true);
       px.cut();
+      // Disconnected for the whole session timeout, the client fails what waits (the probe); what comes after waits for a server.
+      await waitFor('the client to see the disconnection', () => states.includes('Disconnected'), 5000);
+      const probe = rejection(c.exists('/'));
       await gone.next(); // the server expired the session and deleted its ephemeral
+      expect((await probe).code).toBe('ConnectionLoss');
       const queued = rejection(c.getData('/'));
       px.refuse(false);
       await waitFor('a new session', () => c.state === 'connected' && c.sessionId !== first, 15_000);
