@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
@@ -116,12 +117,28 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** n free ports in a row: `zooid up` gives its gateways the client and admin ports counting up from the first. */
+/** Where the kernel's ports for outgoing connections begin (Linux's default when it cannot say). */
+function ephemeralPortsFrom(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * n free ports in a row: `zooid up` gives its gateways the client and admin
+ * ports counting up from the first. Taken below the ephemeral range: `up`
+ * binds them a while after this check, and meanwhile any process's outgoing
+ * connection could take an ephemeral one (a gateway then never serves).
+ */
 async function freePortRun(n: number): Promise<number> {
+  const low = 10_000;
+  const high = Math.max(low + 1000, ephemeralPortsFrom()) - n;
   for (;;) {
-    const first = await freePort();
-    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => portFree(first + 1 + i)));
-    if (first + n <= 65535 && rest.every(Boolean)) return first;
+    const first = randomInt(low, high);
+    const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(first + i)));
+    if (all.every(Boolean)) return first;
   }
 }
 
@@ -151,7 +168,7 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
   const gateways = opts.gateways ?? 1;
   const port = await freePortRun(gateways);
   const adminPort = await freePortRun(gateways);
-  const securePort = opts.tls ? await freePort() : undefined;
+  const securePort = opts.tls ? await freePortRun(1) : undefined;
   let nats: ManagedNats | undefined;
   const bus: string[] = [];
   if (kind === 'open') {
