@@ -62,22 +62,16 @@ export class Writer {
     this.pos += 4 + len;
   }
 
-  /** A one-byte string's bytes, as bytes() would write them: a node's small data as it keeps it, with no Buffer made of it. */
-  latin1(s: string): void {
-    this.room(4 + s.length);
-    this.buf.writeInt32BE(s.length, this.pos);
-    this.buf.write(s, this.pos + 4, s.length, 'latin1');
-    this.pos += 4 + s.length;
-  }
-
-  bytes(b: Uint8Array | null): void {
+  /** Length-prefixed bytes; a string stands for its one-byte (latin1) bytes, as a node keeps small data, so none is copied into a Buffer first. */
+  bytes(b: Uint8Array | string | null): void {
     if (b === null) {
       this.i32(-1);
       return;
     }
     this.room(4 + b.length);
     this.buf.writeInt32BE(b.length, this.pos);
-    this.buf.set(b, this.pos + 4);
+    if (typeof b === 'string') this.buf.write(b, this.pos + 4, b.length, 'latin1');
+    else this.buf.set(b, this.pos + 4);
     this.pos += 4 + b.length;
   }
 

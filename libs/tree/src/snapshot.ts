@@ -74,9 +74,7 @@ export class SnapshotEncoder {
       }
       const [path, n] = next;
       w.str(path);
-      const data = n.stored;
-      if (typeof data === 'string') w.latin1(data);
-      else w.bytes(data);
+      w.bytes(n.stored);
       w.u32(this.aclIndex.get(n.acl)!);
       w.u8(KIND_CODE[n.kind]);
       w.i64(n.owner);
