@@ -242,10 +242,17 @@ export class MemberStore {
     let upTo = this.tree.lastZxid;
     for (const zxid of this.holds.keys()) upTo = Math.min(upTo, zxid);
     this.history.release(upTo);
-    if (++this.sinceSnapshot < this.snapAt || this.snapshotting) return;
-    this.snapshotting = true;
+    if (++this.sinceSnapshot < this.snapAt) return;
     this.sinceSnapshot = 0;
     this.roll();
+    // As ZooKeeper's SyncRequestProcessor does: one due while the last is still taken is skipped, not
+    // queued behind it. Queued, a tree that takes longer to walk than snapCount transactions take to
+    // arrive (millions of znodes under load) keeps its member walking it all the time.
+    if (this.snapshotting) {
+      this.logger.warn({ snapCount: this.opts.snapCount }, 'too busy to snapshot, skipping');
+      return;
+    }
+    this.snapshotting = true;
     const started = performance.now();
     // One being encoded whole for a SNAP is written as it is; otherwise a part at a time.
     const written = this.encoding

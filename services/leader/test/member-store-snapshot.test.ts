@@ -59,4 +59,37 @@ describe('a member store in the middle of a snapshot', () => {
       await s.close();
     }
   });
+
+  it('skips a periodic snapshot that falls due while the last one is still taken, as ZooKeeper does, rather than taking it right after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zooid-snapping-'));
+    dirs.push(dir);
+    const lines: { msg: string }[] = [];
+    const captured = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const s = await MemberStore.open(dir, { snapCount: 4, snapRetain: 3 }, captured);
+    let i = 0;
+    const apply = () => {
+      i++;
+      s.tree.apply({ sessionId: 0n, cxid: i, zxid: makeZxid(1, i), time: 1, type: OpCode.create }, { type: 'create', op: OpCode.create, path: `/n${i}`, data: null, acl: OPEN, kind: 'persistent', ephemeralOwner: 0n, parentCVersion: i });
+      s.applied();
+    };
+    try {
+      while (!s.snapshotInProgress) apply();
+      const startedAt = i;
+      // Every two to four transactions one falls due: eight while the snapshot is taken make two or more.
+      for (let n = 0; n < 8; n++) apply();
+      const skipped = lines.filter((l) => l.msg === 'too busy to snapshot, skipping').length;
+      expect(skipped).toBeGreaterThanOrEqual(2);
+      await until('the snapshot written', () => !s.snapshotInProgress);
+      const written = await s.snapshots.list();
+      expect(written).toHaveLength(1);
+      expect((await s.snapshots.loadNewest())?.zxid).toBe(makeZxid(1, startedAt));
+      // Skips do not stop snapshots: the count began again at each, and the next falls due within snapCount.
+      const next = i;
+      while (!s.snapshotInProgress) apply();
+      expect(i - next).toBeLessThanOrEqual(4);
+      await until('the next snapshot written', () => !s.snapshotInProgress);
+    } finally {
+      await s.close();
+    }
+  });
 });
