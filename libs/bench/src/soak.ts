@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ZOOID_BIN, freePort } from '@zooid/cli';
+import { ZOOID_BIN, freePorts } from '@zooid/cli';
 import type { ZooKeeperClient } from '@zooid/client';
 import { abandonsConnects, floodsBeforeSession, neverReads, type Abuser } from './abusers.js';
 import { openSessions, prepareKeys, runLoad, type LoadResult } from './load.js';
@@ -177,8 +177,8 @@ export async function soakMain(argv: string[]): Promise<boolean> {
   const abuse = !values['no-abuse'];
 
   const dir = mkdtempSync(join(tmpdir(), 'zooid-soak-'));
-  const port = await freePort();
-  await freePort(); // the second gateway counts up from the first
+  // Two gateways: the second's port counts up from the first's.
+  const port = await freePorts(2);
   const up: ChildProcess = spawn(process.execPath, [ZOOID_BIN, 'up', '--followers', '3', '--observers', '1', '--gateways', '2', '--client-port', String(port), '--admin-port', '0', '--data-dir', dir], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ZOOID_LOG_LEVEL: 'error' },

@@ -2,10 +2,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { connect, createServer } from 'node:net';
-import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, startNatsServer, type ManagedNats } from '@zooid/cli';
+import { connect } from 'node:net';
+import { ZOOID_BIN, ensureCa, ensureServerCert, freePort, freePorts, startNatsServer, type ManagedNats } from '@zooid/cli';
 import { processTree } from './procs.js';
 import { PresenceBoard, askMembers } from './presence-board.js';
 import type { HeapReport } from '@zooid/protocol';
@@ -109,39 +108,6 @@ export interface StartOptions {
   gateways?: number;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** Where the kernel's ports for outgoing connections begin (Linux's default when it cannot say). */
-function ephemeralPortsFrom(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-/**
- * n free ports in a row: `zooid up` gives its gateways the client and admin
- * ports counting up from the first. Taken below the ephemeral range: `up`
- * binds them a while after this check, and meanwhile any process's outgoing
- * connection could take an ephemeral one (a gateway then never serves).
- */
-async function freePortRun(n: number): Promise<number> {
-  const low = 10_000;
-  const high = Math.max(low + 1000, ephemeralPortsFrom()) - n;
-  for (;;) {
-    const first = randomInt(low, high);
-    const all = await Promise.all(Array.from({ length: n }, (_, i) => portFree(first + i)));
-    if (all.every(Boolean)) return first;
-  }
-}
-
 /** How to stop each system started and not yet stopped: an interrupted bench stops them, not leaving them running. */
 const running = new Set<() => Promise<void>>();
 
@@ -166,9 +132,9 @@ const ZOOID_VOTERS = ['1', '2', '3'];
 export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions = {}): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'zooid-bench-'));
   const gateways = opts.gateways ?? 1;
-  const port = await freePortRun(gateways);
-  const adminPort = await freePortRun(gateways);
-  const securePort = opts.tls ? await freePortRun(1) : undefined;
+  const port = await freePorts(gateways);
+  const adminPort = await freePorts(gateways);
+  const securePort = opts.tls ? await freePort() : undefined;
   let nats: ManagedNats | undefined;
   const bus: string[] = [];
   if (kind === 'open') {
