@@ -30,11 +30,12 @@ export async function benchScale(sys: System, znodes: number, progress: (fractio
   if (!sys.members || !sys.leader || !sys.stall || !sys.snapshotTimes) throw new Error(`${sys.name} cannot be scale-benched (its members are not ours)`);
   const members = sys.members;
   // The members' live heap, each after a full collection; then a round of announcements, so that the
-  // collection's pause is reported before the next phase and not counted as a stall of it.
+  // collection's pause is reported before the next phase and not counted as a stall of it. A full
+  // collection of ten million znodes on a busy machine takes seconds: the wait allows a minute.
   const collected = async () => {
     const heap = await sys.liveHeap?.();
     const since = Date.now();
-    if (heap !== undefined && sys.announced) await waitUntil('every member to announce after its collection', async () => members.every((m) => sys.announced!(m.id, since)), 10_000);
+    if (heap !== undefined && sys.announced) await waitUntil('every member to announce after its collection', async () => members.every((m) => sys.announced!(m.id, since)), 60_000);
     return heap;
   };
   const clients = await openSessions(sys.connectString, 4, sys.tlsCa);
