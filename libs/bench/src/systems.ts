@@ -190,7 +190,8 @@ export async function startZooid(kind: ZooidBus = 'secure', opts: StartOptions =
           reports = await askMembers<HeapReport>(dir, ZOOID_VOTERS, { command: 'heap' }, 30_000);
           return reports.every((r) => !r.snapshotting);
         },
-        120_000,
+        // One of ten million znodes takes tens of seconds on this machine.
+        300_000,
       );
       if (reports.some((r) => !r.collected)) throw new Error('a Zooid member ran no full collection (started without --expose-gc)');
       return reports.reduce((sum, r) => sum + r.heapUsed + r.external, 0);

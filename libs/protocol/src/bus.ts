@@ -260,6 +260,7 @@ export interface AdminAsk {
  * whether it did. Without the flag nobody can make a member stop for one.
  */
 export interface HeapReport {
+  /** A full collection ran first (only with `--expose-gc`, and never while a snapshot is in progress). */
   collected: boolean;
   /** V8's heap in use, bytes. */
   heapUsed: number;

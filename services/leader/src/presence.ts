@@ -97,10 +97,17 @@ export function memberPlumbing(
   };
 }
 
-/** Memory now, after a full collection if the process was started with `--expose-gc`. */
+/**
+ * Memory now, after a full collection if the process was started with
+ * `--expose-gc` — but none while a snapshot is in progress: whoever asks
+ * waits for the steady state between snapshots and asks again, and two full
+ * collections of a heap of millions of znodes per ask would mostly slow
+ * the snapshot it waits for.
+ */
 async function heapReport(snapshotting: () => boolean): Promise<HeapReport> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
+  const collect = gc !== undefined && !snapshotting();
+  if (collect) {
     gc();
     // V8 frees dead ArrayBuffers' memory on a background thread after a collection, and counts it in
     // `external` until then (tens of MiB after a burst of writes): a second collection a turn later waits for that.
@@ -108,5 +115,5 @@ async function heapReport(snapshotting: () => boolean): Promise<HeapReport> {
     gc();
   }
   const m = process.memoryUsage();
-  return { collected: gc !== undefined, heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshotting: snapshotting() };
+  return { collected: collect, heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshotting: snapshotting() };
 }
