@@ -7,12 +7,17 @@
 
 const TWO_32 = 2 ** 32;
 
+/** Strings and byte strings up to this long are copied by a loop: cheaper than a call into the runtime, which a snapshot makes per znode. */
+const SHORT = 64;
+
 export class Writer {
   private buf: Buffer;
+  private view: DataView;
   private pos = 0;
 
   constructor(initial = 256) {
     this.buf = Buffer.allocUnsafe(initial);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   private room(n: number): void {
@@ -22,6 +27,7 @@ export class Writer {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   u8(v: number): void {
@@ -29,37 +35,64 @@ export class Writer {
     this.buf[this.pos++] = v;
   }
 
+  // DataView wraps what does not fit; a value that does not is a bug upstream, refused as Buffer's writers would.
   i32(v: number): void {
+    if ((v | 0) !== v) throw new RangeError(`${v} is not a signed 32-bit integer`);
     this.room(4);
-    this.buf.writeInt32BE(v, this.pos);
+    this.view.setInt32(this.pos, v);
     this.pos += 4;
   }
 
   u32(v: number): void {
+    if (v >>> 0 !== v) throw new RangeError(`${v} is not an unsigned 32-bit integer`);
     this.room(4);
-    this.buf.writeUInt32BE(v, this.pos);
+    this.view.setUint32(this.pos, v);
     this.pos += 4;
   }
 
   i64(v: bigint): void {
     this.room(8);
-    this.buf.writeBigInt64BE(v, this.pos);
+    // Most owners are 0n: no bigint arithmetic for those.
+    if (v === 0n) {
+      this.view.setUint32(this.pos, 0);
+      this.view.setUint32(this.pos + 4, 0);
+    } else this.buf.writeBigInt64BE(v, this.pos);
     this.pos += 8;
   }
 
   /** A safe integer (zxid, time) as a signed 64-bit value, without going through bigint. */
   num(v: number): void {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`${v} is not a safe integer`);
     const hi = Math.floor(v / TWO_32);
-    this.i32(hi);
-    this.u32(v - hi * TWO_32);
+    this.room(8);
+    this.view.setInt32(this.pos, hi);
+    this.view.setUint32(this.pos + 4, v - hi * TWO_32);
+    this.pos += 8;
   }
 
   str(s: string): void {
+    if (s.length <= SHORT && this.ascii(s)) return;
     const len = Buffer.byteLength(s);
     this.room(4 + len);
-    this.buf.writeUInt32BE(len, this.pos);
+    this.view.setUint32(this.pos, len);
     this.buf.write(s, this.pos + 4, len, 'utf8');
     this.pos += 4 + len;
+  }
+
+  /** Writes `s` length-prefixed if it is all ASCII (its UTF-8 is then its code units); false, having written nothing, if not. */
+  private ascii(s: string): boolean {
+    const n = s.length;
+    this.room(4 + n);
+    const buf = this.buf;
+    const at = this.pos + 4;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    this.view.setUint32(this.pos, n);
+    this.pos = at + n;
+    return true;
   }
 
   /** Length-prefixed bytes; a string stands for its one-byte (latin1) bytes, as a node keeps small data, so none is copied into a Buffer first. */
@@ -68,11 +101,14 @@ export class Writer {
       this.i32(-1);
       return;
     }
-    this.room(4 + b.length);
-    this.buf.writeInt32BE(b.length, this.pos);
-    if (typeof b === 'string') this.buf.write(b, this.pos + 4, b.length, 'latin1');
-    else this.buf.set(b, this.pos + 4);
-    this.pos += 4 + b.length;
+    const n = b.length;
+    this.room(4 + n);
+    this.view.setInt32(this.pos, n);
+    const at = this.pos + 4;
+    if (typeof b !== 'string') this.buf.set(b, at);
+    else if (n > SHORT) this.buf.write(b, at, n, 'latin1');
+    else for (let i = 0; i < n; i++) this.buf[at + i] = b.charCodeAt(i);
+    this.pos = at + n;
   }
 
   /** Bytes written so far. */
@@ -87,10 +123,12 @@ export class Writer {
 
 export class Reader {
   private readonly buf: Buffer;
+  private readonly view: DataView;
   private pos = 0;
 
   constructor(data: Uint8Array) {
     this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
 
   private need(n: number): number {
@@ -105,11 +143,11 @@ export class Reader {
   }
 
   i32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    return this.view.getInt32(this.need(4));
   }
 
   u32(): number {
-    return this.buf.readUInt32BE(this.need(4));
+    return this.view.getUint32(this.need(4));
   }
 
   i64(): bigint {

@@ -18,6 +18,9 @@ const FORMAT = 1;
 /** Fixed bytes per node in the format: the lengths, ACL index, kind, owner, five zxids/times, three versions. */
 const NODE_FIXED_BYTES = 4 + 4 + 4 + 1 + 8 + 5 * 8 + 3 * 4;
 
+/** A part ends with the node that takes it past its size: room for that node, unless its data is large, saves copying the whole part to grow it. */
+const PART_HEADROOM = 64 * 1024;
+
 /**
  * Encodes the tree as it was when the encoder was made, a few nodes per
  * step(), while the tree goes on applying transactions in between (see
@@ -44,7 +47,7 @@ export class SnapshotEncoder {
     this.zxid = this.walk.zxid;
     const { sessions, acls, nodes } = this.walk;
     // Sized to fit, so that growing (a copy of everything so far) is rare.
-    this.w = new Writer(partBytes ?? 1024 + tree.approximateDataSize + nodes * NODE_FIXED_BYTES + sessions.length * 64);
+    this.w = new Writer(partBytes !== undefined ? partBytes + PART_HEADROOM : 1024 + tree.approximateDataSize + nodes * NODE_FIXED_BYTES + sessions.length * 64);
     const w = this.w;
     w.u32(MAGIC);
     w.u8(FORMAT);
@@ -99,7 +102,7 @@ export class SnapshotEncoder {
   take(): Buffer {
     if (this.partBytes === undefined) throw new Error('a snapshot built whole is had from finish()');
     const part = this.w.finish();
-    this.w = new Writer(this.partBytes);
+    this.w = new Writer(this.partBytes + PART_HEADROOM);
     return part;
   }
 

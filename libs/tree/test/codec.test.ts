@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OpCode } from '@zooid/protocol';
 import { CONTAINER_OWNER, DataTree, SnapshotDecoder, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '../src/index.js';
+import { Reader, Writer } from '../src/codec.js';
 import { OPEN } from './harness.js';
 
 const txns: Txn[] = [
@@ -74,5 +75,54 @@ describe('snapshot codec', () => {
     const cut = new SnapshotDecoder(bytes.subarray(0, bytes.length - 100));
     expect(cut.step(8192)).toBe(false);
     expect(() => cut.step(8192)).toThrow(RangeError);
+  });
+});
+
+describe('binary primitives', () => {
+  it('round-trip strings and byte strings on both sides of the short-copy length', () => {
+    const strs = ['', '/', 'a'.repeat(64), 'a'.repeat(65), `/${'b'.repeat(62)}é`, `/${'c'.repeat(70)}日本`, '/ü', `${'d'.repeat(40)}\u{1F600}`];
+    // A stored byte string holds one code unit per byte, the high half included.
+    const latin1 = [0, 1, 64, 65, 300].map((n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 37) & 0xff)));
+    const w = new Writer(8); // small, so that writes grow it
+    for (const s of strs) w.str(s);
+    for (const b of latin1) w.bytes(b.toString('latin1'));
+    for (const b of latin1) w.bytes(b);
+    w.bytes(null);
+    const r = new Reader(w.finish());
+    for (const s of strs) expect(r.str()).toBe(s);
+    for (const b of latin1) expect(r.bytes()).toEqual(b);
+    for (const b of latin1) expect(r.bytes()).toEqual(b);
+    expect(r.bytes()).toBeNull();
+    expect(r.done).toBe(true);
+  });
+
+  it('round-trip the edges of each integer width', () => {
+    const w = new Writer(4);
+    const i32s = [0, -1, 2 ** 31 - 1, -(2 ** 31)];
+    const u32s = [0, 1, 2 ** 32 - 1];
+    const i64s = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n)];
+    const nums = [0, 1, -1, 2 ** 32, 2 ** 32 + 5, -(2 ** 32) - 5, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    for (const v of i32s) w.i32(v);
+    for (const v of u32s) w.u32(v);
+    for (const v of i64s) w.i64(v);
+    for (const v of nums) w.num(v);
+    const r = new Reader(w.finish());
+    expect(i32s.map(() => r.i32())).toEqual(i32s);
+    expect(u32s.map(() => r.u32())).toEqual(u32s);
+    expect(i64s.map(() => r.i64())).toEqual(i64s);
+    expect(nums.map(() => r.num())).toEqual(nums);
+    expect(r.done).toBe(true);
+  });
+
+  it('refuse a value that does not fit rather than wrap it', () => {
+    const w = new Writer();
+    expect(() => w.i32(2 ** 31)).toThrow(RangeError);
+    expect(() => w.i32(1.5)).toThrow(RangeError);
+    expect(() => w.u32(-1)).toThrow(RangeError);
+    expect(() => w.u32(2 ** 32)).toThrow(RangeError);
+    expect(() => w.i64(2n ** 63n)).toThrow(RangeError);
+    expect(() => w.num(2 ** 53)).toThrow(RangeError);
+    expect(() => w.num(0.5)).toThrow(RangeError);
+    expect(w.length).toBe(0);
   });
 });
