@@ -24,13 +24,26 @@ function keyOf(acl: readonly ACL[]): string {
 
 const OPEN_KEY = keyOf(OPEN_ACL);
 
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 export class AclTable {
   private readonly byKey = new Map<string, Entry>();
   private readonly byList = new Map<readonly ACL[], Entry>();
+  /** The entry interned last: a client's creates mostly repeat one ACL, each decoded into a list of its own, and comparing is cheaper than making its key. */
+  private last: Entry | undefined;
 
   /** The shared list equal to `acl`, with one more reference. */
   intern(acl: readonly ACL[]): readonly ACL[] {
     let e = this.byList.get(acl);
+    if (e === undefined && this.last !== undefined && sameAcl(acl, this.last.acl)) e = this.last;
     if (e === undefined) {
       const key = keyOf(acl);
       e = this.byKey.get(key);
@@ -43,6 +56,7 @@ export class AclTable {
       }
     }
     e.refs++;
+    this.last = e;
     return e.acl;
   }
 
@@ -52,6 +66,7 @@ export class AclTable {
     if (--e.refs === 0) {
       this.byKey.delete(e.key);
       this.byList.delete(e.acl);
+      if (this.last === e) this.last = undefined;
     }
   }
 
