@@ -35,7 +35,7 @@ export class Writer {
     this.buf[this.pos++] = v;
   }
 
-  // DataView wraps what does not fit; a value that does not is a bug upstream, refused as Buffer's writers would.
+  // DataView wraps what does not fit: such a value (out of range, fractional, NaN) is a bug upstream, refused rather than written wrong.
   i32(v: number): void {
     if ((v | 0) !== v) throw new RangeError(`${v} is not a signed 32-bit integer`);
     this.room(4);
@@ -79,7 +79,7 @@ export class Writer {
     this.pos += 4 + len;
   }
 
-  /** Writes `s` length-prefixed if it is all ASCII (its UTF-8 is then its code units); false, having written nothing, if not. */
+  /** Writes `s` length-prefixed if it is all ASCII (its UTF-8 is then its code units); false, leaving the writer where it was, if not. */
   private ascii(s: string): boolean {
     const n = s.length;
     this.room(4 + n);
