@@ -124,7 +124,7 @@ describe("the leader's nats-server", () => {
         await s.restart();
       });
       const after = await cluster.settled();
-      expect({ leader: after.leader.id, epoch: after.epoch }).toEqual({ leader: leader.id, epoch });
+      expect({ leader: after.leader.id, epoch: after.epoch }, cluster.tails()).toEqual({ leader: leader.id, epoch });
     }
   });
 });
