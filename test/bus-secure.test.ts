@@ -16,7 +16,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
 import { busPermissions, identityName, type BusIdentity } from '@zooid/protocol';
 import { closeBus, connectBus, createLogger } from '@zooid/runtime';
-import { freePort, provisionBus, type BusServer } from '@zooid/cli';
+import { freePort, natsEnv, provisionBus, type BusServer } from '@zooid/cli';
 import { fourLetter, killProc, startProc, waitFor, type Proc } from './harness.js';
 import { NzkClient } from './clients/nzk.js';
 import { startSecureBus, type SecureBus } from './support/secure-bus.js';
@@ -345,6 +345,17 @@ describe('zooid up on its own three-server bus', () => {
     // The member, the gateway and this status itself: three connections on the bus.
     expect(view.bus.reduce((n, b) => n + b.connections!, 0)).toBeGreaterThanOrEqual(2);
     expect(readFileSync(join(dataDir, 'bus', 'nats-1.conf'), 'utf8')).toContain('"authorization"');
+  });
+
+  it('runs each nats-server with one Go processor, unless the user set GOMAXPROCS', async () => {
+    const { view } = await status();
+    const wanted = process.env.GOMAXPROCS || '1';
+    for (const b of view.bus) {
+      const env = readFileSync(`/proc/${b.pid}/environ`, 'utf8').split('\0');
+      expect(env.filter((e) => e.startsWith('GOMAXPROCS=')), b.name).toEqual([`GOMAXPROCS=${wanted}`]);
+    }
+    expect(natsEnv({ GOMAXPROCS: '3', PATH: '/bin' })).toEqual({ GOMAXPROCS: '3', PATH: '/bin' });
+    expect(natsEnv({ PATH: '/bin' })).toEqual({ GOMAXPROCS: '1', PATH: '/bin' });
   });
 
   it('puts its member and gateway on the first server, the others for failover', async () => {
