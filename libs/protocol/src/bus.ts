@@ -380,7 +380,7 @@ export type ToLearner =
       mode: 'diff' | 'trunc' | 'snap';
       /** trunc: drop everything after this zxid first. */
       truncTo: number;
-      /** snap: the leader's tree at snapZxid. */
+      /** snap: the leader's tree at snapZxid, or null when it came ahead in syncparts. */
       snapshot: Uint8Array | null;
       snapZxid: number;
       /** Transactions after the learner's (possibly truncated) point, up to the last proposal. */
@@ -393,9 +393,12 @@ export type ToLearner =
       parts: number;
     }
   /**
-   * A piece of the next sync: a slice of the snapshot, or some of its
-   * transactions. bytes counts the snapshot and transaction bytes of all the
-   * parts, so that a learner can show how far a long sync has got.
+   * A piece of the next sync: a slice of the snapshot, sent as the leader's
+   * walk of its tree makes it, or some of its transactions. For
+   * transactions, bytes counts the transaction bytes of all the parts, so
+   * that a learner can show how far a long sync has got; for a snapshot's
+   * slices it is 0, since the total is known only when the walk ends (the
+   * learner counts the znodes it decodes instead).
    */
   | { t: 'syncpart'; attempt: number; epoch: number; snapshot: Uint8Array | null; txns: LogEntry[]; bytes: number }
   /** The epoch is established; everything up to committed is committed (at its start: the whole synced history). */

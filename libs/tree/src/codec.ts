@@ -121,6 +121,9 @@ export class Writer {
   }
 }
 
+/** A read past the end of the bytes: more may be on the way (a snapshot arriving in parts), or they were cut short. */
+export class Truncated extends RangeError {}
+
 export class Reader {
   private readonly buf: Buffer;
   private readonly view: DataView;
@@ -133,7 +136,7 @@ export class Reader {
 
   private need(n: number): number {
     const at = this.pos;
-    if (at + n > this.buf.length) throw new RangeError(`truncated record: need ${n} bytes at ${at} of ${this.buf.length}`);
+    if (at + n > this.buf.length) throw new Truncated(`truncated record: need ${n} bytes at ${at} of ${this.buf.length}`);
     this.pos += n;
     return at;
   }
@@ -180,5 +183,19 @@ export class Reader {
 
   get done(): boolean {
     return this.pos === this.buf.length;
+  }
+
+  /** Where the next read starts, to come back to with rewind() when a record turns out incomplete. */
+  get position(): number {
+    return this.pos;
+  }
+
+  rewind(pos: number): void {
+    this.pos = pos;
+  }
+
+  /** What is left to read followed by `more`: a record cut at the end of one part goes on in the next. */
+  followedBy(more: Uint8Array): Reader {
+    return new Reader(this.done ? more : Buffer.concat([this.buf.subarray(this.pos), more]));
   }
 }

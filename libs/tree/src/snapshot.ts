@@ -7,7 +7,7 @@
  * and each distinct ACL list once.
  */
 import type { ACL } from '@zooid/protocol';
-import { Reader, Writer } from './codec.js';
+import { Reader, Truncated, Writer } from './codec.js';
 import { KINDS, KIND_CODE, NodeRecord } from './stat.js';
 import { DataTree, type FrozenWalk, type SessionInfo, type TreeLoad } from './tree.js';
 import { readAcl, writeAcl } from './txn.js';
@@ -128,36 +128,48 @@ export function encodeSnapshot(tree: DataTree): Buffer {
 /**
  * Decodes a snapshot a few nodes per step(), so that a host can load a large
  * one between turns of its event loop (about a second per 200,000 znodes in
- * one go). The header, sessions and ACLs are read when it is made. Throws
+ * one go). Given the whole snapshot, it reads the header (sessions, ACLs)
+ * when made. Made empty, it takes the snapshot in parts as they arrive
+ * (add(), then end() after the last), and decodes what has arrived: a record
+ * cut at the end of a part is read again once the next one is there. Throws
  * RangeError on a damaged or truncated snapshot, at the step that meets it.
  */
 export class SnapshotDecoder {
-  readonly zxid: number;
-  /** Nodes in the snapshot, the root included. */
-  readonly nodes: number;
-  private readonly r: Reader;
-  private readonly acls: ACL[][] = [];
-  private readonly load: TreeLoad;
+  private r = new Reader(new Uint8Array(0));
+  /** Parts not yet reached: one is joined to what is left of the current one only when a record needs it. */
+  private readonly queued: Uint8Array[] = [];
+  private ended = false;
+  private head?: { zxid: number; nodes: number; acls: ACL[][]; load: TreeLoad };
   private decoded = 0;
   private tree?: DataTree;
+  private hungry = false;
 
-  constructor(buf: Uint8Array) {
-    const r = (this.r = new Reader(buf));
-    if (r.u32() !== MAGIC) throw new RangeError('not a snapshot');
-    const format = r.u8();
-    if (format !== FORMAT) throw new RangeError(`unknown snapshot format ${format}`);
-    this.zxid = r.num();
-    const sessions: Array<[bigint, SessionInfo]> = [];
-    for (let i = r.u32(); i > 0; i--) {
-      const id = r.i64();
-      const timeout = r.i32();
-      const verifier = r.bytes(true); // the tree copies it
-      if (verifier === null) throw new RangeError('session without a password verifier');
-      sessions.push([id, { timeout, verifier }]);
-    }
-    for (let i = r.u32(); i > 0; i--) this.acls.push(readAcl(r));
-    this.nodes = r.u32();
-    this.load = DataTree.load(this.zxid, sessions);
+  constructor(buf?: Uint8Array) {
+    if (buf === undefined) return;
+    this.add(buf);
+    this.end();
+    this.step(0);
+  }
+
+  /** The next part of a snapshot that arrives in parts. */
+  add(part: Uint8Array): void {
+    if (this.ended) throw new Error('a snapshot part after its end');
+    this.queued.push(part);
+  }
+
+  /** No more parts: what is still incomplete is a truncated snapshot. */
+  end(): void {
+    this.ended = true;
+  }
+
+  /** The zxid the snapshot is of, once its header has been decoded (undefined before). */
+  get zxid(): number | undefined {
+    return this.head?.zxid;
+  }
+
+  /** Nodes in the snapshot, the root included, once its header has been decoded (undefined before). */
+  get nodes(): number | undefined {
+    return this.head?.nodes;
   }
 
   /** Nodes decoded so far. */
@@ -165,30 +177,76 @@ export class SnapshotDecoder {
     return this.decoded;
   }
 
-  /** Decodes up to `budget` more nodes; true once the tree is complete. */
+  /** The last step stopped because the parts that arrived are used up, not for its budget: wait for the next. */
+  get starved(): boolean {
+    return this.hungry;
+  }
+
+  /** Decodes up to `budget` more nodes of what has arrived; true once the tree is complete. */
   step(budget: number): boolean {
     if (this.tree) return true;
-    const { r, acls } = this;
-    const end = Math.min(this.nodes, this.decoded + budget);
-    for (; this.decoded < end; this.decoded++) {
-      const path = r.str();
-      const data = r.bytes(true); // the tree copies it
-      const acl = acls[r.u32()];
-      const kind = KINDS[r.u8()];
-      if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
-      this.load.add(path, new NodeRecord(data, acl, kind, r.i64(), r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
+    this.hungry = false;
+    const stopAt = this.decoded + budget;
+    for (;;) {
+      const r = this.r;
+      let at = r.position;
+      try {
+        const head = (this.head ??= readHead(r));
+        const { acls, load } = head;
+        const end = Math.min(head.nodes, stopAt);
+        for (; this.decoded < end; this.decoded++) {
+          at = r.position;
+          const path = r.str();
+          const data = r.bytes(true); // the tree copies it
+          const acl = acls[r.u32()];
+          const kind = KINDS[r.u8()];
+          if (acl === undefined || kind === undefined) throw new RangeError(`bad ACL index or kind for ${path}`);
+          load.add(path, new NodeRecord(data, acl, kind, r.i64(), r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
+        }
+        if (this.decoded < head.nodes) return false;
+        if (!r.done || this.queued.some((part) => part.length > 0)) throw new RangeError('trailing bytes after snapshot');
+        this.tree = load.finish();
+        return true;
+      } catch (err) {
+        if (!(err instanceof Truncated)) throw err;
+        r.rewind(at);
+        const next = this.queued.shift();
+        if (next === undefined) {
+          if (this.ended) throw err;
+          this.hungry = true;
+          return false;
+        }
+        this.r = r.followedBy(next);
+      }
     }
-    if (this.decoded < this.nodes) return false;
-    if (!r.done) throw new RangeError('trailing bytes after snapshot');
-    this.tree = this.load.finish();
-    return true;
   }
 
   /** The tree, once step() said it is complete. */
   finish(): DataTree {
     if (!this.tree) throw new Error('snapshot not decoded yet');
+    if (this.queued.some((part) => part.length > 0)) throw new RangeError('trailing bytes after snapshot');
     return this.tree;
   }
+}
+
+/** The header: zxid, sessions, ACLs and node count. Throws Truncated, having made nothing, when it has not all arrived. */
+function readHead(r: Reader): { zxid: number; nodes: number; acls: ACL[][]; load: TreeLoad } {
+  if (r.u32() !== MAGIC) throw new RangeError('not a snapshot');
+  const format = r.u8();
+  if (format !== FORMAT) throw new RangeError(`unknown snapshot format ${format}`);
+  const zxid = r.num();
+  const sessions: Array<[bigint, SessionInfo]> = [];
+  for (let i = r.u32(); i > 0; i--) {
+    const id = r.i64();
+    const timeout = r.i32();
+    const verifier = r.bytes(true); // the tree copies it
+    if (verifier === null) throw new RangeError('session without a password verifier');
+    sessions.push([id, { timeout, verifier }]);
+  }
+  const acls: ACL[][] = [];
+  for (let i = r.u32(); i > 0; i--) acls.push(readAcl(r));
+  const nodes = r.u32();
+  return { zxid, nodes, acls, load: DataTree.load(zxid, sessions) };
 }
 
 /** The whole snapshot in one go, for snapshots small enough or callers with nothing else to do. */

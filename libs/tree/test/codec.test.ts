@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpCode } from '@zooid/protocol';
-import { CONTAINER_OWNER, DataTree, SnapshotDecoder, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '../src/index.js';
+import { CONTAINER_OWNER, DataTree, SnapshotDecoder, SnapshotEncoder, decodeSnapshot, decodeTxn, encodeSnapshot, encodeTxn, txnType, type Txn, type TxnHeader } from '../src/index.js';
 import { Reader, Writer } from '../src/codec.js';
 import { OPEN } from './harness.js';
 
@@ -75,6 +75,97 @@ describe('snapshot codec', () => {
     const cut = new SnapshotDecoder(bytes.subarray(0, bytes.length - 100));
     expect(cut.step(8192)).toBe(false);
     expect(() => cut.step(8192)).toThrow(RangeError);
+  });
+});
+
+describe('a snapshot that arrives in parts', () => {
+  /** Sessions enough that the header spans several parts, and nodes from empty to larger than a part. */
+  function sample(): DataTree {
+    const tree = new DataTree();
+    let zxid = 0;
+    for (let i = 1; i <= 300; i++) tree.apply({ sessionId: BigInt(i), cxid: 0, zxid: ++zxid, time: 0, type: OpCode.createSession }, { type: 'createSession', sessionId: BigInt(i), timeout: 30_000, verifier: Buffer.alloc(16, i) });
+    for (let i = 1; i <= 2_000; i++) {
+      const data = i % 500 === 0 ? Buffer.alloc(40_000, i) : i % 3 === 0 ? null : Buffer.from(`value-${i}`);
+      // Seven parents first, then children under them.
+      const path = i <= 7 ? `/p${i % 7}` : `/p${i % 7}/n${i}`;
+      tree.apply({ sessionId: 1n, cxid: i, zxid: ++zxid, time: 0, type: OpCode.create }, { type: 'create', op: OpCode.create, path, data, acl: OPEN, kind: 'persistent', ephemeralOwner: 0n, parentCVersion: i });
+    }
+    return tree;
+  }
+
+  /** Cuts at seeded random places: some parts a byte long, some longer than a node. */
+  function cut(bytes: Buffer, seed: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let x = seed;
+    for (let at = 0; at < bytes.length; ) {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      const len = x % 4 === 0 ? 1 : 1 + (x % 9_000);
+      parts.push(bytes.subarray(at, at + len));
+      at += len;
+    }
+    return parts;
+  }
+
+  it('decodes what has arrived, wherever the cuts fall (in the header, inside a node), and is complete with the last part', () => {
+    const tree = sample();
+    const bytes = encodeSnapshot(tree);
+    for (const seed of [1, 2, 3]) {
+      const parts = cut(bytes, seed);
+      expect(parts.length).toBeGreaterThan(100);
+      const dec = new SnapshotDecoder();
+      parts.forEach((part, i) => {
+        dec.add(part);
+        const complete = dec.step(Infinity);
+        expect(complete, `after part ${i} of ${parts.length}`).toBe(i === parts.length - 1);
+        if (!complete) expect(dec.starved).toBe(true);
+      });
+      expect(dec.zxid).toBe(tree.lastZxid);
+      dec.end();
+      expect(dec.finish().digest()).toBe(tree.digest());
+    }
+  });
+
+  it("decodes an encoder's parts as the walk makes them, a budget at a time", () => {
+    const tree = sample();
+    const enc = new SnapshotEncoder(tree, 16 * 1024);
+    const dec = new SnapshotDecoder();
+    let parts = 0;
+    for (let done = false; !done; ) {
+      done = enc.step(100);
+      if (done || enc.buffered >= 16 * 1024) {
+        dec.add(enc.take());
+        parts++;
+      }
+      // Within its budget it stops short of what arrived; then it has had its fill.
+      while (!dec.step(50) && !dec.starved);
+    }
+    expect(parts).toBeGreaterThan(5);
+    dec.end();
+    expect(dec.step(50)).toBe(true);
+    expect(dec.finish().digest()).toBe(tree.digest());
+  });
+
+  it('refuses a snapshot cut short once its end is known, and bytes after its end', () => {
+    const bytes = encodeSnapshot(sample());
+    const short = new SnapshotDecoder();
+    short.add(bytes.subarray(0, bytes.length - 10));
+    expect(short.step(Infinity)).toBe(false);
+    expect(short.starved).toBe(true);
+    short.end();
+    expect(() => short.step(Infinity)).toThrow(RangeError);
+
+    const long = new SnapshotDecoder();
+    long.add(bytes);
+    long.add(Buffer.from([0]));
+    long.end();
+    expect(() => long.step(Infinity)).toThrow(/trailing/);
+
+    const late = new SnapshotDecoder();
+    late.add(bytes);
+    expect(late.step(Infinity)).toBe(true);
+    late.add(Buffer.from([0]));
+    expect(() => late.finish()).toThrow(/trailing/);
+    expect(() => new SnapshotDecoder(Buffer.from([0x5a, 0x53]))).toThrow(RangeError);
   });
 });
 

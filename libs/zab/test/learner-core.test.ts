@@ -131,15 +131,19 @@ describe('learner core: handshake', () => {
     expect(toLeader(l.tick(250), 'acknl')).toHaveLength(1);
   });
 
-  it('puts a sync sent in parts back together, and resyncs when a part was lost', () => {
+  it("hands a snapshot's parts to the host as they come, puts the sync's transactions back together, and resyncs when a part was lost", () => {
     const l = learner();
     l.start(0);
     l.step({ t: 'newepoch', attempt: A, epoch: 2, leader: '1', established: false }, 0);
-    l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([1, 2]), txns: [], bytes: 4 }, 0);
-    l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([3]), txns: [entry(z(2, 1))], bytes: 4 }, 0);
-    const fx = l.step(sync(2, { mode: 'snap', snapZxid: z(1, 9), parts: 2 }), 0);
+    expect(l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([1, 2]), txns: [], bytes: 0 }, 0)).toEqual([{ type: 'snapshotPart', part: new Uint8Array([1, 2]) }]);
+    expect(l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: new Uint8Array([3]), txns: [], bytes: 0 }, 0)).toEqual([{ type: 'snapshotPart', part: new Uint8Array([3]) }]);
+    // Another attempt's or epoch's part is not ours: the host never sees it.
+    expect(l.step({ t: 'syncpart', attempt: A + 1, epoch: 2, snapshot: new Uint8Array([9]), txns: [], bytes: 0 }, 0)).toEqual([]);
+    expect(l.step({ t: 'syncpart', attempt: A, epoch: 1, snapshot: new Uint8Array([9]), txns: [], bytes: 0 }, 0)).toEqual([]);
+    expect(l.step({ t: 'syncpart', attempt: A, epoch: 2, snapshot: null, txns: [entry(z(2, 1))], bytes: 4 }, 0)).toEqual([]);
+    const fx = l.step(sync(2, { mode: 'snap', snapZxid: z(1, 9), parts: 3 }), 0);
     const s = fx[0]!.type === 'install' ? fx[0].sync : undefined;
-    expect([...s!.snapshot!]).toEqual([1, 2, 3]);
+    expect(s!.snapshot).toBeNull();
     expect(s!.txns.map(([zx]) => zx)).toEqual([z(2, 1)]);
 
     const m = learner();

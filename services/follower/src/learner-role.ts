@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { BatchNumbers, SYNC_RECEIVED_EVERY_BYTES, pack, subjects, type ForwardBatch, type AdminAsk, type Broadcast, type SyncReceived, type ToLeader, type ToLearner, type AddMe } from '@zooid/protocol';
 import { decodeTxn } from '@zooid/tree';
 import { LearnerCore, hexZxid, learnerWithin, roleLimits, type Effects, type ZabPhase } from '@zooid/zab';
-import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica } from '@zooid/leader';
+import { PROGRESS_MIN_BYTES, adminInfo, callCore, persistEpoch, serveReplica, type MemberStore, type RoleMetrics, type RoleOptions, type ServedReplica, type SnapshotReceiver } from '@zooid/leader';
 import { Empty, RequestError, atTurnEnd, dropImpostor, listen, splitForPayload, startProgress, testDrop, type Logger, type NatsConnection, type Progress } from '@zooid/runtime';
 
 export type LearnerPhase = ZabPhase;
@@ -57,6 +57,8 @@ export class LearnerRole {
   /** partsBytes when we last told the leader how far the sync's parts arrived. */
   private partsConfirmed = 0;
   private partsProgress?: Progress;
+  /** A SNAP's snapshot, stored and decoded as its parts arrive. */
+  private receiving?: SnapshotReceiver;
   /** When we last asked the leader to add us as a voter (askToVote). */
   private askedToVote = 0;
 
@@ -107,6 +109,7 @@ export class LearnerRole {
     for (const s of this.subs) s.unsubscribe();
     this.served?.stop('learner stopped serving');
     this.partsProgress?.end();
+    this.receiving?.abandon('the role ended');
   }
 
   /** The lifecycle machine's initLimit or syncLimit ran out: leave through the core. */
@@ -174,6 +177,9 @@ export class LearnerRole {
         case 'answerSync':
           this.served?.replica.synced(e.sessionId, e.cxid, e.path);
           break;
+        case 'snapshotPart':
+          (this.receiving ??= this.store.receiveSnapshot(() => !this.stopped)).add(e.part);
+          break;
         case 'install':
           void this.install(e.sync);
           break;
@@ -222,7 +228,8 @@ export class LearnerRole {
     }
     if (m.t !== 'syncpart' || m.epoch !== this.core.epoch) return;
     if (this.partsBytes === 0 && m.bytes >= PROGRESS_MIN_BYTES) {
-      this.partsProgress = startProgress({ label: m.snapshot ? 'receiving snapshot from leader' : 'receiving transactions from leader', total: m.bytes, unit: 'bytes', logger: this.log });
+      // A snapshot's parts carry no total (bytes 0): its progress is the receiver's, in znodes decoded.
+      this.partsProgress = startProgress({ label: 'receiving transactions from leader', total: m.bytes, unit: 'bytes', logger: this.log });
     }
     this.partsBytes += (m.snapshot?.length ?? 0) + m.txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
     this.partsProgress?.update(this.partsBytes);
@@ -237,7 +244,11 @@ export class LearnerRole {
     const { store } = this;
     try {
       if (m.mode === 'trunc') await store.truncateAfter(m.truncTo);
-      else if (m.mode === 'snap') await store.installSnapshot(m.snapZxid, m.snapshot!, () => !this.stopped);
+      else if (m.mode === 'snap') {
+        const receiving = (this.receiving ??= store.receiveSnapshot(() => !this.stopped));
+        if (m.snapshot) receiving.add(m.snapshot);
+        await receiving.install(m.snapZxid);
+      }
       const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
       store.append(fresh);
       await store.log.flush();

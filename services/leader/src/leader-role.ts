@@ -3,6 +3,7 @@ import { Preparer, committedEnsemble, memberServer, serverLine, staticConfigTxn,
 import { LeaderCore, assert, hexZxid, leaderWithin, makeZxid, roleLimits, type Effects, type EpochLeaders, type SyncPlan, type ZabPhase } from '@zooid/zab';
 import { atTurnEnd, dropImpostor, listen, maxPayload, splitForPayload, type Logger, type NatsConnection } from '@zooid/runtime';
 import type { MemberStore } from './member-store.js';
+import { SnapshotAbandoned } from './snapshot-slices.js';
 import { reconfigJudge } from './reconfig-judge.js';
 import { WritePipeline } from './pipeline.js';
 import { SessionTracker } from './sessions.js';
@@ -60,11 +61,10 @@ interface Serving {
 /** Room left in a message for everything but its payloads. */
 const ENVELOPE = 64 * 1024;
 /**
- * Bytes of a snapshot part, and published per turn (then a flush): encoding
- * and queueing a message copies it, which takes a large member tens of ms
- * per MiB, so a turn does a little and lets heartbeats and requests in.
+ * Bytes of sync parts published per turn (then a flush): encoding and
+ * queueing a message copies it, which takes a large member tens of ms per
+ * MiB, so a turn does a little and lets heartbeats and requests in.
  */
-const SNAPSHOT_PART_BYTES = 1024 * 1024;
 const SYNC_FLUSH_BYTES = 2 * 1024 * 1024;
 /**
  * A sync keeps at most this many bytes of parts (a SNAP's snapshot, a long
@@ -288,39 +288,49 @@ export class LeaderRole {
   }
 
   /**
-   * A SNAP: the snapshot is encoded in slices (MemberStore.snapshot) and its
-   * parts go out over several turns, paced by the bus's flush, before the
-   * core makes the sync itself — current as of then, with the transactions
-   * since the snapshot. The learner collects parts whatever else it hears
-   * meanwhile, so broadcasts in between do not disturb the order it sees.
+   * A SNAP: each part of the snapshot goes out as the walk of the tree makes
+   * it (MemberStore.snapshotToLearner), paced by the bus's flush and the
+   * learner's receipts, so that the learner decodes while the rest is
+   * encoded. Then the core makes the sync itself — current as of then, with
+   * the transactions since the snapshot. The learner collects parts whatever
+   * else it hears meanwhile, so broadcasts in between do not disturb the
+   * order it sees.
    */
   private sendSnapshot(to: string, attempt: number): void {
     const epoch = this.core.epoch;
+    const flow = this.flowFor(to, attempt);
+    // A walk's part is about 1 MiB and ends with a whole node; a bus with a smaller max_payload takes it in slices.
+    const slice = Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE);
+    const started = performance.now();
+    let parts = 0;
+    this.log.info({ learner: to }, 'sending a snapshot (SNAP)');
     void this.store
-      .snapshot()
-      .then(async (snapshot) => {
-        if (this.stopped) return;
-        // Taken in the turn the encoding ends, whose own hold on the history goes with it.
-        const release = this.store.holdHistory(snapshot.zxid);
-        const flow = this.flowFor(to, attempt);
+      .snapshotToLearner(async (part) => {
+        for (let off = 0; off < part.length; off += slice) {
+          const bytes = part.subarray(off, off + slice);
+          if (!(await this.sendPart(to, flow, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: 0 }), bytes.length))) return false;
+          parts++;
+        }
+        return true;
+      })
+      .then(({ zxid, bytes, release }) => {
         try {
-          this.log.info({ learner: to, zxid: hexZxid(snapshot.zxid), bytes: snapshot.bytes.length }, 'sending a snapshot (SNAP)');
-          const slice = Math.min(SNAPSHOT_PART_BYTES, Math.max(ENVELOPE, maxPayload(this.nc) - ENVELOPE));
-          let parts = 0;
-          for (let off = 0; off < snapshot.bytes.length; off += slice) {
-            const bytes = snapshot.bytes.subarray(off, off + slice);
-            if (!(await this.sendPart(to, flow, pack({ t: 'syncpart', attempt, epoch, snapshot: bytes, txns: [], bytes: snapshot.bytes.length }), bytes.length))) return;
-            parts++;
-          }
-          this.sentSnapshots.set(to, { attempt, zxid: snapshot.zxid, parts });
-          this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot }));
+          if (this.stopped) return;
+          this.log.info({ learner: to, zxid: hexZxid(zxid), bytes, parts, ms: Math.round(performance.now() - started) }, 'snapshot sent');
+          this.sentSnapshots.set(to, { attempt, zxid, parts });
+          this.run(() => this.core.syncPrepared(to, attempt, { plan: { mode: 'snap' }, txns: [], snapshot: { zxid, bytes: null } }));
           this.sentSnapshots.delete(to);
         } finally {
-          if (!flow.syncing) this.endFlow(to, flow);
           release();
         }
       })
-      .catch((err: unknown) => this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again'));
+      .catch((err: unknown) => {
+        if (err instanceof SnapshotAbandoned) this.log.info({ learner: to, reason: err.message }, 'snapshot for the learner given up; it will ask again');
+        else this.log.warn({ err: String(err), learner: to }, 'no snapshot sent to the learner; it will ask again');
+      })
+      .finally(() => {
+        if (!flow.syncing) this.endFlow(to, flow);
+      });
   }
 
   /** The flow of this attempt's sync parts to `to`: a SNAP's, carried on by the sync that follows it. */
@@ -399,14 +409,14 @@ export class LeaderRole {
    * sent before it by sendSnapshot.
    */
   private sendSync(id: string, msg: Extract<ToLearner, { t: 'sync' }>): void {
-    this.log.info({ learner: id, mode: msg.mode, txns: msg.txns.length, snapshotBytes: msg.snapshot?.length ?? 0 }, 'syncing learner');
+    this.log.info({ learner: id, mode: msg.mode, txns: msg.txns.length }, 'syncing learner');
     const sent = this.sentSnapshots.get(id);
-    assert(msg.snapshot === null || (sent?.attempt === msg.attempt && sent.zxid === msg.snapZxid), 'a SNAP goes out after its snapshot parts');
+    assert(msg.mode !== 'snap' || (msg.snapshot === null && sent?.attempt === msg.attempt && sent.zxid === msg.snapZxid), 'a SNAP goes out after its snapshot parts');
     const { attempt, epoch } = msg;
     const txnBytes = (txns: LogEntry[]) => txns.reduce((sum, [, payload]) => sum + payload.byteLength, 0);
-    const bytes = (msg.snapshot?.length ?? 0) + txnBytes(msg.txns);
+    const bytes = txnBytes(msg.txns);
     const parts = splitForPayload(this.nc, msg.txns, ([, payload]) => payload.byteLength + 16, true).parts;
-    const last = pack({ ...msg, snapshot: null, txns: [], parts: (msg.snapshot ? sent!.parts : 0) + parts.length });
+    const last = pack({ ...msg, txns: [], parts: (msg.mode === 'snap' ? sent!.parts : 0) + parts.length });
     const flow = this.flowFor(id, attempt);
     flow.syncing = true;
     // A sync that fits under a flush goes out whole in this turn; a long DIFF is paced like a SNAP.

@@ -4,6 +4,8 @@ import { CommittedConfigFile, recover, type EpochFiles, type SnapshotStore, type
 import { History, hexZxid } from '@zooid/zab';
 import type { LogEntry } from '@zooid/protocol';
 import { startProgress, type Logger } from '@zooid/runtime';
+import { PROGRESS_MIN_BYTES, SNAPSHOT_SLICE_MS, SNAPSHOT_STEP_NODES, SnapshotAbandoned, inSlices } from './snapshot-slices.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
 
 export interface StoreOptions {
   /** Transactions between snapshots. */
@@ -16,38 +18,15 @@ export interface StoreOptions {
   purgeIntervalMs?: number;
 }
 
-/** Snapshots, log tails and syncs smaller than this finish too fast to be worth a progress report. */
-export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
-
-/** Encoding or decoding a snapshot runs this long before the event loop gets a turn. */
-const SNAPSHOT_SLICE_MS = 8;
-/** Nodes encoded or decoded between two looks at the clock. */
-const SNAPSHOT_STEP_NODES = 256;
 /** A periodic snapshot goes to its file in parts of this size: all of it a member holds at once. */
 const SNAPSHOT_PART_BYTES = 1024 * 1024;
 
-/**
- * Calls step until it says it is done, SNAPSHOT_SLICE_MS of it per turn of
- * the event loop; `between` runs at each turn and may throw to give up.
- */
-async function inSlices(step: () => boolean, between: () => void): Promise<void> {
-  for (;;) {
-    const until = performance.now() + SNAPSHOT_SLICE_MS;
-    do {
-      if (step()) return;
-    } while (performance.now() < until);
-    await nextTurn();
-    between();
-  }
-}
-
-export interface Snapshot {
+/** A SNAP's snapshot once all of it was handed to the learner: its zxid, and the hold on the history after it (see snapshotToLearner). */
+export interface SentSnapshot {
   zxid: number;
-  bytes: Buffer;
+  bytes: number;
+  release: () => void;
 }
-
-/** The tree a snapshot was being taken of was replaced (SNAP, TRUNC) or the store closed: nothing to write. */
-export class SnapshotAbandoned extends Error {}
 
 /**
  * A member's durable state and what is derived from it: the transaction log,
@@ -69,10 +48,10 @@ export class MemberStore {
   private snapAt = 0;
   /** A periodic snapshot is being encoded or written. */
   private snapshotting = false;
-  /** The snapshot being encoded whole (for a SNAP), shared by whoever asks for one meanwhile. */
-  private encoding?: Promise<Snapshot>;
-  /** The periodic snapshot being encoded and written a part at a time. */
-  private streaming?: Promise<unknown>;
+  /** The walk of the tree under way (a periodic snapshot's or a SNAP's): one at a time. */
+  private walking?: Promise<unknown>;
+  /** The periodic snapshot's walk, told to give way when a learner needs a SNAP. */
+  private periodic?: { giveWay: boolean };
   /** Zxids after which the history keeps its payloads in memory, with how many hold each (holdHistory). */
   private readonly holds = new Map<number, number>();
   private closed = false;
@@ -96,7 +75,6 @@ export class MemberStore {
   }
 
   private async load(): Promise<void> {
-    this.encoding = undefined;
     const r = await recover(this.dataDir, {
       retain: this.opts.snapRetain,
       pruneOnWrite: !this.opts.purgeIntervalMs,
@@ -152,18 +130,17 @@ export class MemberStore {
   /**
    * A snapshot's tree, decoded a slice at a time between turns of the event
    * loop (a million znodes take seconds), with a progress report when it is
-   * large. `wanted` is asked at each turn: false gives up (SnapshotAbandoned).
+   * large.
    */
-  private async decode(bytes: Uint8Array, label: string, wanted: () => boolean = () => true): Promise<DataTree> {
+  private async decode(bytes: Uint8Array, label: string): Promise<DataTree> {
     const dec = new SnapshotDecoder(bytes);
-    const progress = bytes.length >= PROGRESS_MIN_BYTES ? startProgress({ label, total: dec.nodes, unit: 'znodes', logger: this.logger }) : undefined;
+    const progress = bytes.length >= PROGRESS_MIN_BYTES ? startProgress({ label, total: dec.nodes ?? 0, unit: 'znodes', logger: this.logger }) : undefined;
     try {
       await inSlices(
         () => dec.step(SNAPSHOT_STEP_NODES),
         () => {
           progress?.update(dec.done);
           if (this.closed) throw new SnapshotAbandoned('the store closed');
-          if (!wanted()) throw new SnapshotAbandoned('the sync it came with was abandoned');
         },
       );
       progress?.update(dec.done);
@@ -192,20 +169,23 @@ export class MemberStore {
   }
 
   /**
-   * Zab SNAP: replace everything with the leader's snapshot. It is decoded
-   * first, in slices, and only then made durable and swapped in: a sync
-   * abandoned meanwhile (`wanted` turns false) leaves the store as it was.
+   * Zab SNAP as it arrives: the leader's snapshot, a part at a time, is
+   * written to a new snapshot file and decoded into a new tree while the next
+   * parts come in; install() then makes it durable and swaps it in. Given up
+   * (`wanted` turns false, or abandon()), the store is as it was.
    */
-  async installSnapshot(zxid: number, bytes: Uint8Array, wanted?: () => boolean): Promise<void> {
-    this.logger.info({ zxid: hexZxid(zxid), bytes: bytes.length }, 'installing snapshot from leader (SNAP)');
-    const tree = await this.decode(bytes, `loading snapshot ${hexZxid(zxid)} from leader`, wanted);
-    if (tree.lastZxid !== zxid) throw new RangeError(`the leader's snapshot holds ${hexZxid(tree.lastZxid)}, not ${hexZxid(zxid)}`);
-    await this.snapshots.write(zxid, bytes);
-    await this.log.truncateAfter(0);
-    this.encoding = undefined;
-    this.tree = tree;
-    this.history = new History(zxid, { window: this.opts.commitLogCount });
-    this.sinceSnapshot = 0;
+  receiveSnapshot(wanted: () => boolean): SnapshotReceiver {
+    return new SnapshotReceiver({
+      snapshots: this.snapshots,
+      logger: this.logger,
+      gone: () => (this.closed ? 'the store closed' : wanted() ? undefined : 'the sync it came with was abandoned'),
+      swap: async (tree) => {
+        await this.log.truncateAfter(0);
+        this.tree = tree;
+        this.history = new History(tree.lastZxid, { window: this.opts.commitLogCount });
+        this.sinceSnapshot = 0;
+      },
+    });
   }
 
   /** Appends proposals to the log (not yet durable) and to the history. */
@@ -233,7 +213,7 @@ export class MemberStore {
 
   /** Whether a snapshot is being encoded (for the disk or a SNAP) or written. */
   get snapshotInProgress(): boolean {
-    return this.snapshotting || this.encoding !== undefined;
+    return this.snapshotting || this.walking !== undefined;
   }
 
   /** Counts an applied transaction; snapshots every snapCount, off the request path. */
@@ -253,16 +233,7 @@ export class MemberStore {
       return;
     }
     this.snapshotting = true;
-    const started = performance.now();
-    // One being encoded whole for a SNAP is written as it is; otherwise a part at a time.
-    const written = this.encoding
-      ? this.encoding.then(async ({ zxid, bytes }) => {
-          const encoded = performance.now();
-          await this.snapshots.write(zxid, bytes);
-          return { zxid, bytes: bytes.length, encodeMs: Math.round(encoded - started), writeMs: Math.round(performance.now() - encoded) };
-        })
-      : this.streamSnapshot();
-    written
+    this.writeSnapshot()
       .then((w) => this.logger.info({ ...w, zxid: hexZxid(w.zxid) }, 'snapshot written'))
       .then(() => (this.opts.purgeIntervalMs ? undefined : this.purge()))
       .catch((err) => {
@@ -284,81 +255,115 @@ export class MemberStore {
   }
 
   /**
-   * The tree's snapshot as of now, encoded a slice at a time between turns
-   * of the event loop (SnapshotEncoder: transactions go on being applied
-   * meanwhile), so that a member with millions of znodes keeps heartbeating
-   * and serving while it writes one or sends one to a learner. One at a
-   * time: whoever asks while one is encoded gets that one.
+   * A snapshot for a learner (SNAP), walked as a periodic one is, each part
+   * handed to `send` as it is made: the learner decodes it while the rest is
+   * encoded, and the leader never holds a whole one. `send` paces the walk;
+   * false from it gives the walk up (SnapshotAbandoned). Resolves once every
+   * part went out, holding the history after the snapshot's zxid until
+   * `release` is called: the sync that follows carries those transactions.
    */
-  snapshot(): Promise<Snapshot> {
-    if (this.encoding) return this.encoding;
-    // One walk of the tree at a time: a periodic snapshot being written goes first.
-    let release = () => {};
-    const encoding = (this.streaming ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        const tree = this.tree;
-        const enc = new SnapshotEncoder(tree);
-        // Whoever sends it holds the history on from its resolution, before any other turn.
-        release = this.holdHistory(enc.zxid);
-        return this.encodeInSlices(tree, enc);
-      });
-    this.encoding = encoding;
-    const done = () => {
-      release();
-      if (this.encoding === encoding) this.encoding = undefined;
-    };
-    encoding.then(done, done);
-    return encoding;
+  snapshotToLearner(send: (part: Buffer) => Promise<boolean>): Promise<SentSnapshot> {
+    // A learner waiting longer than initLimit for its first part gives up; the next periodic snapshot will do.
+    if (this.periodic) this.periodic.giveWay = true;
+    return this.walk(async (tree, enc) => {
+      const release = this.holdHistory(enc.zxid);
+      let bytes = 0;
+      try {
+        await this.encodeParts(tree, enc, async (part) => {
+          if (!(await send(part))) throw new SnapshotAbandoned('the learner is no longer taking it');
+          bytes += part.length;
+        });
+      } catch (err) {
+        release();
+        throw err;
+      }
+      return { zxid: enc.zxid, bytes, release };
+    });
   }
 
   /**
-   * A periodic snapshot, encoded in slices as snapshot() does, but written
-   * to its file a part at a time: a member never holds a whole one (at a
-   * million znodes, about 90 MiB more at every snapshot).
+   * A periodic snapshot, written to its file a part at a time as it is
+   * encoded: a member never holds a whole one (at a million znodes, about
+   * 90 MiB more at every snapshot).
    */
-  private streamSnapshot(): Promise<{ zxid: number; bytes: number; encodeMs: number; writeMs: number }> {
-    const tree = this.tree;
-    const enc = new SnapshotEncoder(tree, SNAPSHOT_PART_BYTES);
-    const out = this.snapshots.stream(enc.zxid);
-    const started = performance.now();
-    let writing = 0;
-    let bytes = 0;
-    const put = async () => {
-      const part = enc.take();
-      const t = performance.now();
-      await out.append(part);
-      writing += performance.now() - t;
-      bytes += part.length;
-    };
-    const streaming = (async () => {
+  private writeSnapshot(): Promise<{ zxid: number; bytes: number; encodeMs: number; writeMs: number }> {
+    return this.walk(async (tree, enc) => {
+      const out = this.snapshots.stream(enc.zxid);
+      const started = performance.now();
+      const periodic = (this.periodic = { giveWay: false });
+      let writing = 0;
+      let bytes = 0;
       try {
-        for (let done = false; !done; ) {
-          const until = performance.now() + SNAPSHOT_SLICE_MS;
-          do {
-            done = enc.step(SNAPSHOT_STEP_NODES);
-          } while (!done && enc.buffered < SNAPSHOT_PART_BYTES && performance.now() < until);
-          if (done || enc.buffered >= SNAPSHOT_PART_BYTES) await put();
-          else await nextTurn();
-          if (this.closed) throw new SnapshotAbandoned('the store closed');
-          if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
-        }
+        await this.encodeParts(
+          tree,
+          enc,
+          async (part) => {
+            const t = performance.now();
+            await out.append(part);
+            writing += performance.now() - t;
+            bytes += part.length;
+          },
+          () => periodic.giveWay,
+        );
         const t = performance.now();
         await out.finish();
         writing += performance.now() - t;
-        return { zxid: enc.zxid, bytes, encodeMs: Math.round(performance.now() - started - writing), writeMs: Math.round(writing) };
       } catch (err) {
-        enc.abandon();
         await out.abandon();
         throw err;
+      } finally {
+        if (this.periodic === periodic) this.periodic = undefined;
       }
-    })();
-    this.streaming = streaming;
-    const done = () => {
-      if (this.streaming === streaming) this.streaming = undefined;
+      return { zxid: enc.zxid, bytes, encodeMs: Math.round(performance.now() - started - writing), writeMs: Math.round(writing) };
+    });
+  }
+
+  /**
+   * Runs `body` on an encoder of the tree as of when it starts: after the
+   * walk under way, if any, since the tree keeps one frozen walk at a time.
+   * A body that fails gives its walk up.
+   */
+  private walk<T>(body: (tree: DataTree, enc: SnapshotEncoder) => Promise<T>): Promise<T> {
+    const start = async () => {
+      if (this.closed) throw new SnapshotAbandoned('the store closed');
+      const tree = this.tree;
+      const enc = new SnapshotEncoder(tree, SNAPSHOT_PART_BYTES);
+      try {
+        return await body(tree, enc);
+      } catch (err) {
+        enc.abandon();
+        throw err;
+      }
     };
-    streaming.then(done, done);
-    return streaming;
+    // With none under way, the tree is frozen now: a periodic snapshot is of the transaction it fell due at.
+    const walking = this.walking ? this.walking.catch(() => undefined).then(start) : start();
+    this.walking = walking;
+    const done = () => {
+      if (this.walking === walking) this.walking = undefined;
+    };
+    walking.then(done, done);
+    return walking;
+  }
+
+  /**
+   * Encodes the whole tree, SNAPSHOT_SLICE_MS per turn of the event loop,
+   * handing each part of about SNAPSHOT_PART_BYTES to `put` (awaited) as it
+   * fills; gives up if the store closes, a sync replaces the tree, or
+   * `giveWay` says a SNAP needs the walk.
+   */
+  private async encodeParts(tree: DataTree, enc: SnapshotEncoder, put: (part: Buffer) => Promise<void>, giveWay = () => false): Promise<void> {
+    for (let done = false; !done; ) {
+      const until = performance.now() + SNAPSHOT_SLICE_MS;
+      do {
+        done = enc.step(SNAPSHOT_STEP_NODES);
+      } while (!done && enc.buffered < SNAPSHOT_PART_BYTES && performance.now() < until);
+      // The last part is whatever is left: nothing, when the walk ended right after a full one.
+      if (done ? enc.buffered > 0 : enc.buffered >= SNAPSHOT_PART_BYTES) await put(enc.take());
+      else if (!done) await nextTurn();
+      if (this.closed) throw new SnapshotAbandoned('the store closed');
+      if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
+      if (!done && giveWay()) throw new SnapshotAbandoned('a learner needs a snapshot (SNAP), which walks the tree first');
+    }
   }
 
   /**
@@ -376,22 +381,6 @@ export class MemberStore {
       if (n === 0) this.holds.delete(zxid);
       else this.holds.set(zxid, n);
     };
-  }
-
-  private async encodeInSlices(tree: DataTree, enc: SnapshotEncoder): Promise<Snapshot> {
-    try {
-      await inSlices(
-        () => enc.step(SNAPSHOT_STEP_NODES),
-        () => {
-          if (this.closed) throw new SnapshotAbandoned('the store closed');
-          if (this.tree !== tree) throw new SnapshotAbandoned('the tree was replaced by a sync');
-        },
-      );
-      return { zxid: enc.zxid, bytes: enc.finish() };
-    } catch (err) {
-      enc.abandon();
-      throw err;
-    }
   }
 
   /**

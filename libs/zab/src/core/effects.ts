@@ -43,6 +43,12 @@ export type Effect =
    * snapshot, append what is newer than the log), fsync, then call `installed`.
    */
   | { type: 'install'; sync: Extract<ToLearner, { t: 'sync' }> }
+  /**
+   * Learner: the next part of a SNAP's snapshot, in the order sent. The host
+   * stores and decodes it while the rest arrives; the `install` that follows
+   * carries no snapshot of its own then (`snapshot` null).
+   */
+  | { type: 'snapshotPart'; part: Uint8Array }
   /** Learner: a client's sync is answered here (the writes ahead of it are committed and applied). */
   | { type: 'answerSync'; sessionId: bigint; cxid: number; path: string }
   /** Learner: ask whether the leader's process is still there (answered or not: `probed`). */

@@ -43,7 +43,8 @@ export interface PreparedSync {
   plan: SyncPlan;
   /** Entries after the plan's point, read from the log (empty when memory holds them all). */
   txns: LogEntry[];
-  snapshot?: { zxid: number; bytes: Uint8Array };
+  /** A SNAP's snapshot: its bytes, or null when the host sent them ahead of the sync as parts. */
+  snapshot?: { zxid: number; bytes: Uint8Array | null };
 }
 
 /** State that exists only while broadcasting. */

@@ -133,9 +133,14 @@ export class LearnerCore {
         return this.onNewEpoch(m, now);
       case 'syncpart':
         if (s.phase !== 'synchronization' || s.installing || m.epoch !== s.epoch) return [];
-        s.parts.push(m);
         this.progressAt = now;
-        return [];
+        if (m.snapshot === null) {
+          s.parts.push(m);
+          return [];
+        }
+        // Counted here, kept by the host: a large snapshot is decoded as it arrives, never held whole.
+        s.parts.push({ ...m, snapshot: null });
+        return [{ type: 'snapshotPart', part: m.snapshot }];
       case 'sync': {
         if (s.phase !== 'synchronization' || s.installing || m.epoch !== s.epoch) return [];
         this.progressAt = now;
@@ -375,23 +380,8 @@ export class LearnerCore {
   }
 }
 
-/** The sync with its parts put back: the snapshot slices joined, the transactions in order. */
+/** The sync with its parts' transactions put back in order (their snapshot bytes went to the host as they came). */
 function assemble(m: Sync, parts: SyncPart[]): Sync {
   if (parts.length === 0) return m;
-  const slices = parts.flatMap((p) => (p.snapshot ? [p.snapshot] : []));
-  return {
-    ...m,
-    snapshot: slices.length > 0 ? concat(slices) : m.snapshot,
-    txns: [...parts.flatMap((p) => p.txns), ...m.txns],
-  };
-}
-
-function concat(slices: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(slices.reduce((n, s) => n + s.length, 0));
-  let off = 0;
-  for (const s of slices) {
-    out.set(s, off);
-    off += s.length;
-  }
-  return out;
+  return { ...m, txns: [...parts.flatMap((p) => p.txns), ...m.txns] };
 }
