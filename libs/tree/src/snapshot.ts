@@ -204,7 +204,8 @@ export class SnapshotDecoder {
           load.add(path, new NodeRecord(data, acl, kind, r.i64(), r.num(), r.num(), r.num(), r.num(), r.num(), r.i32(), r.i32(), r.i32()));
         }
         if (this.decoded < head.nodes) return false;
-        if (!r.done || this.queued.some((part) => part.length > 0)) throw new RangeError('trailing bytes after snapshot');
+        if (!r.done) throw new RangeError('trailing bytes after snapshot');
+        this.refuseTrailing();
         this.tree = load.finish();
         return true;
       } catch (err) {
@@ -224,8 +225,13 @@ export class SnapshotDecoder {
   /** The tree, once step() said it is complete. */
   finish(): DataTree {
     if (!this.tree) throw new Error('snapshot not decoded yet');
-    if (this.queued.some((part) => part.length > 0)) throw new RangeError('trailing bytes after snapshot');
+    this.refuseTrailing();
     return this.tree;
+  }
+
+  /** Bytes that arrived after the last node: checked when the tree completes, and again when it is taken. */
+  private refuseTrailing(): void {
+    if (this.queued.some((part) => part.length > 0)) throw new RangeError('trailing bytes after snapshot');
   }
 }
 

@@ -248,6 +248,8 @@ export class LearnerRole {
         const receiving = (this.receiving ??= store.receiveSnapshot(() => !this.stopped));
         if (m.snapshot) receiving.add(m.snapshot);
         await receiving.install(m.snapZxid);
+        // Installed: its decoder's last part and loading state need not outlive it.
+        this.receiving = undefined;
       }
       const fresh = m.txns.filter(([zxid]) => zxid > store.lastLogged);
       store.append(fresh);
